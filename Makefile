@@ -1,0 +1,53 @@
+# The README's commands. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   := outputs/data/sergey_branch
+SEED   ?= 42
+CUSTOMERS ?= 25000
+JOBS   ?= 2
+
+.PHONY: setup data report test test-slow lint lab bench sample clean
+
+setup: $(STAMP)
+
+# Pinned versions (requirements/constraints.txt) so a new upstream release cannot break CI overnight.
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+data: $(DATA)/ground_truth.json
+
+$(DATA)/ground_truth.json: $(STAMP)
+	$(BIN)/loyalty generate --out $(DATA) --customers $(CUSTOMERS) --seed $(SEED)
+
+report: data
+	$(BIN)/loyalty report --data $(DATA) --out outputs/report --jobs $(JOBS) --force
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" tests notebooks \
+		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-p no:cacheprovider
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -m slow tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check loyalty_lib tests notebooks
+	$(BIN)/ruff format --check loyalty_lib tests
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+# Rebuild the committed teaching sample in data/sample (run only when the generator changes on purpose).
+sample: $(STAMP)
+	$(BIN)/loyalty generate --out data/sample --customers 2000 --seed 7 --format csv --force
+
+clean:
+	rm -rf outputs/report outputs/data outputs/runs outputs/quarantine

@@ -1,0 +1,119 @@
+"""The ``loyalty`` command line: it parses arguments and calls the library, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from loyalty_lib import io, synth
+
+    t0 = time.perf_counter()
+    ds = synth.generate(
+        args.scenario, n_customers=args.customers, seed=args.seed, progress=not args.quiet
+    )
+    io.save(ds, args.out, fmt=args.format, force=args.force)
+    n_tx = len(ds.transactions)
+    print(
+        f"wrote {args.scenario} (seed {args.seed}): {len(ds.customers):,} customers, "
+        f"{n_tx:,} transactions to {args.out} as {args.format} in {time.perf_counter() - t0:.1f} s"
+    )
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from loyalty_lib import io, validation
+    from loyalty_lib.mapping import read_mapped_folder
+
+    try:
+        formats: dict = {}
+        if args.mapping:
+            raw, formats = read_mapped_folder(args.dir, args.mapping)
+        else:
+            raw = io.read_folder(args.dir)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    tables, parse = {}, {}
+    for name, df in raw.items():
+        tables[name], parse[name] = io.coerce_table(name, df, formats.get(name))
+    report = validation.validate(tables, parse_problems=parse)
+    if report.ok:
+        sizes = ", ".join(f"{n} {len(t):,}" for n, t in tables.items())
+        print(f"{args.dir}: all contract rules pass ({sizes})")
+        return 0
+    print(report.message(), file=sys.stderr)
+    if args.quarantine:
+        out = Path(args.quarantine)
+        _, summary = validation.quarantine(tables, report, out_dir=out)
+        print(f"quarantined {int(summary['n_rows'].sum()):,} row(s) into {out}", file=sys.stderr)
+    return 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from loyalty_lib import report
+
+    return report.run_from_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``loyalty`` command."""
+    ap = argparse.ArgumentParser(prog="loyalty", description="Loyalty-program analytics suite.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write synthetic data (the Sergey case) to a folder")
+    g.add_argument("--out", required=True, type=Path, help="target folder")
+    g.add_argument("--customers", type=int, default=25_000, help="number of customers (default 25000)")
+    g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    g.add_argument("--scenario", default="sergey_branch", help="scenario name (default sergey_branch)")
+    g.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    g.add_argument("--force", action="store_true", help="overwrite a folder that already holds data")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=_generate)
+
+    v = sub.add_parser("validate", help="check a data folder against the data contract")
+    v.add_argument("dir", type=Path, help="folder of <table>.csv / <table>.parquet files")
+    v.add_argument("--mapping", type=Path, help="column-mapping YAML for own exports")
+    v.add_argument("--quarantine", type=Path, help="write rows that break rules to this folder")
+    v.set_defaults(func=_validate)
+
+    r = sub.add_parser(
+        "report",
+        help="run every stage notebook and write the HTML report",
+        description="Check the data, run every stage notebook (NN_*.ipynb) with papermill and "
+        "write one HTML page per stage (a manager's page without code and an analyst's page "
+        "with code) plus index.html with the KPI scorecard. Exit status: 0 all stages ran, "
+        "1 broken data or a stage failed (named on stderr), 2 bad arguments.",
+    )
+    r.add_argument("--data", type=Path, help="data folder (default: the committed teaching sample)")
+    r.add_argument(
+        "--out", type=Path, help="report folder (default: a new outputs/runs/YYYYmmdd-HHMMSS folder)"
+    )
+    r.add_argument("--params", type=Path, help="YAML of notebook parameters (see docs/own_data.md)")
+    r.add_argument("--mapping", type=Path, help="column-mapping YAML for own exports")
+    r.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing report folder")
+    r.add_argument(
+        "--quarantine",
+        action="store_true",
+        help="set rows that break the data contract aside (into <out>/quarantine) and go on",
+    )
+    r.add_argument(
+        "--notebooks", type=Path, help="folder of stage notebooks (default: the suite's notebooks/)"
+    )
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_report)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``loyalty`` console script."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Headline figures (KPIs) that a stage notebook hands to the report's scorecard.
+
+A notebook calls :func:`publish_kpis` once, near its end. The call displays a readable table
+and, beside it, a machine-readable copy under the MIME type :data:`KPI_MIME`, which the batch
+report reads back out of the executed notebook to build the scorecard on ``index.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+KPI_MIME = "application/vnd.loyalty.kpis+json"
+KPI_COLUMNS = [
+    "stage", "kpi", "label", "estimate", "ci_low", "ci_high", "unit", "target", "better", "truth",
+]
+
+
+def kpi_frame(rows: list[dict]) -> pd.DataFrame:
+    """Build a KPI frame from dicts, filling optional fields.
+
+    Each row needs ``stage, kpi, label, estimate`` and may give ``ci_low, ci_high, unit``
+    (``"%"`` for shares in [0, 1], ``"RUB"``, ``"count"``, ``"days"``, ...), ``target``,
+    ``better`` (``"higher"`` or ``"lower"``) and ``truth`` (planted value on synthetic data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`KPI_COLUMNS`.
+    """
+    df = pd.DataFrame(rows)
+    defaults = {"unit": "", "better": "higher"}
+    for c in KPI_COLUMNS:
+        if c not in df:
+            df[c] = defaults.get(c, float("nan"))
+        elif c in defaults:
+            df[c] = df[c].fillna(defaults[c])
+    missing = [c for c in ("stage", "kpi", "label", "estimate") if df[c].isna().any()]
+    if missing:
+        raise ValueError(f"kpi_frame: every KPI needs {', '.join(missing)}")
+    bad = ~df["better"].isin(["higher", "lower"])
+    if bad.any():
+        raise ValueError(f"kpi_frame: 'better' must be 'higher' or 'lower' (rows {list(df.index[bad])})")
+    return df[KPI_COLUMNS]
+
+
+def format_value(value: float, unit: str) -> str:
+    """Format a number for people: shares as percent, money with thousands separators."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit == "%":
+        return f"{100 * value:.1f} %"
+    if unit == "pp":
+        return f"{100 * value:+.1f} pp"
+    if abs(value) >= 1000:
+        s = f"{value:,.0f}".replace(",", "\u202f")
+    elif abs(value) >= 10:
+        s = f"{value:.1f}"
+    else:
+        s = f"{value:.3g}"
+    return f"{s} {unit}".strip() if unit not in ("", "count") else s
+
+
+def kpi_markdown(df: pd.DataFrame) -> str:
+    """Render a KPI frame as a Markdown table (estimate, 95 % CI, target, planted truth)."""
+    lines = ["| figure | estimate | 95 % CI | target | planted truth |", "|---|---|---|---|---|"]
+    for r in df.itertuples(index=False):
+        ci = (
+            f"{format_value(r.ci_low, r.unit)} – {format_value(r.ci_high, r.unit)}"
+            if not pd.isna(r.ci_low)
+            else "–"
+        )
+        lines.append(
+            f"| {r.label} | **{format_value(r.estimate, r.unit)}** | {ci} | "
+            f"{format_value(r.target, r.unit)} | {format_value(r.truth, r.unit)} |"
+        )
+    return "\n".join(lines)
+
+
+def publish_kpis(df: pd.DataFrame) -> None:
+    """Display KPIs in a notebook: a Markdown table plus the scorecard's machine copy."""
+    from IPython.display import display
+
+    df = kpi_frame(df.to_dict("records")) if isinstance(df, pd.DataFrame) else kpi_frame(df)
+    payload = json.loads(df.to_json(orient="records"))
+    display({KPI_MIME: payload, "text/markdown": kpi_markdown(df)}, raw=True)
+
+
+def read_kpis(notebook) -> pd.DataFrame:
+    """Collect the KPIs published in an executed notebook (an ``nbformat`` node).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`KPI_COLUMNS`; empty when the notebook published none.
+    """
+    rows = []
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if KPI_MIME in data:
+                rows.extend(data[KPI_MIME])
+    return kpi_frame(rows) if rows else pd.DataFrame(columns=KPI_COLUMNS)

@@ -1,0 +1,303 @@
+"""Column mapping from a shop's own exports to the data contract.
+
+A shop's CRM and till system rarely export files named ``customers.csv`` with the contract's
+column names, ISO dates and the contract's category values. A mapping file (YAML) says how to
+read each export and how its names translate; the user's files are only ever read::
+
+    csv:                    # optional, defaults for every CSV export
+      sep: ";"              # field separator (default ",")
+      decimal: ","          # decimal mark of numbers (default ".")
+      encoding: cp1251      # text encoding (default utf-8, with or without BOM)
+    tables:
+      transactions:
+        file: receipts.csv  # export file in the data folder (default transactions.csv/.parquet)
+        csv: {sep: ","}     # optional, overrides the defaults above for this file
+        columns:            # export name: contract name
+          receipt_no: transaction_id
+          client_code: customer_id
+          sum_paid: amount
+        date_formats:       # contract column: strftime format of the export
+          date: "%d.%m.%Y %H:%M"
+        values:             # contract column: {export value: contract value}
+          channel: {shop: offline, courier: delivery}
+
+Tables the mapping does not mention are read from ``<table>.parquet`` / ``<table>.csv`` as
+usual; optional tables that are in neither place are simply absent. Columns the mapping does
+not mention keep their names (so an export that already uses a contract name needs no line),
+and values not listed under ``values`` are kept as they are (the contract check then names
+any that are still not allowed). Quote values YAML would read as something else
+(``"yes"``, ``"no"``, ``"on"``, numbers with leading zeros).
+
+:func:`read_mapped_folder` reads a folder through a mapping; :func:`loyalty_lib.io.load`
+calls it when given ``mapping=``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from loyalty_lib.schema import TABLES
+
+_TABLE_KEYS = {"file", "csv", "columns", "date_formats", "values"}
+_CSV_KEYS = {"sep", "decimal", "encoding"}
+
+
+class MappingError(ValueError):
+    """The column-mapping file is malformed or names things the data does not have."""
+
+
+def _check_csv(where: str, opts) -> dict:
+    if opts is None:
+        return {}
+    if not isinstance(opts, Mapping):
+        raise MappingError(f"mapping: '{where}' must be a mapping with keys {', '.join(sorted(_CSV_KEYS))}")
+    unknown = sorted(set(opts) - _CSV_KEYS)
+    if unknown:
+        raise MappingError(
+            f"mapping: '{where}' has unknown key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(_CSV_KEYS))}"
+        )
+    return dict(opts)
+
+
+def read_mapping(mapping: str | Path | Mapping) -> dict:
+    """Return the mapping as a dict, reading YAML from a path if given one.
+
+    Parameters
+    ----------
+    mapping : str, Path or mapping
+        Path of a YAML file, or the already-parsed mapping.
+
+    Returns
+    -------
+    dict
+        The mapping, checked for structure (known tables and keys).
+
+    Raises
+    ------
+    MappingError
+        When the file is missing, is not valid YAML, or names unknown tables or keys.
+    """
+    if isinstance(mapping, Mapping):
+        spec = dict(mapping)
+    else:
+        path = Path(mapping)
+        if not path.exists():
+            raise MappingError(f"mapping file {path} does not exist")
+        try:
+            spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise MappingError(f"mapping file {path} is not valid YAML: {e}") from e
+        if not isinstance(spec, Mapping):
+            raise MappingError(f"mapping file {path} must hold a mapping with a 'tables' section")
+    tables = spec.get("tables", {}) or {}
+    if not isinstance(tables, Mapping):
+        raise MappingError("mapping: 'tables' must map table names to their settings")
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        raise MappingError(
+            f"mapping names unknown table(s) {', '.join(unknown)}; contract tables are {', '.join(TABLES)}"
+        )
+    _check_csv("csv", spec.get("csv"))
+    for name, tspec in tables.items():
+        if tspec is None:
+            continue
+        if not isinstance(tspec, Mapping):
+            raise MappingError(f"mapping for table '{name}' must be a mapping")
+        bad = sorted(set(tspec) - _TABLE_KEYS)
+        if bad:
+            raise MappingError(
+                f"mapping for table '{name}' has unknown key(s) {', '.join(bad)}; "
+                f"allowed: {', '.join(sorted(_TABLE_KEYS))}"
+            )
+        _check_csv(f"tables.{name}.csv", tspec.get("csv"))
+        for key in ("columns", "date_formats", "values"):
+            if tspec.get(key) is not None and not isinstance(tspec[key], Mapping):
+                raise MappingError(f"mapping for table '{name}': '{key}' must be a mapping")
+    return dict(spec, tables=dict(tables))
+
+
+def _recode(s: pd.Series, codes: Mapping) -> pd.Series:
+    """Replace export values by contract values; unlisted values are kept."""
+    codes = {str(k): str(v) for k, v in codes.items()}
+    text = s.astype("string")
+    hit = text.isin(list(codes))
+    if not hit.any():
+        return s
+    out = s.astype(object).copy()
+    out[hit.to_numpy()] = text[hit].map(codes).to_numpy()
+    return out
+
+
+def _decimal_to_point(s: pd.Series, decimal: str) -> pd.Series:
+    """Turn text numbers written with another decimal mark into ``.`` numbers."""
+    if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+        return s
+    t = s.astype("string").str.replace(r"[\s\u00a0\u202f]", "", regex=True)
+    if decimal != ".":
+        t = t.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
+    return t.astype(object).where(s.notna(), None)
+
+
+def apply_mapping(
+    raw: dict[str, pd.DataFrame], mapping: str | Path | Mapping
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
+    """Rename export columns to contract names and recode category values.
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        Tables as read (not modified).
+    mapping : path or mapping
+        See the module docstring (``columns``, ``values`` and the ``decimal`` CSV option are
+        applied here; ``file`` and the other CSV options by :func:`read_mapped_folder`).
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        Renamed, recoded copies.
+    date_formats : dict
+        Per table, the ``strftime`` format of each datetime column that has one.
+
+    Raises
+    ------
+    MappingError
+        When the mapping names an export column the table lacks, maps to a name outside the
+        contract, or recodes a column the table does not have.
+
+    Examples
+    --------
+    >>> raw = {"customers": pd.DataFrame({"client": ["1"], "kind": ["private"]})}
+    >>> spec = {"tables": {"customers": {"columns": {"client": "customer_id", "kind": "customer_type"},
+    ...                                  "values": {"customer_type": {"private": "b2c"}}}}}
+    >>> apply_mapping(raw, spec)[0]["customers"].to_dict("records")
+    [{'customer_id': '1', 'customer_type': 'b2c'}]
+    """
+    spec = read_mapping(mapping)
+    default_csv = _check_csv("csv", spec.get("csv"))
+    out, formats = dict(raw), {}
+    for name, tspec in spec.get("tables", {}).items():
+        tspec = tspec or {}
+        cols = tspec.get("columns", {}) or {}
+        if name in out:
+            df = out[name]
+            missing = [c for c in cols if c not in df.columns]
+            if missing:
+                raise MappingError(
+                    f"mapping for table '{name}' names column(s) {', '.join(map(str, missing))} "
+                    f"that the export does not have (it has: {', '.join(map(str, df.columns))})"
+                )
+            bad = [v for v in cols.values() if v not in TABLES[name].names]
+            if bad:
+                raise MappingError(
+                    f"mapping for table '{name}' maps to {', '.join(map(str, bad))}, not contract "
+                    f"columns of {name} ({', '.join(TABLES[name].names)})"
+                )
+            df = df.rename(columns=cols)
+            dup = df.columns[df.columns.duplicated()].tolist()
+            if dup:
+                raise MappingError(
+                    f"mapping for table '{name}' gives two columns the name {', '.join(map(str, dup))}"
+                )
+            for col, codes in (tspec.get("values", {}) or {}).items():
+                if col not in df.columns:
+                    raise MappingError(
+                        f"mapping for table '{name}' recodes values of '{col}', which the table "
+                        f"does not have after renaming (it has: {', '.join(map(str, df.columns))})"
+                    )
+                if not isinstance(codes, Mapping):
+                    raise MappingError(
+                        f"mapping for table '{name}': values of '{col}' must map export values "
+                        f"to contract values"
+                    )
+                df = df.assign(**{col: _recode(df[col], codes)})
+            decimal = {**default_csv, **(tspec.get("csv") or {})}.get("decimal", ".")
+            numeric = [
+                c.name for c in TABLES[name].columns if c.kind in ("float", "int") and c.name in df
+            ]
+            if decimal != "." and numeric:
+                df = df.assign(**{c: _decimal_to_point(df[c], str(decimal)) for c in numeric})
+            out[name] = df
+        formats[name] = dict(tspec.get("date_formats", {}) or {})
+    return out, formats
+
+
+def _read_export(path: Path, opts: Mapping) -> pd.DataFrame:
+    if path.suffix.lower() == ".parquet":
+        df = pd.read_parquet(path)
+    else:
+        enc = opts.get("encoding", "utf-8-sig")
+        enc = "utf-8-sig" if str(enc).lower().replace("_", "-") in ("utf-8", "utf8") else enc
+        df = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            sep=opts.get("sep", ","),
+            encoding=enc,
+        )
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def read_mapped_folder(
+    folder: str | Path, mapping: str | Path | Mapping
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
+    """Read a folder of exports through a mapping, giving contract-named raw tables.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder of exports (never modified).
+    mapping : path or mapping
+        See the module docstring.
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        Raw tables under contract names, columns renamed and values recoded (CSV values are
+        still text; :func:`loyalty_lib.io.coerce_table` parses them).
+    date_formats : dict
+        Per table, the ``strftime`` format of each datetime column that has one.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist, a file the mapping names is missing, or a required table
+        is in neither the mapping nor the folder.
+    MappingError
+        If the mapping is malformed or does not fit the exports.
+    """
+    from loyalty_lib.io import table_path
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"data folder {folder} does not exist")
+    spec = read_mapping(mapping)
+    default_csv = _check_csv("csv", spec.get("csv"))
+    raw = {}
+    for name in TABLES:
+        tspec = spec["tables"].get(name) or {}
+        if tspec.get("file"):
+            path = folder / str(tspec["file"])
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"mapping for table '{name}' names file {tspec['file']}, which is not in {folder}"
+                )
+        else:
+            path = table_path(folder, name)
+            if path is None:
+                continue
+        raw[name] = _read_export(path, {**default_csv, **(tspec.get("csv") or {})})
+    missing = [n for n, t in TABLES.items() if t.required and n not in raw]
+    if missing:
+        raise FileNotFoundError(
+            f"data folder {folder} lacks the required table(s) {', '.join(missing)} "
+            f"(name the export with 'file:' in the mapping, or call it <table>.csv / "
+            f"<table>.parquet; see docs/own_data.md)"
+        )
+    return apply_mapping(raw, spec)

@@ -1,0 +1,87 @@
+"""Overview of a data set for the case notebook (00): sizes, periods, monthly revenue."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from loyalty_lib.dataset import Dataset
+from loyalty_lib.schema import TABLES
+
+
+def table_overview(ds: Dataset) -> pd.DataFrame:
+    """One row per contract table: present or not, rows, columns, key, date range.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``table`` with columns ``present, rows, columns, key, first_date, last_date,
+        needed``.
+    """
+    rows = []
+    for name, spec in TABLES.items():
+        df = getattr(ds, name)
+        date_col = next((c.name for c in spec.columns if c.kind == "datetime" and df is not None and c.name in df), None)
+        rows.append(
+            {
+                "table": name,
+                "present": df is not None,
+                "rows": 0 if df is None else len(df),
+                "columns": 0 if df is None else df.shape[1],
+                "key": spec.key,
+                "first_date": df[date_col].min().date() if date_col and len(df) else None,
+                "last_date": df[date_col].max().date() if date_col and len(df) else None,
+                "needed": "required" if spec.required else "optional",
+            }
+        )
+    return pd.DataFrame(rows).set_index("table")
+
+
+def monthly_revenue(
+    transactions: pd.DataFrame, cards: pd.DataFrame, *, customer_col: str = "customer_id", date_col: str = "date"
+) -> pd.DataFrame:
+    """Net revenue, receipts and buyers per month, split by whether the buyer ever got a card.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``month, group`` (``"card holder"`` / ``"no card"``), ``revenue, receipts,
+        buyers``.
+    """
+    missing = [c for c in (customer_col, date_col, "amount") if c not in transactions]
+    if missing:
+        raise ValueError(f"monthly_revenue: transactions lacks column(s) {', '.join(missing)}")
+    holders = cards["customer_id"].dropna()
+    group = transactions[customer_col].isin(holders).map({True: "card holder", False: "no card"})
+    month = transactions[date_col].dt.to_period("M").dt.to_timestamp()
+    g = transactions.assign(month=month, group=group).groupby(["month", "group"], observed=True)
+    return g.agg(revenue=("amount", "sum"), receipts=("amount", "size"), buyers=(customer_col, "nunique")).reset_index()
+
+
+def truth_summary(truth: dict | None) -> pd.DataFrame:
+    """The main planted effects as a readable two-column table (empty for real data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``effect, planted``.
+    """
+    if truth is None:
+        return pd.DataFrame(columns=["effect", "planted"])
+    t = truth
+    rc = t["return_curve"]["p_return_within_horizon"]
+    rows = [
+        ("cards printed / issued", f"{t['printed_cards']:,} / {t['cards_issued']:,}"),
+        ("tiers (gross check ≥ threshold → rate)", ", ".join(f"{a:,.0f} → {r:.0%}" for a, r in zip(t["tiers"]["thresholds"], t["tiers"]["rates"]))),
+        ("member visit-rate uplift", f"+{t['uplift']['frequency_pct']:.0f} %"),
+        ("member basket uplift (card receipts, before discount)", f"+{t['uplift']['check_pct']:.0f} %"),
+        ("self-selection (log-odds of accepting per log visit rate)", f"{t['selection']['accept_log_odds_per_log_rate']:.2f}"),
+        (f"return within {t['return_curve']['horizon_days']} days after visit 1 / 2", f"{rc.get('1', float('nan')):.0%} / {rc.get('2', float('nan')):.0%}"),
+        ("checks topped up over a threshold", ", ".join(f"{k}: {v:,}" for k, v in t["bunching"]["moved_checks"].items())),
+        ("goal gradient (log visit rate per stamp held)", f"{t['goal_gradient']['log_rate_per_stamp']:.2f}"),
+        ("satisfaction: odds ratio of returning per NPS point", f"{t['satisfaction']['odds_ratio_per_nps_point']:.3f}"),
+        ("true effect per member-month after issue (net RUB)", f"{t['impact']['att_revenue_per_member_month']:,.0f}"),
+        ("true incremental gross revenue after launch (RUB)", f"{t['program']['incremental_gross_revenue']:,.0f}"),
+        ("program cost (RUB)", f"{t['program']['cost_total']:,.0f}"),
+        (f"true ROI at margin {t['program']['margin']:.0%}", f"{t['program']['roi_pct']:.0f} %"),
+    ]
+    return pd.DataFrame(rows, columns=["effect", "planted"])

@@ -1,0 +1,385 @@
+"""The data contract: one documented schema for synthetic data and a shop's own exports.
+
+Every table is a tidy frame keyed by a ``<table>_id``-style column.  The contract is written
+once, declaratively, in :data:`TABLES`; from it come the pandera schemas that check each table
+alone (:func:`pandera_schema`), the cross-table rules in :mod:`loyalty_lib.validation`, the
+date/number parsing in :mod:`loyalty_lib.io`, and the page ``docs/data_contract.md``
+(:func:`contract_markdown`), so the documentation cannot drift from what is enforced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+#: Column kinds of the contract and what each means for a user preparing an export.
+KINDS = {
+    "id": "identifier: integer or text, compared as given",
+    "text": "free text",
+    "category": "one of the listed values",
+    "datetime": "date or timestamp (ISO 8601 `2026-03-01` or `2026-03-01 14:05`)",
+    "float": "number (decimal point `.`)",
+    "int": "whole number",
+    "bool": "true/false (`true`, `false`, `1`, `0`)",
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of the contract.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the contract.
+    kind : str
+        One of :data:`KINDS`.
+    doc : str
+        What the column means.
+    required : bool
+        Whether the column must be present when its table is present.
+    nullable : bool
+        Whether empty values are allowed.
+    values : tuple of str, optional
+        Allowed values for ``category`` columns.
+    ge, le : float, optional
+        Inclusive bounds for numbers.
+    unique : bool
+        Whether values must be unique (the table's key).
+    """
+
+    name: str
+    kind: str
+    doc: str
+    required: bool = True
+    nullable: bool = False
+    values: tuple[str, ...] | None = None
+    ge: float | None = None
+    le: float | None = None
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the contract: its key, its columns and who needs it."""
+
+    name: str
+    key: str
+    doc: str
+    columns: tuple[Col, ...]
+    required: bool = False
+    used_by: tuple[str, ...] = field(default_factory=tuple)
+
+    def col(self, name: str) -> Col:
+        """Return the column spec called ``name``."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r} in the contract")
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in contract order."""
+        return [c.name for c in self.columns]
+
+
+CHANNELS = ("offline", "delivery")
+CONTACT_CHANNELS = ("email", "push", "sms", "social")
+OFFER_TYPES = (
+    "cross_sell",
+    "up_sell",
+    "similar_clients",
+    "personal_discount",
+    "replenishment",
+    "birthday",
+    "win_back",
+    "subscription",
+)
+COST_CATEGORIES = ("card_printing", "discounts", "rewards", "communications", "staff", "other")
+
+
+def _id(name: str, doc: str, **kw) -> Col:
+    return Col(name, "id", doc, **kw)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "customers",
+            "customer_id",
+            "Every known buyer, member or not (the control group lives here too).",
+            (
+                _id("customer_id", "Customer key.", unique=True),
+                Col("customer_type", "category", "Private or business client.", values=("b2c", "b2b")),
+                Col("first_seen", "datetime", "First purchase or CRM registration."),
+                Col("home_store_id", "id", "Store the customer buys at most.", required=False, nullable=True),
+                Col("age", "int", "Age in years.", required=False, nullable=True, ge=14, le=110),
+                Col("gender", "category", "Gender.", required=False, nullable=True, values=("f", "m", "other")),
+                Col(
+                    "income_band",
+                    "category",
+                    "Income band.",
+                    required=False,
+                    nullable=True,
+                    values=("low", "middle", "high"),
+                ),
+                Col("district", "text", "District of residence or business.", required=False, nullable=True),
+                Col("birthday", "datetime", "Date of birth (for birthday offers).", required=False, nullable=True),
+                Col("opt_in_email", "bool", "Agreed to e-mail contact.", required=False, nullable=True),
+                Col("opt_in_sms", "bool", "Agreed to SMS contact.", required=False, nullable=True),
+                Col("opt_in_push", "bool", "Agreed to app push contact.", required=False, nullable=True),
+                Col("opt_in_social", "bool", "Reachable in social networks/messengers.", required=False, nullable=True),
+            ),
+            required=True,
+            used_by=("all",),
+        ),
+        Table(
+            "cards",
+            "card_id",
+            "Every printed card; a card not yet handed out has no customer and no issue date.",
+            (
+                _id("card_id", "Card number.", unique=True),
+                _id("customer_id", "Holder; empty while the card is in stock.", nullable=True),
+                Col("issued_date", "datetime", "When the card was handed out.", nullable=True),
+                Col("issue_channel", "category", "Handed out at an offline purchase or at delivery.",
+                    nullable=True, values=CHANNELS),
+                _id("store_id", "Store that issued the card.", required=False, nullable=True),
+                _id("seller_id", "Seller or courier who issued the card.", required=False, nullable=True),
+            ),
+            required=True,
+            used_by=("02_enrollment", "03_activity", "04_average_check", "06_impact", "07_roi_clv"),
+        ),
+        Table(
+            "transactions",
+            "transaction_id",
+            "One row per receipt (check).",
+            (
+                _id("transaction_id", "Receipt key.", unique=True),
+                _id("customer_id", "Buyer."),
+                Col("date", "datetime", "Time of purchase."),
+                Col("gross_amount", "float", "Check before discount.", ge=0),
+                Col("discount_amount", "float", "Discount given on the check.", ge=0),
+                Col("amount", "float", "Net paid: gross_amount - discount_amount.", ge=0),
+                Col("discount_rate", "float", "Discount rate applied (0.05 = 5 %).", required=False,
+                    nullable=True, ge=0, le=1),
+                Col("channel", "category", "Bought in a store or by delivery.", values=CHANNELS),
+                _id("store_id", "Store (or delivery hub) of the sale."),
+                _id("seller_id", "Seller or courier.", required=False, nullable=True),
+                _id("card_id", "Card presented, empty when none.", nullable=True),
+                Col("n_items", "int", "Number of lines on the receipt.", required=False, nullable=True, ge=1),
+            ),
+            required=True,
+            used_by=("all",),
+        ),
+        Table(
+            "transaction_items",
+            "transaction_item_id",
+            "Receipt lines.",
+            (
+                _id("transaction_item_id", "Line key.", unique=True),
+                _id("transaction_id", "Receipt."),
+                _id("product_id", "Product."),
+                Col("quantity", "int", "Units.", ge=1),
+                Col("unit_price", "float", "Price per unit before the check discount.", ge=0),
+                Col("line_amount", "float", "quantity x unit_price; lines add up to gross_amount.", ge=0),
+            ),
+            used_by=("04_average_check",),
+        ),
+        Table(
+            "products",
+            "product_id",
+            "The product catalogue.",
+            (
+                _id("product_id", "Product key.", unique=True),
+                Col("category", "text", "Product category."),
+                Col("is_premium", "bool", "Premium variant (for up-sell)."),
+                Col("list_price", "float", "Shelf price.", ge=0),
+                Col("replenishment_days", "float", "Typical days until a re-buy (consumables).",
+                    required=False, nullable=True, ge=0),
+            ),
+            used_by=("04_average_check",),
+        ),
+        Table(
+            "points_ledger",
+            "points_entry_id",
+            "Accrual and redemption of points or stamps (points/stamp-card programs only).",
+            (
+                _id("points_entry_id", "Ledger entry key.", unique=True),
+                _id("customer_id", "Member."),
+                _id("card_id", "Card.", required=False, nullable=True),
+                Col("date", "datetime", "When points moved."),
+                _id("transaction_id", "Receipt that earned or spent them.", required=False, nullable=True),
+                Col("entry_type", "category", "What happened.",
+                    values=("accrual", "redemption", "expiry", "adjustment")),
+                Col("points", "float", "Signed points: + earned, - redeemed or expired."),
+                Col("value", "float", "Money value of the points moved (absolute).", required=False,
+                    nullable=True, ge=0),
+            ),
+            used_by=("03_activity", "07_roi_clv"),
+        ),
+        Table(
+            "surveys",
+            "survey_id",
+            "NPS/CSAT answers collected after card use.",
+            (
+                _id("survey_id", "Answer key.", unique=True),
+                _id("customer_id", "Respondent."),
+                Col("date", "datetime", "When answered."),
+                _id("transaction_id", "Receipt the survey followed.", required=False, nullable=True),
+                Col("stage", "category", "Journey stage of the survey.",
+                    values=("after_first_use", "after_repeat", "periodic")),
+                Col("nps", "int", "Likelihood to recommend, 0-10.", nullable=True, ge=0, le=10),
+                Col("csat", "int", "Satisfaction, 1-5.", required=False, nullable=True, ge=1, le=5),
+            ),
+            used_by=("05_satisfaction",),
+        ),
+        Table(
+            "offers",
+            "offer_id",
+            "Campaign contacts, with a randomised holdout that was not contacted.",
+            (
+                _id("offer_id", "Contact key.", unique=True),
+                _id("customer_id", "Addressee."),
+                Col("date", "datetime", "Contact date (planned date for the holdout)."),
+                Col("channel", "category", "Contact channel.", values=CONTACT_CHANNELS),
+                Col("offer_type", "category", "Kind of offer.", values=OFFER_TYPES),
+                Col("group", "category", "Contacted (treatment) or held out.", values=("treatment", "holdout")),
+                Col("responded", "bool", "Bought within the response window."),
+                Col("response_amount", "float", "Net spend in the response window.", required=False,
+                    nullable=True, ge=0),
+                Col("response_window_days", "int", "Length of the response window.", required=False,
+                    nullable=True, ge=1),
+            ),
+            used_by=("07_roi_clv",),
+        ),
+        Table(
+            "program_costs",
+            "cost_id",
+            "Cost ledger of the program.",
+            (
+                _id("cost_id", "Entry key.", unique=True),
+                Col("date", "datetime", "Booking date."),
+                Col("category", "category", "Cost type.", values=COST_CATEGORIES),
+                Col("amount", "float", "Cost, in money.", ge=0),
+                Col("description", "text", "Free text.", required=False, nullable=True),
+            ),
+            used_by=("02_enrollment", "07_roi_clv"),
+        ),
+    ]
+}
+
+#: Cross-table rules checked by :func:`loyalty_lib.validation.validate`, for the docs page.
+CROSS_RULES = (
+    ("transactions.customer_id", "every transaction's customer exists in customers"),
+    ("transactions.card_id", "the card exists in cards and belongs to the same customer"),
+    ("transactions.card_id", "a card is issued before (or on the day of) its first use"),
+    ("transactions.amount", "amount = gross_amount - discount_amount (to the cent)"),
+    ("transactions.discount_amount", "discount_amount <= gross_amount"),
+    ("cards.issued_date", "a card with a holder has an issue date, a card in stock has neither"),
+    ("cards.customer_id", "the holder exists in customers"),
+    ("transaction_items.transaction_id", "every line's receipt exists in transactions"),
+    ("transaction_items.product_id", "every line's product exists in products"),
+    ("transaction_items.line_amount", "a receipt's lines add up to its gross_amount (to 1 %)"),
+    ("points_ledger/surveys/offers.customer_id", "the customer exists in customers"),
+)
+
+
+def pandera_schema(table: str, columns: list[str] | None = None) -> pa.DataFrameSchema:
+    """Build the pandera schema that checks one table on its own.
+
+    Parameters
+    ----------
+    table : str
+        Table name in :data:`TABLES`.
+    columns : list of str, optional
+        Columns present in the frame; optional contract columns not listed are not checked.
+
+    Returns
+    -------
+    pandera.pandas.DataFrameSchema
+        Nullability, bounds, allowed values and key uniqueness of every present column.
+        Types are already parsed by :func:`loyalty_lib.io.coerce_table`.
+    """
+    spec = TABLES[table]
+    cols = {}
+    for c in spec.columns:
+        if columns is not None and c.name not in columns and not c.required:
+            continue
+        checks = []
+        if c.ge is not None:
+            checks.append(pa.Check.ge(c.ge, error=f">= {c.ge}"))
+        if c.le is not None:
+            checks.append(pa.Check.le(c.le, error=f"<= {c.le}"))
+        if c.values is not None:
+            checks.append(pa.Check.isin(list(c.values), error=f"one of {', '.join(c.values)}"))
+        cols[c.name] = pa.Column(
+            None, checks=checks, nullable=c.nullable, unique=c.unique, required=c.required
+        )
+    return pa.DataFrameSchema(cols, name=table, strict=False)
+
+
+def contract_markdown() -> str:
+    """Render the contract as the Markdown page ``docs/data_contract.md``.
+
+    Returns
+    -------
+    str
+        The page text; a test keeps the committed page equal to it.
+    """
+    out = [
+        "# Data contract",
+        "",
+        "<!-- Generated by `python -m loyalty_lib.schema > docs/data_contract.md`; edit schema.py. -->",
+        "",
+        "The suite reads a folder holding one file per table, `<table>.parquet` or `<table>.csv`",
+        "(UTF-8, comma-separated, header row). Synthetic data from `loyalty generate` and a shop's",
+        "own CRM/POS exports follow the same contract. Own column names and date formats are",
+        "mapped with a column-mapping file (see the README). Check a folder with",
+        "`loyalty validate DIR`: every problem is listed with its table, column, rule and the",
+        "first offending row ids; the files themselves are never modified.",
+        "",
+        "Column kinds: " + "; ".join(f"**{k}** {v}" for k, v in KINDS.items()) + ".",
+        "",
+        "## Tables",
+        "",
+        "| table | key | needed | used by |",
+        "|---|---|---|---|",
+    ]
+    for t in TABLES.values():
+        need = "required" if t.required else "optional"
+        out.append(f"| `{t.name}` | `{t.key}` | {need} | {', '.join(t.used_by)} |")
+    out += ["", "A notebook whose optional table is missing says so in that section and goes on.", ""]
+    for t in TABLES.values():
+        out += [f"## `{t.name}`", "", t.doc, "", "| column | kind | required | empty allowed | rule | meaning |",
+                "|---|---|---|---|---|---|"]
+        for c in t.columns:
+            rule = []
+            if c.unique:
+                rule.append("unique")
+            if c.values:
+                rule.append(" / ".join(f"`{v}`" for v in c.values))
+            if c.ge is not None:
+                rule.append(f">= {c.ge:g}")
+            if c.le is not None:
+                rule.append(f"<= {c.le:g}")
+            out.append(
+                f"| `{c.name}` | {c.kind} | {'yes' if c.required else 'no'} | "
+                f"{'yes' if c.nullable else 'no'} | {', '.join(rule)} | {c.doc} |"
+            )
+        out.append("")
+    out += ["## Rules across tables", "", "| where | rule |", "|---|---|"]
+    out += [f"| `{w}` | {r} |" for w, r in CROSS_RULES]
+    out.append("")
+    return "\n".join(out)
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """Return an empty frame with the contract's columns of ``table``."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in TABLES[table].names})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(contract_markdown(), end="")

@@ -1,0 +1,134 @@
+"""Scenario settings of the generator: every behavioural knob, with its plain meaning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """All settings of one synthetic branch. Money in RUB; rates per year unless stated.
+
+    The defaults are Sergey's branch from the teaching case: 12 months before and 12 after the
+    launch of a discount card with 5/7/10 % tiers by check size, 10,000 printed cards per
+    25,000 customers, b2c and b2b clients, cards handed out at offline purchases and at delivery,
+    and a stamp card on top (a reward at every 10th card purchase).
+    """
+
+    name: str = "sergey_branch"
+    start: str = "2025-01-01"
+    pre_days: int = 365
+    post_days: int = 365
+    printed_cards: int | None = None  # None: 10,000 x n_customers / 25,000
+    tier_thresholds: tuple[float, ...] = (1500.0, 5000.0, 15000.0)
+    tier_rates: tuple[float, ...] = (0.05, 0.07, 0.10)
+    # population
+    b2b_share: float = 0.12
+    established_share: float = 0.55  # customers already known at the data start
+    b2c_rate_shape: float = 0.222  # gamma shape of b2c visit rates (heterogeneity)
+    b2c_rate_mean: float = 4.05  # visits per year
+    b2b_rate_shape: float = 1.0
+    b2b_rate_mean: float = 20.0
+    max_rate: float = 150.0
+    b2c_basket_median: float = 1200.0
+    b2b_basket_median: float = 7000.0
+    basket_customer_sigma: float = 0.5
+    basket_visit_sigma: float = 0.55
+    delivery_share: dict = field(default_factory=lambda: {"b2c": 0.2, "b2b": 0.5})
+    n_stores: int = 3
+    sellers_per_store: int = 5
+    n_couriers: int = 4
+    # enrollment
+    offer_rate_mean: float = 0.3
+    offer_rate_concentration: float = 6.0
+    courier_offer_factor: float = 0.6
+    accept_prob_at_mean: float = 0.4
+    refuse_share: float = 0.35  # customers who never take a card, whatever they buy
+    accept_log_odds_per_log_rate: float = 0.8  # self-selection: heavier buyers accept more
+    accept_b2b_shift: float = 0.3
+    activation_prob: float = 0.8
+    card_use_alpha: float = 8.0
+    card_use_beta: float = 2.0
+    # planted member effects
+    uplift_frequency: float = 0.15
+    uplift_check: float = 0.08
+    bunching_window: float = 0.12
+    bunching_landing: float = 0.04
+    bunching_prob: float = 0.35
+    satisfaction_effect: float = 0.25  # log visit rate per SD of latent satisfaction
+    # rewards
+    reward: str = "stamps"  # "stamps", "points" or "none"
+    reward_every: int = 10  # stamps per reward
+    reward_value: float = 300.0
+    goal_gradient: float = 0.04  # log visit rate per stamp held (stamps only)
+    points_per_rub: float = 0.01
+    points_per_reward: int = 300
+    # surveys
+    survey_first_use_prob: float = 0.35
+    survey_repeat_prob: float = 0.2
+    survey_periodic_prob: float = 0.05  # per member and month
+    # campaigns
+    contact_prob: float = 0.5  # per opted-in member and monthly wave
+    holdout_share: float = 0.2
+    response_window_days: int = 14
+    extra_visit_prob: dict = field(
+        default_factory=lambda: {
+            "cross_sell": 0.04,
+            "up_sell": 0.03,
+            "similar_clients": 0.05,
+            "personal_discount": 0.10,
+            "replenishment": 0.08,
+            "birthday": 0.15,
+            "win_back": 0.12,
+            "subscription": 0.02,
+        }
+    )
+    channel_multiplier: dict = field(
+        default_factory=lambda: {"email": 0.6, "push": 1.0, "sms": 1.2, "social": 0.8}
+    )
+    contact_cost: dict = field(
+        default_factory=lambda: {"email": 1.0, "push": 0.5, "sms": 4.0, "social": 2.0}
+    )
+    # costs
+    card_print_cost: float = 15.0
+    seller_bonus_per_card: float = 50.0
+    setup_cost: float = 150_000.0
+    margin: float = 0.30
+    # estimable targets
+    return_horizon_days: int = 180
+    satisfaction_horizon_days: int = 90
+
+    @property
+    def t_start(self) -> pd.Timestamp:
+        """First day of data."""
+        return pd.Timestamp(self.start)
+
+    @property
+    def t_launch(self) -> pd.Timestamp:
+        """Launch day of the program."""
+        return self.t_start + pd.Timedelta(days=self.pre_days)
+
+    @property
+    def t_end(self) -> pd.Timestamp:
+        """First day after the data (exclusive end)."""
+        return self.t_launch + pd.Timedelta(days=self.post_days)
+
+    def with_(self, **kw) -> Scenario:
+        """Return a copy with some settings changed (unknown names raise TypeError)."""
+        for k in kw:
+            if not hasattr(self, k):
+                raise TypeError(f"unknown scenario setting {k!r}")
+        if "tier_thresholds" in kw:
+            kw["tier_thresholds"] = tuple(float(x) for x in kw["tier_thresholds"])
+            if list(kw["tier_thresholds"]) != sorted(kw["tier_thresholds"]):
+                raise ValueError("tier_thresholds must increase")
+        return replace(self, **kw)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "sergey_branch": Scenario(),
+    "sergey_discount_only": Scenario(name="sergey_discount_only", reward="none", goal_gradient=0.0),
+    "sergey_points": Scenario(name="sergey_points", reward="points", goal_gradient=0.0),
+}

@@ -1,0 +1,53 @@
+"""Surveys piece: NPS/CSAT after card use, driven by latent satisfaction (which also drives visits)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from loyalty_lib.synth.scenario import Scenario
+
+
+def surveys(card_tx: pd.DataFrame, sat_z: np.ndarray, sc: Scenario, rng: np.random.Generator) -> pd.DataFrame:
+    """Survey answers after the first card use, after the 5th, and periodically.
+
+    Parameters
+    ----------
+    card_tx : pandas.DataFrame
+        ``transaction_id, customer_id, cust, date`` of card receipts sorted by customer and date.
+    sat_z : numpy.ndarray
+        Latent satisfaction per customer row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The contract's ``surveys`` table.
+    """
+    cust = card_tx["cust"].to_numpy()
+    start = np.r_[True, cust[1:] != cust[:-1]]
+    rank = np.arange(len(cust)) - np.maximum.accumulate(np.where(start, np.arange(len(cust)), 0))
+    u = rng.random(len(cust))
+    first = (rank == 0) & (u < sc.survey_first_use_prob)
+    repeat = (rank == 4) & (u < sc.survey_repeat_prob)
+    periodic = (rank > 0) & (rank != 4) & (u < sc.survey_periodic_prob)
+    pick = first | repeat | periodic
+    stage = np.where(first, "after_first_use", np.where(repeat, "after_repeat", "periodic"))[pick]
+    z = sat_z[cust[pick]]
+    n = int(pick.sum())
+    nps = np.clip(np.round(8.0 + 1.8 * z + rng.normal(0, 1.2, n)), 0, 10).astype(np.int64)
+    csat = np.clip(np.round(4.0 + 0.7 * z + rng.normal(0, 0.6, n)), 1, 5).astype(np.int64)
+    date = card_tx["date"].to_numpy()[pick] + pd.to_timedelta(rng.integers(1, 4, n), unit="D").to_numpy()
+    out = pd.DataFrame(
+        {
+            "customer_id": card_tx["customer_id"].to_numpy()[pick],
+            "date": date,
+            "transaction_id": card_tx["transaction_id"].to_numpy()[pick],
+            "stage": stage,
+            "nps": nps,
+            "csat": csat,
+        }
+    )
+    end = sc.t_end
+    out = out[out["date"] < end].sort_values("date", kind="stable").reset_index(drop=True)
+    out.insert(0, "survey_id", np.arange(1, len(out) + 1, dtype=np.int64))
+    return out

@@ -1,0 +1,176 @@
+"""Truth piece: write down every effect the generator planted (see docs/ground_truth.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from loyalty_lib.dataset import Dataset
+from loyalty_lib.synth.scenario import Scenario
+
+MONTH_DAYS = 365.25 / 12
+
+
+def _member_rate_factor(sc: Scenario) -> float:
+    """Mean visit-rate multiplier of an active holder over a stamp cycle."""
+    if sc.reward == "stamps" and sc.goal_gradient:
+        return (1 + sc.uplift_frequency) * float(np.mean(np.exp(sc.goal_gradient * np.arange(sc.reward_every))))
+    return 1 + sc.uplift_frequency
+
+
+def effective_rate(latent, activator, t_issue, cust, t, sc: Scenario) -> np.ndarray:
+    """Visit rate (per day) in force at time ``t`` for customer rows ``cust``."""
+    r = latent["rate"].to_numpy()[cust]
+    member_now = activator[cust] & (t >= t_issue[cust])
+    return np.where(member_now, r * _member_rate_factor(sc), r)
+
+
+def return_curve(latent, visits, activator, t_issue, sc: Scenario, k_max: int = 10) -> dict:
+    """Mean planted probability of a next visit within the horizon, by visit number k.
+
+    Only customers whose first purchase is inside the data and k-th visits at least the
+    horizon before the data end count, which is exactly the estimable target.
+    """
+    H = sc.return_horizon_days
+    days = sc.pre_days + sc.post_days
+    new = latent["arrival_day"].to_numpy() >= 0
+    v = visits[new[visits["cust"].to_numpy()]].sort_values(["cust", "t"], kind="stable")
+    cust, t = v["cust"].to_numpy(), v["t"].to_numpy()
+    start = np.r_[True, cust[1:] != cust[:-1]]
+    k = np.arange(len(cust)) - np.maximum.accumulate(np.where(start, np.arange(len(cust)), 0)) + 1
+    p = 1 - np.exp(-effective_rate(latent, activator, t_issue, cust, t, sc) * H)
+    ok = t <= days - H
+    frame = pd.DataFrame({"k": k[ok], "p": p[ok]})
+    curve = frame[frame["k"] <= k_max].groupby("k")["p"].mean()
+    return {str(int(i)): float(x) for i, x in curve.items()}
+
+
+def satisfaction_odds_ratio(ds: Dataset, latent, activator, t_issue, sc: Scenario) -> float:
+    """Population odds ratio per NPS point of a purchase within the horizon after a survey.
+
+    The planted probability of returning, ``1 - exp(-rate * horizon)``, is regressed on the NPS
+    answer with a fractional logit (binomial GLM), the same specification an analyst fits to
+    the observed 0/1 returns.
+    """
+    H = sc.satisfaction_horizon_days
+    s = ds.surveys
+    s = s[s["date"] <= sc.t_end - pd.Timedelta(days=H)]
+    if len(s) < 20:
+        return float("nan")
+    cust = (s["customer_id"].to_numpy() - 1).astype(np.int64)
+    t = (s["date"] - sc.t_start).dt.total_seconds().to_numpy() / 86400
+    p = 1 - np.exp(-effective_rate(latent, activator, t_issue, cust, t, sc) * H)
+    X = sm.add_constant(s["nps"].to_numpy(dtype=float))
+    fit = sm.GLM(p, X, family=sm.families.Binomial()).fit()
+    return float(np.exp(fit.params[1]))
+
+
+def ground_truth(
+    ds: Dataset, sc: Scenario, *, seed, n_customers, n_printed, latent, visits, joins, offer_rate, bunched,
+    truth_tx, contacts, activator, t_issue,
+) -> dict:
+    """Assemble the ground-truth dict (JSON-ready)."""
+    from loyalty_lib.synth.enrollment import stock_out_date
+
+    tx = ds.transactions
+    days = sc.pre_days + sc.post_days
+    t = visits["t"].to_numpy()
+    cust = visits["cust"].to_numpy()
+    delta = tx["amount"].to_numpy() - truth_tx["cf_amount"].to_numpy()
+    delta_gross = tx["gross_amount"].to_numpy() - truth_tx["cf_gross_amount"].to_numpy()
+    incremental = truth_tx["incremental"].to_numpy()
+
+    member = np.isfinite(t_issue)
+    post_issue = member[cust] & (t > t_issue[cust])
+    member_months = float(np.sum(np.maximum(days - t_issue[member], 0.0)) / MONTH_DAYS)
+    both_worlds = post_issue & ~incremental
+    established = latent["established"].to_numpy()
+    est_members = established & member
+    did_cells = est_members[cust] & (t >= sc.pre_days)
+    n_est_members = int(est_members.sum())
+    post_months = len(pd.date_range(sc.t_launch, sc.t_end, freq="MS", inclusive="left"))
+
+    cost = ds.program_costs
+    cost_total = float(cost["amount"].sum())
+    post = t >= sc.pre_days
+    inc_gross = float(delta_gross[post].sum())
+    inc_net = float(delta[post].sum())
+
+    seller_channel = pd.Series(np.where(offer_rate.index.str.startswith("DLV"), "delivery", "offline"), index=offer_rate.index)
+    m = _member_rate_factor(sc)
+    uplift = {}
+    if len(contacts):
+        r = latent["rate"].to_numpy()[contacts["cust"].to_numpy().astype(np.int64)]
+        act = activator[contacts["cust"].to_numpy().astype(np.int64)]
+        p_organic = 1 - np.exp(-np.where(act, r * m, r) * sc.response_window_days)
+        p_extra = contacts["offer_type"].map(sc.extra_visit_prob).to_numpy() * contacts["channel"].map(sc.channel_multiplier).to_numpy()
+        cell = pd.DataFrame({"type": contacts["offer_type"], "channel": contacts["channel"], "u": p_extra * (1 - p_organic)})
+        for (ot, ch), u in cell.groupby(["type", "channel"])["u"].mean().items():
+            uplift.setdefault(ot, {})[ch] = float(u)
+
+    return {
+        "scenario": sc.name,
+        "seed": int(seed),
+        "n_customers": int(n_customers),
+        "period": {"start": sc.t_start.date().isoformat(), "launch": sc.t_launch.date().isoformat(), "end": sc.t_end.date().isoformat()},
+        "printed_cards": int(n_printed),
+        "cards_issued": int(len(joins)),
+        "stock_out_date": stock_out_date(joins, n_printed, sc),
+        "tiers": {"thresholds": list(sc.tier_thresholds), "rates": list(sc.tier_rates)},
+        "enrollment": {
+            "offer_rate_by_seller": {k: float(v) for k, v in offer_rate.items()},
+            "offer_rate_by_channel": {k: float(v) for k, v in offer_rate.groupby(seller_channel).mean().items()},
+            "accept_prob_at_mean_rate": sc.accept_prob_at_mean,
+            "activation_prob": sc.activation_prob,
+        },
+        "uplift": {"frequency_pct": 100 * sc.uplift_frequency, "check_pct": 100 * sc.uplift_check},
+        "selection": {"accept_log_odds_per_log_rate": sc.accept_log_odds_per_log_rate},
+        "return_curve": {
+            "horizon_days": sc.return_horizon_days,
+            "p_return_within_horizon": return_curve(latent, visits, activator, t_issue, sc),
+            "design_note": "b2c visit rates are gamma(0.222) so that about 40 % return after a first visit and 80 % after a second (Fivestars)",
+        },
+        "bunching": {
+            "window_pct": 100 * sc.bunching_window,
+            "landing_pct": 100 * sc.bunching_landing,
+            "top_up_prob": sc.bunching_prob,
+            "moved_checks": {f"{thr:g}": int(np.sum(bunched == k)) for k, thr in enumerate(sc.tier_thresholds)},
+        },
+        "goal_gradient": {
+            "reward": sc.reward,
+            "reward_every": sc.reward_every if sc.reward == "stamps" else None,
+            "log_rate_per_stamp": sc.goal_gradient if sc.reward == "stamps" else 0.0,
+            "log_gap_per_stamp": -sc.goal_gradient if sc.reward == "stamps" else 0.0,
+            "reward_value": sc.reward_value,
+        },
+        "campaigns": {
+            "response_window_days": sc.response_window_days,
+            "holdout_share": sc.holdout_share,
+            "extra_visit_prob": {ot: {ch: p * sc.channel_multiplier[ch] for ch in sc.channel_multiplier} for ot, p in sc.extra_visit_prob.items()},
+            "uplift": uplift,
+        },
+        "satisfaction": {
+            "log_rate_per_sd": sc.satisfaction_effect,
+            "horizon_days": sc.satisfaction_horizon_days,
+            "odds_ratio_per_nps_point": satisfaction_odds_ratio(ds, latent, activator, t_issue, sc),
+        },
+        "impact": {
+            "att_revenue_per_member_month": float(delta[post_issue].sum() / member_months) if member_months else float("nan"),
+            "att_visits_per_member_month": float(incremental[post_issue].sum() / member_months) if member_months else float("nan"),
+            "att_check": float(delta[both_worlds].mean()) if both_worlds.any() else float("nan"),
+            "did_revenue_per_customer_month": float(delta[did_cells].sum() / (n_est_members * post_months)) if n_est_members else float("nan"),
+            "did_visits_per_customer_month": float(incremental[did_cells].sum() / (n_est_members * post_months)) if n_est_members else float("nan"),
+            "member_months": member_months,
+            "n_established_members": n_est_members,
+        },
+        "program": {
+            "incremental_gross_revenue": inc_gross,
+            "incremental_net_revenue": inc_net,
+            "discounts_given": float(tx["discount_amount"].sum()),
+            "cost_total": cost_total,
+            "cost_by_category": {k: float(v) for k, v in cost.groupby("category")["amount"].sum().items()},
+            "margin": sc.margin,
+            "roi_pct": float((sc.margin * inc_gross - cost_total) / cost_total * 100) if cost_total else float("nan"),
+        },
+    }
