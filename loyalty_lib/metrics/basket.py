@@ -1,0 +1,819 @@
+"""Stage 04, the basket: average check, items per check, discount cost and tier bunching.
+
+Every function takes contract tables (``transactions``, ``cards``, ``transaction_items``) plus
+column names and returns a frame with fixed, documented columns. Estimates carry
+``estimate, ci_low, ci_high, n``.
+
+Two warnings the notebook repeats in plain words:
+
+* the member / non-member gap in the average check is *not* the effect of the card: heavier
+  buyers are more likely to take a card (self-selection);
+* a member's check before vs after joining mixes the card's effect with everything else that
+  changed over time (season, prices, the member's own life). The causal estimate is in
+  ``metrics.impact`` (notebook 06).
+
+Bunching (Chetty, Friedman, Olsen and Pistaferri 2011, "Adjustment costs, firm responses, and
+micro vs. macro labor supply elasticities", QJE): when a discount starts at a check size ``T``,
+some buyers add an item to get over ``T``. The histogram of check sizes then has too many
+checks just above ``T`` and too few just below. A smooth polynomial fitted to the histogram
+*outside* a window around ``T`` gives the counterfactual (what the histogram would look like
+without the threshold); the excess mass is observed minus counterfactual in the window above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from loyalty_lib.stats import ESTIMATE_COLUMNS, cluster_bootstrap
+
+DEFAULT_THRESHOLDS = (1500.0, 5000.0, 15000.0)
+DEFAULT_RATES = (0.05, 0.07, 0.10)
+
+__all__ = [
+    "DEFAULT_RATES",
+    "DEFAULT_THRESHOLDS",
+    "assign_tier",
+    "before_after_checks",
+    "bunching",
+    "bunching_histogram",
+    "check_summary",
+    "discount_cost",
+    "group_difference",
+    "label_receipts",
+    "paired_change",
+    "tier_labels",
+    "tier_shares",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}")
+
+
+def _as_list(by) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _check_thresholds(thresholds: Sequence[float]) -> np.ndarray:
+    t = np.asarray(list(thresholds), dtype=float)
+    if t.ndim != 1 or len(t) == 0 or np.any(t <= 0) or np.any(np.diff(t) <= 0):
+        raise ValueError(
+            f"thresholds must be positive and strictly increasing, got {list(thresholds)}"
+        )
+    return t
+
+
+def _z(level: float) -> float:
+    return float(sps.norm.ppf(0.5 + level / 2))
+
+
+def _clustered_ratio(
+    df: pd.DataFrame, groups: list[str], cluster: str, num: str, den: str, level: float
+) -> pd.DataFrame:
+    """Ratio of sums per group with a cluster-robust (delta-method) interval.
+
+    For clusters ``c`` with sums ``A_c`` and ``N_c`` the ratio is ``m = sum A / sum N`` and
+    ``Var(m) ~= G / (G - 1) * sum (A_c - m N_c)^2 / (sum N)^2`` (G clusters), the linearised
+    variance of a ratio estimator with clustered observations.
+    """
+    keys = groups + [cluster]
+    per = df.groupby(keys, sort=True, observed=True, dropna=False)[[num, den]].sum().reset_index()
+    per = per[per[den] > 0]
+    if groups:
+        g = per.groupby(groups, sort=True, observed=True, dropna=False)
+        tot = g[[num, den]].transform("sum")
+    else:
+        tot = pd.DataFrame({num: per[num].sum(), den: per[den].sum()}, index=per.index)
+    m = tot[num] / tot[den]
+    per = per.assign(_z2=(per[num] - m * per[den]) ** 2)
+    if groups:
+        out = per.groupby(groups, sort=True, observed=True, dropna=False).agg(
+            _num=(num, "sum"), _den=(den, "sum"), _z2=("_z2", "sum"), n_customers=(cluster, "size")
+        )
+    else:
+        out = pd.DataFrame(
+            {"_num": [per[num].sum()], "_den": [per[den].sum()], "_z2": [per["_z2"].sum()],
+             "n_customers": [len(per)]}
+        )
+    est = out["_num"] / out["_den"]
+    g_ = out["n_customers"].astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(g_ / (g_ - 1) * out["_z2"]) / out["_den"]
+    se = se.where(g_ > 1)
+    half = _z(level) * se
+    res = pd.DataFrame(
+        {"estimate": est, "ci_low": est - half, "ci_high": est + half,
+         "n": out["_den"].round().astype("int64"),
+         "n_customers": out["n_customers"].astype("int64")}
+    )
+    return res.reset_index() if groups else res.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# tiers and receipt labels
+# --------------------------------------------------------------------------------------------
+def tier_labels(thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> list[str]:
+    """Readable labels of the check-size tiers cut by ``thresholds``.
+
+    Parameters
+    ----------
+    thresholds : sequence of float
+        Increasing gross-check thresholds (RUB); a check ``>= thresholds[i]`` is in tier ``i + 1``.
+
+    Returns
+    -------
+    list of str
+        ``len(thresholds) + 1`` labels, e.g. ``["<1,500", "1,500-5,000", "5,000-15,000",
+        "15,000+"]``.
+
+    Examples
+    --------
+    >>> tier_labels([1500, 5000])
+    ['<1,500', '1,500-5,000', '5,000+']
+    """
+    t = _check_thresholds(thresholds)
+    f = [f"{x:,.0f}" for x in t]
+    return [f"<{f[0]}"] + [f"{a}-{b}" for a, b in zip(f[:-1], f[1:], strict=True)] + [f"{f[-1]}+"]
+
+
+def assign_tier(gross, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> pd.Categorical:
+    """Check-size tier of each gross amount (``gross >= threshold`` reaches the tier).
+
+    Parameters
+    ----------
+    gross : array-like
+        Gross check amounts (before discount).
+    thresholds : sequence of float
+        Increasing thresholds.
+
+    Returns
+    -------
+    pandas.Categorical
+        Ordered categories :func:`tier_labels` ``(thresholds)``.
+
+    Examples
+    --------
+    >>> list(assign_tier([100, 1500, 4999.99, 20000], [1500, 5000, 15000]))
+    ['<1,500', '1,500-5,000', '1,500-5,000', '15,000+']
+    """
+    t = _check_thresholds(thresholds)
+    g = np.asarray(gross, dtype=float)
+    codes = np.searchsorted(t, g, side="right")
+    codes = np.where(np.isnan(g), -1, codes)
+    return pd.Categorical.from_codes(codes, categories=tier_labels(t), ordered=True)
+
+
+def label_receipts(
+    transactions: pd.DataFrame,
+    cards: pd.DataFrame,
+    *,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    transaction_items: pd.DataFrame | None = None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    gross_col: str = "gross_amount",
+    issued_col: str = "issued_date",
+) -> pd.DataFrame:
+    """Label every receipt with the buyer's membership status and its check-size tier.
+
+    A customer's issue date is the first ``issued_date`` among their cards. The launch date is
+    the first issue date in ``cards``.
+
+    Parameters
+    ----------
+    transactions, cards : pandas.DataFrame
+        Contract tables.
+    thresholds : sequence of float
+        Tier thresholds (gross RUB).
+    transaction_items : pandas.DataFrame, optional
+        Receipt lines; used for ``n_items`` (lines per receipt) when ``transactions`` has no
+        ``n_items`` column.
+    customer_col, date_col, gross_col, issued_col : str
+        Column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``transactions`` plus ``issued_date`` (NaT for never-members),
+        ``ever_member`` (bool), ``status`` (``"member"`` on or after the issue day,
+        ``"member_before_issue"``, ``"non_member"``), ``post_launch`` (bool), ``tier``
+        (categorical) and ``n_items`` (float, NaN when unknown).
+    """
+    _require(transactions, [customer_col, date_col, gross_col], "label_receipts(transactions)")
+    _require(cards, [customer_col, issued_col], "label_receipts(cards)")
+    issued = (
+        cards.dropna(subset=[customer_col, issued_col])
+        .groupby(customer_col)[issued_col]
+        .min()
+        .rename("issued_date")
+    )
+    out = transactions.drop(columns=["issued_date"], errors="ignore").merge(
+        issued, left_on=customer_col, right_index=True, how="left"
+    )
+    out.index = transactions.index
+    day = out[date_col].dt.normalize()
+    iss_day = out["issued_date"].dt.normalize()
+    out["ever_member"] = out["issued_date"].notna()
+    out["status"] = np.where(
+        ~out["ever_member"], "non_member", np.where(day >= iss_day, "member", "member_before_issue")
+    )
+    launch = issued.min() if len(issued) else pd.NaT
+    out["post_launch"] = (day >= launch.normalize()) if pd.notna(launch) else False
+    out["tier"] = assign_tier(out[gross_col], thresholds)
+    if "n_items" in transactions.columns:
+        out["n_items"] = pd.to_numeric(transactions["n_items"], errors="coerce").astype(float)
+    elif transaction_items is not None:
+        _require(transaction_items, ["transaction_id"], "label_receipts(transaction_items)")
+        _require(transactions, ["transaction_id"], "label_receipts(transactions)")
+        lines = transaction_items.groupby("transaction_id").size()
+        out["n_items"] = transactions["transaction_id"].map(lines).astype(float)
+    else:
+        out["n_items"] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# average check
+# --------------------------------------------------------------------------------------------
+def check_summary(
+    transactions: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    customer_col: str = "customer_id",
+    amount_col: str = "amount",
+    gross_col: str = "gross_amount",
+    items_col: str | None = "n_items",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Average net check, average gross check and items per check, with customer-clustered CIs.
+
+    The average check is total revenue over the number of receipts. Receipts of one customer
+    are not independent, so the interval is the delta-method interval of a ratio of sums with
+    customers as clusters (equivalent to a cluster-robust standard error).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts (e.g. the output of :func:`label_receipts`).
+    by : str or list of str, optional
+        Grouping columns (e.g. ``"status"``, ``["customer_type", "status"]``).
+    customer_col, amount_col, gross_col : str
+        Column names.
+    items_col : str or None
+        Items per receipt; receipts with NaN items are left out of that metric only. ``None``
+        or an absent column skips the metric.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``*by, metric, estimate, ci_low, ci_high, n, n_customers``; ``metric`` is
+        ``net_check`` (RUB), ``gross_check`` (RUB) or ``items_per_check``; ``n`` counts receipts.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [100.0, 200.0, 300.0],
+    ...                    "gross_amount": [100.0, 200.0, 330.0]})
+    >>> check_summary(tx, items_col=None)[["metric", "estimate"]].to_dict("list")
+    {'metric': ['net_check', 'gross_check'], 'estimate': [200.0, 210.0]}
+    """
+    groups = _as_list(by)
+    _require(transactions, [customer_col, amount_col, gross_col, *groups], "check_summary")
+    d = transactions[[customer_col, *groups]].copy()
+    d["_amount"] = transactions[amount_col].astype(float)
+    d["_gross"] = transactions[gross_col].astype(float)
+    d["_one"] = 1.0
+    pieces = [("net_check", "_amount", "_one"), ("gross_check", "_gross", "_one")]
+    if items_col is not None and items_col in transactions.columns:
+        it = pd.to_numeric(transactions[items_col], errors="coerce").astype(float)
+        d["_items"] = it.fillna(0.0)
+        d["_has_items"] = it.notna().astype(float)
+        if d["_has_items"].sum() > 0:
+            pieces.append(("items_per_check", "_items", "_has_items"))
+    frames = []
+    for name, num, den in pieces:
+        r = _clustered_ratio(d, groups, customer_col, num, den, level)
+        r.insert(len(groups), "metric", name)
+        frames.append(r)
+    out = pd.concat(frames, ignore_index=True)
+    return out[[*groups, "metric", *ESTIMATE_COLUMNS, "n_customers"]]
+
+
+def group_difference(
+    summary: pd.DataFrame,
+    *,
+    metric: str = "net_check",
+    by: str = "status",
+    a: str = "member",
+    b: str = "non_member",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Difference of one metric between two groups of :func:`check_summary`, with a CI.
+
+    The two groups must hold different customers (e.g. members vs never-members), so their
+    estimates are independent and ``se(a - b) = sqrt(se_a^2 + se_b^2)``.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of :func:`check_summary` grouped by ``by``.
+    metric : str
+        Which metric (``net_check``, ``gross_check``, ``items_per_check``).
+    by : str
+        The grouping column.
+    a, b : str
+        The two groups; the difference is ``a - b``.
+    level : float
+        Confidence level (the same as the summary's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row indexed ``"a - b"``: ``estimate, ci_low, ci_high, n`` (receipts in both),
+        ``relative`` (a / b - 1).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"status": ["m", "n"], "metric": "net_check", "estimate": [300.0, 200.0],
+    ...                   "ci_low": [280.0, 190.0], "ci_high": [320.0, 210.0], "n": [10, 20]})
+    >>> float(group_difference(s, a="m", b="n")["estimate"].iloc[0])
+    100.0
+    """
+    _require(summary, [by, "metric", "estimate", "ci_low", "ci_high", "n"], "group_difference")
+    d = summary[summary["metric"] == metric].set_index(by)
+    missing = [g for g in (a, b) if g not in d.index]
+    if missing:
+        raise ValueError(f"group_difference: no {metric} row for {by} = {missing}")
+    z = _z(level)
+    se = (d["ci_high"] - d["ci_low"]) / (2 * z)
+    est = float(d.loc[a, "estimate"] - d.loc[b, "estimate"])
+    half = z * float(np.hypot(se[a], se[b]))
+    return pd.DataFrame(
+        {"estimate": [est], "ci_low": [est - half], "ci_high": [est + half],
+         "n": [int(d.loc[a, "n"] + d.loc[b, "n"])],
+         "relative": [float(d.loc[a, "estimate"] / d.loc[b, "estimate"] - 1)]},
+        index=[f"{a} - {b}"],
+    )
+
+
+def tier_shares(
+    transactions: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    tier_col: str = "tier",
+    customer_col: str = "customer_id",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Share of receipts in each check-size tier, with customer-clustered CIs.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts with a tier column (see :func:`label_receipts`).
+    by : str or list of str, optional
+        Grouping columns (e.g. ``"status"``).
+    tier_col, customer_col : str
+        Column names.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``*by, tier, estimate, ci_low, ci_high, n, n_customers``; ``estimate`` is the
+        share of the group's receipts in the tier (shares add up to 1 within a group), ``n`` the
+        group's receipts.
+    """
+    groups = _as_list(by)
+    _require(transactions, [customer_col, tier_col, *groups], "tier_shares")
+    tiers = pd.Categorical(transactions[tier_col])
+    frames = []
+    for label in tiers.categories:
+        d = transactions[[customer_col, *groups]].copy()
+        d["_in"] = (np.asarray(tiers) == label).astype(float)
+        d["_one"] = 1.0
+        r = _clustered_ratio(d, groups, customer_col, "_in", "_one", level)
+        r.insert(len(groups), "tier", label)
+        frames.append(r)
+    out = pd.concat(frames, ignore_index=True)
+    out["ci_low"] = out["ci_low"].clip(0, 1)
+    out["ci_high"] = out["ci_high"].clip(0, 1)
+    out["tier"] = pd.Categorical(out["tier"], categories=tiers.categories, ordered=True)
+    return out.sort_values([*groups, "tier"], kind="stable").reset_index(drop=True)[
+        [*groups, "tier", *ESTIMATE_COLUMNS, "n_customers"]
+    ]
+
+
+def before_after_checks(
+    transactions: pd.DataFrame,
+    cards: pd.DataFrame,
+    *,
+    window_days: int = 365,
+    amount_col: str = "gross_amount",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    issued_col: str = "issued_date",
+) -> pd.DataFrame:
+    """Each member's mean check in the window before the card was issued and after it.
+
+    Receipts on the issue day itself are left out of both windows (the card is handed out at a
+    purchase, so that receipt is neither "before" nor shaped by the card). Only members with at
+    least one receipt in each window are returned.
+
+    Parameters
+    ----------
+    transactions, cards : pandas.DataFrame
+        Contract tables.
+    window_days : int
+        Length of each window in days (365 = 12 months).
+    amount_col : str
+        Check amount to compare (``"gross_amount"`` before discount, ``"amount"`` net).
+    customer_col, date_col, issued_col : str
+        Column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per member: ``customer_id, issued_date, n_before, n_after, check_before,
+        check_after, difference`` (after - before, RUB).
+    """
+    if window_days <= 0:
+        raise ValueError(f"window_days must be positive, got {window_days}")
+    _require(
+        transactions, [customer_col, date_col, amount_col], "before_after_checks(transactions)"
+    )
+    _require(cards, [customer_col, issued_col], "before_after_checks(cards)")
+    issued = (
+        cards.dropna(subset=[customer_col, issued_col]).groupby(customer_col)[issued_col].min()
+    )
+    tx = transactions[[customer_col, date_col, amount_col]]
+    tx = tx[tx[customer_col].isin(issued.index)]
+    iss = tx[customer_col].map(issued).dt.normalize()
+    day = tx[date_col].dt.normalize()
+    delta = (day - iss).dt.days
+    side = np.select([(delta < 0) & (delta >= -window_days), (delta > 0) & (delta <= window_days)],
+                     ["before", "after"], default="")
+    d = pd.DataFrame({"cid": tx[customer_col].to_numpy(), "side": side,
+                      "amt": tx[amount_col].astype(float).to_numpy()})
+    d = d[d["side"] != ""]
+    agg = d.groupby(["cid", "side"])["amt"].agg(["mean", "size"]).unstack("side")
+    cols = ["check_before", "check_after", "n_before", "n_after"]
+    if agg.empty or "before" not in agg["mean"] or "after" not in agg["mean"]:
+        return pd.DataFrame(columns=[customer_col, "issued_date", *cols, "difference"])
+    out = pd.DataFrame(
+        {"check_before": agg["mean"]["before"], "check_after": agg["mean"]["after"],
+         "n_before": agg["size"]["before"], "n_after": agg["size"]["after"]}
+    ).dropna()
+    out["n_before"] = out["n_before"].astype("int64")
+    out["n_after"] = out["n_after"].astype("int64")
+    out["difference"] = out["check_after"] - out["check_before"]
+    out.index.name = customer_col
+    out = out.reset_index()
+    out.insert(1, "issued_date", out[customer_col].map(issued))
+    return out[[customer_col, "issued_date", "n_before", "n_after", "check_before", "check_after",
+                "difference"]]
+
+
+def paired_change(per_member: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
+    """Paired before/after summary of members' mean checks.
+
+    Each member is compared with themselves, so differences between members cancel; what does
+    *not* cancel is everything that changed over time (season, prices, the member's life).
+
+    Parameters
+    ----------
+    per_member : pandas.DataFrame
+        Output of :func:`before_after_checks` (``check_before, check_after``).
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``check_before``, ``check_after``, ``difference`` (RUB, t intervals over
+        members) and ``relative_change`` (mean after / mean before - 1, delta-method interval),
+        with columns ``estimate, ci_low, ci_high, n`` (``n`` = members).
+
+    Examples
+    --------
+    >>> pm = pd.DataFrame({"check_before": [100.0, 200.0, 300.0],
+    ...                    "check_after": [110.0, 230.0, 330.0]})
+    >>> round(float(paired_change(pm).loc["difference", "estimate"]), 6)
+    23.333333
+    """
+    _require(per_member, ["check_before", "check_after"], "paired_change")
+    b = per_member["check_before"].to_numpy(float)
+    a = per_member["check_after"].to_numpy(float)
+    d = a - b
+    n = len(d)
+    rows = {}
+    tq = sps.t.ppf(0.5 + level / 2, n - 1) if n > 1 else np.nan
+    for name, v in (("check_before", b), ("check_after", a), ("difference", d)):
+        m = v.mean() if n else np.nan
+        half = tq * v.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        rows[name] = (m, m - half, m + half, n)
+    if n > 1 and b.mean() > 0:
+        r = d.mean() / b.mean()
+        z = (d - r * b) / b.mean()
+        half = tq * z.std(ddof=1) / np.sqrt(n)
+        rows["relative_change"] = (r, r - half, r + half, n)
+    else:
+        rows["relative_change"] = (np.nan, np.nan, np.nan, n)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=ESTIMATE_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# discount cost
+# --------------------------------------------------------------------------------------------
+def discount_cost(
+    transactions: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = "tier",
+    gross_col: str = "gross_amount",
+    amount_col: str = "amount",
+    discount_col: str = "discount_amount",
+) -> pd.DataFrame:
+    """Discount cost by tier (or any grouping): an accounting total, not a sample estimate.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts with the grouping columns (e.g. ``tier`` from :func:`label_receipts`).
+    by : str or list of str
+        Grouping columns.
+    gross_col, amount_col, discount_col : str
+        Column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group plus a final ``"total"`` row: ``*by, n_checks, gross_revenue,
+        net_revenue, discount_cost, effective_rate`` (discount / gross within the group),
+        ``share_of_revenue`` (discount / gross revenue of *all* receipts) and
+        ``share_of_discounts`` (group's share of all discounts).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"tier": ["a", "b", "b"], "gross_amount": [100.0, 2000.0, 3000.0],
+    ...                    "discount_amount": [0.0, 100.0, 150.0],
+    ...                    "amount": [100.0, 1900.0, 2850.0]})
+    >>> discount_cost(tx)["discount_cost"].tolist()
+    [0.0, 250.0, 250.0]
+    """
+    groups = _as_list(by)
+    _require(transactions, [gross_col, amount_col, discount_col, *groups], "discount_cost")
+    g = transactions.groupby(groups, observed=False, sort=True)
+    out = pd.DataFrame(
+        {"n_checks": g.size(), "gross_revenue": g[gross_col].sum(),
+         "net_revenue": g[amount_col].sum(), "discount_cost": g[discount_col].sum()}
+    ).reset_index()
+    for c in groups:
+        out[c] = out[c].astype(object)
+    total = {c: "total" for c in groups}
+    total.update({k: out[k].sum() for k in ("n_checks", "gross_revenue", "net_revenue",
+                                             "discount_cost")})
+    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    all_gross = float(transactions[gross_col].sum())
+    all_disc = float(transactions[discount_col].sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["effective_rate"] = out["discount_cost"] / out["gross_revenue"].where(
+            out["gross_revenue"] > 0)
+        out["share_of_revenue"] = out["discount_cost"] / all_gross if all_gross > 0 else np.nan
+        out["share_of_discounts"] = out["discount_cost"] / all_disc if all_disc > 0 else np.nan
+    out["n_checks"] = out["n_checks"].astype("int64")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# bunching
+# --------------------------------------------------------------------------------------------
+def _bins(t: np.ndarray, span_pct: float, bin_pct: float) -> list[np.ndarray]:
+    """Bin edges around each threshold, ``T`` itself an edge, clipped half-way to neighbours."""
+    edges = []
+    for i, T in enumerate(t):
+        w = T * bin_pct / 100
+        lo = T * (1 - span_pct / 100)
+        hi = T * (1 + span_pct / 100)
+        if i > 0:
+            lo = max(lo, (t[i - 1] + T) / 2)
+        if i < len(t) - 1:
+            hi = min(hi, (T + t[i + 1]) / 2)
+        n_lo = int(np.floor((T - lo) / w + 1e-9))
+        n_hi = int(np.floor((hi - T) / w + 1e-9))
+        edges.append(T + w * np.arange(-n_lo, n_hi + 1))
+    return edges
+
+
+def _setup(t, span_pct, bin_pct, below_pct, above_pct, degree):
+    if not 0 < bin_pct < span_pct:
+        raise ValueError(f"bin_pct must be in (0, span_pct), got {bin_pct}")
+    if below_pct <= 0 or above_pct <= 0:
+        raise ValueError("below_pct and above_pct must be positive")
+    specs = []
+    for T, e in zip(t, _bins(t, span_pct, bin_pct), strict=True):
+        mid = (e[:-1] + e[1:]) / 2
+        x = (mid - T) / T * 100  # distance in % of T
+        below = (mid < T) & (mid >= T * (1 - below_pct / 100))
+        above = (mid >= T) & (mid < T * (1 + above_pct / 100))
+        fit = ~(below | above)
+        if fit.sum() < degree + 3:
+            raise ValueError(
+                f"threshold {T:,.0f}: only {int(fit.sum())} bins outside the bunching window for a "
+                f"degree-{degree} polynomial; widen span_pct or shrink bin_pct / the window"
+            )
+        X = np.vander(x / span_pct, degree + 1, increasing=True)
+        specs.append({"T": T, "edges": e, "mid": mid, "below": below, "above": above, "fit": fit,
+                      "X": X})
+    return specs
+
+
+def _fit(spec: dict, counts: np.ndarray) -> np.ndarray:
+    """Counterfactual counts for every bin; ``counts`` is (n_bins,) or (n_bins, k)."""
+    beta, *_ = np.linalg.lstsq(spec["X"][spec["fit"]], counts[spec["fit"]], rcond=None)
+    return spec["X"] @ beta
+
+
+def _bin_index(gross: np.ndarray, specs: list[dict]) -> np.ndarray:
+    """Global bin number of each receipt across all thresholds' bins (-1 outside every range)."""
+    idx = np.full(len(gross), -1, dtype=np.int64)
+    offset = 0
+    for s in specs:
+        e = s["edges"]
+        k = np.searchsorted(e, gross, side="right") - 1
+        inside = (k >= 0) & (k < len(e) - 1)
+        idx[inside] = offset + k[inside]
+        offset += len(e) - 1
+    return idx
+
+
+def _bunch_stats(idx: np.ndarray, specs: list[dict]) -> np.ndarray:
+    """Excess mass above and missing mass below each threshold: [e_1, m_1, e_2, m_2, ...]."""
+    sizes = [len(s["edges"]) - 1 for s in specs]
+    counts = np.bincount(idx[idx >= 0], minlength=sum(sizes)).astype(float)
+    out = []
+    for s, c in zip(specs, np.split(counts, np.cumsum(sizes)[:-1]), strict=True):
+        cf = _fit(s, c)
+        out += [float((c - cf)[s["above"]].sum()), float((cf - c)[s["below"]].sum())]
+    return np.asarray(out)
+
+
+def bunching_histogram(
+    transactions: pd.DataFrame,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    *,
+    gross_col: str = "gross_amount",
+    span_pct: float = 40.0,
+    bin_pct: float = 1.0,
+    below_pct: float = 15.0,
+    above_pct: float = 5.0,
+    degree: int = 3,
+) -> pd.DataFrame:
+    """Histogram of gross checks around each threshold with the fitted counterfactual.
+
+    Bins are ``bin_pct`` % of the threshold wide, with the threshold on a bin edge (a check of
+    exactly ``T`` falls in the first bin above). A polynomial of ``degree`` in the distance to
+    ``T`` is fitted to the counts outside the window ``[T (1 - below_pct/100), T (1 +
+    above_pct/100))``; its prediction is the counterfactual: the histogram without the
+    threshold.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts (typically card receipts only).
+    thresholds : sequence of float
+        Tier thresholds (RUB).
+    gross_col : str
+        Gross check column.
+    span_pct : float
+        Half-width of the studied range around each threshold, % of ``T`` (clipped half-way to
+        a neighbouring threshold).
+    bin_pct : float
+        Bin width, % of ``T``.
+    below_pct, above_pct : float
+        The excluded window below and above ``T``, % of ``T``: wide enough to hold where moved
+        checks come from and where they land.
+    degree : int
+        Polynomial degree of the counterfactual.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bin: ``threshold, bin_left, bin_right, bin_mid, distance_pct, count,
+        counterfactual, window`` (``"below"``, ``"above"`` or ``"outside"``).
+    """
+    _require(transactions, [gross_col], "bunching_histogram")
+    t = _check_thresholds(thresholds)
+    specs = _setup(t, span_pct, bin_pct, below_pct, above_pct, degree)
+    g = transactions[gross_col].to_numpy(float)
+    frames = []
+    for s in specs:
+        c = np.histogram(g, bins=s["edges"])[0].astype(float)
+        frames.append(pd.DataFrame({
+            "threshold": s["T"], "bin_left": s["edges"][:-1], "bin_right": s["edges"][1:],
+            "bin_mid": s["mid"], "distance_pct": (s["mid"] - s["T"]) / s["T"] * 100,
+            "count": c.astype("int64"), "counterfactual": _fit(s, c),
+            "window": np.select([s["below"], s["above"]], ["below", "above"], "outside"),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def bunching(
+    transactions: pd.DataFrame,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    *,
+    gross_col: str = "gross_amount",
+    customer_col: str | None = "customer_id",
+    span_pct: float = 40.0,
+    bin_pct: float = 1.0,
+    below_pct: float = 15.0,
+    above_pct: float = 5.0,
+    degree: int = 3,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Excess mass of checks just above each tier threshold, with a bootstrap CI.
+
+    Excess mass = observed - counterfactual receipts in the window just above ``T``; missing
+    mass = counterfactual - observed in the window just below (see
+    :func:`bunching_histogram`). If buyers top up their basket to reach the discount, both are
+    positive and about equal; with no response both are about 0. The interval resamples whole
+    customers (``customer_col``) or, with ``customer_col=None``, single receipts.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts (card receipts for the effect, non-member receipts for a placebo).
+    thresholds : sequence of float
+        Tier thresholds (RUB).
+    gross_col : str
+        Gross check column.
+    customer_col : str or None
+        Cluster column for the bootstrap; ``None`` resamples receipts.
+    span_pct, bin_pct, below_pct, above_pct, degree
+        Histogram and fit settings, as in :func:`bunching_histogram`.
+    n_boot : int
+        Bootstrap resamples.
+    seed : int
+        Seed of the bootstrap.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``threshold``: ``estimate, ci_low, ci_high`` (excess mass, receipts),
+        ``n`` (receipts in the studied range), ``missing_mass, missing_ci_low,
+        missing_ci_high``, ``counterfactual_above`` (expected receipts in the window above
+        without bunching) and ``excess_ratio`` (excess / counterfactual_above).
+    """
+    cols = [gross_col] + ([customer_col] if customer_col else [])
+    _require(transactions, cols, "bunching")
+    t = _check_thresholds(thresholds)
+    specs = _setup(t, span_pct, bin_pct, below_pct, above_pct, degree)
+    g = transactions[gross_col].to_numpy(float)
+    frame = pd.DataFrame({"_b": _bin_index(g, specs)})
+    frame["_cl"] = transactions[customer_col].to_numpy() if customer_col else np.arange(len(g))
+    # receipts outside every studied range do not change the statistic; customers who have
+    # only such receipts still count as clusters, kept with one row each
+    keep = frame["_b"].to_numpy() >= 0
+    others = frame.loc[~keep, "_cl"].drop_duplicates()
+    others = others[~others.isin(frame.loc[keep, "_cl"])]
+    frame = pd.concat([frame[keep], pd.DataFrame({"_b": -1, "_cl": others})], ignore_index=True)
+    names = [f"{k}_{i}" for i in range(len(t)) for k in ("e", "m")]
+    boot = cluster_bootstrap(
+        frame,
+        lambda f: pd.Series(_bunch_stats(f["_b"].to_numpy(), specs), index=names),
+        cluster_col="_cl",
+        n_boot=n_boot,
+        seed=seed,
+        level=level,
+    )
+    n_in = [int(((g >= s["edges"][0]) & (g < s["edges"][-1])).sum()) for s in specs]
+    cf_above = []
+    for s in specs:
+        c = np.histogram(g, bins=s["edges"])[0].astype(float)
+        cf_above.append(float(_fit(s, c)[s["above"]].sum()))
+    e = boot.iloc[0::2]
+    m = boot.iloc[1::2]
+    out = pd.DataFrame({
+        "estimate": e["estimate"].to_numpy(), "ci_low": e["ci_low"].to_numpy(),
+        "ci_high": e["ci_high"].to_numpy(), "n": n_in,
+        "missing_mass": m["estimate"].to_numpy(), "missing_ci_low": m["ci_low"].to_numpy(),
+        "missing_ci_high": m["ci_high"].to_numpy(), "counterfactual_above": cf_above,
+    }, index=pd.Index(t, name="threshold"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["excess_ratio"] = out["estimate"] / out["counterfactual_above"]
+    return out

@@ -1,0 +1,210 @@
+"""Plots for stage 04 (the basket): check-size histograms with the bunching counterfactual."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+__all__ = ["plot_before_after", "plot_bunching", "plot_check_histogram", "plot_discount_cost"]
+
+
+def _need(data: pd.DataFrame, cols: Sequence[str], where: str) -> None:
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}")
+
+
+def plot_bunching(
+    data: pd.DataFrame,
+    *,
+    threshold: float | None = None,
+    ax: Axes | None = None,
+    color: str = "C0",
+    legend: bool = True,
+    **kwargs,
+) -> Axes:
+    """Histogram of checks around one threshold, the fitted counterfactual and the windows.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.basket.bunching_histogram`.
+    threshold : float, optional
+        Which threshold to draw; may be omitted when ``data`` holds only one.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: current axes).
+    color : str
+        Bar colour.
+    legend : bool
+        Draw the legend (below the axes).
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, ["threshold", "bin_left", "bin_right", "bin_mid", "count", "counterfactual",
+                 "window"], "plot_bunching")
+    ts = data["threshold"].unique()
+    if threshold is None:
+        if len(ts) != 1:
+            raise ValueError(f"plot_bunching: pass threshold=, the data hold {sorted(ts)}")
+        threshold = float(ts[0])
+    d = data[data["threshold"] == threshold]
+    if d.empty:
+        raise ValueError(f"plot_bunching: no bins for threshold {threshold}")
+    ax = ax or plt.gca()
+    width = (d["bin_right"] - d["bin_left"]).to_numpy()
+    shade = np.where(d["window"] == "outside", 0.45, 0.85)
+    colors = [(*plt.matplotlib.colors.to_rgb(color), a) for a in shade]
+    ax.bar(d["bin_left"], d["count"], width=width, align="edge", color=colors,
+           label="receipts (window darker)", **kwargs)
+    ax.plot(d["bin_mid"], d["counterfactual"], color="black", lw=1.5,
+            label="counterfactual (polynomial fit outside the window)")
+    ax.axvline(threshold, color="C3", ls="--", lw=1.2, label=f"threshold {threshold:,.0f} RUB")
+    ax.set(xlabel="gross check, RUB", ylabel="receipts per bin")
+    if legend:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize="small")
+    return ax
+
+
+def plot_check_histogram(
+    data: pd.DataFrame,
+    *,
+    thresholds: Sequence[float] = (),
+    x: str = "gross_amount",
+    hue: str | None = None,
+    bins: int = 80,
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Distribution of check sizes on a log axis, with the tier thresholds marked.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Receipts.
+    thresholds : sequence of float
+        Tier thresholds to mark.
+    x : str
+        Amount column.
+    hue : str, optional
+        Column splitting the receipts into overlaid histograms, each showing its share of
+        receipts per bin.
+    bins : int
+        Number of log-spaced bins.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.hist``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, [x] + ([hue] if hue else []), "plot_check_histogram")
+    ax = ax or plt.gca()
+    v = data[x].to_numpy(float)
+    v = v[v > 0]
+    edges = np.geomspace(max(v.min(), 1.0), v.max(), bins + 1) if len(v) else np.array([1, 10])
+    groups = [(None, data)] if hue is None else list(data.groupby(hue, sort=True))
+    for name, g in groups:
+        v = g[x][g[x] > 0].to_numpy(float)
+        w = np.full(len(v), 1 / max(len(v), 1)) if hue is not None else None
+        ax.hist(v, bins=edges, weights=w, histtype="step", lw=1.5,
+                label=None if name is None else str(name), **kwargs)
+    for t in thresholds:
+        ax.axvline(t, color="C3", ls="--", lw=1)
+    ax.set(xscale="log", xlabel=f"{x.replace('_', ' ')}, RUB (log scale)",
+           ylabel="share of receipts per bin" if hue else "receipts per bin")
+    if hue is not None:
+        ax.legend(title=hue, frameon=False)
+    return ax
+
+
+def plot_before_after(
+    data: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    max_points: int = 3000,
+    seed: int = 0,
+    **kwargs,
+) -> Axes:
+    """Each member's mean check before vs after the card (log-log scatter with the diagonal).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.basket.before_after_checks`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    max_points : int
+        Draw at most this many members (a seeded random subset) to keep the plot readable.
+    seed : int
+        Seed of the subset.
+    **kwargs
+        Passed to ``Axes.scatter``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, ["check_before", "check_after"], "plot_before_after")
+    ax = ax or plt.gca()
+    d = data
+    if len(d) > max_points:
+        d = d.iloc[np.sort(np.random.default_rng(seed).choice(len(d), max_points, replace=False))]
+    kw = {"s": 6, "alpha": 0.35, "color": "C0"} | kwargs
+    ax.scatter(d["check_before"], d["check_after"], **kw)
+    lim = [float(np.nanmin(d[["check_before", "check_after"]].to_numpy())),
+           float(np.nanmax(d[["check_before", "check_after"]].to_numpy()))] if len(d) else [1, 10]
+    ax.plot(lim, lim, color="black", lw=1, label="no change")
+    ax.set(xscale="log", yscale="log", xlabel="mean check before the card, RUB",
+           ylabel="mean check after the card, RUB")
+    ax.legend(loc="upper left", frameon=False)
+    return ax
+
+
+def plot_discount_cost(
+    data: pd.DataFrame,
+    *,
+    by: str = "tier",
+    ax: Axes | None = None,
+    color: str = "C1",
+    **kwargs,
+) -> Axes:
+    """Discount cost by tier (bars), each labelled with its share of all revenue.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.basket.discount_cost` (the ``total`` row is
+        skipped).
+    by : str
+        Grouping column.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    color : str
+        Bar colour.
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, [by, "discount_cost", "share_of_revenue"], "plot_discount_cost")
+    ax = ax or plt.gca()
+    d = data[data[by].astype(str) != "total"]
+    x = np.arange(len(d))
+    bars = ax.bar(x, d["discount_cost"] / 1e3, color=color, **kwargs)
+    ax.bar_label(bars, labels=[f"{100 * s:.2f} % of revenue" for s in d["share_of_revenue"]],
+                 fontsize="small")
+    ax.set(xticks=x, xticklabels=d[by].astype(str), xlabel=f"{by} (gross check, RUB)",
+           ylabel="discount cost, thousand RUB")
+    return ax

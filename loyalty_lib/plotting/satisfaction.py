@@ -1,0 +1,102 @@
+"""Plots for stage 05 (after use): NPS composition and return rate by NPS answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+__all__ = ["plot_nps_composition", "plot_return_by_score"]
+
+
+def _need(data: pd.DataFrame, cols: Sequence[str], where: str) -> None:
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}")
+
+
+def plot_nps_composition(
+    data: pd.DataFrame,
+    *,
+    label: str,
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Stacked bars of detractors / passives / promoters per group, NPS (95 % CI) written beside.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.satisfaction.nps` grouped by one column.
+    label : str
+        The grouping column naming each bar.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, [label, "estimate", "ci_low", "ci_high", "promoters", "passives", "detractors"],
+          "plot_nps_composition")
+    ax = ax or plt.gca()
+    y = np.arange(len(data))[::-1]
+    left = np.zeros(len(data))
+    for col, colour in (("detractors", "C3"), ("passives", "0.75"), ("promoters", "C2")):
+        v = data[col].to_numpy(float)
+        ax.barh(y, v, left=left, color=colour, label=col, **kwargs)
+        left += v
+    for yi, r in zip(y, data.itertuples(index=False), strict=True):
+        ax.text(1.01, yi, f"NPS {r.estimate:+.0f} [{r.ci_low:+.0f}, {r.ci_high:+.0f}]",
+                va="center", fontsize="small", transform=ax.get_yaxis_transform())
+    ax.set(yticks=y, yticklabels=data[label].astype(str), xlim=(0, 1), xlabel="share of answers")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, fontsize="small")
+    return ax
+
+
+def plot_return_by_score(
+    data: pd.DataFrame,
+    *,
+    curve: pd.DataFrame | None = None,
+    ax: Axes | None = None,
+    color: str = "C0",
+    **kwargs,
+) -> Axes:
+    """Observed return rate per NPS answer (95 % CI) with the fitted logistic curve.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.satisfaction.return_rate_by_score`.
+    curve : pandas.DataFrame, optional
+        Output of :func:`loyalty_lib.metrics.satisfaction.fitted_return_curve`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    color : str
+        Colour of the observed rates.
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, ["score", "estimate", "ci_low", "ci_high", "n"], "plot_return_by_score")
+    ax = ax or plt.gca()
+    d = data[data["n"] > 0]
+    err = np.vstack([d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]])
+    ax.errorbar(d["score"], d["estimate"], yerr=np.abs(err), fmt="o", color=color, capsize=3,
+                label="observed share returning (95 % CI)", **kwargs)
+    if curve is not None:
+        _need(curve, ["score", "estimate", "ci_low", "ci_high"], "plot_return_by_score(curve)")
+        ax.plot(curve["score"], curve["estimate"], color="black", lw=1.5, label="logistic fit")
+        ax.fill_between(curve["score"], curve["ci_low"], curve["ci_high"], color="black",
+                        alpha=0.12, lw=0)
+    ax.set(xlabel="NPS answer (0-10)", ylabel="share who bought again", xticks=range(11))
+    ax.legend(loc="lower right", frameon=False)
+    return ax
