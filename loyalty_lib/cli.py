@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--data", type=Path, help="data folder (default: the committed teaching sample)")
     r.add_argument(
-        "--out", type=Path, help="report folder (default: a new outputs/runs/YYYYmmdd-HHMMSS folder)"
+        "--out", type=Path, help="report folder (default: new outputs/runs/YYYYmmdd-HHMMSS)"
     )
     r.add_argument("--params", type=Path, help="YAML of notebook parameters (see docs/own_data.md)")
     r.add_argument("--mapping", type=Path, help="column-mapping YAML for own exports")

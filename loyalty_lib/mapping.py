@@ -54,7 +54,9 @@ def _check_csv(where: str, opts) -> dict:
     if opts is None:
         return {}
     if not isinstance(opts, Mapping):
-        raise MappingError(f"mapping: '{where}' must be a mapping with keys {', '.join(sorted(_CSV_KEYS))}")
+        raise MappingError(
+            f"mapping: '{where}' must be a mapping with keys {', '.join(sorted(_CSV_KEYS))}"
+        )
     unknown = sorted(set(opts) - _CSV_KEYS)
     if unknown:
         raise MappingError(
@@ -100,7 +102,8 @@ def read_mapping(mapping: str | Path | Mapping) -> dict:
     unknown = sorted(set(tables) - set(TABLES))
     if unknown:
         raise MappingError(
-            f"mapping names unknown table(s) {', '.join(unknown)}; contract tables are {', '.join(TABLES)}"
+            f"mapping names unknown table(s) {', '.join(unknown)}; "
+            f"contract tables are {', '.join(TABLES)}"
         )
     _check_csv("csv", spec.get("csv"))
     for name, tspec in tables.items():
@@ -172,8 +175,9 @@ def apply_mapping(
     Examples
     --------
     >>> raw = {"customers": pd.DataFrame({"client": ["1"], "kind": ["private"]})}
-    >>> spec = {"tables": {"customers": {"columns": {"client": "customer_id", "kind": "customer_type"},
-    ...                                  "values": {"customer_type": {"private": "b2c"}}}}}
+    >>> cols = {"client": "customer_id", "kind": "customer_type"}
+    >>> values = {"customer_type": {"private": "b2c"}}
+    >>> spec = {"tables": {"customers": {"columns": cols, "values": values}}}
     >>> apply_mapping(raw, spec)[0]["customers"].to_dict("records")
     [{'customer_id': '1', 'customer_type': 'b2c'}]
     """
@@ -201,7 +205,8 @@ def apply_mapping(
             dup = df.columns[df.columns.duplicated()].tolist()
             if dup:
                 raise MappingError(
-                    f"mapping for table '{name}' gives two columns the name {', '.join(map(str, dup))}"
+                    f"mapping for table '{name}' gives two columns the name "
+                    f"{', '.join(map(str, dup))}"
                 )
             for col, codes in (tspec.get("values", {}) or {}).items():
                 if col not in df.columns:
@@ -286,7 +291,8 @@ def read_mapped_folder(
             path = folder / str(tspec["file"])
             if not path.is_file():
                 raise FileNotFoundError(
-                    f"mapping for table '{name}' names file {tspec['file']}, which is not in {folder}"
+                    f"mapping for table '{name}' names file {tspec['file']}, "
+                    f"which is not in {folder}"
                 )
         else:
             path = table_path(folder, name)

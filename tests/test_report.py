@@ -1,0 +1,420 @@
+"""The batch report on tiny throwaway notebooks and a hand-made three-customer data set.
+
+One module-scoped run executes two notebooks (one publishes KPIs, one raises) on data with a
+broken row under ``--quarantine``; the other tests read what it wrote, so the suite starts two
+kernels in all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io as _io
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from loyalty_lib import cli, report
+from loyalty_lib.report import ReportError, kpi_status, prepare_out_dir, read_params
+
+KERNELSPEC = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+CODE_MARK = "# CODE_ONLY_MARK"  # appears in the code of the KPI notebook, never in its output
+
+
+def write_tiny_data(folder: Path, *, broken: bool = False) -> Path:
+    """Three customers, three cards (one in stock), four receipts; CSV like an export.
+
+    With ``broken``, receipt 103 gets a negative amount (gross 80, discount 0, amount -80).
+    Clean: 2 of 4 receipts carry a card. After quarantining 103: 2 of 3 receipts.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "customer_type": ["b2c", "b2c", "b2b"],
+            "first_seen": ["2025-01-05", "2025-01-06", "2025-02-01"],
+        }
+    ).to_csv(folder / "customers.csv", index=False)
+    pd.DataFrame(
+        {
+            "card_id": [10, 11, 12],
+            "customer_id": [1, 2, None],
+            "issued_date": ["2025-01-05", "2025-01-10", None],
+            "issue_channel": ["offline", "delivery", None],
+        }
+    ).to_csv(folder / "cards.csv", index=False)
+    pd.DataFrame(
+        {
+            "transaction_id": [100, 101, 102, 103],
+            "customer_id": [1, 1, 2, 3],
+            "date": [
+                "2025-01-05 10:00",
+                "2025-02-01 11:00",
+                "2025-01-12 09:30",
+                "2025-02-02 12:00",
+            ],
+            "gross_amount": [100.0, 200.0, 50.0, 80.0],
+            "discount_amount": [5.0, 14.0, 0.0, 0.0],
+            "amount": [95.0, 186.0, 50.0, -80.0 if broken else 80.0],
+            "channel": ["offline", "offline", "delivery", "offline"],
+            "store_id": [1, 1, 2, 1],
+            "card_id": [10, 10, None, None],
+        }
+    ).to_csv(folder / "transactions.csv", index=False)
+    return folder
+
+
+def write_notebooks(folder: Path) -> Path:
+    """``01_kpis`` reads the data and publishes three KPIs and a plot; ``02_broken`` raises."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good = new_notebook(
+        metadata=KERNELSPEC,
+        cells=[
+            new_markdown_cell("# Cards at the till\nHow many receipts carry a card."),
+            new_code_cell(
+                "import matplotlib.pyplot as plt\n"
+                "from loyalty_lib.dataset import load_or_generate\n"
+                "from loyalty_lib.kpi import kpi_frame, publish_kpis",
+                metadata={"tags": ["hide-input"]},
+            ),
+            new_code_cell(
+                # papermill's own parser skips a line whose comment holds "=": the report must not
+                'data_dir: str = ""  # data folder; "" = the sample\n'
+                "target: float = 0.3  # target share",
+                metadata={"tags": ["parameters"]},
+            ),
+            new_code_cell(
+                f"{CODE_MARK}\nds = load_or_generate(data_dir)\n"
+                "n = len(ds.transactions)\nshare = ds.transactions['card_id'].notna().mean()"
+            ),
+            new_code_cell(
+                "fig, ax = plt.subplots(figsize=(4, 3))\n"
+                "ax.bar(['card', 'no card'], [share, 1 - share])"
+            ),
+            new_code_cell("import warnings\nwarnings.warn('noisy warning for analysts')"),
+            new_code_cell(
+                "publish_kpis(kpi_frame([\n"
+                " dict(stage='enrollment', kpi='n_tx', label='Receipts', estimate=float(n),\n"
+                "      unit='count'),\n"
+                " dict(stage='enrollment', kpi='card_share', label='Receipts with a card',\n"
+                "      estimate=share, ci_low=share - 0.1, ci_high=share + 0.1, unit='%',\n"
+                "      target=target),\n"
+                " dict(stage='enrollment', kpi='low', label='A weak figure', estimate=0.1,\n"
+                "      ci_low=0.05, ci_high=0.15, unit='%', target=0.5),\n"
+                "]))"
+            ),
+        ],
+    )
+    bad = new_notebook(
+        metadata=KERNELSPEC,
+        cells=[
+            new_markdown_cell("# A broken stage"),
+            new_code_cell('data_dir: str = ""', metadata={"tags": ["parameters"]}),
+            new_code_cell("raise ValueError('the branch has no receipts in March')"),
+            new_code_cell("print('never reached')"),
+        ],
+    )
+    nbformat.write(good, folder / "01_kpis.ipynb")
+    nbformat.write(bad, folder / "02_broken.ipynb")
+    (folder / "helper.ipynb").write_text("not a stage notebook")  # ignored: no NN_ prefix
+    return folder
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = _io.StringIO(), _io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One report run: broken row quarantined, two notebooks (one fails), params file."""
+    base = tmp_path_factory.mktemp("report")
+    data = write_tiny_data(base / "export", broken=True)
+    before = digest(data)
+    nbs = write_notebooks(base / "notebooks")
+    params = base / "params.yaml"
+    params.write_text("target: 0.5\nnot_declared_anywhere: 1\nnotebooks:\n  02_broken: {}\n")
+    out = base / "out"
+    code, stdout, stderr = run_cli(
+        [
+            "report",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(nbs),
+            "--params",
+            str(params),
+            "--jobs",
+            "2",
+            "--quarantine",
+            "--quiet",
+        ]
+    )
+    return {
+        "code": code,
+        "stdout": stdout,
+        "stderr": stderr,
+        "out": out,
+        "data": data,
+        "before": before,
+        "nbs": nbs,
+        "base": base,
+    }
+
+
+# ----------------------------------------------------------------------------- pure parts
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((0.40, 0.35, 0.45, 0.30, "higher"), "green"),  # whole CI above the target
+        ((0.40, 0.25, 0.45, 0.30, "higher"), "amber"),  # target inside the CI
+        ((0.40, 0.30, 0.45, 0.30, "higher"), "amber"),  # CI touches the target: not yet met
+        ((0.20, 0.10, 0.25, 0.30, "higher"), "red"),  # whole CI below
+        ((3.0, 2.0, 4.0, 5.0, "lower"), "green"),  # lower is better, CI below the target
+        ((6.0, 5.5, 7.0, 5.0, "lower"), "red"),
+        ((0.40, None, None, 0.30, "higher"), "green"),  # no CI: the estimate decides
+        ((0.0, None, None, 0.0, "lower"), "green"),  # reaching the target counts
+        ((2.0, None, None, 0.0, "lower"), "red"),
+        ((0.40, 0.3, 0.5, float("nan"), "higher"), "grey"),  # no target
+        ((float("nan"), None, None, 0.3, "higher"), "grey"),
+    ],
+)
+def test_kpi_status(args, expected):
+    assert kpi_status(*args) == expected
+
+
+def test_read_params_splits_common_and_per_notebook(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text("seed: 3\nnotebooks:\n  02_enrollment.ipynb: {seed: 4}\n  03_activity:\n")
+    assert read_params(p) == ({"seed": 3}, {"02_enrollment": {"seed": 4}, "03_activity": {}})
+    p.write_text("notebooks: [1, 2]\n")
+    with pytest.raises(ReportError, match="notebooks"):
+        read_params(p)
+    with pytest.raises(ReportError, match="does not exist"):
+        read_params(tmp_path / "missing.yaml")
+
+
+def test_notebook_parameters_passes_only_declared(tmp_path):
+    nbs = write_notebooks(tmp_path / "nbs")
+    passed, ignored = report.notebook_parameters(
+        nbs / "01_kpis.ipynb", {"target": 0.4, "seed": 1}, {"01_kpis": {"target": 0.6}}, "/abs/data"
+    )
+    assert passed == {"data_dir": "/abs/data", "target": 0.6}
+    assert ignored == {"seed": 1}
+
+
+def test_timestamped_run_folders_never_collide(tmp_path):
+    a = prepare_out_dir(None, runs_dir=tmp_path)
+    b = prepare_out_dir(None, runs_dir=tmp_path)
+    assert a != b and a.parent == b.parent == tmp_path
+    assert re.fullmatch(r"\d{8}-\d{6}(-\d+)?", a.name)
+
+
+def test_out_folder_rules(tmp_path):
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "index.html").write_text("an earlier report")
+    with pytest.raises(ReportError, match="--force"):
+        prepare_out_dir(earlier)
+    assert prepare_out_dir(earlier, force=True) == earlier.resolve()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "thesis.docx").write_text("not a report")
+    with pytest.raises(ReportError, match="not empty"):
+        prepare_out_dir(other, force=True)  # --force never takes over a folder it did not write
+    assert prepare_out_dir(tmp_path / "new") == (tmp_path / "new").resolve()
+
+
+def test_params_naming_unknown_notebook_is_refused_before_anything_runs(tmp_path):
+    nbs = write_notebooks(tmp_path / "nbs")
+    p = tmp_path / "p.yaml"
+    p.write_text("notebooks:\n  09_nothing: {seed: 1}\n")
+    code, _, err = run_cli(
+        [
+            "report",
+            "--data",
+            str(write_tiny_data(tmp_path / "d")),
+            "--out",
+            str(tmp_path / "o"),
+            "--notebooks",
+            str(nbs),
+            "--params",
+            str(p),
+        ]
+    )
+    assert code == 2 and "09_nothing" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_broken_data_gives_problem_page_and_nonzero_exit(tmp_path):
+    data = write_tiny_data(tmp_path / "branch_7", broken=True)
+    out = tmp_path / "o"
+    code, _, err = run_cli(
+        [
+            "report",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(write_notebooks(tmp_path / "nbs")),
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    assert "branch_7" in err and "contract" in err
+    page = (out / "index.html").read_text()
+    assert "no stage was run" in page
+    # the problem names table, column, rule, row count and the offending receipt id
+    row = re.search(
+        r"<tr><td><code>transactions</code></td><td><code>amount</code></td>(.*?)</tr>", page, re.S
+    )
+    assert row and "103" in row.group(1) and ">1<" in row.group(1)
+    assert not (out / "pages").exists()
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+
+
+def test_unreadable_data_folder_gives_error_page(tmp_path):
+    out = tmp_path / "o"
+    code, _, err = run_cli(
+        [
+            "report",
+            "--data",
+            str(tmp_path / "nothing"),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(write_notebooks(tmp_path / "nbs")),
+            "--quiet",
+        ]
+    )
+    assert code == 1 and "could not run" in err
+    assert "does not exist" in (out / "index.html").read_text()
+
+
+# ----------------------------------------------------------------------------- the full run
+
+
+def test_exit_code_and_message_name_the_failed_notebook(run):
+    assert run["code"] == 1
+    assert "02_broken" in run["stderr"] and "01_kpis" not in run["stderr"].split("failed:")[-1]
+    assert "not_declared_anywhere" in run["stderr"]  # a parameter no notebook declares is named
+
+
+def test_both_pages_and_executed_notebooks_are_written(run):
+    out = run["out"]
+    for name in ("01_kpis", "02_broken"):
+        assert (out / "pages" / f"{name}.html").is_file()
+        assert (out / "pages" / f"{name}.code.html").is_file()
+        assert (out / "notebooks" / f"{name}.ipynb").is_file()
+    assert not list(out.rglob(".*.tmp")) and not list(out.rglob(".*.ipynb"))  # no temp leftovers
+    assert not (out / "pages" / "helper.html").exists()
+
+
+def test_pages_are_self_contained(run):
+    for page in [run["out"] / "index.html", *(run["out"] / "pages").glob("*.html")]:
+        text = page.read_text()
+        assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", text, re.I), page.name
+        assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", text, re.I), page.name
+        assert not re.search(r"@import\s+url\(\s*[\"']?https?:", text, re.I), page.name
+        for src in re.findall(r"<img[^>]+src=[\"']([^\"']+)", text, re.I):
+            assert src.startswith("data:image/"), (page.name, src[:40])
+    kpi_page = (run["out"] / "pages" / "01_kpis.html").read_text()
+    assert "data:image/png;base64," in kpi_page  # the plot is embedded
+
+
+def test_manager_page_hides_code_and_noise_analyst_page_shows_code(run):
+    manager = (run["out"] / "pages" / "01_kpis.html").read_text()
+    analyst = (run["out"] / "pages" / "01_kpis.code.html").read_text()
+    assert "CODE_ONLY_MARK" not in manager and "CODE_ONLY_MARK" in analyst
+    assert "noisy warning" not in manager and "noisy warning" in analyst
+    assert "BarContainer" not in manager and "BarContainer" not in analyst  # no object reprs
+    assert "01_kpis.code.html" in manager and "../index.html" in manager
+
+
+def test_failed_notebook_page_shows_the_error(run):
+    for name in ("02_broken.html", "02_broken.code.html"):
+        page = (run["out"] / "pages" / name).read_text()
+        assert "This stage did not finish" in page
+        assert "ValueError: the branch has no receipts in March" in page
+
+
+def test_index_has_scorecard_with_values_ci_target_and_status(run):
+    page = (run["out"] / "index.html").read_text()
+    # after quarantining receipt 103: 2 of 3 receipts carry a card = 66.7 %, CI 56.7-76.7 %,
+    # target 50 % from params.yaml -> the whole CI is above it -> green
+    row = re.search(r"<td>Receipts with a card</td>(.*?)</tr>", page, re.S).group(1)
+    assert (
+        "66.7 %" in row and "56.7 % – 76.7 %" in row and "≥ 50.0 %" in row and "chip green" in row
+    )
+    row = re.search(r"<td>A weak figure</td>(.*?)</tr>", page, re.S).group(1)
+    assert "10.0 %" in row and "chip red" in row
+    row = re.search(r"<td>Receipts</td>(.*?)</tr>", page, re.S).group(1)
+    assert "<b>3</b>" in row and "chip grey" in row
+    assert 'href="pages/01_kpis.html"' in page and 'href="pages/01_kpis.code.html"' in page
+
+
+def test_index_marks_the_failed_stage(run):
+    page = (run["out"] / "index.html").read_text()
+    assert "1 stage failed" in page
+    assert "ValueError: the branch has no receipts in March" in page
+    run_json = json.loads((run["out"] / "run.json").read_text())
+    assert run_json["failed"] == ["02_broken"]
+    assert [s["status"] for s in run_json["stages"]] == ["ok", "failed"]
+
+
+def test_quarantine_counts_rows_and_notebooks_read_the_clean_copy(run):
+    out = run["out"]
+    page = (out / "index.html").read_text()
+    # receipt 103 breaks two rules (amount >= 0, amount = gross - discount): one row set aside
+    assert "1 row\n" in page and "2 rules broken" in page and "&gt;= 0" in page
+    q = pd.read_csv(out / "quarantine" / "transactions.csv")
+    assert q["transaction_id"].tolist() == [103] * len(q)
+    stages = json.loads((out / "run.json").read_text())["stages"]
+    assert stages[0]["parameters"] == {"data_dir": str(out / "data"), "target": 0.5}
+    assert len(pd.read_parquet(out / "data" / "transactions.parquet")) == 3
+    assert digest(run["data"]) == run["before"]  # the user's files are untouched
+
+
+def test_index_lists_run_metadata(run):
+    page = (run["out"] / "index.html").read_text()
+    for label in ("started", "duration", "git commit", "package versions", "parameter file"):
+        assert f"<dt>{label}</dt>" in page
+    assert "pandas " in page and str(run["data"]) in page
+
+
+def test_existing_report_is_not_overwritten_without_force(run):
+    before = digest(run["out"])
+    code, _, err = run_cli(
+        [
+            "report",
+            "--data",
+            str(run["data"]),
+            "--out",
+            str(run["out"]),
+            "--notebooks",
+            str(run["nbs"]),
+            "--quiet",
+        ]
+    )
+    assert code == 2 and "--force" in err
+    assert digest(run["out"]) == before
