@@ -96,7 +96,8 @@ def read_mapping(mapping: str | Path | Mapping) -> dict:
             raise MappingError(f"mapping file {path} is not valid YAML: {e}") from e
         if not isinstance(spec, Mapping):
             raise MappingError(f"mapping file {path} must hold a mapping with a 'tables' section")
-    tables = spec.get("tables", {}) or {}
+    tables = spec.get("tables")
+    tables = {} if tables is None else tables
     if not isinstance(tables, Mapping):
         raise MappingError("mapping: 'tables' must map table names to their settings")
     unknown = sorted(set(tables) - set(TABLES))
