@@ -1,0 +1,716 @@
+"""Stage 02, enrollment: from buyer to card holder to first and repeat use of the card.
+
+The funnel *buyers → card issued → activated → repeat use*, the same funnel by segment, the
+seller league table of issuance rates, the burn-down of the printed card stock with a projected
+stock-out date, cost per issued and per active member, and the time from issue to first use
+with right-censoring handled by Kaplan-Meier.
+
+Definitions used throughout:
+
+- **buyer**: a customer with at least one receipt in ``[launch, end)``;
+- **issued**: a buyer holding a card whose ``issued_date`` is in ``[launch, end)`` (a customer
+  with several cards counts once, from the earliest);
+- **card receipt**: a receipt of the holder that carries a ``card_id``, dated strictly after the
+  issue time (the purchase at which the card was handed out is not a *use*), before ``end``;
+- **activated**: at least one card receipt; **repeat use**: at least two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from loyalty_lib.stats import proportion_frame
+
+FUNNEL_STEPS = ["buyers", "card_issued", "activated", "repeat_use"]
+
+#: Cost categories counted as the cost of *acquiring* a member by default: money spent to get a
+#: card into a hand and the holder informed. Discounts and rewards scale with use and belong to
+#: the ROI stage.
+ACQUISITION_COST_CATEGORIES = ("card_printing", "communications", "staff", "other")
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], *, table: str, func: str) -> None:
+    """Raise ``ValueError`` naming every column of ``columns`` missing from ``df``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Table to check.
+    columns : iterable of str
+        Columns the caller needs.
+    table, func : str
+        Table and function names for the message.
+
+    Raises
+    ------
+    ValueError
+        When a column is missing; the message names the table, the columns and the function.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{func}: {table} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{func}: table '{table}' lacks column(s) {', '.join(repr(c) for c in missing)} "
+            f"(present: {', '.join(map(str, df.columns))})"
+        )
+
+
+def _ts(value) -> pd.Timestamp | None:
+    return None if value is None or value == "" else pd.Timestamp(value)
+
+
+def _end_of(transactions: pd.DataFrame, end, date_col: str) -> pd.Timestamp:
+    """Exclusive end of the observation window: ``end`` or just after the last receipt."""
+    if _ts(end) is not None:
+        return _ts(end)
+    return pd.to_datetime(transactions[date_col]).max() + pd.Timedelta(seconds=1)
+
+
+def member_table(
+    cards: pd.DataFrame,
+    transactions: pd.DataFrame,
+    *,
+    end=None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    card_col: str = "card_id",
+    issued_col: str = "issued_date",
+) -> pd.DataFrame:
+    """One row per card holder: the first card issued and how the holder used cards since.
+
+    Parameters
+    ----------
+    cards : pandas.DataFrame
+        Contract table ``cards`` (cards in stock, with no holder, are ignored).
+    transactions : pandas.DataFrame
+        Contract table ``transactions``.
+    end : date-like, optional
+        Exclusive end of the observation window (default: just after the last receipt). Cards
+        issued and receipts dated at or after ``end`` are ignored.
+    customer_col, date_col, card_col, issued_col : str
+        Column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per holder, columns ``customer_id, card_id, issued_date`` plus, when present in
+        ``cards``, ``issue_channel, store_id, seller_id``; then ``n_card_receipts`` (receipts
+        with a card strictly after the issue time and before ``end``), ``first_use_date``,
+        ``activated`` (bool, ≥ 1 card receipt), ``repeat_use`` (bool, ≥ 2),
+        ``days_to_activation`` (days from issue to first use, NaN if not activated) and
+        ``followup_days`` (days from issue to ``end``: the censoring time).
+
+    Examples
+    --------
+    >>> cards = pd.DataFrame({"card_id": [1, 2], "customer_id": [10, None],
+    ...                       "issued_date": pd.to_datetime(["2025-01-01", None])})
+    >>> tx = pd.DataFrame({"customer_id": [10, 10], "card_id": [1, 1],
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-05"])})
+    >>> member_table(cards, tx, end="2025-02-01")[["n_card_receipts", "days_to_activation"]]
+       n_card_receipts  days_to_activation
+    0                1                 4.0
+    """
+    f = "member_table"
+    require_columns(cards, [card_col, customer_col, issued_col], table="cards", func=f)
+    require_columns(transactions, [customer_col, date_col, card_col], table="transactions", func=f)
+    end_ts = _end_of(transactions, end, date_col)
+    extra = [c for c in ("issue_channel", "store_id", "seller_id") if c in cards.columns]
+    c = cards.loc[
+        cards[customer_col].notna() & cards[issued_col].notna(),
+        [customer_col, card_col, issued_col, *extra],
+    ].copy()
+    c[issued_col] = pd.to_datetime(c[issued_col])
+    c = c[c[issued_col] < end_ts]
+    c = c.sort_values([issued_col, card_col], kind="stable").drop_duplicates(customer_col)
+    c = c.reset_index(drop=True)
+
+    t = transactions.loc[transactions[card_col].notna(), [customer_col, date_col]]
+    t = t.assign(**{date_col: pd.to_datetime(t[date_col])})
+    t = t.merge(c[[customer_col, issued_col]], on=customer_col, how="inner")
+    t = t[(t[date_col] > t[issued_col]) & (t[date_col] < end_ts)]
+    use = t.groupby(customer_col)[date_col].agg(n_card_receipts="size", first_use_date="min")
+
+    out = c.merge(use, left_on=customer_col, right_index=True, how="left")
+    out["n_card_receipts"] = out["n_card_receipts"].fillna(0).astype(int)
+    out["activated"] = out["n_card_receipts"] >= 1
+    out["repeat_use"] = out["n_card_receipts"] >= 2
+    day = pd.Timedelta(days=1)
+    out["days_to_activation"] = (out["first_use_date"] - out[issued_col]) / day
+    out["followup_days"] = (end_ts - out[issued_col]) / day
+    return out.rename(
+        columns={customer_col: "customer_id", card_col: "card_id", issued_col: "issued_date"}
+    )
+
+
+def _buyers(transactions, launch, end_ts, customer_col, date_col) -> pd.Index:
+    d = pd.to_datetime(transactions[date_col])
+    sel = (d >= pd.Timestamp(launch)) & (d < end_ts)
+    return pd.Index(transactions.loc[sel, customer_col].unique())
+
+
+def funnel(
+    transactions: pd.DataFrame,
+    cards: pd.DataFrame,
+    *,
+    launch,
+    end=None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Enrollment funnel: buyers → card issued → activated → repeat use, with Wilson CIs.
+
+    Parameters
+    ----------
+    transactions, cards : pandas.DataFrame
+        Contract tables.
+    launch : date-like
+        Programme launch; buyers are customers with a receipt in ``[launch, end)``.
+    end : date-like, optional
+        Exclusive end of the window (default: just after the last receipt).
+    customer_col, date_col : str
+        Column names.
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``step`` (:data:`FUNNEL_STEPS`), columns ``count``; the step conversion
+        (count / previous step's count) as ``estimate, ci_low, ci_high, n`` (NaN on the first
+        step); and the cumulative conversion from buyers as
+        ``cum_estimate, cum_ci_low, cum_ci_high``.
+
+    Examples
+    --------
+    >>> cards = pd.DataFrame({"card_id": [1], "customer_id": [10],
+    ...                       "issued_date": pd.to_datetime(["2025-01-02"])})
+    >>> tx = pd.DataFrame({"customer_id": [10, 11], "card_id": [None, None],
+    ...                    "date": pd.to_datetime(["2025-01-02", "2025-01-03"])})
+    >>> funnel(tx, cards, launch="2025-01-01")["count"].tolist()
+    [2, 1, 0, 0]
+    """
+    f = "funnel"
+    require_columns(transactions, [customer_col, date_col, "card_id"], table="transactions", func=f)
+    end_ts = _end_of(transactions, end, date_col)
+    buyers = _buyers(transactions, launch, end_ts, customer_col, date_col)
+    m = member_table(cards, transactions, end=end_ts, customer_col=customer_col, date_col=date_col)
+    m = m[(m["issued_date"] >= pd.Timestamp(launch)) & m["customer_id"].isin(buyers)]
+    counts = np.array([len(buyers), len(m), int(m["activated"].sum()), int(m["repeat_use"].sum())])
+    prev = np.r_[0, counts[:-1]]
+    step = proportion_frame(counts, prev, index=pd.Index(FUNNEL_STEPS, name="step"), level=level)
+    cum = proportion_frame(counts, np.full(4, counts[0]), level=level)
+    out = pd.DataFrame({"count": counts}, index=step.index)
+    out[["estimate", "ci_low", "ci_high", "n"]] = step[["estimate", "ci_low", "ci_high", "n"]]
+    out["cum_estimate"] = cum["estimate"].to_numpy()
+    out["cum_ci_low"] = cum["ci_low"].to_numpy()
+    out["cum_ci_high"] = cum["ci_high"].to_numpy()
+    return out
+
+
+def funnel_by(
+    transactions: pd.DataFrame,
+    cards: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    *,
+    by: str,
+    launch,
+    end=None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Compute the enrollment funnel's step conversions by segment, with Wilson CIs.
+
+    A segment that describes the *customer* (``by`` a column of ``customers``, e.g.
+    ``customer_type``) has the full funnel from buyers. A segment that describes the *card*
+    (``issue_channel``, ``store_id``, ``seller_id`` of ``cards``) exists only from issue on, so
+    its funnel starts at ``card_issued``.
+
+    Parameters
+    ----------
+    transactions, cards : pandas.DataFrame
+        Contract tables.
+    customers : pandas.DataFrame, optional
+        Contract table ``customers``; needed when ``by`` is one of its columns.
+    by : str
+        Segment column.
+    launch, end, customer_col, date_col, level
+        As in :func:`funnel`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long frame, one row per segment and step, columns ``<by>, step, count, estimate,
+        ci_low, ci_high, n``: ``estimate`` is the conversion from the previous step (``n`` its
+        denominator); the ``buyers`` row of a customer segment has NaN rates.
+    """
+    f = "funnel_by"
+    end_ts = _end_of(transactions, end, date_col)
+    m = member_table(cards, transactions, end=end_ts, customer_col=customer_col, date_col=date_col)
+    m = m[m["issued_date"] >= pd.Timestamp(launch)]
+    if by in m.columns and by != "customer_id":
+        frame = m.assign(card_issued=True)
+        steps = FUNNEL_STEPS[1:]
+    else:
+        if customers is None:
+            raise ValueError(f"{f}: column '{by}' is not in cards; pass customers with '{by}'")
+        require_columns(customers, [customer_col, by], table="customers", func=f)
+        buyers = _buyers(transactions, launch, end_ts, customer_col, date_col)
+        frame = customers.loc[customers[customer_col].isin(buyers), [customer_col, by]]
+        frame = frame.rename(columns={customer_col: "customer_id"}).merge(
+            m[["customer_id", "activated", "repeat_use"]], on="customer_id", how="left"
+        )
+        frame["card_issued"] = frame["activated"].notna()
+        frame["activated"] = frame["activated"].fillna(False).astype(bool)
+        frame["repeat_use"] = frame["repeat_use"].fillna(False).astype(bool)
+        frame["buyers"] = True
+        steps = FUNNEL_STEPS
+    counts = frame.groupby(by, observed=True)[steps].sum().astype(int)
+    long = counts.stack().rename("count").reset_index()
+    long.columns = [by, "step", "count"]
+    prev = counts.shift(1, axis=1).stack(future_stack=True).rename("n").reset_index()
+    prev.columns = [by, "step", "n"]
+    long = long.merge(prev, on=[by, "step"])
+    pf = proportion_frame(long["count"], long["n"].fillna(0), level=level)
+    long[["estimate", "ci_low", "ci_high"]] = pf[["estimate", "ci_low", "ci_high"]].to_numpy()
+    long["n"] = long["n"].fillna(0).astype(int)
+    return long[[by, "step", "count", "estimate", "ci_low", "ci_high", "n"]]
+
+
+def seller_league(
+    transactions: pd.DataFrame,
+    cards: pd.DataFrame,
+    *,
+    launch,
+    end=None,
+    target: float = 0.2,
+    seller_col: str = "seller_id",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    shrink: bool = True,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Seller league table: cards issued per eligible purchase, against a target.
+
+    An *eligible* purchase is a receipt in ``[launch, end)`` served by the seller to a customer
+    who held no card issued before that day (the purchase at which a card is handed out is
+    eligible). The issuance rate is cards the seller issued in the window / eligible purchases
+    the seller served. A seller is flagged ``below target`` only when the whole Wilson interval
+    lies below the target, so a seller with few purchases is not shamed by chance; likewise
+    ``above target``. Optionally an empirical-Bayes estimate (beta-binomial, method of moments)
+    pulls each small seller toward the overall rate.
+
+    Parameters
+    ----------
+    transactions, cards : pandas.DataFrame
+        Contract tables, both with ``seller_col``.
+    launch, end : date-like
+        Window; ``end`` defaults to just after the last receipt.
+    target : float
+        Target issuance rate in [0, 1].
+    seller_col, customer_col, date_col : str
+        Column names.
+    shrink : bool
+        Add the empirical-Bayes columns.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seller, sorted by ``estimate`` descending, columns ``seller_id`` (named
+        ``seller_col``), ``eligible, issued, estimate, ci_low, ci_high, n, target, status``
+        (``below target`` / ``on target`` (CI covers it) / ``above target``) and, with
+        ``shrink``, ``shrunk_estimate, shrunk_ci_low, shrunk_ci_high``. ``issued`` is capped
+        at ``eligible`` (an issue without a matching eligible purchase would be a data error).
+    """
+    f = "seller_league"
+    if not 0 <= target <= 1:
+        raise ValueError(f"{f}: target must be a share in [0, 1], got {target}")
+    require_columns(
+        transactions, [customer_col, date_col, seller_col], table="transactions", func=f
+    )
+    require_columns(cards, [customer_col, "issued_date", seller_col], table="cards", func=f)
+    end_ts = _end_of(transactions, end, date_col)
+    launch = pd.Timestamp(launch)
+    issued = cards.loc[
+        cards[customer_col].notna() & cards["issued_date"].notna(),
+        [customer_col, "issued_date", seller_col],
+    ].copy()
+    issued["issued_date"] = pd.to_datetime(issued["issued_date"])
+    first = issued.groupby(customer_col)["issued_date"].min().dt.normalize()
+    t = transactions[[customer_col, date_col, seller_col]]
+    d = pd.to_datetime(t[date_col])
+    t = t[(d >= launch) & (d < end_ts) & t[seller_col].notna()]
+    day = pd.to_datetime(t[date_col]).dt.normalize()
+    held_since = t[customer_col].map(first)
+    eligible = t[held_since.isna() | (day <= held_since)]
+    n = eligible.groupby(seller_col).size()
+    win = issued[(issued["issued_date"] >= launch) & (issued["issued_date"] < end_ts)]
+    k = win.groupby(seller_col).size()
+    idx = n.index.union(k.index)
+    n = n.reindex(idx, fill_value=0)
+    k = np.minimum(k.reindex(idx, fill_value=0), n)
+    out = proportion_frame(k, n, index=idx, level=level)
+    out.insert(0, "issued", k.to_numpy())
+    out.insert(0, "eligible", n.to_numpy())
+    out = out.drop(columns="successes")
+    out["target"] = target
+    out["status"] = np.select(
+        [out["ci_high"] < target, out["ci_low"] > target],
+        ["below target", "above target"],
+        "on target",
+    )
+    if shrink:
+        ok = n > 0
+        p = (k[ok] / n[ok]).to_numpy()
+        m = k[ok].sum() / max(n[ok].sum(), 1)
+        tau2 = (
+            max(np.var(p) - np.mean(m * (1 - m) / n[ok].to_numpy()), 1e-6) if ok.sum() > 1 else 1e-6
+        )
+        ab = max(m * (1 - m) / tau2 - 1, 1e-3)
+        a, b = m * ab, (1 - m) * ab
+        lo = (1 - level) / 2
+        out["shrunk_estimate"] = (k + a) / (n + a + b)
+        out["shrunk_ci_low"] = sps.beta.ppf(lo, k + a, n - k + b)
+        out["shrunk_ci_high"] = sps.beta.ppf(1 - lo, k + a, n - k + b)
+    out.index.name = seller_col
+    return out.sort_values("estimate", ascending=False, kind="stable").reset_index()
+
+
+def stock_burndown(
+    cards: pd.DataFrame,
+    *,
+    printed: int,
+    start=None,
+    end=None,
+    issued_col: str = "issued_date",
+) -> pd.DataFrame:
+    """Daily card issues and the printed stock left.
+
+    Parameters
+    ----------
+    cards : pandas.DataFrame
+        Contract table ``cards``.
+    printed : int
+        Cards printed (the stock at launch).
+    start, end : date-like, optional
+        First day and exclusive end of the daily axis (default: first and last issue day).
+    issued_col : str
+        Issue date column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per day, columns ``date, issued, cumulative_issued, remaining``
+        (``printed - cumulative_issued``, may go negative when more cards were issued than
+        the ``printed`` given).
+    """
+    require_columns(cards, [issued_col], table="cards", func="stock_burndown")
+    if printed is None or printed <= 0:
+        raise ValueError(f"stock_burndown: printed must be a positive count, got {printed}")
+    days = pd.to_datetime(cards[issued_col]).dropna().dt.normalize()
+    first = pd.Timestamp(start).normalize() if _ts(start) is not None else days.min()
+    last = (
+        (pd.Timestamp(end) - pd.Timedelta(days=1)).normalize()
+        if _ts(end) is not None
+        else days.max()
+    )
+    axis = pd.date_range(first, last, freq="D")
+    daily = days[(days >= first) & (days <= last)].value_counts().reindex(axis, fill_value=0)
+    before = int((days < first).sum())
+    out = pd.DataFrame({"date": axis, "issued": daily.to_numpy().astype(int)})
+    out["cumulative_issued"] = before + out["issued"].cumsum()
+    out["remaining"] = printed - out["cumulative_issued"]
+    return out
+
+
+def stock_out_date(cards: pd.DataFrame, *, printed: int, issued_col: str = "issued_date"):
+    """Day the ``printed``-th card was handed out, or ``NaT`` if the stock has not run out.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Normalised day, or ``NaT``.
+    """
+    require_columns(cards, [issued_col], table="cards", func="stock_out_date")
+    d = pd.to_datetime(cards[issued_col]).dropna().sort_values()
+    return d.iloc[printed - 1].normalize() if len(d) >= printed > 0 else pd.NaT
+
+
+def stock_projection(
+    cards: pd.DataFrame,
+    *,
+    printed: int,
+    as_of,
+    window_days: int = 28,
+    level: float = 0.95,
+    issued_col: str = "issued_date",
+) -> pd.DataFrame:
+    """Projected date the printed stock runs out, at the pace of the last ``window_days``.
+
+    The pace is the number of cards issued in ``[as_of - window_days, as_of)`` per day, with an
+    exact Poisson (Garwood) interval on that count; days left = stock left / pace, so the
+    interval on the date comes from the pace's uncertainty only. It assumes the pace stays as
+    it was (in a new branch it usually falls as regulars get their cards, so the projection
+    tends to be early).
+
+    Parameters
+    ----------
+    cards : pandas.DataFrame
+        Contract table ``cards``.
+    printed : int
+        Cards printed.
+    as_of : date-like
+        Date of the projection (exclusive).
+    window_days : int
+        Length of the pace window.
+    level : float
+        Confidence level.
+    issued_col : str
+        Issue date column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row indexed ``days_to_stock_out`` with ``estimate, ci_low, ci_high, n`` (days left;
+        ``n`` = cards issued in the window), ``remaining, pace_per_day, pace_ci_low,
+        pace_ci_high, as_of, stock_out_date, stock_out_low, stock_out_high`` and
+        ``already_out`` (then the days are 0 and the date is the observed one).
+    """
+    f = "stock_projection"
+    require_columns(cards, [issued_col], table="cards", func=f)
+    if window_days <= 0:
+        raise ValueError(f"{f}: window_days must be positive, got {window_days}")
+    as_of = pd.Timestamp(as_of)
+    d = pd.to_datetime(cards[issued_col]).dropna()
+    d = d[d < as_of]
+    remaining = printed - len(d)
+    k = int((d >= as_of - pd.Timedelta(days=window_days)).sum())
+    a = 1 - level
+    pace = k / window_days
+    pace_lo = (sps.chi2.ppf(a / 2, 2 * k) / 2 if k > 0 else 0.0) / window_days
+    pace_hi = sps.chi2.ppf(1 - a / 2, 2 * k + 2) / 2 / window_days
+    already = remaining <= 0
+    with np.errstate(divide="ignore"):
+        days = 0.0 if already else (remaining / pace if pace > 0 else np.inf)
+        lo = 0.0 if already else remaining / pace_hi
+        hi = 0.0 if already else (remaining / pace_lo if pace_lo > 0 else np.inf)
+
+    def when(x):
+        return pd.NaT if not np.isfinite(x) else (as_of + pd.Timedelta(days=float(x))).normalize()
+
+    observed = stock_out_date(cards, printed=printed, issued_col=issued_col) if already else None
+    return pd.DataFrame(
+        {
+            "estimate": days,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n": k,
+            "remaining": remaining,
+            "pace_per_day": pace,
+            "pace_ci_low": pace_lo,
+            "pace_ci_high": pace_hi,
+            "as_of": as_of,
+            "stock_out_date": observed if already else when(days),
+            "stock_out_low": observed if already else when(lo),
+            "stock_out_high": observed if already else when(hi),
+            "already_out": already,
+        },
+        index=pd.Index(["days_to_stock_out"]),
+    )
+
+
+def cost_per_member(
+    program_costs: pd.DataFrame,
+    *,
+    n_issued: int,
+    n_active: int,
+    categories: Sequence[str] | None = ACQUISITION_COST_CATEGORIES,
+    start=None,
+    end=None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Acquisition cost per issued card and per active (activated) member.
+
+    The costs and the counts are what happened, so the cost per issued card has no sampling
+    interval. The cost per active member carries the Wilson interval of the activation rate
+    ``n_active / n_issued``: it reads as "what one active member costs at this activation
+    rate", which is what a decision about printing more cards needs.
+
+    Parameters
+    ----------
+    program_costs : pandas.DataFrame
+        Contract table ``program_costs``.
+    n_issued, n_active : int
+        Cards issued and members who activated in the same window.
+    categories : sequence of str or None
+        Cost categories counted (default :data:`ACQUISITION_COST_CATEGORIES`); ``None`` = all.
+    start, end : date-like, optional
+        Window of booking dates.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed ``cost_per_issued, cost_per_active``, columns ``cost`` (RUB counted),
+        ``estimate, ci_low, ci_high, n`` (``n`` = the denominator) and ``categories``
+        (the counted categories, comma-separated).
+    """
+    f = "cost_per_member"
+    require_columns(program_costs, ["date", "category", "amount"], table="program_costs", func=f)
+    if n_active > n_issued or n_issued < 0 or n_active < 0:
+        raise ValueError(f"{f}: need 0 <= n_active <= n_issued, got {n_active}, {n_issued}")
+    c = program_costs
+    d = pd.to_datetime(c["date"])
+    sel = pd.Series(True, index=c.index)
+    if _ts(start) is not None:
+        sel &= d >= pd.Timestamp(start)
+    if _ts(end) is not None:
+        sel &= d < pd.Timestamp(end)
+    if categories is not None:
+        sel &= c["category"].isin(list(categories))
+    counted = sorted(c.loc[sel, "category"].unique()) if categories is None else list(categories)
+    cost = float(c.loc[sel, "amount"].sum())
+    act = proportion_frame([n_active], [n_issued], level=level).iloc[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_issued = cost / n_issued if n_issued else np.nan
+        per_active = cost / n_active if n_active else np.nan
+        lo = cost / (n_issued * act["ci_high"]) if n_issued else np.nan
+        hi = cost / (n_issued * act["ci_low"]) if n_issued and act["ci_low"] > 0 else np.nan
+    return pd.DataFrame(
+        {
+            "cost": cost,
+            "estimate": [per_issued, per_active],
+            "ci_low": [np.nan, lo],
+            "ci_high": [np.nan, hi],
+            "n": [n_issued, n_active],
+            "categories": ", ".join(counted),
+        },
+        index=pd.Index(["cost_per_issued", "cost_per_active"]),
+    )
+
+
+def time_to_activation(
+    members: pd.DataFrame,
+    *,
+    max_days: float | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Kaplan-Meier share of issued cards activated by day *d* after issue.
+
+    A card not used yet is *censored* at its follow-up time (issue to data end): we know only
+    that it was not used for that long. Dropping such cards, or counting them as never used,
+    would bias the curve (late issues have had little time). Kaplan-Meier uses each card for
+    exactly as long as it was watched.
+
+    Parameters
+    ----------
+    members : pandas.DataFrame
+        Output of :func:`member_table` (``activated, days_to_activation, followup_days``).
+    max_days : float, optional
+        Cut the curve at this many days.
+    level : float
+        Confidence level (pointwise log-log interval from Greenwood's variance).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct event day, starting with day 0 and ending at the longest
+        follow-up, columns ``day, estimate`` (share activated by that day, 1 − S(d)),
+        ``ci_low, ci_high, n_at_risk, n_events``.
+    """
+    f = "time_to_activation"
+    require_columns(
+        members, ["activated", "days_to_activation", "followup_days"], table="members", func=f
+    )
+    if len(members) == 0:
+        raise ValueError(f"{f}: members is empty")
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    act = members["activated"].to_numpy(bool)
+    time = np.where(act, members["days_to_activation"], members["followup_days"]).astype(float)
+    if np.isnan(time).any() or (time < 0).any():
+        raise ValueError(f"{f}: days_to_activation/followup_days must be non-negative numbers")
+    sf = SurvfuncRight(time, act.astype(int))
+    s = np.asarray(sf.surv_prob, float)
+    se = np.asarray(sf.surv_prob_se, float)
+    z = sps.norm.ppf(0.5 + level / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll_se = se / (s * np.abs(np.log(s)))
+        s_lo = s ** np.exp(z * ll_se)
+        s_hi = s ** np.exp(-z * ll_se)
+    s_lo = np.where(s <= 0, 0.0, np.where(np.isfinite(s_lo), s_lo, s))
+    s_hi = np.where(s <= 0, 0.0, np.where(np.isfinite(s_hi), s_hi, s))
+    out = pd.DataFrame(
+        {
+            "day": np.asarray(sf.surv_times, float),
+            "estimate": 1 - s,
+            "ci_low": 1 - s_hi,
+            "ci_high": 1 - s_lo,
+            "n_at_risk": np.asarray(sf.n_risk, int),
+            "n_events": np.asarray(sf.n_events, int),
+        }
+    )
+    if len(out) == 0 or out["day"].iloc[0] > 0:
+        top = pd.DataFrame(
+            {
+                "day": [0.0],
+                "estimate": [0.0],
+                "ci_low": [0.0],
+                "ci_high": [0.0],
+                "n_at_risk": [len(members)],
+                "n_events": [0],
+            }
+        )
+        out = pd.concat([top, out], ignore_index=True)
+    t_max = float(time.max())
+    if t_max > out["day"].iloc[-1]:  # the curve is known (flat) up to the longest follow-up
+        last = out.iloc[[-1]].assign(day=t_max, n_at_risk=int((time >= t_max).sum()), n_events=0)
+        out = pd.concat([out, last], ignore_index=True)
+    if max_days is not None:
+        out = out[out["day"] <= max_days]
+    return out.reset_index(drop=True)
+
+
+def activation_by_day(km: pd.DataFrame, days: Sequence[float]) -> pd.DataFrame:
+    """Read the Kaplan-Meier curve of :func:`time_to_activation` at given horizons.
+
+    Parameters
+    ----------
+    km : pandas.DataFrame
+        Output of :func:`time_to_activation`.
+    days : sequence of float
+        Horizons in days.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``day``, columns ``estimate, ci_low, ci_high, n`` (``n`` = cards still
+        watched and not yet activated after that horizon). Horizons past the longest follow-up
+        would be an extrapolation and get NaN.
+    """
+    require_columns(
+        km,
+        ["day", "estimate", "ci_low", "ci_high", "n_at_risk"],
+        table="km",
+        func="activation_by_day",
+    )
+    d = np.asarray(days, float)
+    pos = np.searchsorted(km["day"].to_numpy(), d, side="right") - 1
+    rows = km.iloc[np.clip(pos, 0, None)][["estimate", "ci_low", "ci_high"]].to_numpy().copy()
+    at_risk_after = km["n_at_risk"].to_numpy() - km["n_events"].to_numpy()
+    n = at_risk_after[np.clip(pos, 0, None)]
+    beyond = d > km["day"].max()
+    rows[beyond] = np.nan
+    return pd.DataFrame(
+        {"estimate": rows[:, 0], "ci_low": rows[:, 1], "ci_high": rows[:, 2], "n": n},
+        index=pd.Index(d, name="day"),
+    )

@@ -1,0 +1,222 @@
+"""Plots of stage 02, enrollment: funnel, seller league, card stock, time to activation."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+STATUS_COLORS = {"below target": "C3", "on target": "C0", "above target": "C2"}
+
+
+def plot_funnel(data: pd.DataFrame, *, ax: Axes | None = None, color: str = "C0", **kwargs) -> Axes:
+    """Horizontal funnel: count at each step, labelled with the cumulative and step rates.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.enrollment.funnel`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: current axes).
+    color : str
+        Bar colour.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax or plt.gca()
+    y = np.arange(len(data))[::-1]
+    ax.barh(y, data["count"], color=color, **kwargs)
+    top = float(data["count"].max()) or 1.0
+    for yi, r in zip(y, data.itertuples(), strict=True):
+        txt = f"{r.count:,}"
+        if not np.isnan(r.estimate):
+            txt += (
+                f"  ({100 * r.cum_estimate:.1f} % of buyers; step {100 * r.estimate:.1f} %,"
+                f" CI {100 * r.ci_low:.1f}–{100 * r.ci_high:.1f})"
+            )
+        ax.text(r.count + 0.01 * top, yi, txt, va="center", fontsize=8)
+    ax.set(
+        yticks=y,
+        yticklabels=[str(s).replace("_", " ") for s in data.index],
+        xlabel="customers",
+        xlim=(0, top * 1.9),
+    )
+    return ax
+
+
+def plot_seller_league(
+    data: pd.DataFrame,
+    *,
+    seller_col: str = "seller_id",
+    shrunk: bool = True,
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Seller league: issuance rate with its 95 % CI per seller, coloured by status, and target.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.enrollment.seller_league`.
+    seller_col : str
+        Seller column.
+    shrunk : bool
+        Also mark the empirical-Bayes estimate (if present).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax or plt.gca()
+    d = data.dropna(subset=["estimate"])
+    y = np.arange(len(d))[::-1]
+    for status, color in STATUS_COLORS.items():
+        m = (d["status"] == status).to_numpy()
+        if m.any():
+            err = np.vstack([d["estimate"][m] - d["ci_low"][m], d["ci_high"][m] - d["estimate"][m]])
+            ax.errorbar(
+                d["estimate"][m],
+                y[m],
+                xerr=np.abs(err),
+                fmt="o",
+                color=color,
+                capsize=3,
+                label=status,
+                **kwargs,
+            )
+    if shrunk and "shrunk_estimate" in d:
+        ax.scatter(
+            d["shrunk_estimate"],
+            y,
+            marker="|",
+            s=120,
+            color="black",
+            zorder=3,
+            label="shrunk (empirical Bayes)",
+        )
+    if "target" in d and len(d):
+        ax.axvline(float(d["target"].iloc[0]), color="grey", ls="--", label="target")
+    labels = [f"{s} (n={n:,})" for s, n in zip(d[seller_col], d["n"], strict=True)]
+    ax.set(yticks=y, yticklabels=labels, xlabel="cards issued per eligible purchase (95 % CI)")
+    ax.legend(loc="best", frameon=False, fontsize=8)
+    return ax
+
+
+def plot_stock_burndown(
+    data: pd.DataFrame,
+    *,
+    projection: pd.DataFrame | None = None,
+    printed: int | None = None,
+    truth_date=None,
+    ax: Axes | None = None,
+    color: str = "C0",
+) -> Axes:
+    """Cards left in stock by day, with the projected stock-out date and its interval.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.enrollment.stock_burndown`.
+    projection : pandas.DataFrame, optional
+        Output of :func:`loyalty_lib.metrics.enrollment.stock_projection`.
+    printed : int, optional
+        Printed stock, drawn as a reference line.
+    truth_date : date-like, optional
+        Planted stock-out date, drawn as a black line.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    color : str
+        Line colour.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax or plt.gca()
+    ax.plot(data["date"], data["remaining"], color=color, label="cards in stock")
+    if printed:
+        ax.axhline(printed, color="grey", lw=0.8, ls=":", label=f"printed ({printed:,})")
+    if projection is not None and not bool(projection["already_out"].iloc[0]):
+        p = projection.iloc[0]
+        if pd.notna(p["stock_out_date"]):
+            ax.plot(
+                [p["as_of"], p["stock_out_date"]],
+                [p["remaining"], 0],
+                color="C1",
+                ls="--",
+                label="projection at recent pace",
+            )
+        lo, hi = p["stock_out_low"], p["stock_out_high"]
+        if pd.notna(lo) and pd.notna(hi):
+            ax.axvspan(lo, hi, color="C1", alpha=0.2, label="projected stock-out, 95 % CI")
+    if truth_date is not None and pd.notna(pd.Timestamp(truth_date)):
+        ax.axvline(pd.Timestamp(truth_date), color="black", lw=1, label="planted stock-out")
+    ax.set(xlabel="date", ylabel="cards in stock", ylim=(0, None))
+    ax.legend(loc="best", frameon=False, fontsize=8)
+    return ax
+
+
+def plot_time_to_activation(
+    data: pd.DataFrame,
+    *,
+    truth: float | None = None,
+    naive: float | None = None,
+    ax: Axes | None = None,
+    color: str = "C0",
+) -> Axes:
+    """Kaplan-Meier share of cards activated by day after issue, with its 95 % band.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.enrollment.time_to_activation`.
+    truth : float, optional
+        Planted ever-activation probability (horizontal line).
+    naive : float, optional
+        Naive share activated within the data window (horizontal dotted line).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    color : str
+        Curve colour.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax or plt.gca()
+    ax.step(
+        data["day"],
+        data["estimate"],
+        where="post",
+        color=color,
+        label="Kaplan-Meier share activated",
+    )
+    ax.fill_between(
+        data["day"],
+        data["ci_low"],
+        data["ci_high"],
+        step="post",
+        color=color,
+        alpha=0.2,
+        label="95 % CI",
+    )
+    if truth is not None:
+        ax.axhline(truth, color="black", ls="--", lw=1, label="planted ever-activation")
+    if naive is not None:
+        ax.axhline(naive, color="C1", ls=":", lw=1.5, label="naive: activated within the data")
+    ax.set(
+        xlabel="days since the card was issued",
+        ylabel="share of cards used at least once",
+        ylim=(0, 1),
+    )
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    return ax

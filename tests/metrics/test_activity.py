@@ -1,0 +1,272 @@
+"""Tests of loyalty_lib.metrics.activity on hand-worked tiny tables (and planted truth)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalty_lib.metrics import activity
+from loyalty_lib.stats import wilson_ci
+
+END = "2025-07-01"
+
+
+@pytest.fixture
+def tx():
+    # c1: member (card 11 issued Jan 1 at that purchase), then card receipts Jan 11, Feb 10, Jun 20
+    # c2: member (card 12 issued Jan 1), never shows it: Mar 1, May 15
+    # c3: non-member Jan 5, Jan 15, Jun 25 ; c4: non-member, one purchase Feb 1
+    rows = [
+        (1, 1, "2025-01-01", None),
+        (2, 1, "2025-01-11", 11),
+        (3, 1, "2025-02-10", 11),
+        (4, 1, "2025-06-20", 11),
+        (5, 2, "2025-01-01", None),
+        (6, 2, "2025-03-01", None),
+        (7, 2, "2025-05-15", None),
+        (8, 3, "2025-01-05", None),
+        (9, 3, "2025-01-15", None),
+        (10, 3, "2025-06-25", None),
+        (11, 4, "2025-02-01", None),
+    ]
+    df = pd.DataFrame(rows, columns=["transaction_id", "customer_id", "date", "card_id"])
+    return df.assign(date=pd.to_datetime(df["date"]), card_id=df["card_id"].astype("Int64"))
+
+
+@pytest.fixture
+def cards():
+    return pd.DataFrame(
+        {
+            "card_id": [11, 12, 13],
+            "customer_id": pd.array([1, 2, None], dtype="Int64"),
+            "issued_date": pd.to_datetime(["2025-01-01", "2025-01-01", None]),
+        }
+    )
+
+
+@pytest.fixture
+def customers():
+    return pd.DataFrame(
+        {"customer_id": [1, 2, 3, 4], "customer_type": ["b2c", "b2b", "b2c", "b2c"]}
+    )
+
+
+@pytest.fixture
+def ledger():
+    # stamp card with a reward every 2 stamps worth 60 RUB (30 RUB a stamp)
+    # c1: +1 Jan 11, +1 Feb 10 then -2 redeemed Feb 10, +1 Jun 20 -> accrued 3, redeemed 2, holds 1
+    # c2: +1 Mar 1 (kept simple) -> accrued 1, holds 1
+    return pd.DataFrame(
+        {
+            "points_entry_id": [1, 2, 3, 4, 5],
+            "customer_id": [1, 1, 1, 1, 2],
+            "date": pd.to_datetime(
+                ["2025-01-11", "2025-02-10", "2025-02-10", "2025-06-20", "2025-03-01"]
+            ),
+            "entry_type": ["accrual", "accrual", "redemption", "accrual", "accrual"],
+            "points": [1.0, 1.0, -2.0, 1.0, 1.0],
+            "value": [30.0, 30.0, 60.0, 30.0, 30.0],
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_active_members(tx, cards):
+    a = activity.active_members(tx, cards, as_of=END, windows=[30, 90])
+    # members issued before the window start: c1, c2 (both Jan 1)
+    # 30 d [Jun 1, Jul 1): c1 (Jun 20) -> 1/2 ; 90 d [Apr 2, Jul 1): c1, c2 (May 15) -> 2/2
+    assert a["successes"].tolist() == [1, 2]
+    assert a["n"].tolist() == [2, 2]
+    lo, hi = wilson_ci(1, 2)
+    assert a.loc[30, "ci_low"] == pytest.approx(lo) and a.loc[30, "ci_high"] == pytest.approx(hi)
+    # with the card only, c2 is never active -> 1/2 in 90 days
+    c = activity.active_members(tx, cards, as_of=END, windows=[90], basis="card")
+    assert c.loc[90, "estimate"] == 0.5
+
+
+def test_purchase_frequency(tx, cards, customers):
+    g = activity.customer_groups(customers, cards)
+    assert g.set_index("customer_id")["member"].tolist() == [
+        "member",
+        "member",
+        "non-member",
+        "non-member",
+    ]
+    pf = activity.purchase_frequency(tx, g, start="2025-01-01", end=END, by=["member"])
+    r = pf.set_index(["member", "metric"])
+    # 181 days: c1 4 -> 0.66298 / 30 d, c2 3 -> 0.49724; members' mean 0.58011
+    assert r.loc[("member", "purchases_per_30d"), "estimate"] == pytest.approx(3.5 / 181 * 30)
+    # c3 3, c4 1 receipts -> (3 + 1) / 2 / 181 * 30
+    assert r.loc[("non-member", "purchases_per_30d"), "estimate"] == pytest.approx(2 / 181 * 30)
+    # median gaps: c1 (10, 30, 130) -> 30 ; c2 (59, 75) -> 67 ; mean 48.5
+    assert r.loc[("member", "median_gap_days"), "estimate"] == pytest.approx(48.5)
+    # c3 (10, 161) -> 85.5 ; c4 has no gap, so n = 1 and no interval
+    assert r.loc[("non-member", "median_gap_days"), "estimate"] == pytest.approx(85.5)
+    assert r.loc[("non-member", "median_gap_days"), "n"] == 1
+    assert np.isnan(r.loc[("non-member", "median_gap_days"), "ci_low"])
+
+
+def test_card_use_share(tx, cards, customers):
+    s = activity.card_use_share(tx, cards, end=END)
+    # from the day after issue: c1 3 card receipts of 3, c2 0 of 2 -> 3/5
+    assert s.loc["all", "estimate"] == pytest.approx(0.6)
+    assert s.loc["all", "n"] == 2 and s.loc["all", "receipts"] == 5
+    # cluster-robust se: residuals 3 - .6*3 = 1.2, 0 - .6*2 = -1.2 -> sqrt(2 * 2.88) / 5 = 0.48
+    assert s.loc["all", "ci_low"] == pytest.approx(max(0.0, 0.6 - 1.959964 * 0.48))
+    by = activity.card_use_share(tx, cards, end=END, groups=customers, by="customer_type")
+    assert by.loc["b2c", "estimate"] == 1.0 and by.loc["b2b", "estimate"] == 0.0
+
+
+def test_cohort_retention(tx, cards):
+    r = activity.cohort_retention(tx, end=END, max_months=3).set_index(["cohort", "month"])
+    jan, feb = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01")
+    # January cohort c1, c2, c3: Feb c1 -> 1/3 ; Mar c2 -> 1/3 ; Apr nobody -> 0/3
+    assert r.loc[jan, "successes"].tolist() == [3, 1, 1, 0]
+    assert r.loc[jan, "n"].tolist() == [3, 3, 3, 3]
+    assert r.loc[feb, "successes"].tolist() == [1, 0, 0, 0]
+    # data ending Apr 15: April is incomplete, so Jan shows months 0-2, Feb months 0-1
+    short = activity.cohort_retention(tx, end="2025-04-15", max_months=3)
+    assert len(short) == 5
+    ci = activity.cohort_retention(tx, cards, cohort="card_issue", end=END, max_months=2)
+    # card cohort Jan (c1, c2): month 1 c1 -> 1/2, month 2 c2 -> 1/2
+    assert ci["estimate"].tolist() == [1.0, 0.5, 0.5]
+
+
+def test_return_curve(tx):
+    rc = activity.return_curve(tx, horizon_days=40, end=END, k_max=4)
+    # eligible visits on or before May 22 (Jul 1 - 40 d)
+    # k=1: c1 +10 d yes, c2 +59 no, c3 +10 yes, c4 none -> 2/4
+    # k=2: c1 +30 yes, c2 +75 no, c3 +161 no -> 1/3 ; k=3: c1 +130 no, c2 (May 15) none -> 0/2
+    # k=4: c1's Jun 20 is too late to be judged -> n = 0
+    assert rc["successes"].tolist() == [2, 1, 0, 0]
+    assert rc["n"].tolist() == [4, 3, 2, 0]
+    assert np.isnan(rc.loc[4, "estimate"])
+    only = activity.return_curve(tx, horizon_days=40, end=END, k_max=1, customers=[1, 4])
+    assert only.loc[1, "estimate"] == 0.5
+
+
+def test_churn_rate(tx, customers, cards):
+    c = activity.churn_rate(tx, as_of=END, churn_days=90)
+    # base: bought in [Jan 2, Apr 2): c1, c2, c3, c4 ; no receipt in [Apr 2, Jul 1): c4 -> 1/4
+    assert c.loc["all", "estimate"] == 0.25 and c.loc["all", "n"] == 4
+    g = activity.customer_groups(customers, cards)
+    by = activity.churn_rate(tx, as_of=END, churn_days=90, groups=g, by="member")
+    assert by.loc["member", "estimate"] == 0.0 and by.loc["non-member", "estimate"] == 0.5
+
+
+def test_points_summary(tx, ledger):
+    p = activity.points_summary(ledger, tx, as_of=END, inactive_days=30)["estimate"]
+    # accrued 3 + 1 = 4, redeemed 2 -> 0.5 ; outstanding 1 + 1 = 2 stamps x 30 RUB = 60 RUB
+    assert p["points_accrued"] == 4 and p["points_redeemed"] == 2
+    assert p["redemption_rate"] == 0.5
+    assert p["outstanding_points"] == 2 and p["liability_rub"] == 60
+    # c2's last receipt May 15 is over 30 days before Jul 1: their 1 stamp is breakage -> 1/2
+    assert p["breakage_share"] == 0.5 and p["expected_liability_rub"] == 30
+
+
+def test_goal_gradient_panel_and_fit(tx, ledger, cards):
+    panel = activity.goal_gradient_panel(tx, ledger, cards, end=END)
+    # c1: gaps 10 (held 0), 30 (held 1 after Jan 11), 130 (held 0 after the Feb 10 reward)
+    # c2: gaps 59 (held 0), 75 (held 1 after the Mar 1 stamp)
+    assert panel["gap_days"].tolist() == [10, 30, 130, 59, 75]
+    assert panel["stamps_held"].tolist() == [0, 1, 0, 0, 1]
+    assert panel["gap_number"].tolist() == [1, 2, 3, 1, 2]
+    fit = activity.goal_gradient_fit(panel)
+    # within: c1 s - mean = (-1/3, 2/3, -1/3), log gap - mean = (-1.221187, -0.122575, 1.343762)
+    #         c2 s - mean = (-1/2, 1/2),        log gap - mean = (-0.119976, 0.119976)
+    # Sxy = 0.407062 - 0.081717 - 0.447921 + 0.059988 + 0.059988 = -0.002600
+    # Sxx = 1/9 + 4/9 + 1/9 + 1/4 + 1/4 = 1.166667  -> slope = -0.002229
+    assert fit.loc["within", "estimate"] == pytest.approx(-0.002229, abs=1e-5)
+    assert fit.loc["within", "n"] == 5 and fit.loc["within", "n_customers"] == 2
+    prof = activity.goal_gradient_profile(panel)
+    # held 1: demeaned log gaps -0.122575 (c1), 0.119976 (c2) -> mean -0.0013
+    assert prof.loc[1.0, "estimate"] == pytest.approx((-0.122575 + 0.119976) / 2, abs=1e-5)
+
+
+def test_benchmarks():
+    b = activity.BENCHMARKS.set_index(["source", "k"])["p_return"]
+    assert b["Fivestars", 1] == 0.40 and b["Fivestars", 2] == 0.80
+    assert b["Paytronix full-service", 4] == 0.90
+
+
+@pytest.mark.parametrize(
+    "call, column",
+    [
+        (
+            lambda tx, c, lg: activity.active_members(tx.drop(columns="card_id"), c, as_of=END),
+            "card_id",
+        ),
+        (
+            lambda tx, c, lg: activity.return_curve(
+                tx.drop(columns="date"), horizon_days=9, end=END
+            ),
+            "date",
+        ),
+        (
+            lambda tx, c, lg: activity.churn_rate(tx.drop(columns="customer_id"), as_of=END),
+            "customer_id",
+        ),
+        (
+            lambda tx, c, lg: activity.points_summary(lg.drop(columns="entry_type"), tx, as_of=END),
+            "entry_type",
+        ),
+        (
+            lambda tx, c, lg: activity.goal_gradient_panel(tx, lg.drop(columns="points"), c),
+            "points",
+        ),
+        (
+            lambda tx, c, lg: activity.goal_gradient_fit(pd.DataFrame({"log_gap": [1.0]})),
+            "customer_id",
+        ),
+        (
+            lambda tx, c, lg: activity.purchase_frequency(
+                tx, pd.DataFrame({"customer_id": [1]}), start="2025-01-01", end=END
+            ),
+            "member",
+        ),
+        (lambda tx, c, lg: activity.cohort_retention(tx.drop(columns="date"), end=END), "date"),
+    ],
+)
+def test_missing_columns_raise(tx, cards, ledger, call, column):
+    with pytest.raises(ValueError, match=column):
+        call(tx, cards, ledger)
+
+
+def test_bad_values_raise(tx, cards):
+    with pytest.raises(ValueError, match="basis"):
+        activity.active_members(tx, cards, as_of=END, basis="visits")
+    with pytest.raises(ValueError, match="horizon_days"):
+        activity.return_curve(tx, horizon_days=0, end=END)
+    with pytest.raises(ValueError, match="churn_days"):
+        activity.churn_rate(tx, as_of=END, churn_days=0)
+    with pytest.raises(ValueError, match="cohort"):
+        activity.cohort_retention(tx, end=END, cohort="weekly")
+    with pytest.raises(ValueError, match="cards"):
+        activity.cohort_retention(tx, end=END, cohort="card_issue")
+
+
+def test_plots_draw_on_given_ax(tx, cards, ledger):
+    from loyalty_lib.plotting import activity as pa
+
+    fig, axes = plt.subplots(1, 3)
+    rc = activity.return_curve(tx, horizon_days=40, end=END, k_max=3)
+    out = pa.plot_return_curve(rc, benchmarks=activity.BENCHMARKS, truth={1: 0.5}, ax=axes[0])
+    assert out is axes[0] and axes[0].get_xlabel() == "visit number k"
+    r = activity.cohort_retention(tx, end=END, max_months=3)
+    assert pa.plot_cohort_heatmap(r, ax=axes[1]) is axes[1]
+    assert axes[1].get_xlabel() == "months since joining"
+    panel = activity.goal_gradient_panel(tx, ledger, cards, end=END)
+    prof = activity.goal_gradient_profile(panel)
+    fit = activity.goal_gradient_fit(panel)
+    assert pa.plot_goal_gradient(prof, fit=fit, truth=-0.04, ax=axes[2]) is axes[2]
+    assert axes[2].get_xlabel() == "stamps held before the visit"
