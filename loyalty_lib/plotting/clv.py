@@ -1,0 +1,146 @@
+"""Plots for the CLV stage: calibration/holdout check of the BG/NBD and CLV distributions."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from loyalty_lib.clv import calibration_holdout_table
+
+
+def plot_calibration_holdout(
+    data: pd.DataFrame,
+    *,
+    params=None,
+    max_frequency: int = 7,
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Mean holdout purchases by calibration frequency, actual (95 % CI) against the model.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Either the table of :func:`loyalty_lib.clv.calibration_holdout_table` (columns
+        ``frequency, actual, ci_low, ci_high, model``) or the output of
+        :func:`loyalty_lib.clv.calibration_and_holdout` together with ``params``.
+    params : ClvFit or dict, optional
+        BG/NBD parameters, needed when ``data`` is the calibration/holdout frame.
+    max_frequency : int
+        Pool calibration frequencies above this (when the table is built here).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: current axes).
+    **kwargs
+        Passed to the ``Axes.plot`` call of the model line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax or plt.gca()
+    if not {"actual", "model"} <= set(data.columns):
+        if params is None:
+            raise ValueError(
+                "plot_calibration_holdout: pass the calibration_holdout_table, or the "
+                "calibration_and_holdout frame together with params="
+            )
+        data = calibration_holdout_table(params, data, max_frequency=max_frequency)
+    x = data["frequency"].to_numpy()
+    ax.errorbar(
+        x,
+        data["actual"],
+        yerr=np.abs(np.vstack([data["actual"] - data["ci_low"], data["ci_high"] - data["actual"]])),
+        fmt="o",
+        color="C0",
+        capsize=3,
+        label="actual (95 % CI)",
+    )
+    ax.plot(
+        x,
+        data["model"],
+        marker="s",
+        ls="--",
+        color=kwargs.pop("color", "C1"),
+        label="BG/NBD model",
+        **kwargs,
+    )
+    labels = [str(v) for v in x]
+    if len(labels) and x[-1] == max_frequency:
+        labels[-1] = f"{labels[-1]}+"
+    ax.set(
+        xticks=x,
+        xticklabels=labels,
+        xlabel="repeat purchases in calibration period",
+        ylabel="mean purchases in holdout period",
+    )
+    ax.legend(loc="upper left", frameon=False)
+    return ax
+
+
+def plot_clv_distribution(
+    data: pd.DataFrame,
+    *,
+    by: str | None = None,
+    value_col: str = "clv",
+    clip_quantile: float = 0.99,
+    bins: int = 40,
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Distribution of customer lifetime value, optionally one histogram per group.
+
+    Histograms are normalised to densities (so groups of different size compare) and cut at
+    the ``clip_quantile`` of all values (CLV is very skewed); dashed lines mark group means.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.clv.clv`, with the grouping column when ``by`` is given.
+    by : str, optional
+        Grouping column (e.g. ``member``).
+    value_col : str
+        Column to plot.
+    clip_quantile : float
+        Upper quantile where the x axis stops (the means use all values).
+    bins : int
+        Number of histogram bins.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: current axes).
+    **kwargs
+        Passed to ``Axes.hist``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax or plt.gca()
+    missing = [c for c in [value_col] + ([by] if by else []) if c not in data.columns]
+    if missing:
+        raise ValueError(f"plot_clv_distribution: missing column(s) {missing}")
+    values = data[value_col].to_numpy(dtype=float)
+    hi = float(np.nanquantile(values, clip_quantile)) if len(values) else 1.0
+    lo = min(0.0, float(np.nanmin(values))) if len(values) else 0.0
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    groups = data.groupby(by, sort=True)[value_col] if by else [(None, data[value_col])]
+    for i, (name, v) in enumerate(groups):
+        colour = f"C{i}"
+        label = "all customers" if name is None else f"{by} = {name}"
+        ax.hist(
+            np.clip(v, None, edges[-1]),
+            bins=edges,
+            density=True,
+            histtype="stepfilled",
+            alpha=0.35,
+            color=colour,
+            label=f"{label} (n = {len(v):,})",
+            **kwargs,
+        )
+        ax.axvline(float(v.mean()), color=colour, ls="--", lw=1.5)
+    ax.set(
+        xlabel=f"{value_col} (last bin includes the top {100 * (1 - clip_quantile):.0f} %)",
+        ylabel="density",
+    )
+    ax.legend(loc="upper right", frameon=False)
+    return ax
