@@ -813,9 +813,22 @@ a { color: #0b5cad; }
 
 
 def fmt(value, unit: str) -> str:
-    """Format a scorecard number: :func:`loyalty_lib.kpi.format_value`, counts as whole numbers."""
-    if unit == "count" and value is not None and not pd.isna(value) and float(value).is_integer():
-        return f"{int(value):,}".replace(",", "\u202f")
+    """Format a scorecard number for people.
+
+    Like :func:`loyalty_lib.kpi.format_value`, but without decimals from 100 up (``3 000 RUB``,
+    not ``3000.0 RUB``) and with counts as whole numbers.
+
+    Examples
+    --------
+    >>> fmt(500.0, "RUB"), fmt(125.0, "count"), fmt(0.348, ""), fmt(0.25, "%")
+    ('500 RUB', '125', '0.348', '25.0 %')
+    """
+    if value is None or pd.isna(value) or unit in ("%", "pp"):
+        return format_value(value, unit)
+    value = float(value)
+    if abs(value) >= 100 or (unit == "count" and value.is_integer()):
+        s = f"{value:,.0f}".replace(",", "\u202f")
+        return f"{s} {unit}".strip() if unit not in ("", "count") else s
     return format_value(value, unit)
 
 
@@ -936,11 +949,12 @@ def write_index(
     meta = dict(meta or {})
     source = meta.get("data", "")
     if fatal or problems is not None:
-        subtitle = "The run stopped before the stage notebooks: see below."
+        subtitle = f"data: {source} · the run stopped before the stage notebooks: see below"
     else:
         subtitle = f"{len(stages) - len(failed)} of {len(stages)} stages ran · data: {source}"
+    name = Path(source).name if source else ""
     text = env.from_string(_INDEX_TEMPLATE).render(
-        title="Loyalty program report",
+        title=f"Loyalty program report · {name}" if name else "Loyalty program report",
         subtitle=subtitle,
         fatal=fatal,
         problems=None if problems is None else problems.to_dict("records"),
