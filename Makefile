@@ -43,7 +43,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # Rebuild the committed teaching sample in data/sample (run only when the generator changes on purpose).
 sample: $(STAMP)

@@ -47,7 +47,7 @@ def _parse(kind: str, s: pd.Series, date_format: str | None) -> pd.Series:
     if kind == "datetime":
         if pd.api.types.is_datetime64_any_dtype(s):
             return s.astype("datetime64[ns]") if s.dt.tz is None else s.dt.tz_localize(None)
-        return pd.to_datetime(s, errors="coerce", format=date_format or "ISO8601")
+        return pd.to_datetime(s, errors="coerce", format=date_format or "ISO8601").astype("datetime64[ns]")
     if kind in ("float", "int"):
         out = pd.to_numeric(s, errors="coerce")
         if kind == "int":

@@ -36,7 +36,7 @@ CASES = [
     # (table, column, rule, breaker returning (frame, offending key values))
     ("transactions", "amount", ">= 0", lambda d: d.assign(amount=d["amount"].where(d.index != 3, -5.0))),
     ("transactions", "gross_amount", ">= 0", lambda d: d.assign(gross_amount=d["gross_amount"].where(d.index != 4, -1.0))),
-    ("transactions", "channel", "one of offline, delivery", lambda d: d.assign(channel=d["channel"].where(d.index != 5, "phone"))),
+    ("transactions", "channel", "one of offline, delivery", lambda d: d.assign(channel=d["channel"].astype(str).where(d.index != 5, "phone"))),
     ("transactions", "transaction_id", "unique key", lambda d: d.assign(transaction_id=d["transaction_id"].where(d.index != 6, d["transaction_id"].iloc[7]))),
     ("transactions", "customer_id", "not empty", lambda d: d.assign(customer_id=d["customer_id"].astype("Int64").where(d.index != 8))),
     ("transactions", "customer_id", "customer exists in customers", lambda d: d.assign(customer_id=d["customer_id"].where(d.index != 9, 10**9))),

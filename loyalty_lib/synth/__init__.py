@@ -35,7 +35,18 @@ def _timestamps(sc: Scenario, t: np.ndarray) -> pd.Series:
     """Days from the data start to shop-hours timestamps (9:00-21:00), to the second."""
     day = np.floor(t)
     seconds = np.round((9 * 3600 + (t - day) * 12 * 3600)).astype(np.int64)
-    return pd.Series(sc.t_start + pd.to_timedelta(day, unit="D") + pd.to_timedelta(seconds, unit="s"))
+    stamp = sc.t_start + pd.to_timedelta(day, unit="D") + pd.to_timedelta(seconds, unit="s")
+    return pd.Series(stamp).astype("datetime64[ns]")
+
+
+def _ns_dates(**tables: pd.DataFrame | None) -> dict:
+    """Give every timestamp column one resolution (ns), as the loader does."""
+    for df in tables.values():
+        if df is not None:
+            for c in df.columns:
+                if pd.api.types.is_datetime64_any_dtype(df[c]):
+                    df[c] = df[c].astype("datetime64[ns]")
+    return tables
 
 
 def generate(
@@ -150,9 +161,9 @@ def generate(
             "discount_amount": discount,
             "amount": np.round(gross - discount, 2),
             "discount_rate": rate,
-            "channel": visits["channel"].to_numpy(),
-            "store_id": visits["store_id"].to_numpy(),
-            "seller_id": visits["seller_id"].to_numpy(),
+            "channel": visits["channel"].array,
+            "store_id": visits["store_id"].array,
+            "seller_id": visits["seller_id"].array,
             "card_id": pd.array(np.where(used, card_of[cust], -1), dtype="Int64"),
             "n_items": n_items,
         }
@@ -187,7 +198,7 @@ def generate(
     program_costs = costs.cost_ledger(tx, cards, ledger, offers, n_printed, sc)
     step("offers and costs")
 
-    ds = Dataset(
+    ds = Dataset(**_ns_dates(
         customers=customers,
         cards=cards,
         transactions=tx,
@@ -197,8 +208,7 @@ def generate(
         surveys=surveys,
         offers=offers,
         program_costs=program_costs,
-        source=f"synthetic:{sc.name}:seed={seed}:n={n_customers}",
-    )
+    ), source=f"synthetic:{sc.name}:seed={seed}:n={n_customers}")
     offer_row = visits["offer_row"].to_numpy()
     truth_tx = pd.DataFrame(
         {

@@ -53,19 +53,18 @@ def visit_context(
     p_del = np.where(b2b, sc.delivery_share["b2b"], sc.delivery_share["b2c"])
     delivery = rng.random(n) < p_del
     stores, sellers, seller_store = stores_and_sellers(sc)
-    home = customers["home_store_id"].to_numpy()[cust]
-    other = stores[rng.integers(0, len(stores), n)]
-    store = np.where(rng.random(n) < 0.9, home, other)
-    store_codes = pd.Index(stores).get_indexer(store)
+    home = pd.Index(stores).get_indexer(customers["home_store_id"].to_numpy())[cust]
+    store = np.where(rng.random(n) < 0.9, home, rng.integers(0, len(stores), n))
     store_sellers = np.flatnonzero(seller_store != "DLV").reshape(len(stores), sc.sellers_per_store)
-    seller = sellers[store_sellers[store_codes, rng.integers(0, sc.sellers_per_store, n)]]
-    couriers = sellers[seller_store == "DLV"]
-    courier = couriers[rng.integers(0, len(couriers), n)]
+    seller = store_sellers[store, rng.integers(0, sc.sellers_per_store, n)]
+    couriers = np.flatnonzero(seller_store == "DLV")
+    seller = np.where(delivery, couriers[rng.integers(0, len(couriers), n)], seller)
+    # categorical columns built from integer codes: no per-row string work, even at 10M receipts
     return pd.DataFrame(
         {
-            "channel": np.where(delivery, "delivery", "offline"),
-            "store_id": np.where(delivery, "DLV", store),
-            "seller_id": np.where(delivery, courier, seller),
+            "channel": pd.Categorical.from_codes(delivery.astype(np.int8), ["offline", "delivery"]),
+            "store_id": pd.Categorical.from_codes(np.where(delivery, len(stores), store), [*stores, "DLV"]),
+            "seller_id": pd.Categorical.from_codes(seller, list(sellers)),
         }
     )
 
