@@ -28,12 +28,12 @@ report: data
 	$(BIN)/loyalty report --data $(DATA) --out outputs/report --jobs $(JOBS) --force
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" tests notebooks \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m "not slow" tests notebooks \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		-p no:cacheprovider
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) -m slow tests
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m slow tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check loyalty_lib tests notebooks
