@@ -431,49 +431,48 @@ class ClvFit:
         )
 
 
-def _numerical_hessian(fun, x, step=1e-4):
-    """Central-difference Hessian of a scalar function of a vector."""
+def _numerical_hessian(grad, x, step=1e-5):
+    """Hessian by central differences of an analytic gradient, symmetrised."""
     k = len(x)
-    h = np.full(k, step) * np.maximum(1.0, np.abs(x))
     hess = np.empty((k, k))
-    f0 = fun(x)
     for i in range(k):
-        for j in range(i, k):
-            if i == j:
-                e = np.zeros(k)
-                e[i] = h[i]
-                hess[i, i] = (fun(x + e) - 2 * f0 + fun(x - e)) / h[i] ** 2
-            else:
-                ei, ej = np.zeros(k), np.zeros(k)
-                ei[i], ej[j] = h[i], h[j]
-                hess[i, j] = hess[j, i] = (
-                    fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)
-                ) / (4 * h[i] * h[j])
-    return hess
+        h = step * max(1.0, abs(x[i]))
+        e = np.zeros(k)
+        e[i] = h
+        hess[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
+    return (hess + hess.T) / 2
 
 
-def _maximise(neg_ll, x0, names, *, model, n, who):
-    """Minimise the mean negative log-likelihood over log-parameters; return a ClvFit."""
+def _maximise(neg_ll, grad, x0, names, *, model, n, who):
+    """Minimise the mean negative log-likelihood over log-parameters; return a ClvFit.
+
+    ``neg_ll(logp)`` is the total negative log-likelihood and ``grad(logp)`` its gradient with
+    respect to the log-parameters.
+    """
 
     def mean_nll(x):
         v = neg_ll(x) / n
-        return v if np.isfinite(v) else 1e100
+        if not np.isfinite(v):
+            return 1e100, np.zeros_like(x)
+        return v, grad(x) / n
 
     bounds = [(-_BOUND, _BOUND)] * len(x0)
     opts = {"ftol": 1e-13, "gtol": 1e-9, "maxiter": 10000}
-    res = optimize.minimize(mean_nll, x0, method="L-BFGS-B", bounds=bounds, options=opts)
+    res = optimize.minimize(mean_nll, x0, jac=True, method="L-BFGS-B", bounds=bounds, options=opts)
     # a line search that stops on rounding noise of the numerical gradient is fine when the
     # gradient (of the mean log-likelihood per customer) is already tiny
     if not (res.success or np.max(np.abs(res.jac)) < 1e-4):
         # quasi-Newton can stop on precision loss; restart from a simplex search.
         nm = optimize.minimize(
-            mean_nll,
+            lambda z: mean_nll(z)[0],
             res.x,
             method="Nelder-Mead",
             bounds=bounds,
             options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000, "maxfev": 40000},
         )
-        res = optimize.minimize(mean_nll, nm.x, method="L-BFGS-B", bounds=bounds, options=opts)
+        res = optimize.minimize(
+            mean_nll, nm.x, jac=True, method="L-BFGS-B", bounds=bounds, options=opts
+        )
         if not (res.success or nm.success or np.max(np.abs(res.jac)) < 1e-4):
             raise ClvFitError(f"{who}: the optimiser did not converge ({res.message})")
         if not res.success:
@@ -496,21 +495,17 @@ def _maximise(neg_ll, x0, names, *, model, n, who):
             warnings.warn(
                 ClvFitWarning(
                     f"{who}: mean dropout probability a/(a+b) = {a / (a + b):.2g}: "
-                    f"{_EDGE_HINT[model]} a and b are then not separately identified."
+                    f"{_EDGE_HINT[model]} a and b are then not separately identified (their "
+                    "standard errors are NaN)."
                 ),
                 stacklevel=3,
             )
+            edge[2:4] = True
     # covariance of the interior log-parameters (edge ones held fixed)
     cov = np.full((len(names), len(names)), np.nan)
     inner = np.flatnonzero(~edge)
     if len(inner):
-
-        def sub_nll(z):
-            full = res.x.copy()
-            full[inner] = z
-            return neg_ll(full)
-
-        hess = _numerical_hessian(sub_nll, res.x[inner])
+        hess = _numerical_hessian(grad, res.x)[np.ix_(inner, inner)]
         try:
             sub = np.linalg.inv(hess)
             if np.any(np.diag(sub) <= 0) or not np.all(np.isfinite(sub)):
@@ -572,6 +567,26 @@ def _bgnbd_loglik(logp, x, t_x, big_t):
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
+def _bgnbd_grad(logp, x, t_x, big_t, weight):
+    """Gradient of the weighted BG/NBD log-likelihood with respect to the log-parameters."""
+    r, alpha, a, b = np.exp(logp)
+    log_at, log_atx = np.log(alpha + big_t), np.log(alpha + t_x)
+    a3 = -(r + x) * log_at
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a4 = np.where(
+            x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * log_atx, -np.inf
+        )
+    w4 = np.exp(a4 - np.logaddexp(a3, a4))  # posterior weight of "dropped out after t_x"
+    w3 = 1.0 - w4
+    d_r = sc.digamma(r + x) - sc.digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
+    d_alpha = r / alpha - (r + x) * (w3 / (alpha + big_t) + w4 / (alpha + t_x))
+    ab = sc.digamma(a + b) - sc.digamma(a + b + x)
+    d_a = ab + w4 / a
+    d_b = ab + sc.digamma(b + x) - sc.digamma(b) - w4 / np.maximum(b + x - 1, 1e-300)
+    d = np.array([d_r @ weight, d_alpha @ weight, d_a @ weight, d_b @ weight])
+    return d * np.array([r, alpha, a, b])
+
+
 def fit_bgnbd(summary: pd.DataFrame) -> ClvFit:
     """Fit the BG/NBD purchase model by maximum likelihood.
 
@@ -618,10 +633,15 @@ def fit_bgnbd(summary: pd.DataFrame) -> ClvFit:
     rows, weight = np.unique(np.column_stack([x, t_x, big_t]), axis=0, return_counts=True)
     ux, ut_x, ut = rows.T
 
+    weight = weight.astype(float)
+
     def neg_ll(logp):
         return -(weight * _bgnbd_loglik(logp, ux, ut_x, ut)).sum()
 
-    return _maximise(neg_ll, x0, BGNBD_PARAMS, model="bgnbd", n=len(x), who=who)
+    def grad(logp):
+        return -_bgnbd_grad(logp, ux, ut_x, ut, weight)
+
+    return _maximise(neg_ll, grad, x0, BGNBD_PARAMS, model="bgnbd", n=len(x), who=who)
 
 
 def fit_gamma_gamma(summary: pd.DataFrame) -> ClvFit:
@@ -677,7 +697,19 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> ClvFit:
         )
         return -ll.sum()
 
-    return _maximise(neg_ll, x0, GAMMA_GAMMA_PARAMS, model="gamma_gamma", n=int(use.sum()), who=who)
+    def grad(logp):
+        p, q, g = np.exp(logp)
+        px = p * x
+        dig = sc.digamma(px + q)
+        log_xmg = np.log(x * m + g)
+        d_p = (x * (dig - sc.digamma(px) + log_m + log_x - log_xmg)).sum()
+        d_q = (dig - sc.digamma(q) + np.log(g) - log_xmg).sum()
+        d_g = (q / g - (px + q) / (x * m + g)).sum()
+        return -np.array([d_p * p, d_q * q, d_g * g])
+
+    return _maximise(
+        neg_ll, grad, x0, GAMMA_GAMMA_PARAMS, model="gamma_gamma", n=int(use.sum()), who=who
+    )
 
 
 # --------------------------------------------------------------------------------------------
