@@ -84,15 +84,17 @@ def plot_clv_distribution(
     *,
     by: str | None = None,
     value_col: str = "clv",
-    clip_quantile: float = 0.99,
+    log_scale: bool = True,
     bins: int = 40,
     ax: Axes | None = None,
     **kwargs,
 ) -> Axes:
     """Distribution of customer lifetime value, optionally one histogram per group.
 
-    Histograms are normalised to densities (so groups of different size compare) and cut at
-    the ``clip_quantile`` of all values (CLV is very skewed); dashed lines mark group means.
+    CLV is very skewed, so by default the x axis is logarithmic with log-spaced bins. Each
+    group's bars show the share of that group's customers in the bin (groups of different size
+    compare); values beyond the 0.5 % / 99.5 % quantiles of all customers are counted in the
+    end bins. Dashed lines mark group means (over all values).
 
     Parameters
     ----------
@@ -102,8 +104,8 @@ def plot_clv_distribution(
         Grouping column (e.g. ``member``).
     value_col : str
         Column to plot.
-    clip_quantile : float
-        Upper quantile where the x axis stops (the means use all values).
+    log_scale : bool
+        Logarithmic x axis (non-positive values are counted in the first bin).
     bins : int
         Number of histogram bins.
     ax : matplotlib.axes.Axes, optional
@@ -120,27 +122,37 @@ def plot_clv_distribution(
     if missing:
         raise ValueError(f"plot_clv_distribution: missing column(s) {missing}")
     values = data[value_col].to_numpy(dtype=float)
-    hi = float(np.nanquantile(values, clip_quantile)) if len(values) else 1.0
-    lo = min(0.0, float(np.nanmin(values))) if len(values) else 0.0
-    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    values = values[np.isfinite(values)]
+    if log_scale and (values > 0).any():
+        pos = values[values > 0]
+        lo, hi = np.quantile(pos, [0.005, 0.995])
+        edges = np.geomspace(lo, max(hi, lo * 1.01), bins + 1)
+    else:
+        log_scale = False
+        lo, hi = np.quantile(values, [0.005, 0.995]) if len(values) else (0.0, 1.0)
+        edges = np.linspace(lo, max(hi, lo + 1e-9), bins + 1)
     groups = data.groupby(by, sort=True)[value_col] if by else [(None, data[value_col])]
     for i, (name, v) in enumerate(groups):
         colour = f"C{i}"
         label = "all customers" if name is None else f"{by} = {name}"
+        v = v.to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
         ax.hist(
-            np.clip(v, None, edges[-1]),
+            np.clip(v, edges[0], edges[-1]),
             bins=edges,
-            density=True,
+            weights=np.full(len(v), 1 / max(len(v), 1)),
             histtype="stepfilled",
             alpha=0.35,
             color=colour,
-            label=f"{label} (n = {len(v):,})",
+            label=f"{label}: n = {len(v):,}, mean = {v.mean():,.0f}",
             **kwargs,
         )
         ax.axvline(float(v.mean()), color=colour, ls="--", lw=1.5)
+    if log_scale:
+        ax.set_xscale("log")
     ax.set(
-        xlabel=f"{value_col} (last bin includes the top {100 * (1 - clip_quantile):.0f} %)",
-        ylabel="density",
+        xlabel=f"{value_col} per customer" + (" (log scale)" if log_scale else ""),
+        ylabel="share of customers",
     )
-    ax.legend(loc="upper right", frameon=False)
+    ax.legend(loc="best", frameon=False)
     return ax
