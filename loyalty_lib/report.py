@@ -558,7 +558,7 @@ def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "pyt
             progress_bar=False,
             cwd=str(path.parent),
             execution_timeout=CELL_TIMEOUT,
-            extra_arguments=["--log-level=ERROR"],  # no "running over TCP" warning per kernel
+            extra_arguments=["--log-level=CRITICAL"],  # no kernel log noise ("running over TCP")
         )
     except PapermillExecutionError as e:
         error = _last_line(e.ename, e.evalue)
