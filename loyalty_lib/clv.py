@@ -44,6 +44,7 @@ __all__ = [
     "calibration_and_holdout",
     "calibration_holdout_table",
     "clv",
+    "clv_interval",
     "expected_purchases",
     "expected_purchases_population",
     "expected_spend",
@@ -767,6 +768,16 @@ def probability_alive(params, summary: pd.DataFrame) -> pd.Series:
     return pd.Series(p, index=summary.index, name="probability_alive")
 
 
+def _expected_purchases(r, alpha, a, b, x, t_x, big_t, t):
+    """Array core of :func:`expected_purchases` (arguments broadcast)."""
+    z = t / (alpha + big_t + t)
+    hyp = sc.hyp2f1(r + x, b + x, a + b + x - 1, z)
+    term = 1.0 - np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t))) * hyp
+    num = (a + b + x - 1) / (a - 1) * term
+    out = num * np.exp(-np.logaddexp(0.0, _log_c(r, alpha, a, b, x, t_x, big_t)))
+    return np.where(t == 0, 0.0, out)
+
+
 def expected_purchases(params, t, summary: pd.DataFrame) -> pd.Series:
     """Conditional expected number of purchases in the next ``t`` periods (BG/NBD).
 
@@ -793,12 +804,7 @@ def expected_purchases(params, t, summary: pd.DataFrame) -> pd.Series:
     t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
     if np.any(t < 0) or not np.all(np.isfinite(t)):
         raise ValueError(f"{who}: t must be finite and >= 0")
-    z = t / (alpha + big_t + t)
-    hyp = sc.hyp2f1(r + x, b + x, a + b + x - 1, z)
-    term = 1.0 - np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t))) * hyp
-    num = (a + b + x - 1) / (a - 1) * term
-    out = num * np.exp(-np.logaddexp(0.0, _log_c(r, alpha, a, b, x, t_x, big_t)))
-    out = np.where(t == 0, 0.0, out)
+    out = _expected_purchases(r, alpha, a, b, x, t_x, big_t, t)
     return pd.Series(out, index=summary.index, name="expected_purchases")
 
 
@@ -896,6 +902,23 @@ def clv(
         ``expected_spend`` and ``clv``.
     """
     who = "clv"
+    k, disc = _clv_schedule(freq, horizon_months, discount_rate_annual, who)
+    _require(summary, ["frequency", "recency", "T", "monetary_value"], who)
+    x, t_x, big_t = _rfm_arrays(summary, ["frequency", "recency", "T"], who)
+    cum = _cumulative_purchases(_params(bgnbd, BGNBD_PARAMS, who), x, t_x, big_t, k, len(disc))
+    spend = expected_spend(gg, summary)
+    out = pd.DataFrame(index=summary.index)
+    if "customer_id" in summary:
+        out["customer_id"] = summary["customer_id"]
+    out["probability_alive"] = probability_alive(bgnbd, summary)
+    out["expected_purchases"] = cum[:, -1]
+    out["expected_spend"] = spend
+    out["clv"] = margin * spend.to_numpy() * (np.diff(cum, axis=1) @ disc)
+    return out
+
+
+def _clv_schedule(freq, horizon_months, discount_rate_annual, who):
+    """Periods per month and the monthly discount factors."""
     if isinstance(freq, str):
         if freq not in PERIODS_PER_MONTH:
             raise ValueError(f"{who}: freq must be one of {list(PERIODS_PER_MONTH)} or a number")
@@ -906,20 +929,16 @@ def clv(
         raise ValueError(f"{who}: horizon_months must be a positive integer")
     if discount_rate_annual <= -1:
         raise ValueError(f"{who}: discount_rate_annual must be > -1")
-    _require(summary, ["frequency", "recency", "T", "monetary_value"], who)
-    months = np.arange(0, int(horizon_months) + 1)
-    cum = np.column_stack([expected_purchases(bgnbd, m * k, summary).to_numpy() for m in months])
-    monthly = np.diff(cum, axis=1)
-    disc = (1 + discount_rate_annual) ** (-months[1:] / 12)
-    spend = expected_spend(gg, summary)
-    out = pd.DataFrame(index=summary.index)
-    if "customer_id" in summary:
-        out["customer_id"] = summary["customer_id"]
-    out["probability_alive"] = probability_alive(bgnbd, summary)
-    out["expected_purchases"] = cum[:, -1]
-    out["expected_spend"] = spend
-    out["clv"] = margin * spend.to_numpy() * (monthly @ disc)
-    return out
+    months = np.arange(1, int(horizon_months) + 1)
+    return k, (1 + discount_rate_annual) ** (-months / 12)
+
+
+def _cumulative_purchases(bg, x, t_x, big_t, k, horizon):
+    """Return expected purchases up to the end of months 0..horizon, one column per month."""
+    r, alpha, a, b = bg
+    t = np.arange(horizon + 1)[None, :] * k
+    col = (x[:, None], t_x[:, None], big_t[:, None])
+    return _expected_purchases(r, alpha, a, b, *col, t)
 
 
 # --------------------------------------------------------------------------------------------
@@ -999,3 +1018,105 @@ def summarise_clv(
     )
     out.index.name = by or "group"
     return out
+
+
+def _draw_params(fit, rng, n_draws: int) -> list[dict]:
+    """Parameter draws from the asymptotic normal of the log-parameters (edge ones fixed)."""
+    if not isinstance(fit, ClvFit):
+        return [dict(fit)] * n_draws
+    names = list(fit.params)
+    mean = np.log([fit.params[k] for k in names])
+    cov = np.nan_to_num(fit.cov_log, nan=0.0)
+    draws = np.exp(rng.multivariate_normal(mean, cov, size=n_draws, method="eigh"))
+    return [dict(zip(names, row, strict=True)) for row in draws]
+
+
+def clv_interval(
+    bgnbd,
+    gg,
+    summary: pd.DataFrame,
+    *,
+    by: str | None = None,
+    n_draws: int = 100,
+    seed: int = 0,
+    level: float = 0.95,
+    **clv_kw,
+) -> pd.DataFrame:
+    """Mean CLV per group with an interval for both model and sampling uncertainty.
+
+    Each of ``n_draws`` rounds draws the BG/NBD and Gamma-Gamma parameters from the normal
+    approximation of their maximum-likelihood estimates (log scale, covariance from the
+    Hessian) and resamples the group's customers with replacement; the interval is the
+    percentile interval of the group means. Parameters without a standard error (e.g. a and b
+    when the data show no dropout) are held at their estimates. The interval assumes the model
+    is right: it says how precisely the model's CLV is known, not whether the BG/NBD's
+    assumptions (stationary buying, no seasonality) hold for the future.
+
+    Parameters
+    ----------
+    bgnbd, gg : ClvFit
+        Fitted models (plain dicts give no parameter uncertainty).
+    summary : pandas.DataFrame
+        RFM summary (plus the ``by`` column when given).
+    by : str, optional
+        Grouping column, e.g. ``member``.
+    n_draws : int
+        Number of simulation rounds.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+    level : float
+        Interval level.
+    **clv_kw
+        ``horizon_months, discount_rate_annual, freq, margin`` for :func:`clv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by group (``all`` without ``by``), columns ``estimate, ci_low, ci_high, n``.
+    """
+    who = "clv_interval"
+    if by is not None:
+        _require(summary, [by], who)
+    rng = np.random.default_rng(seed)
+    point = clv(bgnbd, gg, summary, **clv_kw)["clv"].to_numpy()
+    if by is None:
+        codes, names = np.zeros(len(summary), dtype=np.int64), pd.Index(["all"], name="group")
+    else:
+        codes, names = pd.factorize(summary[by], sort=True)
+        names = pd.Index(names, name=by)
+    members = [np.flatnonzero(codes == g) for g in range(len(names))]
+    k, disc = _clv_schedule(
+        clv_kw.get("freq", "D"),
+        clv_kw.get("horizon_months", 12),
+        clv_kw.get("discount_rate_annual", 0.1),
+        who,
+    )
+    margin = clv_kw.get("margin", 1.0)
+    x, t_x, big_t, m = _rfm_arrays(summary, ["frequency", "recency", "T", "monetary_value"], who)
+    # customers sharing (x, t_x, T) share the expected purchases: compute them once
+    rows, inverse = np.unique(np.column_stack([x, t_x, big_t]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    means = np.full((n_draws, len(names)), np.nan)
+    for i, (pb, pg) in enumerate(
+        zip(_draw_params(bgnbd, rng, n_draws), _draw_params(gg, rng, n_draws), strict=True)
+    ):
+        p, q, g = (pg[key] for key in GAMMA_GAMMA_PARAMS)
+        if q <= 1:  # the mean spend does not exist for this draw
+            continue
+        cum = _cumulative_purchases([pb[key] for key in BGNBD_PARAMS], *rows.T, k, len(disc))
+        w = p * x / (p * x + q - 1)
+        spend = (1 - w) * (p * g / (q - 1)) + w * m
+        values = margin * spend * (np.diff(cum, axis=1) @ disc)[inverse]
+        for j, pos in enumerate(members):
+            means[i, j] = values[rng.choice(pos, len(pos))].mean()
+    alpha = (1 - level) / 2
+    low, high = np.nanquantile(means, [alpha, 1 - alpha], axis=0)
+    return pd.DataFrame(
+        {
+            "estimate": [point[pos].mean() for pos in members],
+            "ci_low": low,
+            "ci_high": high,
+            "n": [len(pos) for pos in members],
+        },
+        index=names,
+    )
