@@ -714,3 +714,58 @@ def activation_by_day(km: pd.DataFrame, days: Sequence[float]) -> pd.DataFrame:
         {"estimate": rows[:, 0], "ci_low": rows[:, 1], "ci_high": rows[:, 2], "n": n},
         index=pd.Index(d, name="day"),
     )
+
+
+def planted_activation_by_day(
+    truth_customers: pd.DataFrame,
+    members: pd.DataFrame,
+    days: Sequence[float],
+    *,
+    frequency_uplift: float,
+) -> pd.Series:
+    """Planted share of holders who use their card by day *d* (synthetic data only).
+
+    In the generator a holder is an *activator* or not; an activator visits at their base rate
+    times ``1 + frequency_uplift`` and shows the card with their own probability at each
+    visit, so the wait for the first use is exponential with rate
+    ``base rate × (1 + uplift) × card-use probability``. Averaging
+    ``activator × (1 − exp(−rate × d))`` over the holders gives the curve the Kaplan-Meier
+    estimate should track (campaign visits, not in this formula, make the real curve slightly
+    faster).
+
+    Parameters
+    ----------
+    truth_customers : pandas.DataFrame
+        ``ds.truth_tables["customers"]`` with ``customer_id, base_rate_per_year, activator,
+        card_use_prob``.
+    members : pandas.DataFrame
+        Output of :func:`member_table` (the holders to average over).
+    days : sequence of float
+        Horizons.
+    frequency_uplift : float
+        Planted member visit-rate uplift as a fraction (``truth["uplift"]["frequency_pct"] / 100``).
+
+    Returns
+    -------
+    pandas.Series
+        Planted share activated by each day, indexed by ``day``.
+    """
+    f = "planted_activation_by_day"
+    require_columns(
+        truth_customers,
+        ["customer_id", "base_rate_per_year", "activator", "card_use_prob"],
+        table="truth_customers",
+        func=f,
+    )
+    require_columns(members, ["customer_id"], table="members", func=f)
+    tc = truth_customers.set_index("customer_id").reindex(members["customer_id"])
+    rate = (
+        tc["base_rate_per_year"].to_numpy(float)
+        / 365.0
+        * (1 + frequency_uplift)
+        * tc["card_use_prob"].to_numpy(float)
+    )
+    act = tc["activator"].fillna(False).to_numpy(bool)
+    d = np.asarray(days, float)
+    share = (act[:, None] * (1 - np.exp(-rate[:, None] * d[None, :]))).mean(axis=0)
+    return pd.Series(share, index=pd.Index(d, name="day"), name="truth")

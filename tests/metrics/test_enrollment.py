@@ -273,3 +273,18 @@ def test_plots_draw_on_given_ax(tx, cards):
     km = enrollment.time_to_activation(enrollment.member_table(cards, tx, end=END))
     assert pe.plot_time_to_activation(km, truth=0.8, naive=0.6, ax=axes[1, 1]) is axes[1, 1]
     assert axes[1, 1].get_xlabel() == "days since the card was issued"
+
+
+def test_planted_activation_by_day():
+    tc = pd.DataFrame(
+        {
+            "customer_id": [1, 2],
+            "base_rate_per_year": [365.0, 365.0],  # one visit a day
+            "activator": [True, False],
+            "card_use_prob": [0.5, 0.9],
+        }
+    )
+    m = pd.DataFrame({"customer_id": [1, 2]})
+    s = enrollment.planted_activation_by_day(tc, m, [0, 2], frequency_uplift=0.0)
+    # c1: rate 1 x 0.5 = 0.5/day -> 1 - exp(-1) = 0.632 by day 2; c2 never -> mean 0.316
+    np.testing.assert_allclose(s.to_numpy(), [0.0, (1 - np.exp(-1.0)) / 2])
