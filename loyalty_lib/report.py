@@ -682,6 +682,8 @@ table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--grey); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.card { table-layout: fixed; }
+table.card td.num, table.card th.num { white-space: normal; }
 tr.stage td { background: #f3f5f8; font-weight: 600; border-top: 2px solid var(--line); }
 tr.stage td a { font-weight: 400; font-size: 13px; margin-left: 10px; }
 .chip { display: inline-block; border-radius: 999px; padding: 1px 10px; font-size: 13px; font-weight: 600; white-space: nowrap; }
@@ -760,7 +762,9 @@ a { color: #0b5cad; }
 {% endif %}
 <section>
   <h2>Scorecard by stage of the client journey</h2>
-  <table>
+  <table class="card">
+    {% if has_truth %}<colgroup><col style="width:33%"><col style="width:12%"><col style="width:18%"><col style="width:11%"><col style="width:15%"><col style="width:11%"></colgroup>
+    {% else %}<colgroup><col style="width:38%"><col style="width:13%"><col style="width:20%"><col style="width:12%"><col style="width:17%"></colgroup>{% endif %}
     <tr><th>figure</th><th class="num">estimate</th><th class="num">95 % CI</th><th class="num">target</th>
         <th>status</th>{% if has_truth %}<th class="num">planted truth</th>{% endif %}</tr>
     {% for s in stages %}
@@ -771,12 +775,12 @@ a { color: #0b5cad; }
     <tr><td colspan="{{ 6 if has_truth else 5 }}"><span class="err">{{ s.error }}</span></td></tr>
     {% endif %}
     {% for k in s.rows %}
-    <tr><td>{{ k.label }}</td><td class="num"><b>{{ k.estimate }}</b></td><td class="num">{{ k.ci }}</td>
+    <tr><td class="label">{{ k.label }}</td><td class="num"><b>{{ k.estimate }}</b></td><td class="num">{{ k.ci }}</td>
         <td class="num">{{ k.target }}</td><td><span class="chip {{ k.status }}">{{ status_text[k.status] }}</span></td>
         {% if has_truth %}<td class="num">{{ k.truth }}</td>{% endif %}</tr>
     {% endfor %}
     {% if not s.rows and s.status != "failed" %}
-    <tr><td colspan="{{ 6 if has_truth else 5 }}" class="muted">This stage publishes no scorecard figures.</td></tr>
+    <tr><td colspan="{{ 6 if has_truth else 5 }}" class="muted">No scorecard figures from this stage on this data (its page says why).</td></tr>
     {% endif %}
     {% endfor %}
   </table>
@@ -822,14 +826,45 @@ def fmt(value, unit: str) -> str:
     --------
     >>> fmt(500.0, "RUB"), fmt(125.0, "count"), fmt(0.348, ""), fmt(0.25, "%")
     ('500 RUB', '125', '0.348', '25.0 %')
+    >>> fmt(107_620_021.0, "RUB")
+    '107.6 M RUB'
     """
     if value is None or pd.isna(value) or unit in ("%", "pp"):
         return format_value(value, unit)
     value = float(value)
+    if abs(value) >= 1e6:
+        s = f"{value / 1e6:,.1f}".replace(",", "\u202f")
+        return f"{s} M {unit}".strip() if unit not in ("", "count") else f"{s} M"
     if abs(value) >= 100 or (unit == "count" and value.is_integer()):
         s = f"{value:,.0f}".replace(",", "\u202f")
         return f"{s} {unit}".strip() if unit not in ("", "count") else s
     return format_value(value, unit)
+
+
+def fmt_ci(low, high, unit: str, estimate=None) -> str:
+    """Format a confidence interval with one precision for both ends and the unit once.
+
+    Examples
+    --------
+    >>> fmt_ci(3.17, 1079.4, "RUB", 541.0), fmt_ci(0.284, 0.378, "%"), fmt_ci(0.0896, 0.281, "")
+    ('3 – 1\u202f079 RUB', '28.4 – 37.8 %', '0.090 – 0.281')
+    >>> fmt_ci(95_862_352.0, 117_849_606.0, "RUB")
+    '95.9 – 117.8 M RUB'
+    """
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "–"
+    if unit == "%":
+        return f"{100 * low:.1f} – {100 * high:.1f} %"
+    if unit == "pp":
+        return f"{100 * low:+.1f} – {100 * high:+.1f} pp"
+    ref = [abs(float(low)), abs(float(high))]
+    if estimate is not None and not pd.isna(estimate):
+        ref.append(abs(float(estimate)))
+    scale = max(ref)
+    div, mil = (1e6, " M") if scale >= 1e6 else (1.0, "")
+    decimals = 1 if mil else 0 if scale >= 100 else 1 if scale >= 10 else 2 if scale >= 1 else 3
+    ends = [f"{float(v) / div:,.{decimals}f}".replace(",", "\u202f") for v in (low, high)]
+    return f"{ends[0]} – {ends[1]}{mil}" + ("" if unit in ("", "count") else f" {unit}")
 
 
 def _fmt_target(target, unit, better) -> str:
@@ -842,11 +877,7 @@ def _stage_rows(stage: dict, card: pd.DataFrame) -> list[dict]:
     rows = []
     for r in card[card["notebook"] == stage["name"]].itertuples(index=False):
         unit = r.unit if isinstance(r.unit, str) else ""
-        ci = (
-            f"{fmt(r.ci_low, unit)} – {fmt(r.ci_high, unit)}"
-            if not (pd.isna(r.ci_low) or pd.isna(r.ci_high))
-            else "–"
-        )
+        ci = fmt_ci(r.ci_low, r.ci_high, unit, r.estimate)
         rows.append(
             {
                 "label": r.label,

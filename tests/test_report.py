@@ -362,13 +362,11 @@ def test_index_has_scorecard_with_values_ci_target_and_status(run):
     page = (run["out"] / "index.html").read_text()
     # after quarantining receipt 103: 2 of 3 receipts carry a card = 66.7 %, CI 56.7-76.7 %,
     # target 50 % from params.yaml -> the whole CI is above it -> green
-    row = re.search(r"<td>Receipts with a card</td>(.*?)</tr>", page, re.S).group(1)
-    assert (
-        "66.7 %" in row and "56.7 % – 76.7 %" in row and "≥ 50.0 %" in row and "chip green" in row
-    )
-    row = re.search(r"<td>A weak figure</td>(.*?)</tr>", page, re.S).group(1)
+    row = re.search(r"<td class=\"label\">Receipts with a card</td>(.*?)</tr>", page, re.S).group(1)
+    assert "66.7 %" in row and "56.7 – 76.7 %" in row and "≥ 50.0 %" in row and "chip green" in row
+    row = re.search(r"<td class=\"label\">A weak figure</td>(.*?)</tr>", page, re.S).group(1)
     assert "10.0 %" in row and "chip red" in row
-    row = re.search(r"<td>Receipts</td>(.*?)</tr>", page, re.S).group(1)
+    row = re.search(r"<td class=\"label\">Receipts</td>(.*?)</tr>", page, re.S).group(1)
     assert "<b>3</b>" in row and "chip grey" in row
     assert 'href="pages/01_kpis.html"' in page and 'href="pages/01_kpis.code.html"' in page
 
