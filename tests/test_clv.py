@@ -133,9 +133,7 @@ def test_rfm_summary_default_end_custom_columns(tiny):
 
 
 def test_calibration_and_holdout_by_hand(tiny):
-    out = clv.calibration_and_holdout(
-        tiny, calibration_end="2026-01-05", observation_end="2026-01-20"
-    )
+    out = clv.calibration_and_holdout(tiny, calibration_end="2026-01-05", observation_end="2026-01-20")
     # calibration to Jan 5: A f1 r3 T4; B f0 T2; C f0 T0 (first purchase Jan 6 is after: C absent)
     assert list(out.index) == ["A", "B"]
     assert out["T"].tolist() == [4.0, 2.0]
@@ -155,9 +153,7 @@ def test_calibration_and_holdout_by_hand(tiny):
             ),
         ]
     )
-    out = clv.calibration_and_holdout(
-        tx, calibration_end="2026-01-05", observation_end="2026-01-20"
-    )
+    out = clv.calibration_and_holdout(tx, calibration_end="2026-01-05", observation_end="2026-01-20")
     # A's two Jan 7 receipts are one holdout period of 3 + 5 = 8
     assert out.loc["A", ["frequency_holdout", "monetary_value_holdout"]].tolist() == [1, 8.0]
 
@@ -182,9 +178,7 @@ def test_rfm_summary_bad_input(tiny, change, match):
 
 def test_calibration_end_must_precede_observation_end(tiny):
     with pytest.raises(ValueError, match="must be after"):
-        clv.calibration_and_holdout(
-            tiny, calibration_end="2026-01-10", observation_end="2026-01-10"
-        )
+        clv.calibration_and_holdout(tiny, calibration_end="2026-01-10", observation_end="2026-01-10")
 
 
 # ------------------------------------------------------------------ CDNOW: published summary
@@ -240,16 +234,12 @@ def test_rfm_summary_matches_lifetimes(cdnow_raw):
 
 
 def test_bgnbd_reproduces_published_cdnow_estimates(bgnbd_fit):
-    assert {k: sig3(v) for k, v in bgnbd_fit.params.items()} == {
-        k: sig3(v) for k, v in BGNBD_PUBLISHED.items()
-    }
+    assert {k: sig3(v) for k, v in bgnbd_fit.params.items()} == {k: sig3(v) for k, v in BGNBD_PUBLISHED.items()}
     assert bgnbd_fit.log_likelihood == pytest.approx(BGNBD_LL_PUBLISHED, abs=0.05)
     assert bgnbd_fit.n == 2357
     table = bgnbd_fit.to_frame()
     assert list(table.columns) == ["estimate", "se", "ci_low", "ci_high", "n"]
-    assert (table["ci_low"] < table["estimate"]).all() and (
-        table["estimate"] < table["ci_high"]
-    ).all()
+    assert (table["ci_low"] < table["estimate"]).all() and (table["estimate"] < table["ci_high"]).all()
     assert np.isfinite(table["se"]).all() and (table["se"] > 0).all()
 
 
@@ -261,13 +251,9 @@ def test_bgnbd_on_published_summary_file(cdnow_published):
 
 def test_gamma_gamma_reproduces_published_cdnow_estimates(gg_fit, cdnow_published):
     assert gg_fit.n == 946
-    assert {k: sig3(v) for k, v in gg_fit.params.items()} == {
-        k: sig3(v) for k, v in GG_PUBLISHED.items()
-    }
+    assert {k: sig3(v) for k, v in gg_fit.params.items()} == {k: sig3(v) for k, v in GG_PUBLISHED.items()}
     fit = clv.fit_gamma_gamma(cdnow_published)  # the 2-decimal published zbar
-    assert {k: sig3(v) for k, v in fit.params.items()} == {
-        k: sig3(v) for k, v in GG_PUBLISHED.items()
-    }
+    assert {k: sig3(v) for k, v in fit.params.items()} == {k: sig3(v) for k, v in GG_PUBLISHED.items()}
 
 
 # ------------------------------------------------------- predictions, checked independently
@@ -315,17 +301,13 @@ def test_probability_alive_by_quadrature():
     i_alive = lam(big_t) * integrate.quad(lambda p: (1 - p) ** x * bet.pdf(p), 0, 1)[0]
     i_dead = lam(t_x) * integrate.quad(lambda p: p * (1 - p) ** (x - 1) * bet.pdf(p), 0, 1)[0]
     one = pd.DataFrame({"frequency": [x], "recency": [t_x], "T": [big_t]})
-    assert clv.probability_alive(par, one).iloc[0] == pytest.approx(
-        i_alive / (i_alive + i_dead), rel=1e-6
-    )
+    assert clv.probability_alive(par, one).iloc[0] == pytest.approx(i_alive / (i_alive + i_dead), rel=1e-6)
 
 
 def test_population_expectation_small_t():
     # for small t, E[X(t)] ~ (buying rate) * t = (r / alpha) * t
     par = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
-    assert clv.expected_purchases_population(par, 1e-6) == pytest.approx(
-        0.243 / 4.414 * 1e-6, rel=1e-4
-    )
+    assert clv.expected_purchases_population(par, 1e-6) == pytest.approx(0.243 / 4.414 * 1e-6, rel=1e-4)
     assert clv.expected_purchases_population(par, 0.0) == 0.0
 
 
@@ -342,9 +324,7 @@ def test_expected_spend_by_hand():
 
 def test_clv_one_month_undiscounted_is_purchases_times_spend(bgnbd_fit, gg_fit, cdnow_summary):
     s = cdnow_summary.head(50)
-    out = clv.clv(
-        bgnbd_fit, gg_fit, s, horizon_months=1, discount_rate_annual=0.0, freq="W", margin=0.5
-    )
+    out = clv.clv(bgnbd_fit, gg_fit, s, horizon_months=1, discount_rate_annual=0.0, freq="W", margin=0.5)
     k = 365.25 / 12 / 7
     expect = 0.5 * clv.expected_purchases(bgnbd_fit, k, s) * clv.expected_spend(gg_fit, s)
     np.testing.assert_allclose(out["clv"], expect, rtol=1e-12)
@@ -369,9 +349,7 @@ def test_clv_matches_lifetimes(bgnbd_fit, gg_fit, cdnow_summary):
     bgf.params_ = pd.Series(bgnbd_fit.params)
     bgf.predict = bgf.conditional_expected_number_of_purchases_up_to_time  # set by .fit() normally
     ggf = GammaGammaFitter()
-    ggf.params_ = pd.Series(
-        {"p": gg_fit.params["p"], "q": gg_fit.params["q"], "v": gg_fit.params["gamma"]}
-    )
+    ggf.params_ = pd.Series({"p": gg_fit.params["p"], "q": gg_fit.params["q"], "v": gg_fit.params["gamma"]})
     s = cdnow_summary.head(200)
     ref = ggf.customer_lifetime_value(
         bgf,
@@ -384,9 +362,7 @@ def test_clv_matches_lifetimes(bgnbd_fit, gg_fit, cdnow_summary):
         freq="W",
     )
     # lifetimes: 4.345 weeks per month and a monthly rate of 1 %
-    ours = clv.clv(
-        bgnbd_fit, gg_fit, s, horizon_months=12, freq=4.345, discount_rate_annual=1.01**12 - 1
-    )
+    ours = clv.clv(bgnbd_fit, gg_fit, s, horizon_months=12, freq=4.345, discount_rate_annual=1.01**12 - 1)
     np.testing.assert_allclose(ours["clv"], ref.to_numpy(), rtol=1e-8)
 
 
@@ -419,9 +395,7 @@ def simulate_bgnbd(rng, n, par, big_t):
     dies_after = rng.geometric(p)  # drop out right after this repeat purchase
     x = np.minimum(n_arrivals, dies_after)
     # the x-th of N uniform arrival times on [0, T] is T * Beta(x, N - x + 1)
-    t_x = np.where(
-        x > 0, big_t * rng.beta(np.maximum(x, 1), np.maximum(n_arrivals - x + 1, 1)), 0.0
-    )
+    t_x = np.where(x > 0, big_t * rng.beta(np.maximum(x, 1), np.maximum(n_arrivals - x + 1, 1)), 0.0)
     return pd.DataFrame({"frequency": x, "recency": t_x, "T": np.full(n, float(big_t))})
 
 
@@ -521,9 +495,7 @@ def test_predictions_reject_bad_params():
 
 
 def test_summarise_clv_by_group():
-    data = pd.DataFrame(
-        {"clv": [1.0, 3.0, 10.0, 20.0, 30.0], "member": [False, False, True, True, True]}
-    )
+    data = pd.DataFrame({"clv": [1.0, 3.0, 10.0, 20.0, 30.0], "member": [False, False, True, True, True]})
     out = clv.summarise_clv(data, by="member")
     # non-members: mean (1 + 3)/2 = 2, n 2; members: mean 60/3 = 20, n 3, total 60
     assert out.loc[False, "estimate"] == 2.0 and out.loc[True, "estimate"] == 20.0
@@ -590,9 +562,7 @@ def synthetic_branch():
 def test_clv_pipeline_on_synthetic_branch(synthetic_branch):
     ds = synthetic_branch
     # stay before the program launch (2026-01-01), where visit rates are the planted base rates
-    ch = clv.calibration_and_holdout(
-        ds.transactions, calibration_end="2025-08-31", observation_end="2025-12-31"
-    )
+    ch = clv.calibration_and_holdout(ds.transactions, calibration_end="2025-08-31", observation_end="2025-12-31")
     with pytest.warns(clv.ClvFitWarning, match="no dropout"):
         # the generator plants Poisson buying without churn: a/(a+b) -> 0 is the right answer
         fit = clv.fit_bgnbd(ch)
@@ -635,3 +605,24 @@ def test_clv_interval(bgnbd_fit, gg_fit, cdnow_summary):
     pd.testing.assert_frame_equal(out, again)
     fixed = clv.clv_interval(bgnbd_fit.params, gg_fit.params, s, n_draws=60, freq="W")
     assert fixed.index.tolist() == ["all"] and fixed.loc["all", "n"] == 2357
+
+
+def test_week_numbers_match_pandas_weekly_periods(rng):
+    dates = pd.Series(pd.Timestamp("1996-12-25") + pd.to_timedelta(rng.integers(0, 2000, 500), "D"))
+    ours = clv._period_ordinals(dates, "W")
+    ref = dates.dt.to_period("W").array.asi8
+    np.testing.assert_array_equal(ours - ours.min(), ref - ref.min())
+    # other pandas period aliases also work (months here)
+    monthly = clv.rfm_summary(
+        pd.DataFrame({"customer_id": [1, 1], "date": ["2026-01-31", "2026-03-01"], "amount": [1, 2]}),
+        freq="M",
+    )
+    assert monthly[["frequency", "recency", "T"]].iloc[0].tolist() == [1, 2.0, 2.0]
+
+
+def test_rfm_summary_without_amounts_and_with_time_zones(tiny):
+    out = clv.rfm_summary(tiny.drop(columns="amount"), amount_col=None, observation_end="2026-01-10")
+    assert out["frequency"].tolist() == [1, 0, 0] and (out["monetary_value"] == 0).all()
+    tz = tiny.assign(date=tiny["date"].dt.tz_localize("Europe/Moscow"))
+    out_tz = clv.rfm_summary(tz, observation_end="2026-01-10")
+    pd.testing.assert_frame_equal(out_tz, clv.rfm_summary(tiny, observation_end="2026-01-10"))
