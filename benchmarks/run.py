@@ -18,16 +18,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CASES = {
     # name: (code run in a fresh interpreter, target seconds, target peak GiB)
-    "generate 25k customers": (
-        "from loyalty_lib import synth; synth.generate(n_customers=25_000, seed=42)", 15, 3),
+    "generate 25k customers": ("from loyalty_lib import synth; synth.generate(n_customers=25_000, seed=42)", 15, 3),
     "validate 25k customers": (
         "from loyalty_lib import synth, validation; ds = synth.generate(n_customers=25_000, seed=42)\n"
         "import time; t = time.perf_counter(); assert validation.validate(ds.tables).ok\n"
-        "print('inner', time.perf_counter() - t)", 20, 3),
+        "print('inner', time.perf_counter() - t)",
+        20,
+        3,
+    ),
 }
 LARGE = {
     "generate 1M customers": (
-        "from loyalty_lib import synth; synth.generate(n_customers=1_000_000, seed=42, progress=True)", 300, 20),
+        "from loyalty_lib import synth; synth.generate(n_customers=1_000_000, seed=42, progress=True)",
+        300,
+        20,
+    ),
 }
 
 
@@ -57,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         r.update(target_seconds=t_max, target_peak_gib=m_max, ok=r["seconds"] <= t_max and r["peak_gib"] <= m_max)
         results[name] = r
         ok &= r["ok"]
-        print(f"{name:32s} {r['seconds']:8.2f} s (target {t_max} s)  peak {r['peak_gib']:.2f} GiB (target {m_max})  {'ok' if r['ok'] else 'MISSED'}")
+        print(
+            f"{name:32s} {r['seconds']:8.2f} s (target {t_max} s)  "
+            f"peak {r['peak_gib']:.2f} GiB (target {m_max})  {'ok' if r['ok'] else 'MISSED'}"
+        )
     if extra.exists():
         sys.path.insert(0, str(extra.parent))
         import bench_clv  # noqa: PLC0415

@@ -103,16 +103,10 @@ def coerce_table(
         parsed = _parse(c.kind, raw, (date_formats or {}).get(c.name))
         bad = parsed.isna() & raw.notna()
         if bad.any():
-            rule = {"datetime": "dates parse", "bool": "true/false value"}.get(
-                c.kind, f"{c.kind} value"
-            )
+            rule = {"datetime": "dates parse", "bool": "true/false value"}.get(c.kind, f"{c.kind} value")
             probs.append(pd.DataFrame({"column": c.name, "rule": rule, "index": out.index[bad]}))
         out[c.name] = parsed
-    problems = (
-        pd.concat(probs, ignore_index=True)
-        if probs
-        else pd.DataFrame({"column": [], "rule": [], "index": []})
-    )
+    problems = pd.concat(probs, ignore_index=True) if probs else pd.DataFrame({"column": [], "rule": [], "index": []})
     return out, problems
 
 
@@ -200,9 +194,7 @@ def load(
             raise validation.ValidationError(report)
         qdir = Path(quarantine_dir) if quarantine_dir else config.QUARANTINE_DIR / folder.name
         tables, summary = validation.quarantine(tables, report, out_dir=qdir)
-    return Dataset.from_tables(
-        tables, truth=truth, truth_tables=truth_tables, source=str(folder), quarantined=summary
-    )
+    return Dataset.from_tables(tables, truth=truth, truth_tables=truth_tables, source=str(folder), quarantined=summary)
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -223,9 +215,7 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         _atomic_write(path, lambda p: df.to_parquet(p, index=False))
     else:
-        _atomic_write(
-            path, lambda p: df.to_csv(p, index=False, date_format="%Y-%m-%d %H:%M:%S")
-        )
+        _atomic_write(path, lambda p: df.to_csv(p, index=False, date_format="%Y-%m-%d %H:%M:%S"))
 
 
 def _json_default(o):

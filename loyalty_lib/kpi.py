@@ -14,7 +14,16 @@ import pandas as pd
 
 KPI_MIME = "application/vnd.loyalty.kpis+json"
 KPI_COLUMNS = [
-    "stage", "kpi", "label", "estimate", "ci_low", "ci_high", "unit", "target", "better", "truth",
+    "stage",
+    "kpi",
+    "label",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "unit",
+    "target",
+    "better",
+    "truth",
 ]
 
 
@@ -67,11 +76,7 @@ def kpi_markdown(df: pd.DataFrame) -> str:
     """Render a KPI frame as a Markdown table (estimate, 95 % CI, target, planted truth)."""
     lines = ["| figure | estimate | 95 % CI | target | planted truth |", "|---|---|---|---|---|"]
     for r in df.itertuples(index=False):
-        ci = (
-            f"{format_value(r.ci_low, r.unit)} – {format_value(r.ci_high, r.unit)}"
-            if not pd.isna(r.ci_low)
-            else "–"
-        )
+        ci = f"{format_value(r.ci_low, r.unit)} – {format_value(r.ci_high, r.unit)}" if not pd.isna(r.ci_low) else "–"
         lines.append(
             f"| {r.label} | **{format_value(r.estimate, r.unit)}** | {ci} | "
             f"{format_value(r.target, r.unit)} | {format_value(r.truth, r.unit)} |"

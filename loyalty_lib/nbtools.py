@@ -58,8 +58,7 @@ def refresh(path: Path) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / path.name
-        pm.execute_notebook(str(path), str(out), kernel_name="python3", cwd=str(path.parent),
-                            progress_bar=False)
+        pm.execute_notebook(str(path), str(out), kernel_name="python3", cwd=str(path.parent), progress_bar=False)
         nb = nbformat.read(out, as_version=4)
     nbformat.write(strip(nb), path)
 

@@ -144,8 +144,13 @@ TABLES: dict[str, Table] = {
                 _id("card_id", "Card number.", unique=True),
                 _id("customer_id", "Holder; empty while the card is in stock.", nullable=True),
                 Col("issued_date", "datetime", "When the card was handed out.", nullable=True),
-                Col("issue_channel", "category", "Handed out at an offline purchase or at delivery.",
-                    nullable=True, values=CHANNELS),
+                Col(
+                    "issue_channel",
+                    "category",
+                    "Handed out at an offline purchase or at delivery.",
+                    nullable=True,
+                    values=CHANNELS,
+                ),
                 _id("store_id", "Store that issued the card.", required=False, nullable=True),
                 _id("seller_id", "Seller or courier who issued the card.", required=False, nullable=True),
             ),
@@ -163,8 +168,15 @@ TABLES: dict[str, Table] = {
                 Col("gross_amount", "float", "Check before discount.", ge=0),
                 Col("discount_amount", "float", "Discount given on the check.", ge=0),
                 Col("amount", "float", "Net paid: gross_amount - discount_amount.", ge=0),
-                Col("discount_rate", "float", "Discount rate applied (0.05 = 5 %).", required=False,
-                    nullable=True, ge=0, le=1),
+                Col(
+                    "discount_rate",
+                    "float",
+                    "Discount rate applied (0.05 = 5 %).",
+                    required=False,
+                    nullable=True,
+                    ge=0,
+                    le=1,
+                ),
                 Col("channel", "category", "Bought in a store or by delivery.", values=CHANNELS),
                 _id("store_id", "Store (or delivery hub) of the sale."),
                 _id("seller_id", "Seller or courier.", required=False, nullable=True),
@@ -197,8 +209,14 @@ TABLES: dict[str, Table] = {
                 Col("category", "text", "Product category."),
                 Col("is_premium", "bool", "Premium variant (for up-sell)."),
                 Col("list_price", "float", "Shelf price.", ge=0),
-                Col("replenishment_days", "float", "Typical days until a re-buy (consumables).",
-                    required=False, nullable=True, ge=0),
+                Col(
+                    "replenishment_days",
+                    "float",
+                    "Typical days until a re-buy (consumables).",
+                    required=False,
+                    nullable=True,
+                    ge=0,
+                ),
             ),
             used_by=("04_average_check",),
         ),
@@ -212,11 +230,13 @@ TABLES: dict[str, Table] = {
                 _id("card_id", "Card.", required=False, nullable=True),
                 Col("date", "datetime", "When points moved."),
                 _id("transaction_id", "Receipt that earned or spent them.", required=False, nullable=True),
-                Col("entry_type", "category", "What happened.",
-                    values=("accrual", "redemption", "expiry", "adjustment")),
+                Col(
+                    "entry_type", "category", "What happened.", values=("accrual", "redemption", "expiry", "adjustment")
+                ),
                 Col("points", "float", "Signed points: + earned, - redeemed or expired."),
-                Col("value", "float", "Money value of the points moved (absolute).", required=False,
-                    nullable=True, ge=0),
+                Col(
+                    "value", "float", "Money value of the points moved (absolute).", required=False, nullable=True, ge=0
+                ),
             ),
             used_by=("03_activity", "07_roi_clv"),
         ),
@@ -229,8 +249,12 @@ TABLES: dict[str, Table] = {
                 _id("customer_id", "Respondent."),
                 Col("date", "datetime", "When answered."),
                 _id("transaction_id", "Receipt the survey followed.", required=False, nullable=True),
-                Col("stage", "category", "Journey stage of the survey.",
-                    values=("after_first_use", "after_repeat", "periodic")),
+                Col(
+                    "stage",
+                    "category",
+                    "Journey stage of the survey.",
+                    values=("after_first_use", "after_repeat", "periodic"),
+                ),
                 Col("nps", "int", "Likelihood to recommend, 0-10.", nullable=True, ge=0, le=10),
                 Col("csat", "int", "Satisfaction, 1-5.", required=False, nullable=True, ge=1, le=5),
             ),
@@ -248,10 +272,12 @@ TABLES: dict[str, Table] = {
                 Col("offer_type", "category", "Kind of offer.", values=OFFER_TYPES),
                 Col("group", "category", "Contacted (treatment) or held out.", values=("treatment", "holdout")),
                 Col("responded", "bool", "Bought within the response window."),
-                Col("response_amount", "float", "Net spend in the response window.", required=False,
-                    nullable=True, ge=0),
-                Col("response_window_days", "int", "Length of the response window.", required=False,
-                    nullable=True, ge=1),
+                Col(
+                    "response_amount", "float", "Net spend in the response window.", required=False, nullable=True, ge=0
+                ),
+                Col(
+                    "response_window_days", "int", "Length of the response window.", required=False, nullable=True, ge=1
+                ),
             ),
             used_by=("07_roi_clv",),
         ),
@@ -315,9 +341,7 @@ def pandera_schema(table: str, columns: list[str] | None = None) -> pa.DataFrame
             checks.append(pa.Check.le(c.le, error=f"<= {c.le}"))
         if c.values is not None:
             checks.append(pa.Check.isin(list(c.values), error=f"one of {', '.join(c.values)}"))
-        cols[c.name] = pa.Column(
-            None, checks=checks, nullable=c.nullable, unique=c.unique, required=c.required
-        )
+        cols[c.name] = pa.Column(None, checks=checks, nullable=c.nullable, unique=c.unique, required=c.required)
     return pa.DataFrameSchema(cols, name=table, strict=False)
 
 
@@ -353,8 +377,14 @@ def contract_markdown() -> str:
         out.append(f"| `{t.name}` | `{t.key}` | {need} | {', '.join(t.used_by)} |")
     out += ["", "A notebook whose optional table is missing says so in that section and goes on.", ""]
     for t in TABLES.values():
-        out += [f"## `{t.name}`", "", t.doc, "", "| column | kind | required | empty allowed | rule | meaning |",
-                "|---|---|---|---|---|---|"]
+        out += [
+            f"## `{t.name}`",
+            "",
+            t.doc,
+            "",
+            "| column | kind | required | empty allowed | rule | meaning |",
+            "|---|---|---|---|---|---|",
+        ]
         for c in t.columns:
             rule = []
             if c.unique:

@@ -81,9 +81,7 @@ class _Collector:
         if df is not None and len(index) and key in df:
             ex = df.loc[index[:N_EXAMPLES], key]
             ids = ", ".join(map(str, ex.tolist()))
-        self.records.append(
-            {"table": table, "column": column, "rule": rule, "n_rows": int(len(index)), "row_ids": ids}
-        )
+        self.records.append({"table": table, "column": column, "rule": rule, "n_rows": int(len(index)), "row_ids": ids})
         self.rows[(table, column, rule)] = index
         if fatal:
             self.fatal.append((table, column, rule))
@@ -140,7 +138,12 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
                 c.add(name, "customer_id", "customer exists in customers", t[name].index[bad])
     if has("transactions", "gross_amount", "discount_amount", "amount"):
         g, d, a = tx["gross_amount"], tx["discount_amount"], tx["amount"]
-        c.add("transactions", "discount_amount", "discount_amount <= gross_amount", tx.index[(d > g + 0.005).fillna(False)])
+        c.add(
+            "transactions",
+            "discount_amount",
+            "discount_amount <= gross_amount",
+            tx.index[(d > g + 0.005).fillna(False)],
+        )
         net_bad = ((a - (g - d)).abs() > 0.011 + 1e-9 * g.abs()).fillna(False)
         c.add("transactions", "amount", "amount = gross_amount - discount_amount", tx.index[net_bad])
     if has("cards", "customer_id", "issued_date"):
@@ -160,12 +163,16 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
     if has("transaction_items", "transaction_id") and tx is not None:
         items = t["transaction_items"]
         c.add(
-            "transaction_items", "transaction_id", "receipt exists in transactions",
+            "transaction_items",
+            "transaction_id",
+            "receipt exists in transactions",
             items.index[_not_in(items["transaction_id"], tx["transaction_id"])],
         )
         if has("products", "product_id") and "product_id" in items:
             c.add(
-                "transaction_items", "product_id", "product exists in products",
+                "transaction_items",
+                "product_id",
+                "product exists in products",
                 items.index[_not_in(items["product_id"], t["products"]["product_id"])],
             )
         if "line_amount" in items and "gross_amount" in tx:

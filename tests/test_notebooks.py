@@ -36,8 +36,12 @@ def test_committed_clean(path):
 def test_runs_on_tiny_generated_data(path, tmp_path):
     out = tmp_path / path.name
     pm.execute_notebook(
-        str(path), str(out), parameters={"generate": True, "n_customers": 800, "seed": 3},
-        kernel_name="python3", cwd=str(path.parent), progress_bar=False,
+        str(path),
+        str(out),
+        parameters={"generate": True, "n_customers": 800, "seed": 3},
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
     )
     nb = nbformat.read(out, as_version=4)
     kpis = read_kpis(nb)

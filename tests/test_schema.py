@@ -35,22 +35,80 @@ def first_tx_with_card(t):
 CASES = [
     # (table, column, rule, breaker returning (frame, offending key values))
     ("transactions", "amount", ">= 0", lambda d: d.assign(amount=d["amount"].where(d.index != 3, -5.0))),
-    ("transactions", "gross_amount", ">= 0", lambda d: d.assign(gross_amount=d["gross_amount"].where(d.index != 4, -1.0))),
-    ("transactions", "channel", "one of offline, delivery", lambda d: d.assign(channel=d["channel"].astype(str).where(d.index != 5, "phone"))),
-    ("transactions", "transaction_id", "unique key", lambda d: d.assign(transaction_id=d["transaction_id"].where(d.index != 6, d["transaction_id"].iloc[7]))),
-    ("transactions", "customer_id", "not empty", lambda d: d.assign(customer_id=d["customer_id"].astype("Int64").where(d.index != 8))),
-    ("transactions", "customer_id", "customer exists in customers", lambda d: d.assign(customer_id=d["customer_id"].where(d.index != 9, 10**9))),
-    ("transactions", "discount_amount", "discount_amount <= gross_amount", lambda d: d.assign(discount_amount=d["discount_amount"].where(d.index != 10, d["gross_amount"] + 50), amount=d["amount"].where(d.index != 10, 0.0))),
-    ("transactions", "amount", "amount = gross_amount - discount_amount", lambda d: d.assign(amount=d["amount"].where(d.index != 11, d["amount"] + 3))),
-    ("customers", "customer_type", "one of b2c, b2b", lambda d: d.assign(customer_type=d["customer_type"].where(d.index != 2, "vip"))),
+    (
+        "transactions",
+        "gross_amount",
+        ">= 0",
+        lambda d: d.assign(gross_amount=d["gross_amount"].where(d.index != 4, -1.0)),
+    ),
+    (
+        "transactions",
+        "channel",
+        "one of offline, delivery",
+        lambda d: d.assign(channel=d["channel"].astype(str).where(d.index != 5, "phone")),
+    ),
+    (
+        "transactions",
+        "transaction_id",
+        "unique key",
+        lambda d: d.assign(transaction_id=d["transaction_id"].where(d.index != 6, d["transaction_id"].iloc[7])),
+    ),
+    (
+        "transactions",
+        "customer_id",
+        "not empty",
+        lambda d: d.assign(customer_id=d["customer_id"].astype("Int64").where(d.index != 8)),
+    ),
+    (
+        "transactions",
+        "customer_id",
+        "customer exists in customers",
+        lambda d: d.assign(customer_id=d["customer_id"].where(d.index != 9, 10**9)),
+    ),
+    (
+        "transactions",
+        "discount_amount",
+        "discount_amount <= gross_amount",
+        lambda d: d.assign(
+            discount_amount=d["discount_amount"].where(d.index != 10, d["gross_amount"] + 50),
+            amount=d["amount"].where(d.index != 10, 0.0),
+        ),
+    ),
+    (
+        "transactions",
+        "amount",
+        "amount = gross_amount - discount_amount",
+        lambda d: d.assign(amount=d["amount"].where(d.index != 11, d["amount"] + 3)),
+    ),
+    (
+        "customers",
+        "customer_type",
+        "one of b2c, b2b",
+        lambda d: d.assign(customer_type=d["customer_type"].where(d.index != 2, "vip")),
+    ),
     ("customers", "age", ">= 14", lambda d: d.assign(age=d["age"].where(d.index != 0, 3))),
-    ("cards", "issued_date", "holder and issue date go together", lambda d: d.assign(issued_date=d["issued_date"].where(d.index != 0))),
+    (
+        "cards",
+        "issued_date",
+        "holder and issue date go together",
+        lambda d: d.assign(issued_date=d["issued_date"].where(d.index != 0)),
+    ),
     ("surveys", "nps", "<= 10", lambda d: d.assign(nps=d["nps"].where(d.index != 0, 11))),
     ("offers", "group", "one of treatment, holdout", lambda d: d.assign(group=d["group"].where(d.index != 0, "both"))),
     ("program_costs", "amount", ">= 0", lambda d: d.assign(amount=d["amount"].where(d.index != 0, -10.0))),
     ("transaction_items", "quantity", ">= 1", lambda d: d.assign(quantity=d["quantity"].where(d.index != 0, 0))),
-    ("transaction_items", "product_id", "product exists in products", lambda d: d.assign(product_id=d["product_id"].where(d.index != 0, 99999))),
-    ("points_ledger", "entry_type", "one of accrual, redemption, expiry, adjustment", lambda d: d.assign(entry_type=d["entry_type"].where(d.index != 0, "gift"))),
+    (
+        "transaction_items",
+        "product_id",
+        "product exists in products",
+        lambda d: d.assign(product_id=d["product_id"].where(d.index != 0, 99999)),
+    ),
+    (
+        "points_ledger",
+        "entry_type",
+        "one of accrual, redemption, expiry, adjustment",
+        lambda d: d.assign(entry_type=d["entry_type"].where(d.index != 0, "gift")),
+    ),
 ]
 
 
@@ -179,7 +237,10 @@ def test_contract_page_is_up_to_date():
 
 def test_cli_generate_and_validate(tmp_path, capsys):
     out = tmp_path / "d"
-    assert cli_main(["generate", "--out", str(out), "--customers", "200", "--seed", "3", "--format", "csv", "--quiet"]) == 0
+    assert (
+        cli_main(["generate", "--out", str(out), "--customers", "200", "--seed", "3", "--format", "csv", "--quiet"])
+        == 0
+    )
     assert (out / "transactions.csv").exists() and (out / "ground_truth.json").exists()
     assert cli_main(["validate", str(out)]) == 0
     tx = pd.read_csv(out / "transactions.csv")

@@ -20,7 +20,9 @@ def table_overview(ds: Dataset) -> pd.DataFrame:
     rows = []
     for name, spec in TABLES.items():
         df = getattr(ds, name)
-        date_col = next((c.name for c in spec.columns if c.kind == "datetime" and df is not None and c.name in df), None)
+        date_col = next(
+            (c.name for c in spec.columns if c.kind == "datetime" and df is not None and c.name in df), None
+        )
         rows.append(
             {
                 "table": name,
@@ -71,12 +73,26 @@ def truth_summary(truth: dict | None) -> pd.DataFrame:
     rc = t["return_curve"]["p_return_within_horizon"]
     rows = [
         ("cards printed / issued", f"{t['printed_cards']:,} / {t['cards_issued']:,}"),
-        ("tiers (gross check ≥ threshold → rate)", ", ".join(f"{a:,.0f} → {r:.0%}" for a, r in zip(t["tiers"]["thresholds"], t["tiers"]["rates"]))),
+        (
+            "tiers (gross check ≥ threshold → rate)",
+            ", ".join(
+                f"{a:,.0f} → {r:.0%}" for a, r in zip(t["tiers"]["thresholds"], t["tiers"]["rates"], strict=True)
+            ),
+        ),
         ("member visit-rate uplift", f"+{t['uplift']['frequency_pct']:.0f} %"),
         ("member basket uplift (card receipts, before discount)", f"+{t['uplift']['check_pct']:.0f} %"),
-        ("self-selection (log-odds of accepting per log visit rate)", f"{t['selection']['accept_log_odds_per_log_rate']:.2f}"),
-        (f"return within {t['return_curve']['horizon_days']} days after visit 1 / 2", f"{rc.get('1', float('nan')):.0%} / {rc.get('2', float('nan')):.0%}"),
-        ("checks topped up over a threshold", ", ".join(f"{k}: {v:,}" for k, v in t["bunching"]["moved_checks"].items())),
+        (
+            "self-selection (log-odds of accepting per log visit rate)",
+            f"{t['selection']['accept_log_odds_per_log_rate']:.2f}",
+        ),
+        (
+            f"return within {t['return_curve']['horizon_days']} days after visit 1 / 2",
+            f"{rc.get('1', float('nan')):.0%} / {rc.get('2', float('nan')):.0%}",
+        ),
+        (
+            "checks topped up over a threshold",
+            ", ".join(f"{k}: {v:,}" for k, v in t["bunching"]["moved_checks"].items()),
+        ),
         ("goal gradient (log visit rate per stamp held)", f"{t['goal_gradient']['log_rate_per_stamp']:.2f}"),
         ("satisfaction: odds ratio of returning per NPS point", f"{t['satisfaction']['odds_ratio_per_nps_point']:.3f}"),
         ("true effect per member-month after issue (net RUB)", f"{t['impact']['att_revenue_per_member_month']:,.0f}"),

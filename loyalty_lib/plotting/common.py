@@ -46,8 +46,9 @@ def plot_estimates(
     names = data[label].astype(str) if label else data.index.astype(str)
     y = np.arange(len(data))[::-1]
     err = np.vstack([data["estimate"] - data["ci_low"], data["ci_high"] - data["estimate"]])
-    ax.errorbar(data["estimate"], y, xerr=np.abs(err), fmt="o", color=color, capsize=3,
-                label="estimate, 95 % CI", **kwargs)
+    ax.errorbar(
+        data["estimate"], y, xerr=np.abs(err), fmt="o", color=color, capsize=3, label="estimate, 95 % CI", **kwargs
+    )
     if truth and truth in data and data[truth].notna().any():
         ax.scatter(data[truth], y, marker="D", color="black", zorder=3, label="planted truth")
     ax.set(yticks=y, yticklabels=names, xlabel=xlabel)

@@ -21,7 +21,9 @@ def plot_monthly_revenue(data: pd.DataFrame, *, launch=None, ax: Axes | None = N
     sns.lineplot(data=data, x="month", y="revenue", hue="group", marker="o", ax=ax, **kwargs)
     if launch is not None:
         ax.axvline(pd.Timestamp(launch), color="grey", ls="--", lw=1)
-        ax.annotate("program launch", (pd.Timestamp(launch), ax.get_ylim()[1]), ha="left", va="top", fontsize=9, color="grey")
+        ax.annotate(
+            "program launch", (pd.Timestamp(launch), ax.get_ylim()[1]), ha="left", va="top", fontsize=9, color="grey"
+        )
     ax.set(xlabel="month", ylabel="net revenue, RUB", title="Monthly revenue: buyers who got a card vs the rest")
     _thousands(ax)
     return ax
@@ -38,7 +40,9 @@ def plot_check_distribution(
     ax.set_xscale("log")
     for t in thresholds:
         ax.axvline(t, color="C3", ls="--", lw=1)
-    ax.set(xlabel=f"{amount.replace('_', ' ')}, RUB (log scale)", ylabel="receipts", title="Check sizes and discount tiers")
+    ax.set(
+        xlabel=f"{amount.replace('_', ' ')}, RUB (log scale)", ylabel="receipts", title="Check sizes and discount tiers"
+    )
     _thousands(ax, "x")
     return ax
 

@@ -34,7 +34,7 @@ _SPAN = 1024.0  # key = customer row * _SPAN + day, for binary searches over all
 def _timestamps(sc: Scenario, t: np.ndarray) -> pd.Series:
     """Days from the data start to shop-hours timestamps (9:00-21:00), to the second."""
     day = np.floor(t)
-    seconds = np.round((9 * 3600 + (t - day) * 12 * 3600)).astype(np.int64)
+    seconds = np.round(9 * 3600 + (t - day) * 12 * 3600).astype(np.int64)
     stamp = sc.t_start + pd.to_timedelta(day, unit="D") + pd.to_timedelta(seconds, unit="s")
     return pd.Series(stamp).astype("datetime64[ns]")
 
@@ -94,7 +94,6 @@ def generate(
     if n_customers < 50:
         raise ValueError("n_customers must be at least 50")
     rng = np.random.default_rng(seed)
-    days = float(sc.pre_days + sc.post_days)
     n_printed = sc.printed_cards if sc.printed_cards is not None else round(10_000 * n_customers / 25_000)
     bar = tqdm(total=8, desc="generating", disable=not progress, unit="step")
 
@@ -198,17 +197,20 @@ def generate(
     program_costs = costs.cost_ledger(tx, cards, ledger, offers, n_printed, sc)
     step("offers and costs")
 
-    ds = Dataset(**_ns_dates(
-        customers=customers,
-        cards=cards,
-        transactions=tx,
-        transaction_items=lines,
-        products=catalogue,
-        points_ledger=ledger,
-        surveys=surveys,
-        offers=offers,
-        program_costs=program_costs,
-    ), source=f"synthetic:{sc.name}:seed={seed}:n={n_customers}")
+    ds = Dataset(
+        **_ns_dates(
+            customers=customers,
+            cards=cards,
+            transactions=tx,
+            transaction_items=lines,
+            products=catalogue,
+            points_ledger=ledger,
+            surveys=surveys,
+            offers=offers,
+            program_costs=program_costs,
+        ),
+        source=f"synthetic:{sc.name}:seed={seed}:n={n_customers}",
+    )
     offer_row = visits["offer_row"].to_numpy()
     truth_tx = pd.DataFrame(
         {
@@ -229,16 +231,31 @@ def generate(
             "satisfaction_z": latent["satisfaction_z"],
             "established": latent["established"],
             "member": np.isfinite(t_issue),
-            "issued_date": pd.Series(sc.t_start + pd.to_timedelta(np.floor(np.where(np.isfinite(t_issue), t_issue, np.nan)), unit="D")),
+            "issued_date": pd.Series(
+                sc.t_start + pd.to_timedelta(np.floor(np.where(np.isfinite(t_issue), t_issue, np.nan)), unit="D")
+            ),
             "activator": activator,
             "card_use_prob": use_prob,
         }
     )
     truth = ground_truth(
-        ds, sc, seed=seed, n_customers=n_customers, n_printed=n_printed, latent=latent, visits=visits,
-        joins=joins, offer_rate=offer_rate, bunched=bunched, truth_tx=truth_tx, contacts=contacts,
-        activator=activator, t_issue=t_issue,
+        ds,
+        sc,
+        seed=seed,
+        n_customers=n_customers,
+        n_printed=n_printed,
+        latent=latent,
+        visits=visits,
+        joins=joins,
+        offer_rate=offer_rate,
+        bunched=bunched,
+        truth_tx=truth_tx,
+        contacts=contacts,
+        activator=activator,
+        t_issue=t_issue,
     )
     step("ground truth")
     bar.close()
-    return Dataset(**{**ds.__dict__, "truth": truth, "truth_tables": {"customers": truth_cust, "transactions": truth_tx}})
+    return Dataset(
+        **{**ds.__dict__, "truth": truth, "truth_tables": {"customers": truth_cust, "transactions": truth_tx}}
+    )

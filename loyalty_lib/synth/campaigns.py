@@ -8,7 +8,9 @@ import pandas as pd
 from loyalty_lib.schema import CONTACT_CHANNELS
 from loyalty_lib.synth.scenario import Scenario
 
-ROUTINE_OFFERS = np.array(["cross_sell", "up_sell", "similar_clients", "personal_discount", "replenishment", "subscription"])
+ROUTINE_OFFERS = np.array(
+    ["cross_sell", "up_sell", "similar_clients", "personal_discount", "replenishment", "subscription"]
+)
 
 
 def last_visit_before(keys_sorted: np.ndarray, cust: np.ndarray, t: np.ndarray, span: float) -> np.ndarray:
@@ -64,8 +66,13 @@ def contacts(
         offer = np.where(birth_month[m] == wave.month, "birthday", offer)
         frames.append(
             pd.DataFrame(
-                {"cust": m, "t": tw + rng.random(len(m)) * 0.5, "channel": channel, "offer_type": offer,
-                 "treated": rng.random(len(m)) >= sc.holdout_share}
+                {
+                    "cust": m,
+                    "t": tw + rng.random(len(m)) * 0.5,
+                    "channel": channel,
+                    "offer_type": offer,
+                    "treated": rng.random(len(m)) >= sc.holdout_share,
+                }
             )
         )
     if not frames:
@@ -81,7 +88,10 @@ def campaign_visits(offers: pd.DataFrame, sc: Scenario, rng: np.random.Generator
     pandas.DataFrame
         ``offer_row, cust, t`` of each caused visit, within the response window.
     """
-    p = offers["offer_type"].map(sc.extra_visit_prob).to_numpy() * offers["channel"].map(sc.channel_multiplier).to_numpy()
+    p = (
+        offers["offer_type"].map(sc.extra_visit_prob).to_numpy()
+        * offers["channel"].map(sc.channel_multiplier).to_numpy()
+    )
     hit = offers["treated"].to_numpy() & (rng.random(len(offers)) < p)
     delay = rng.exponential(4.0, len(offers))
     t = offers["t"].to_numpy() + 0.5 + np.minimum(delay, sc.response_window_days - 1)

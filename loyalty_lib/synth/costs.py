@@ -9,7 +9,12 @@ from loyalty_lib.synth.scenario import Scenario
 
 
 def cost_ledger(
-    tx: pd.DataFrame, cards: pd.DataFrame, ledger: pd.DataFrame | None, offers: pd.DataFrame, n_printed: int, sc: Scenario
+    tx: pd.DataFrame,
+    cards: pd.DataFrame,
+    ledger: pd.DataFrame | None,
+    offers: pd.DataFrame,
+    n_printed: int,
+    sc: Scenario,
 ) -> pd.DataFrame:
     """Monthly program costs: printing and set-up at launch, discounts, rewards, contacts, seller bonuses.
 
@@ -31,24 +36,36 @@ def cost_ledger(
     ]
     disc = tx[tx["discount_amount"] > 0]
     parts.append(
-        disc.groupby(month(disc["date"]))["discount_amount"].sum().rename("amount").reset_index()
+        disc.groupby(month(disc["date"]))["discount_amount"]
+        .sum()
+        .rename("amount")
+        .reset_index()
         .assign(category="discounts", description="tier discounts given on card receipts")
     )
     if ledger is not None and len(ledger):
         red = ledger[ledger["entry_type"] == "redemption"]
         parts.append(
-            red.groupby(month(red["date"]))["value"].sum().rename("amount").reset_index()
+            red.groupby(month(red["date"]))["value"]
+            .sum()
+            .rename("amount")
+            .reset_index()
             .assign(category="rewards", description="rewards redeemed")
         )
     sent = offers[offers["group"] == "treatment"]
     parts.append(
-        sent.assign(amount=sent["channel"].map(sc.contact_cost)).groupby(month(sent["date"]))["amount"].sum()
-        .reset_index().assign(category="communications", description="campaign contacts")
+        sent.assign(amount=sent["channel"].map(sc.contact_cost))
+        .groupby(month(sent["date"]))["amount"]
+        .sum()
+        .reset_index()
+        .assign(category="communications", description="campaign contacts")
     )
     issued = cards[cards["issued_date"].notna()]
     parts.append(
-        issued.assign(amount=sc.seller_bonus_per_card).groupby(month(issued["issued_date"]))["amount"].sum()
-        .reset_index().rename(columns={"issued_date": "date"})
+        issued.assign(amount=sc.seller_bonus_per_card)
+        .groupby(month(issued["issued_date"]))["amount"]
+        .sum()
+        .reset_index()
+        .rename(columns={"issued_date": "date"})
         .assign(category="staff", description="seller bonus per card issued")
     )
     out = pd.concat([p.rename(columns={p.columns[0]: "date"}) for p in parts], ignore_index=True)

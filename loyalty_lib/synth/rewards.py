@@ -46,4 +46,6 @@ def ledger(card_tx: pd.DataFrame, sc: Scenario) -> pd.DataFrame:
     )
     out = pd.concat([acc, red], ignore_index=True).sort_values(["customer_id", "date", "entry_type"], kind="stable")
     out.insert(0, "points_entry_id", np.arange(1, len(out) + 1, dtype=np.int64))
-    return out[["points_entry_id", "customer_id", "card_id", "date", "transaction_id", "entry_type", "points", "value"]].reset_index(drop=True)
+    return out[
+        ["points_entry_id", "customer_id", "card_id", "date", "transaction_id", "entry_type", "points", "value"]
+    ].reset_index(drop=True)

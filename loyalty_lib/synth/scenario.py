@@ -85,12 +85,8 @@ class Scenario:
             "subscription": 0.02,
         }
     )
-    channel_multiplier: dict = field(
-        default_factory=lambda: {"email": 0.6, "push": 1.0, "sms": 1.2, "social": 0.8}
-    )
-    contact_cost: dict = field(
-        default_factory=lambda: {"email": 1.0, "push": 0.5, "sms": 4.0, "social": 2.0}
-    )
+    channel_multiplier: dict = field(default_factory=lambda: {"email": 0.6, "push": 1.0, "sms": 1.2, "social": 0.8})
+    contact_cost: dict = field(default_factory=lambda: {"email": 1.0, "push": 0.5, "sms": 4.0, "social": 2.0})
     # costs
     card_print_cost: float = 15.0
     seller_bonus_per_card: float = 50.0

@@ -67,8 +67,21 @@ def satisfaction_odds_ratio(ds: Dataset, latent, activator, t_issue, sc: Scenari
 
 
 def ground_truth(
-    ds: Dataset, sc: Scenario, *, seed, n_customers, n_printed, latent, visits, joins, offer_rate, bunched,
-    truth_tx, contacts, activator, t_issue,
+    ds: Dataset,
+    sc: Scenario,
+    *,
+    seed,
+    n_customers,
+    n_printed,
+    latent,
+    visits,
+    joins,
+    offer_rate,
+    bunched,
+    truth_tx,
+    contacts,
+    activator,
+    t_issue,
 ) -> dict:
     """Assemble the ground-truth dict (JSON-ready)."""
     from loyalty_lib.synth.enrollment import stock_out_date
@@ -97,15 +110,22 @@ def ground_truth(
     inc_gross = float(delta_gross[post].sum())
     inc_net = float(delta[post].sum())
 
-    seller_channel = pd.Series(np.where(offer_rate.index.str.startswith("DLV"), "delivery", "offline"), index=offer_rate.index)
+    seller_channel = pd.Series(
+        np.where(offer_rate.index.str.startswith("DLV"), "delivery", "offline"), index=offer_rate.index
+    )
     m = _member_rate_factor(sc)
     uplift = {}
     if len(contacts):
         r = latent["rate"].to_numpy()[contacts["cust"].to_numpy().astype(np.int64)]
         act = activator[contacts["cust"].to_numpy().astype(np.int64)]
         p_organic = 1 - np.exp(-np.where(act, r * m, r) * sc.response_window_days)
-        p_extra = contacts["offer_type"].map(sc.extra_visit_prob).to_numpy() * contacts["channel"].map(sc.channel_multiplier).to_numpy()
-        cell = pd.DataFrame({"type": contacts["offer_type"], "channel": contacts["channel"], "u": p_extra * (1 - p_organic)})
+        p_extra = (
+            contacts["offer_type"].map(sc.extra_visit_prob).to_numpy()
+            * contacts["channel"].map(sc.channel_multiplier).to_numpy()
+        )
+        cell = pd.DataFrame(
+            {"type": contacts["offer_type"], "channel": contacts["channel"], "u": p_extra * (1 - p_organic)}
+        )
         for (ot, ch), u in cell.groupby(["type", "channel"])["u"].mean().items():
             uplift.setdefault(ot, {})[ch] = float(u)
 
@@ -113,7 +133,11 @@ def ground_truth(
         "scenario": sc.name,
         "seed": int(seed),
         "n_customers": int(n_customers),
-        "period": {"start": sc.t_start.date().isoformat(), "launch": sc.t_launch.date().isoformat(), "end": sc.t_end.date().isoformat()},
+        "period": {
+            "start": sc.t_start.date().isoformat(),
+            "launch": sc.t_launch.date().isoformat(),
+            "end": sc.t_end.date().isoformat(),
+        },
         "printed_cards": int(n_printed),
         "cards_issued": int(len(joins)),
         "stock_out_date": stock_out_date(joins, n_printed, sc),
@@ -129,7 +153,10 @@ def ground_truth(
         "return_curve": {
             "horizon_days": sc.return_horizon_days,
             "p_return_within_horizon": return_curve(latent, visits, activator, t_issue, sc),
-            "design_note": "b2c visit rates are gamma(0.222) so that about 40 % return after a first visit and 80 % after a second (Fivestars)",
+            "design_note": (
+                "b2c visit rates are gamma(0.222) so that about 40 % return after a first visit "
+                "and 80 % after a second (Fivestars)"
+            ),
         },
         "bunching": {
             "window_pct": 100 * sc.bunching_window,
@@ -147,7 +174,10 @@ def ground_truth(
         "campaigns": {
             "response_window_days": sc.response_window_days,
             "holdout_share": sc.holdout_share,
-            "extra_visit_prob": {ot: {ch: p * sc.channel_multiplier[ch] for ch in sc.channel_multiplier} for ot, p in sc.extra_visit_prob.items()},
+            "extra_visit_prob": {
+                ot: {ch: p * sc.channel_multiplier[ch] for ch in sc.channel_multiplier}
+                for ot, p in sc.extra_visit_prob.items()
+            },
             "uplift": uplift,
         },
         "satisfaction": {
@@ -156,11 +186,19 @@ def ground_truth(
             "odds_ratio_per_nps_point": satisfaction_odds_ratio(ds, latent, activator, t_issue, sc),
         },
         "impact": {
-            "att_revenue_per_member_month": float(delta[post_issue].sum() / member_months) if member_months else float("nan"),
-            "att_visits_per_member_month": float(incremental[post_issue].sum() / member_months) if member_months else float("nan"),
+            "att_revenue_per_member_month": float(delta[post_issue].sum() / member_months)
+            if member_months
+            else float("nan"),
+            "att_visits_per_member_month": float(incremental[post_issue].sum() / member_months)
+            if member_months
+            else float("nan"),
             "att_check": float(delta[both_worlds].mean()) if both_worlds.any() else float("nan"),
-            "did_revenue_per_customer_month": float(delta[did_cells].sum() / (n_est_members * post_months)) if n_est_members else float("nan"),
-            "did_visits_per_customer_month": float(incremental[did_cells].sum() / (n_est_members * post_months)) if n_est_members else float("nan"),
+            "did_revenue_per_customer_month": float(delta[did_cells].sum() / (n_est_members * post_months))
+            if n_est_members
+            else float("nan"),
+            "did_visits_per_customer_month": float(incremental[did_cells].sum() / (n_est_members * post_months))
+            if n_est_members
+            else float("nan"),
             "member_months": member_months,
             "n_established_members": n_est_members,
         },

@@ -54,7 +54,8 @@ def test_tier_discounts_follow_check_size(small_ds):
     thr, rates = small_ds.truth["tiers"]["thresholds"], small_ds.truth["tiers"]["rates"]
     expected = np.select(
         [card["gross_amount"] >= thr[2], card["gross_amount"] >= thr[1], card["gross_amount"] >= thr[0]],
-        rates[::-1], 0.0,
+        rates[::-1],
+        0.0,
     )
     np.testing.assert_allclose(card["discount_rate"], expected)
     assert (tx.loc[tx["card_id"].isna(), "discount_amount"] == 0).all()
@@ -80,7 +81,9 @@ def test_bunching_is_visible_just_above_thresholds(default_ds):
 
 def test_self_selection_heavier_buyers_join(default_ds):
     tc = default_ds.truth_tables["customers"]
-    assert tc.loc[tc["member"], "base_rate_per_year"].median() > 2 * tc.loc[~tc["member"], "base_rate_per_year"].median()
+    assert (
+        tc.loc[tc["member"], "base_rate_per_year"].median() > 2 * tc.loc[~tc["member"], "base_rate_per_year"].median()
+    )
 
 
 def test_return_curve_near_fivestars(default_ds):
@@ -132,8 +135,12 @@ def test_check_uplift_planted_on_card_receipts(default_ds):
 def test_roi_truth_is_the_documented_formula(default_ds):
     p = default_ds.truth["program"]
     assert p["cost_total"] == pytest.approx(default_ds.program_costs["amount"].sum())
-    assert p["roi_pct"] == pytest.approx((p["margin"] * p["incremental_gross_revenue"] - p["cost_total"]) / p["cost_total"] * 100)
-    assert p["cost_by_category"]["discounts"] == pytest.approx(default_ds.transactions["discount_amount"].sum(), rel=1e-9)
+    assert p["roi_pct"] == pytest.approx(
+        (p["margin"] * p["incremental_gross_revenue"] - p["cost_total"]) / p["cost_total"] * 100
+    )
+    assert p["cost_by_category"]["discounts"] == pytest.approx(
+        default_ds.transactions["discount_amount"].sum(), rel=1e-9
+    )
 
 
 def test_stamp_ledger_is_consistent(small_ds):
