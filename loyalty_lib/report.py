@@ -59,6 +59,8 @@ HIDE_INPUT_TAGS = {
 }
 REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
 REMOVE_OUTPUT_TAGS = {"remove-output", "remove_output", "hide-output", "hide_output"}
+#: Cells for analysts only (raw frames, diagnostics): left out of the managers' page.
+ANALYST_ONLY_TAGS = {"analyst-only", "analyst_only"}
 ERROR_CELL_TAG = "papermill-error-cell-tag"
 #: Per-cell time limit of a notebook run, in seconds.
 CELL_TIMEOUT = 900
@@ -160,9 +162,7 @@ def _is_report_folder(folder: Path) -> bool:
     return (folder / "index.html").exists() or (folder / "run.json").exists()
 
 
-def prepare_out_dir(
-    out: str | Path | None, *, force: bool = False, runs_dir: Path | None = None
-) -> Path:
+def prepare_out_dir(out: str | Path | None, *, force: bool = False, runs_dir: Path | None = None) -> Path:
     """Return the report folder, created, refusing to overwrite an earlier report.
 
     Parameters
@@ -204,8 +204,7 @@ def prepare_out_dir(
     if out.exists() and any(out.iterdir()):
         if not _is_report_folder(out):
             raise ReportError(
-                f"--out {out} is not empty and holds no earlier report (no index.html); "
-                "choose a new or empty folder"
+                f"--out {out} is not empty and holds no earlier report (no index.html); choose a new or empty folder"
             )
         if not force:
             raise ReportError(
@@ -254,9 +253,7 @@ def read_params(params: str | Path | dict | None) -> tuple[dict, dict]:
         raise ReportError("params: the file must hold a mapping of parameter names to values")
     per = spec.pop("notebooks", None) or {}
     if not isinstance(per, dict) or not all(isinstance(v, dict) or v is None for v in per.values()):
-        raise ReportError(
-            "params: 'notebooks' must map notebook names (NN_name) to parameter mappings"
-        )
+        raise ReportError("params: 'notebooks' must map notebook names (NN_name) to parameter mappings")
     return spec, {str(k).removesuffix(".ipynb"): dict(v or {}) for k, v in per.items()}
 
 
@@ -290,16 +287,12 @@ def declared_parameters(path: Path) -> set[str]:
 
             return set(papermill.inspect_notebook(str(path)))
         for node in tree.body:
-            targets = (
-                node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-            )
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
             names.update(t.id for t in targets if isinstance(t, ast.Name))
     return names
 
 
-def notebook_parameters(
-    path: Path, common: dict, per_notebook: dict, data_dir: str | None
-) -> tuple[dict, dict]:
+def notebook_parameters(path: Path, common: dict, per_notebook: dict, data_dir: str | None) -> tuple[dict, dict]:
     """Return the parameters to pass to one notebook, and those it does not declare.
 
     Only parameters that the notebook's ``parameters`` cell declares are passed (see
@@ -382,14 +375,14 @@ def _exporter(manager: bool):
 
 
 def _clean_outputs(nb, *, manager: bool):
-    """Drop object reprs (``<matplotlib... at 0x...>``) and, for managers, warnings on stderr."""
+    """Drop object reprs (``<matplotlib... at 0x...>``).
+
+    For managers, also drop warnings on stderr and the cells tagged ``analyst-only``.
+    """
     nb = copy.deepcopy(nb)
-    if (
-        manager
-    ):  # papermill's "execution encountered an exception" notes: the banner says it plainly
-        nb.cells = [
-            c for c in nb.cells if ERROR_CELL_TAG not in c.get("metadata", {}).get("tags", [])
-        ]
+    if manager:  # papermill's "execution encountered an exception" notes: the banner says it plainly
+        drop = ANALYST_ONLY_TAGS | {ERROR_CELL_TAG}
+        nb.cells = [c for c in nb.cells if not drop & set(c.get("metadata", {}).get("tags", []))]
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -592,9 +585,7 @@ def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "pyt
                 result["title"] = notebook_title(nbformat.read(path, as_version=4), name)
             except Exception:  # noqa: BLE001 - an unreadable notebook keeps its file name
                 pass
-            _error_page(
-                name, result["title"], error or "the notebook produced no output", pages_dir
-            )
+            _error_page(name, result["title"], error or "the notebook produced no output", pages_dir)
     except Exception as e:  # pages could not be made: report it rather than lose the stage
         result["status"] = "failed"
         result["error"] = result["error"] or f"report page failed: {type(e).__name__}: {e}"
@@ -652,9 +643,7 @@ def scorecard(stages: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["notebook", *KPI_COLUMNS])
     for c in ("estimate", "ci_low", "ci_high", "target", "truth"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
-    df["status"] = [
-        kpi_status(r.estimate, r.ci_low, r.ci_high, r.target, r.better) for r in df.itertuples()
-    ]
+    df["status"] = [kpi_status(r.estimate, r.ci_low, r.ci_high, r.target, r.better) for r in df.itertuples()]
     return df
 
 
@@ -943,9 +932,7 @@ def _count_set_aside(qdir: Path, summary: pd.DataFrame | None) -> int:
     return n
 
 
-def write_index(
-    out_dir: Path, *, stages=(), problems=None, quarantined=None, meta=None, fatal=None
-) -> Path:
+def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, meta=None, fatal=None) -> Path:
     """Write ``index.html`` (and ``run.json``) of a report folder.
 
     Parameters
@@ -1097,9 +1084,7 @@ def run_report(
         raise ReportError("--jobs must be at least 1")
     notebooks = find_notebooks(notebooks_dir)
     if not notebooks:
-        raise ReportError(
-            f"no stage notebooks (NN_name.ipynb) in {notebooks_dir or config.NOTEBOOKS_DIR}"
-        )
+        raise ReportError(f"no stage notebooks (NN_name.ipynb) in {notebooks_dir or config.NOTEBOOKS_DIR}")
     common, per_nb = read_params(params)
     unknown = sorted(set(per_nb) - {p.stem for p in notebooks})
     if unknown:
@@ -1118,22 +1103,16 @@ def run_report(
         "data": str(data),
     }
     if mapping is not None:
-        meta["column mapping"] = (
-            str(Path(mapping).resolve()) if not isinstance(mapping, dict) else "(given in code)"
-        )
+        meta["column mapping"] = str(Path(mapping).resolve()) if not isinstance(mapping, dict) else "(given in code)"
     if params is not None:
-        meta["parameter file"] = (
-            str(Path(params).resolve()) if not isinstance(params, dict) else "(given in code)"
-        )
+        meta["parameter file"] = str(Path(params).resolve()) if not isinstance(params, dict) else "(given in code)"
 
     def finish_meta():
         meta["duration"] = f"{time.perf_counter() - t_start:.1f} s"
         meta["git commit"] = _git_commit()
         meta["package versions"] = ", ".join(f"{k} {v}" for k, v in package_versions().items())
         meta["command"] = (
-            " ".join(["loyalty", *sys.argv[1:]])
-            if sys.argv and "loyalty" in sys.argv[0]
-            else "run_report(...)"
+            " ".join(["loyalty", *sys.argv[1:]]) if sys.argv and "loyalty" in sys.argv[0] else "run_report(...)"
         )
         return meta
 
@@ -1164,9 +1143,7 @@ def run_report(
 
     absent = [n for n, t in TABLES.items() if not t.required and not ds.has(n)]
     meta["tables (rows)"] = present + (f"; not in the data: {', '.join(absent)}" if absent else "")
-    meta["synthetic data"] = (
-        "yes: planted truth shown beside the estimates" if ds.is_synthetic else "no"
-    )
+    meta["synthetic data"] = "yes: planted truth shown beside the estimates" if ds.is_synthetic else "no"
     run_data = data
     if _needs_copy(data, mapping, ds):
         run_data = io.save(ds, out / "data", fmt="parquet", force=True).resolve()
@@ -1182,9 +1159,7 @@ def run_report(
         jobs_list.append((str(nb), str(out), passed, kernel_name))
         for k in ignored:
             ignored_all.setdefault(k, []).append(nb.stem)
-    never = sorted(
-        k for k, v in ignored_all.items() if len(v) == len(notebooks) and k != "data_dir"
-    )
+    never = sorted(k for k, v in ignored_all.items() if len(v) == len(notebooks) and k != "data_dir")
     if never:
         print(
             f"warning: no stage notebook declares parameter(s) {', '.join(never)}; not passed",
@@ -1207,9 +1182,7 @@ def run_report(
                 _tick(bar, r)
         else:
             ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(
-                max_workers=min(jobs, len(jobs_list)), mp_context=ctx
-            ) as pool:
+            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list)), mp_context=ctx) as pool:
                 futs = {pool.submit(run_stage, *j): Path(j[0]).stem for j in jobs_list}
                 for f in cf.as_completed(futs):
                     name = futs[f]

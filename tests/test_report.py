@@ -84,19 +84,16 @@ def write_notebooks(folder: Path) -> Path:
             ),
             new_code_cell(
                 # papermill's own parser skips a line whose comment holds "=": the report must not
-                'data_dir: str = ""  # data folder; "" = the sample\n'
-                "target: float = 0.3  # target share",
+                'data_dir: str = ""  # data folder; "" = the sample\ntarget: float = 0.3  # target share',
                 metadata={"tags": ["parameters"]},
             ),
             new_code_cell(
                 f"{CODE_MARK}\nds = load_or_generate(data_dir)\n"
                 "n = len(ds.transactions)\nshare = ds.transactions['card_id'].notna().mean()"
             ),
-            new_code_cell(
-                "fig, ax = plt.subplots(figsize=(4, 3))\n"
-                "ax.bar(['card', 'no card'], [share, 1 - share])"
-            ),
+            new_code_cell("fig, ax = plt.subplots(figsize=(4, 3))\nax.bar(['card', 'no card'], [share, 1 - share])"),
             new_code_cell("import warnings\nwarnings.warn('noisy warning for analysts')"),
+            new_code_cell("print('RAW_PANEL_HEAD')", metadata={"tags": ["analyst-only"]}),
             new_code_cell(
                 "publish_kpis(kpi_frame([\n"
                 " dict(stage='enrollment', kpi='n_tx', label='Receipts', estimate=float(n),\n"
@@ -285,9 +282,7 @@ def test_broken_data_gives_problem_page_and_nonzero_exit(tmp_path):
     page = (out / "index.html").read_text()
     assert "no stage was run" in page
     # the problem names table, column, rule, row count and the offending receipt id
-    row = re.search(
-        r"<tr><td><code>transactions</code></td><td><code>amount</code></td>(.*?)</tr>", page, re.S
-    )
+    row = re.search(r"<tr><td><code>transactions</code></td><td><code>amount</code></td>(.*?)</tr>", page, re.S)
     assert row and "103" in row.group(1) and ">1<" in row.group(1)
     assert not (out / "pages").exists()
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
@@ -347,6 +342,7 @@ def test_manager_page_hides_code_and_noise_analyst_page_shows_code(run):
     analyst = (run["out"] / "pages" / "01_kpis.code.html").read_text()
     assert "CODE_ONLY_MARK" not in manager and "CODE_ONLY_MARK" in analyst
     assert "noisy warning" not in manager and "noisy warning" in analyst
+    assert "RAW_PANEL_HEAD" not in manager and "RAW_PANEL_HEAD" in analyst
     assert "BarContainer" not in manager and "BarContainer" not in analyst  # no object reprs
     assert "01_kpis.code.html" in manager and "../index.html" in manager
 
