@@ -54,14 +54,11 @@ def _check_csv(where: str, opts) -> dict:
     if opts is None:
         return {}
     if not isinstance(opts, Mapping):
-        raise MappingError(
-            f"mapping: '{where}' must be a mapping with keys {', '.join(sorted(_CSV_KEYS))}"
-        )
+        raise MappingError(f"mapping: '{where}' must be a mapping with keys {', '.join(sorted(_CSV_KEYS))}")
     unknown = sorted(set(opts) - _CSV_KEYS)
     if unknown:
         raise MappingError(
-            f"mapping: '{where}' has unknown key(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(_CSV_KEYS))}"
+            f"mapping: '{where}' has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_CSV_KEYS))}"
         )
     return dict(opts)
 
@@ -103,8 +100,7 @@ def read_mapping(mapping: str | Path | Mapping) -> dict:
     unknown = sorted(set(tables) - set(TABLES))
     if unknown:
         raise MappingError(
-            f"mapping names unknown table(s) {', '.join(unknown)}; "
-            f"contract tables are {', '.join(TABLES)}"
+            f"mapping names unknown table(s) {', '.join(unknown)}; contract tables are {', '.join(TABLES)}"
         )
     _check_csv("csv", spec.get("csv"))
     for name, tspec in tables.items():
@@ -205,10 +201,7 @@ def apply_mapping(
             df = df.rename(columns=cols)
             dup = df.columns[df.columns.duplicated()].tolist()
             if dup:
-                raise MappingError(
-                    f"mapping for table '{name}' gives two columns the name "
-                    f"{', '.join(map(str, dup))}"
-                )
+                raise MappingError(f"mapping for table '{name}' gives two columns the name {', '.join(map(str, dup))}")
             for col, codes in (tspec.get("values", {}) or {}).items():
                 if col not in df.columns:
                     raise MappingError(
@@ -217,14 +210,11 @@ def apply_mapping(
                     )
                 if not isinstance(codes, Mapping):
                     raise MappingError(
-                        f"mapping for table '{name}': values of '{col}' must map export values "
-                        f"to contract values"
+                        f"mapping for table '{name}': values of '{col}' must map export values to contract values"
                     )
                 df = df.assign(**{col: _recode(df[col], codes)})
             decimal = {**default_csv, **(tspec.get("csv") or {})}.get("decimal", ".")
-            numeric = [
-                c.name for c in TABLES[name].columns if c.kind in ("float", "int") and c.name in df
-            ]
+            numeric = [c.name for c in TABLES[name].columns if c.kind in ("float", "int") and c.name in df]
             if decimal != "." and numeric:
                 df = df.assign(**{c: _decimal_to_point(df[c], str(decimal)) for c in numeric})
             out[name] = df
@@ -292,8 +282,7 @@ def read_mapped_folder(
             path = folder / str(tspec["file"])
             if not path.is_file():
                 raise FileNotFoundError(
-                    f"mapping for table '{name}' names file {tspec['file']}, "
-                    f"which is not in {folder}"
+                    f"mapping for table '{name}' names file {tspec['file']}, which is not in {folder}"
                 )
         else:
             path = table_path(folder, name)

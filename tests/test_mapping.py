@@ -117,9 +117,7 @@ def test_apply_mapping_does_not_modify_its_input():
 
 def test_mapping_read_from_yaml(tmp_path):
     p = tmp_path / "m.yaml"
-    p.write_text(
-        "tables:\n  customers:\n    file: clients.csv\n    columns: {Client: customer_id}\n"
-    )
+    p.write_text("tables:\n  customers:\n    file: clients.csv\n    columns: {Client: customer_id}\n")
     assert read_mapping(p)["tables"]["customers"]["file"] == "clients.csv"
 
 
@@ -174,9 +172,7 @@ def test_worked_example_validates():
     """The example of docs/own_data.md: `loyalty validate` passes on it."""
     out, err = _io.StringIO(), _io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(
-            ["validate", str(EXAMPLE / "export"), "--mapping", str(EXAMPLE / "mapping.yaml")]
-        )
+        code = cli.main(["validate", str(EXAMPLE / "export"), "--mapping", str(EXAMPLE / "mapping.yaml")])
     assert code == 0, err.getvalue()
     assert "all contract rules pass" in out.getvalue()
     ds = io.load(EXAMPLE / "export", mapping=EXAMPLE / "mapping.yaml")
