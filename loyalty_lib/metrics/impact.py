@@ -1,0 +1,1144 @@
+"""Causal impact of membership (stage 06): what the program *caused*, not what members spent.
+
+Members are not a random sample of customers: heavier buyers are offered a card more often (they
+come more often) and accept it more often. A plain member-vs-non-member comparison therefore
+mixes the program's effect with who joined. This module builds the customer-by-month panel and
+the estimators that separate the two:
+
+* :func:`naive_gap` - the dashboard figure (members minus non-members after launch), biased;
+* :func:`did_panel` - difference-in-differences with customer and month fixed effects and
+  customer-clustered standard errors (``linearmodels.PanelOLS``); :func:`did_balanced` is the same
+  estimator in closed form for a balanced panel, with a fast customer bootstrap;
+* :func:`propensity_weights` / :func:`psw_att` / :func:`balance_table` - propensity-score (ATT)
+  weighting on pre-launch behaviour and demographics;
+* :func:`event_study` - month-by-month member/non-member gaps around launch (parallel trends).
+
+On synthetic data :func:`planted_effect` computes the true effect over exactly the cells an
+estimator uses, from the generator's per-receipt counterfactual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from loyalty_lib.stats import with_truth
+
+__all__ = [
+    "add_treatment",
+    "balance_table",
+    "bootstrap_counts",
+    "counterfactual_columns",
+    "customer_month_panel",
+    "did_balanced",
+    "did_panel",
+    "event_study",
+    "naive_gap",
+    "planted_effect",
+    "pre_period_features",
+    "propensity_weights",
+    "psw_att",
+    "truth_value",
+    "with_planted",
+]
+
+OUTCOMES = ("revenue", "visits", "check")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{where}: expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {', '.join(map(repr, missing))}")
+
+
+def _month_number(s: pd.Series | pd.Timestamp) -> np.ndarray | int:
+    """Months since year 0 (``year * 12 + month - 1``), vectorised; NaT gives -1."""
+    if isinstance(s, pd.Timestamp):
+        return s.year * 12 + s.month - 1
+    s = pd.to_datetime(s)
+    out = (s.dt.year * 12 + s.dt.month - 1).to_numpy(dtype=float)
+    return np.where(np.isnan(out), -1, out).astype(np.int64)
+
+
+def _month_start(number: np.ndarray | int) -> pd.DatetimeIndex | pd.Timestamp:
+    n = np.asarray(number, dtype=np.int64)
+    stamps = pd.to_datetime(
+        {
+            "year": (n // 12).ravel(),
+            "month": (n % 12 + 1).ravel(),
+            "day": np.ones(n.size, dtype=int),
+        }
+    )
+    return stamps.iloc[0] if np.ndim(number) == 0 else pd.DatetimeIndex(stamps)
+
+
+def truth_value(truth: Mapping | None, key: str, default: float = np.nan):
+    """Look up a planted value by dotted key in a flat or nested truth dict.
+
+    Parameters
+    ----------
+    truth : mapping or None
+        ``Dataset.truth``; ``None`` (real data) returns ``default``.
+    key : str
+        Dotted key such as ``"impact.did_revenue_per_customer_month"``.
+    default : float
+        Returned when the key is absent.
+
+    Returns
+    -------
+    object
+        The planted value, or ``default``.
+
+    Examples
+    --------
+    >>> truth_value({"impact": {"att": 3.0}}, "impact.att")
+    3.0
+    >>> truth_value({"impact.att": 3.0}, "impact.att")
+    3.0
+    """
+    if truth is None:
+        return default
+    if key in truth:
+        return truth[key]
+    node = truth
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def with_planted(estimates: pd.DataFrame, truth) -> pd.DataFrame:
+    """Join planted truth beside estimates, as :func:`loyalty_lib.stats.with_truth`.
+
+    Falls back to an equivalent local computation where the shared helper cannot store a
+    missing flag in a boolean column (pandas 3).
+
+    Parameters
+    ----------
+    estimates : pandas.DataFrame
+        Estimate frame with ``estimate, ci_low, ci_high``.
+    truth : mapping or Series or None
+        Planted values by the same index (``None`` on real data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``estimates`` plus ``truth`` and ``covered`` (``<NA>`` where no truth is known).
+    """
+    try:
+        return with_truth(estimates, truth)
+    except TypeError:
+        out = estimates.copy()
+        t = pd.Series(truth if truth is not None else {}, dtype=float)
+        out["truth"] = [float(t.get(k, np.nan)) for k in out.index]
+        cov = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
+        out["covered"] = pd.array(cov.to_numpy(), dtype="boolean")
+        out.loc[out["truth"].isna(), "covered"] = pd.NA
+        return out
+
+
+def bootstrap_counts(n: int, n_boot: int, seed: int = 0, chunk: int = 50):
+    """Yield customer-bootstrap resampling counts in chunks (vectorised cluster bootstrap).
+
+    Each row of a yielded ``(b, n)`` matrix says how often each of ``n`` customers is drawn in one
+    resample (a multinomial draw of ``n`` out of ``n``). Statistics that are ratios of sums over
+    customers become matrix products, ``counts @ values``, so a resample costs no Python loop.
+
+    Parameters
+    ----------
+    n : int
+        Number of customers (clusters).
+    n_boot : int
+        Number of resamples in total.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+    chunk : int
+        Resamples per yielded block (memory: ``chunk * n`` floats).
+
+    Yields
+    ------
+    numpy.ndarray
+        ``(b, n)`` float matrix of counts; rows sum to ``n``.
+    """
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < n_boot:
+        b = min(chunk, n_boot - done)
+        idx = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+        yield np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(float)
+        done += b
+
+
+def _percentile_ci(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    a = (1 - level) / 2
+    lo, hi = np.nanquantile(draws, [a, 1 - a], axis=0)
+    return lo, hi
+
+
+# ----------------------------------------------------------------------------- panel
+def customer_month_panel(
+    transactions: pd.DataFrame,
+    *,
+    customers: pd.DataFrame | None = None,
+    start=None,
+    end=None,
+    values: Mapping[str, str] | None = None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    first_seen_col: str = "first_seen",
+) -> pd.DataFrame:
+    """Build the customer-by-month panel, with zeros for months without purchases.
+
+    Every customer gets one row per calendar month from their first month (the month of
+    ``first_seen`` or of their first receipt, whichever is earlier, but not before ``start``)
+    up to the last month before ``end``. Built without a loop over customers.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts with ``customer_col``, ``date_col`` and the columns named in ``values``.
+    customers : pandas.DataFrame, optional
+        Customer table; customers without receipts in the window still get zero rows from their
+        ``first_seen_col`` month on.
+    start, end : date-like, optional
+        Window ``[start, end)``; default: from the first receipt's month to the last receipt's
+        month inclusive. Receipts outside the window are ignored.
+    values : mapping of str to str, optional
+        Output column -> receipt column to sum per cell; default ``{"revenue": "amount"}``.
+    customer_col, date_col, first_seen_col : str
+        Column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer-month, sorted by customer and month, with columns
+        ``customer_id`` (named ``customer_col``), ``month`` (month start), ``month_index``
+        (0 = the window's first month), ``visits`` (receipts) and one column per ``values`` key.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 5.0, 7.0],
+    ...                    "date": pd.to_datetime(["2024-01-03", "2024-03-09", "2024-02-01"])})
+    >>> p = customer_month_panel(tx)
+    >>> p["visits"].tolist(), p["revenue"].tolist()
+    ([1, 0, 1, 1, 0], [10.0, 0.0, 5.0, 7.0, 0.0])
+    """
+    values = dict(values or {"revenue": "amount"})
+    _require(transactions, [customer_col, date_col, *values.values()], "customer_month_panel")
+    if customers is not None:
+        _require(customers, [customer_col], "customer_month_panel (customers)")
+    tx_month = _month_number(transactions[date_col])
+    if len(transactions) == 0 and (start is None or end is None):
+        raise ValueError("customer_month_panel: no transactions; give start and end")
+    s = _month_number(pd.Timestamp(start)) if start is not None else int(tx_month.min())
+    if end is not None:
+        end = pd.Timestamp(end)
+        e = _month_number(end) + (0 if end == end.to_period("M").to_timestamp() else 1)
+    else:
+        e = int(tx_month.max()) + 1
+    if e <= s:
+        raise ValueError("customer_month_panel: end must be after start")
+    n_months = e - s
+
+    ids = transactions[customer_col]
+    if customers is not None:
+        ids = pd.concat([customers[customer_col], ids], ignore_index=True)
+    codes_all, uniques = pd.factorize(ids, sort=True)
+    n_cust = len(uniques)
+    tx_codes = codes_all[len(ids) - len(transactions) :]
+
+    # first month per customer: min over receipts (and first_seen when given)
+    first = np.full(n_cust, np.iinfo(np.int64).max, dtype=np.int64)
+    valid_tx = tx_month >= 0
+    np.minimum.at(first, tx_codes[valid_tx], tx_month[valid_tx])
+    if customers is not None and first_seen_col in customers:
+        fs = _month_number(customers[first_seen_col])
+        c_codes = codes_all[: len(customers)]
+        ok = fs >= 0
+        np.minimum.at(first, c_codes[ok], fs[ok])
+    first = np.clip(first, s, None)
+    keep = first < e
+    f_idx = np.where(keep, first - s, n_months)  # local month index of the first cell
+    counts = n_months - f_idx
+    total = int(counts.sum())
+    cust_rep = np.repeat(np.arange(n_cust), counts)
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    m_idx = np.repeat(f_idx, counts) + (np.arange(total) - offsets)
+
+    # cell position of every receipt in the window
+    in_win = (tx_month >= s) & (tx_month < e)
+    rc, rm = tx_codes[in_win], tx_month[in_win] - s
+    starts = np.cumsum(counts) - counts
+    pos = starts[rc] + (rm - f_idx[rc])
+    out = pd.DataFrame(
+        {
+            customer_col: uniques.take(cust_rep) if hasattr(uniques, "take") else uniques[cust_rep],
+            "month": _month_start(m_idx + s) if total else pd.DatetimeIndex([]),
+            "month_index": m_idx.astype(np.int64),
+            "visits": np.bincount(pos, minlength=total).astype(np.int64),
+        }
+    )
+    for name, col in values.items():
+        v = pd.to_numeric(transactions[col], errors="raise").to_numpy(dtype=float)[in_win]
+        out[name] = np.bincount(pos, weights=v, minlength=total)
+    return out
+
+
+def add_treatment(
+    panel: pd.DataFrame,
+    cards: pd.DataFrame,
+    *,
+    launch,
+    customer_col: str = "customer_id",
+    issued_col: str = "issued_date",
+) -> pd.DataFrame:
+    """Mark who became a member and when, on a customer-month panel.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Output of :func:`customer_month_panel` (needs ``customer_col`` and ``month``).
+    cards : pandas.DataFrame
+        Cards with ``customer_col`` and ``issued_col``; cards in stock (no holder) are ignored. A
+        customer with several cards counts from the first.
+    launch : date-like
+        Program launch; months from the launch month on are "post".
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``panel`` plus ``issue_month`` (month of the first card, NaT for non-members),
+        ``ever_member`` (bool), ``post`` (bool, month >= launch month), ``treated``
+        (``ever_member & post``: the ever-member x post-launch DiD regressor), ``issue_cell``
+        (the month the card was handed out) and ``after_issue`` (months strictly after it).
+    """
+    _require(panel, [customer_col, "month"], "add_treatment (panel)")
+    _require(cards, [customer_col, issued_col], "add_treatment (cards)")
+    held = cards.loc[
+        cards[customer_col].notna() & cards[issued_col].notna(), [customer_col, issued_col]
+    ]
+    first_issue = pd.to_datetime(held[issued_col]).groupby(held[customer_col]).min()
+    issue_month = first_issue.dt.to_period("M").dt.to_timestamp()
+    out = panel.copy()
+    out["issue_month"] = out[customer_col].map(issue_month)
+    out["issue_month"] = pd.to_datetime(out["issue_month"])
+    launch_month = pd.Timestamp(launch).to_period("M").to_timestamp()
+    out["ever_member"] = out["issue_month"].notna()
+    out["post"] = out["month"] >= launch_month
+    out["treated"] = out["ever_member"] & out["post"]
+    out["issue_cell"] = out["month"] == out["issue_month"]
+    out["after_issue"] = out["month"] > out["issue_month"]
+    return out
+
+
+def counterfactual_columns(
+    transactions: pd.DataFrame,
+    truth_transactions: pd.DataFrame,
+    *,
+    id_col: str = "transaction_id",
+) -> pd.DataFrame:
+    """Attach the generator's no-program counterfactual to each receipt (synthetic data only).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts with ``id_col``.
+    truth_transactions : pandas.DataFrame
+        ``Dataset.truth_tables["transactions"]`` with ``id_col, cf_amount, cf_gross_amount,
+        incremental``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``transactions`` plus ``cf_amount``, ``cf_gross_amount`` and ``cf_visit``
+        (1 when the receipt would also exist without the program, else 0).
+    """
+    _require(transactions, [id_col], "counterfactual_columns (transactions)")
+    need = [id_col, "cf_amount", "cf_gross_amount", "incremental"]
+    _require(truth_transactions, need, "counterfactual_columns (truth transactions)")
+    t = truth_transactions[need].set_index(id_col)
+    out = transactions.copy()
+    idx = t.index.get_indexer(out[id_col])
+    if (idx < 0).any():
+        raise ValueError(
+            f"counterfactual_columns: {(idx < 0).sum()} receipts have no counterfactual row"
+        )
+    out["cf_amount"] = t["cf_amount"].to_numpy(dtype=float)[idx]
+    out["cf_gross_amount"] = t["cf_gross_amount"].to_numpy(dtype=float)[idx]
+    out["cf_visit"] = (~t["incremental"].to_numpy(dtype=bool)[idx]).astype(np.int64)
+    return out
+
+
+def planted_effect(
+    panel: pd.DataFrame,
+    mask,
+    *,
+    revenue_col: str = "revenue",
+    cf_revenue_col: str = "cf_revenue",
+    cf_visits_col: str = "cf_visits",
+) -> pd.Series:
+    """Compute the true effect of the program over chosen panel cells (synthetic data only).
+
+    The no-program outcome of each receipt comes from the generator's planted counterfactual.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Panel with ``visits``, ``revenue_col``, ``cf_revenue_col`` and ``cf_visits_col`` (build it
+        with :func:`customer_month_panel` from :func:`counterfactual_columns` output).
+    mask : array-like of bool
+        The cells the estimator's effect refers to (e.g. ever-members' post-launch months).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``revenue`` (mean actual - no-program revenue per cell), ``visits`` (the same
+        for receipts) and ``check`` (actual mean check minus no-program mean check over the
+        cells' receipts).
+    """
+    _require(panel, ["visits", revenue_col, cf_revenue_col, cf_visits_col], "planted_effect")
+    m = np.asarray(mask, dtype=bool)
+    p = panel.loc[m]
+    rev, cf = p[revenue_col].sum(), p[cf_revenue_col].sum()
+    vis, cfv = p["visits"].sum(), p[cf_visits_col].sum()
+    n = max(len(p), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        check = rev / vis - cf / cfv
+    return pd.Series({"revenue": (rev - cf) / n, "visits": (vis - cfv) / n, "check": check})
+
+
+# ----------------------------------------------------------------------------- estimators
+def _customer_sums(panel: pd.DataFrame, mask, customer_col: str, revenue_col: str):
+    """Per-customer sums of revenue, visits and cells over the masked rows."""
+    codes, uniques = pd.factorize(panel[customer_col], sort=True)
+    m = np.asarray(mask, dtype=float)
+    n = len(uniques)
+    rev = np.bincount(codes, weights=panel[revenue_col].to_numpy(dtype=float) * m, minlength=n)
+    vis = np.bincount(codes, weights=panel["visits"].to_numpy(dtype=float) * m, minlength=n)
+    cells = np.bincount(codes, weights=m, minlength=n)
+    return codes, uniques, rev, vis, cells
+
+
+def naive_gap(
+    panel: pd.DataFrame,
+    *,
+    group_col: str = "ever_member",
+    mask=None,
+    customer_col: str = "customer_id",
+    revenue_col: str = "revenue",
+    n_boot: int = 300,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Members minus non-members, no adjustment (the dashboard figure), with a customer bootstrap.
+
+    Revenue and visits are per customer-month (cells pooled within each group); the check is
+    the group's revenue divided by its receipts.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Customer-month panel with ``visits``, ``revenue_col`` and the boolean ``group_col``.
+    group_col : str
+        Member flag (constant within a customer).
+    mask : array-like of bool, optional
+        Cells to compare (e.g. ``panel["post"]``); default all.
+    n_boot, seed, level
+        Bootstrap over customers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``revenue, visits, check`` with ``estimate, ci_low, ci_high, n`` (customers),
+        ``members`` and ``non_members`` (the two group means).
+    """
+    _require(panel, [customer_col, group_col, "visits", revenue_col], "naive_gap")
+    mask = np.ones(len(panel), bool) if mask is None else np.asarray(mask, bool)
+    codes, _, rev, vis, cells = _customer_sums(panel, mask, customer_col, revenue_col)
+    g = np.zeros(len(rev), bool)
+    g[codes] = panel[group_col].to_numpy(dtype=bool)
+    present = cells > 0
+    if not (g & present).any() or not (~g & present).any():
+        raise ValueError(f"naive_gap: need both groups of '{group_col}' among the chosen cells")
+    tm, cm = g.astype(float), (~g).astype(float)
+    M = np.vstack([rev * tm, vis * tm, cells * tm, rev * cm, vis * cm, cells * cm]).T
+
+    def stat(S):  # S: (..., 6) sums -> (..., 3) gaps and group means
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.stack([S[..., 0] / S[..., 2], S[..., 1] / S[..., 2], S[..., 0] / S[..., 1]], -1)
+            b = np.stack([S[..., 3] / S[..., 5], S[..., 4] / S[..., 5], S[..., 3] / S[..., 4]], -1)
+        return a - b, a, b
+
+    point, a, b = stat(M.sum(0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        draws = np.vstack([stat(c @ M)[0] for c in bootstrap_counts(len(rev), n_boot, seed)])
+    lo, hi = _percentile_ci(draws, level)
+    return pd.DataFrame(
+        {
+            "estimate": point,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n": int(present.sum()),
+            "members": a,
+            "non_members": b,
+        },
+        index=pd.Index(OUTCOMES, name="outcome"),
+    )
+
+
+def did_panel(
+    panel: pd.DataFrame,
+    *,
+    outcome: str = "revenue",
+    treat_col: str = "treated",
+    customer_col: str = "customer_id",
+    month_col: str = "month",
+    weights_col: str | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Difference-in-differences with customer and month fixed effects (two-way FE).
+
+    Fits ``y_it = a_i + b_t + tau * D_it + e_it`` with ``linearmodels.PanelOLS`` (fixed effects
+    absorbed, not dummies), standard errors clustered by customer. With ``D = ever_member x
+    post`` on a balanced panel, ``tau`` equals the classic difference of the two groups' pre/post
+    changes (see :func:`did_balanced`).
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Customer-month panel.
+    outcome : str
+        Outcome column (e.g. ``revenue``, ``visits``, or a per-cell mean check).
+    treat_col : str
+        0/1 treatment regressor.
+    weights_col : str, optional
+        Observation weights (e.g. ``visits`` for a mean-check outcome).
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row indexed by ``outcome`` with ``estimate, ci_low, ci_high, n`` (customers),
+        ``se``, ``p_value`` and ``n_obs``.
+    """
+    from linearmodels.panel import PanelOLS
+
+    cols = [customer_col, month_col, outcome, treat_col] + ([weights_col] if weights_col else [])
+    _require(panel, cols, "did_panel")
+    d = panel[cols].dropna(subset=[outcome])
+    if weights_col:
+        d = d[d[weights_col] > 0]
+    if d[treat_col].nunique() < 2:
+        raise ValueError(f"did_panel: '{treat_col}' must vary (both treated and untreated cells)")
+    ent = pd.factorize(d[customer_col], sort=True)[0]
+    tim = pd.factorize(d[month_col], sort=True)[0]
+    idx = pd.MultiIndex.from_arrays([ent, tim], names=["entity", "time"])
+    y = pd.Series(d[outcome].to_numpy(dtype=float), index=idx, name=outcome)
+    x = pd.DataFrame({"treated": d[treat_col].to_numpy(dtype=float)}, index=idx)
+    w = pd.Series(d[weights_col].to_numpy(dtype=float), index=idx) if weights_col else None
+    res = PanelOLS(y, x, entity_effects=True, time_effects=True, weights=w).fit(
+        cov_type="clustered", cluster_entity=True
+    )
+    est, se = float(res.params["treated"]), float(res.std_errors["treated"])
+    z = sps.norm.ppf(0.5 + level / 2)
+    return pd.DataFrame(
+        {
+            "estimate": [est],
+            "ci_low": [est - z * se],
+            "ci_high": [est + z * se],
+            "n": [int(ent.max() + 1)],
+            "se": [se],
+            "p_value": [float(res.pvalues["treated"])],
+            "n_obs": [len(d)],
+        },
+        index=pd.Index([outcome], name="outcome"),
+    )
+
+
+def did_balanced(
+    panel: pd.DataFrame,
+    *,
+    outcomes: Sequence[str] = ("revenue",),
+    group_col: str = "ever_member",
+    post_col: str = "post",
+    customer_col: str = "customer_id",
+    n_boot: int = 300,
+    seed: int = 0,
+    level: float = 0.95,
+    return_draws: bool = False,
+):
+    """Ever-member x post DiD in closed form, with a vectorised customer bootstrap.
+
+    On a balanced panel (every customer observed in every month) the two-way fixed-effects
+    coefficient of ``group x post`` equals
+    ``mean over members of (post mean - pre mean) - the same over non-members``.
+    Computing it that way makes a bootstrap over customers cheap (no refit), which the ROI
+    interval needs.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Balanced customer-month panel with ``group_col`` and ``post_col`` booleans.
+    outcomes : sequence of str
+        Outcome columns.
+    n_boot, seed, level
+        Bootstrap over customers.
+    return_draws : bool
+        Also return the ``(n_boot, len(outcomes))`` bootstrap draws.
+
+    Returns
+    -------
+    pandas.DataFrame or (pandas.DataFrame, numpy.ndarray)
+        Indexed by outcome with ``estimate, ci_low, ci_high, n`` (customers), ``se`` (bootstrap
+        standard deviation) and ``pre_members, post_members, pre_non_members, post_non_members``
+        (group means per customer-month).
+    """
+    outcomes = list(outcomes)
+    _require(panel, [customer_col, group_col, post_col, *outcomes], "did_balanced")
+    codes, uniques = pd.factorize(panel[customer_col], sort=True)
+    n = len(uniques)
+    post = panel[post_col].to_numpy(dtype=bool)
+    n_post = np.bincount(codes, weights=post.astype(float), minlength=n)
+    n_pre = np.bincount(codes, weights=(~post).astype(float), minlength=n)
+    if (
+        not (np.all(n_post == n_post[0]) and np.all(n_pre == n_pre[0]))
+        or n_pre[0] == 0
+        or n_post[0] == 0
+    ):
+        raise ValueError(
+            "did_balanced: the panel is not balanced (every customer needs the same pre and post "
+            "months); use did_panel"
+        )
+    g = np.zeros(n, bool)
+    g[codes] = panel[group_col].to_numpy(dtype=bool)
+    if g.all() or not g.any():
+        raise ValueError(f"did_balanced: need both groups of '{group_col}'")
+    cols = []
+    for o in outcomes:
+        y = panel[o].to_numpy(dtype=float)
+        pre_m = np.bincount(codes, weights=y * ~post, minlength=n) / n_pre
+        post_m = np.bincount(codes, weights=y * post, minlength=n) / n_post
+        cols += [pre_m, post_m]
+    Y = np.vstack(cols).T  # (n, 2k)
+    tm, cm = g.astype(float), (~g).astype(float)
+
+    def stat(c):  # c: (b, n) counts -> (b, k) DiD, plus group means
+        mt = (c * tm) @ Y / (c @ tm)[:, None]
+        mc = (c * cm) @ Y / (c @ cm)[:, None]
+        d = (mt[:, 1::2] - mt[:, 0::2]) - (mc[:, 1::2] - mc[:, 0::2])
+        return d, mt, mc
+
+    point, mt, mc = stat(np.ones((1, n)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        draws = np.vstack([stat(c)[0] for c in bootstrap_counts(n, n_boot, seed)])
+    lo, hi = _percentile_ci(draws, level)
+    out = pd.DataFrame(
+        {
+            "estimate": point[0],
+            "ci_low": lo,
+            "ci_high": hi,
+            "n": n,
+            "se": draws.std(0, ddof=1),
+            "pre_members": mt[0, 0::2],
+            "post_members": mt[0, 1::2],
+            "pre_non_members": mc[0, 0::2],
+            "post_non_members": mc[0, 1::2],
+        },
+        index=pd.Index(outcomes, name="outcome"),
+    )
+    return (out, draws) if return_draws else out
+
+
+# ----------------------------------------------------------------------------- propensity
+def pre_period_features(
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    launch,
+    start=None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    demographics: Sequence[str] = ("customer_type", "age", "gender", "income_band"),
+) -> pd.DataFrame:
+    """Pre-launch behaviour and demographics per customer, ready for a propensity model.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts with ``customer_col, date_col, amount_col``.
+    customers : pandas.DataFrame
+        One row per customer; demographic columns that are absent are skipped.
+    launch : date-like
+        Program launch; behaviour is measured on ``[start, launch)``.
+    start : date-like, optional
+        Start of the pre-period (default: the first receipt).
+    demographics : sequence of str
+        Customer columns to include; numbers are kept (missing filled with the median plus a
+        ``<col>_missing`` flag), categories become 0/1 dummies (first level dropped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``customer_col`` (every customer of ``customers``) with ``pre_visits``,
+        ``pre_spend``, ``log_pre_visits``, ``log_pre_spend``, ``pre_recency_days`` (days from the
+        last pre-launch receipt to launch; the pre-period length when none), ``pre_buyer``
+        (0/1) and the demographic columns.
+    """
+    _require(
+        transactions, [customer_col, date_col, amount_col], "pre_period_features (transactions)"
+    )
+    _require(customers, [customer_col], "pre_period_features (customers)")
+    launch = pd.Timestamp(launch)
+    dates = pd.to_datetime(transactions[date_col])
+    start = pd.Timestamp(start) if start is not None else dates.min()
+    pre = transactions.loc[(dates >= start) & (dates < launch)]
+    g = pre.groupby(customer_col)
+    ids = pd.Index(customers[customer_col], name=customer_col)
+    visits = g.size().reindex(ids, fill_value=0)
+    spend = g[amount_col].sum().reindex(ids, fill_value=0.0)
+    last = pd.to_datetime(g[date_col].max()).reindex(ids)
+    span = (launch - start).days
+    recency = ((launch - last).dt.days).fillna(span).clip(upper=span)
+    out = pd.DataFrame(
+        {"pre_visits": visits.to_numpy(dtype=float), "pre_spend": spend.to_numpy(dtype=float)},
+        index=ids,
+    )
+    out["log_pre_visits"] = np.log1p(out["pre_visits"])
+    out["log_pre_spend"] = np.log1p(out["pre_spend"])
+    out["pre_recency_days"] = recency.to_numpy(dtype=float)
+    out["pre_buyer"] = (out["pre_visits"] > 0).astype(float)
+    cust = customers.set_index(customer_col)
+    for c in demographics:
+        if c not in cust:
+            continue
+        col = cust[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            v = col.astype(float)
+            if v.isna().any():
+                out[f"{c}_missing"] = v.isna().astype(float).to_numpy()
+            out[c] = v.fillna(v.median() if v.notna().any() else 0.0).to_numpy()
+        else:
+            dummies = pd.get_dummies(
+                col.astype("string").fillna("missing"), prefix=c, drop_first=True, dtype=float
+            )
+            for d in dummies:
+                out[d] = dummies[d].to_numpy()
+    return out
+
+
+def _logit_irls(X: np.ndarray, t: np.ndarray, w: np.ndarray, beta0: np.ndarray, iters: int = 25):
+    """Weighted logistic regression by Newton steps (used inside the bootstrap)."""
+    beta = beta0.copy()
+    for _ in range(iters):
+        eta = np.clip(X @ beta, -30, 30)
+        p = 1 / (1 + np.exp(-eta))
+        W = w * p * (1 - p)
+        H = (X * W[:, None]).T @ X + 1e-8 * np.eye(X.shape[1])
+        step = np.linalg.solve(H, X.T @ (w * (t - p)))
+        beta += step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return beta
+
+
+def _design(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    X = features.to_numpy(dtype=float)
+    sd = X.std(0)
+    # drop constant columns and exact duplicates (e.g. several "missing" flags of one pattern)
+    _, first = np.unique(X.T, axis=0, return_index=True)
+    keep = (sd > 0) & np.isin(np.arange(X.shape[1]), first)
+    mu = X[:, keep].mean(0)
+    Xs = np.column_stack([np.ones(len(X)), (X[:, keep] - mu) / sd[keep]])
+    names = ["const", *features.columns[keep]]
+    # drop columns that are linear combinations of others (rank-revealing QR, order kept)
+    from scipy.linalg import qr
+
+    _, r, piv = qr(Xs, mode="economic", pivoting=True)
+    rank = int((np.abs(np.diag(r)) > 1e-8 * abs(r[0, 0])).sum())
+    cols = np.sort(piv[:rank])
+    if 0 not in cols:
+        cols = np.r_[0, cols[:-1]]
+    return Xs[:, cols], [names[i] for i in cols]
+
+
+def propensity_weights(
+    features: pd.DataFrame,
+    treated,
+    *,
+    clip: float = 0.99,
+) -> pd.DataFrame:
+    """Propensity scores (logistic regression, statsmodels) and ATT weights.
+
+    The score is the modelled probability of becoming a member given pre-launch behaviour and
+    demographics. ATT weights keep every member at 1 and give each non-member
+    ``p / (1 - p)``, rescaled so non-member weights sum to the number of members: the weighted
+    non-members then resemble the members on the modelled features.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Numeric features, one row per customer (e.g. :func:`pre_period_features`).
+    treated : array-like of bool
+        Member flag aligned with ``features``.
+    clip : float
+        Scores are clipped to ``[1 - clip, clip]`` so one control cannot dominate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``features`` with ``treated`` (bool), ``propensity`` and ``weight``.
+    """
+    import statsmodels.api as sm
+
+    if not isinstance(features, pd.DataFrame):
+        raise ValueError("propensity_weights: features must be a DataFrame")
+    t = np.asarray(treated, dtype=bool)
+    if len(t) != len(features):
+        raise ValueError("propensity_weights: treated and features differ in length")
+    if t.all() or not t.any():
+        raise ValueError("propensity_weights: need both members and non-members")
+    bad = [c for c in features if not np.isfinite(features[c].to_numpy(dtype=float)).all()]
+    if bad:
+        raise ValueError(f"propensity_weights: non-finite values in column(s) {', '.join(bad)}")
+    X, _ = _design(features)
+    res = sm.GLM(t.astype(float), X, family=sm.families.Binomial()).fit()
+    p = np.clip(res.predict(X), 1 - clip, clip)
+    w = np.where(t, 1.0, p / (1 - p))
+    w[~t] *= t.sum() / w[~t].sum()
+    return pd.DataFrame({"treated": t, "propensity": p, "weight": w}, index=features.index)
+
+
+def balance_table(features: pd.DataFrame, treated, weights=None) -> pd.DataFrame:
+    """Standardised mean differences of each feature, before and after weighting.
+
+    ``SMD = (mean_members - mean_non_members) / sqrt((var_members + var_non_members) / 2)``
+    with the unweighted variances in the denominator both times, so the two columns are
+    comparable. |SMD| below 0.1 is the usual "balanced" rule of thumb.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Numeric features, one row per customer.
+    treated : array-like of bool
+        Member flag.
+    weights : array-like, optional
+        ATT weights (e.g. ``propensity_weights(...)["weight"]``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by feature with ``mean_members``, ``mean_non_members``,
+        ``mean_non_members_weighted``, ``smd_before`` and ``smd_after`` (NaN without weights).
+    """
+    if not isinstance(features, pd.DataFrame):
+        raise ValueError("balance_table: features must be a DataFrame")
+    t = np.asarray(treated, dtype=bool)
+    X = features.to_numpy(dtype=float)
+    mt, mc = X[t].mean(0), X[~t].mean(0)
+    sd = np.sqrt((X[t].var(0, ddof=1) + X[~t].var(0, ddof=1)) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        before = np.where(sd > 0, (mt - mc) / sd, 0.0)
+        if weights is not None:
+            w = np.asarray(weights, dtype=float)[~t]
+            mw = (w[:, None] * X[~t]).sum(0) / w.sum()
+            after = np.where(sd > 0, (mt - mw) / sd, 0.0)
+        else:
+            mw, after = np.full_like(mt, np.nan), np.full_like(mt, np.nan)
+    return pd.DataFrame(
+        {
+            "mean_members": mt,
+            "mean_non_members": mc,
+            "mean_non_members_weighted": mw,
+            "smd_before": before,
+            "smd_after": after,
+        },
+        index=pd.Index(features.columns, name="feature"),
+    )
+
+
+def psw_att(
+    features: pd.DataFrame,
+    treated,
+    outcomes: pd.DataFrame,
+    *,
+    baseline: pd.DataFrame | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    clip: float = 0.99,
+) -> pd.DataFrame:
+    """Effect on the members (ATT) by propensity-score weighting, with a customer bootstrap.
+
+    Members' mean outcome minus the ATT-weighted mean of non-members. Revenue and visits are
+    per customer-month; the check is revenue over visits within each (weighted) group. With
+    ``baseline`` (the same outcomes measured before launch) the weighted comparison is made on
+    the change, post minus pre ("weighted difference-in-differences"), which also removes
+    stable differences the model does not capture. The bootstrap refits the propensity model
+    on every resample, so the interval includes the uncertainty of the weights.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Propensity-model features, one row per customer.
+    treated : array-like of bool
+        Member flag.
+    outcomes : pandas.DataFrame
+        Aligned with ``features``; columns ``revenue`` and ``visits`` per customer-month after
+        launch.
+    baseline : pandas.DataFrame, optional
+        Same columns before launch.
+    n_boot, seed, level, clip
+        Bootstrap and weight settings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``revenue, visits, check`` with ``estimate, ci_low, ci_high, n`` (customers),
+        ``members`` and ``non_members_weighted``.
+    """
+    _require(outcomes, ["revenue", "visits"], "psw_att (outcomes)")
+    if baseline is not None:
+        _require(baseline, ["revenue", "visits"], "psw_att (baseline)")
+    t = np.asarray(treated, dtype=bool)
+    pw = propensity_weights(features, t, clip=clip)
+    X, _ = _design(features)
+    Y = outcomes[["revenue", "visits"]].to_numpy(dtype=float)
+    B = baseline[["revenue", "visits"]].to_numpy(dtype=float) if baseline is not None else None
+    tf = t.astype(float)
+    beta_full = _logit_irls(X, tf, np.ones(len(t)), np.zeros(X.shape[1]))
+
+    def stat(c, beta, p=None):
+        if p is None:
+            p = np.clip(1 / (1 + np.exp(-np.clip(X @ beta, -30, 30))), 1 - clip, clip)
+        wt = c * tf
+        wc = c * (1 - tf) * p / (1 - p)
+        mt_, mc_ = wt @ Y / wt.sum(), wc @ Y / wc.sum()
+        if B is None:
+            return np.r_[mt_ - mc_, mt_[0] / mt_[1] - mc_[0] / mc_[1]], mt_, mc_
+        bt, bc = wt @ B / wt.sum(), wc @ B / wc.sum()
+        chk = (mt_[0] / mt_[1] - bt[0] / bt[1]) - (mc_[0] / mc_[1] - bc[0] / bc[1])
+        return np.r_[(mt_ - bt) - (mc_ - bc), chk], mt_, mc_
+
+    # point estimate from the statsmodels fit; the bootstrap refits by Newton steps from it
+    point, mt, mc = stat(np.ones(len(t)), beta_full, pw["propensity"].to_numpy())
+    draws = []
+    for counts in bootstrap_counts(len(t), n_boot, seed, chunk=25):
+        for c in counts:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                beta = _logit_irls(X, tf, c, beta_full, iters=4)
+                draws.append(stat(c, beta)[0])
+    lo, hi = _percentile_ci(np.array(draws), level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        members = np.r_[mt, mt[0] / mt[1]]
+        non = np.r_[mc, mc[0] / mc[1]]
+    return pd.DataFrame(
+        {
+            "estimate": point,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n": len(t),
+            "members": members,
+            "non_members_weighted": non,
+        },
+        index=pd.Index(OUTCOMES, name="outcome"),
+    )
+
+
+# ----------------------------------------------------------------------------- event study
+def event_study(
+    panel: pd.DataFrame,
+    *,
+    outcome: str = "revenue",
+    group_col: str = "ever_member",
+    ref_month=None,
+    weights: pd.Series | None = None,
+    customer_col: str = "customer_id",
+    month_col: str = "month",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Month-by-month member/non-member gap relative to a reference month (event study).
+
+    On a balanced panel this equals the coefficients of ``group x month`` dummies in a two-way
+    fixed-effects regression (reference month left out): for each month, the members' mean change
+    since the reference month minus the non-members' (optionally ATT-weighted) mean change.
+    Before launch the gaps should hover around zero (parallel pre-trends); after launch they
+    trace the effect.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Balanced customer-month panel with ``outcome`` and ``group_col``.
+    ref_month : date-like, optional
+        Reference month (default: the last month before the first month where any ``post``
+        column is true, else the middle month).
+    weights : pandas.Series, optional
+        Non-member weights indexed by customer (e.g. ATT weights); members always weigh 1.
+    level : float
+        Confidence level (normal approximation, customer-level variances).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per month with ``month``, ``relative_month`` (0 = launch month when ``post``
+        exists, else 0 = reference month + 1), ``estimate, ci_low, ci_high, n`` (customers),
+        ``mean_members`` and ``mean_non_members`` (levels, weighted when ``weights`` given).
+    """
+    _require(panel, [customer_col, month_col, outcome, group_col], "event_study")
+    wide = panel.pivot(index=customer_col, columns=month_col, values=outcome)
+    if wide.isna().any().any():
+        raise ValueError("event_study: the panel is not balanced (every customer in every month)")
+    g = panel.groupby(customer_col)[group_col].first().reindex(wide.index).to_numpy(dtype=bool)
+    months = wide.columns
+    if ref_month is None:
+        if "post" in panel:
+            first_post = panel.loc[panel["post"].astype(bool), month_col].min()
+            ref = months[months < first_post].max()
+        else:
+            ref = months[len(months) // 2]
+    else:
+        ref = pd.Timestamp(ref_month).to_period("M").to_timestamp()
+    if ref not in months:
+        raise ValueError(f"event_study: reference month {ref} not in the panel")
+    Y = wide.to_numpy(dtype=float)
+    D = Y - Y[:, [months.get_loc(ref)]]
+    w = np.ones(len(wide))
+    if weights is not None:
+        w = weights.reindex(wide.index).fillna(0).to_numpy(dtype=float, copy=True)
+        w[g] = 1.0
+    wc = w[~g]
+    mt = D[g].mean(0)
+    mc = wc @ D[~g] / wc.sum()
+    vt = D[g].var(0, ddof=1) / g.sum()
+    vc = (wc[:, None] ** 2 * (D[~g] - mc) ** 2).sum(0) / wc.sum() ** 2
+    est = mt - mc
+    half = sps.norm.ppf(0.5 + level / 2) * np.sqrt(vt + vc)
+    ref_pos = months.get_loc(ref)
+    return pd.DataFrame(
+        {
+            "month": months,
+            "relative_month": np.arange(len(months)) - ref_pos - 1,
+            "estimate": est,
+            "ci_low": est - half,
+            "ci_high": est + half,
+            "n": len(wide),
+            "mean_members": Y[g].mean(0),
+            "mean_non_members": wc @ Y[~g] / wc.sum(),
+        }
+    ).reset_index(drop=True)
+
+
+def did_imputation(
+    panel: pd.DataFrame,
+    *,
+    outcomes: Sequence[str] = ("revenue",),
+    treated_col: str = "after_issue",
+    group_col: str = "ever_member",
+    post_col: str = "post",
+    customer_col: str = "customer_id",
+    month_col: str = "month",
+    n_boot: int = 300,
+    seed: int = 0,
+    level: float = 0.95,
+    return_draws: bool = False,
+):
+    """DiD by imputation for staggered membership: effect per member-month after the card.
+
+    For every treated cell (a member's month in ``treated_col``) the no-program outcome is
+    imputed as the member's own pre-launch mean plus the non-members' change from their
+    pre-launch mean to that calendar month; the estimate is the mean of actual minus imputed
+    over the treated cells (Borusyak, Jaravel and Spiess's imputation estimator with customer and
+    month effects). Members' post-launch months outside ``treated_col`` (before and in the month
+    the card was handed out) are left out: a card is handed out at a purchase, so those months
+    are not comparable with ordinary months.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Balanced customer-month panel from :func:`add_treatment`.
+    outcomes : sequence of str
+        Outcome columns.
+    treated_col, group_col, post_col : str
+        Treated cells, member flag and post-launch flag.
+    n_boot, seed, level
+        Bootstrap over customers (vectorised).
+    return_draws : bool
+        Also return the bootstrap draws ``(n_boot, len(outcomes))``.
+
+    Returns
+    -------
+    pandas.DataFrame or (pandas.DataFrame, numpy.ndarray)
+        Indexed by outcome with ``estimate, ci_low, ci_high, n`` (customers), ``se`` and
+        ``n_cells`` (treated cells averaged over).
+    """
+    outcomes = list(outcomes)
+    _require(
+        panel,
+        [customer_col, month_col, treated_col, group_col, post_col, *outcomes],
+        "did_imputation",
+    )
+    ci, cust = pd.factorize(panel[customer_col], sort=True)
+    mi, months = pd.factorize(panel[month_col], sort=True)
+    n, T = len(cust), len(months)
+    if len(panel) != n * T or pd.Series(ci * T + mi).duplicated().any():
+        raise ValueError(
+            "did_imputation: the panel is not balanced (every customer in every month)"
+        )
+    flat = ci * T + mi
+    post_m = np.zeros(T, bool)
+    post_m[mi] = panel[post_col].to_numpy(dtype=bool)
+    A = np.zeros(n * T)
+    A[flat] = panel[treated_col].fillna(False).to_numpy(dtype=float)
+    A = A.reshape(n, T)
+    g = np.zeros(n, bool)
+    g[ci] = panel[group_col].to_numpy(dtype=bool)
+    if g.all() or not g.any() or A.sum() == 0:
+        raise ValueError(f"did_imputation: need members with '{treated_col}' cells and non-members")
+    pre = (~post_m).astype(float)
+    cm = (~g).astype(float)
+    k = A.sum(1)
+    parts = []
+    for o in outcomes:
+        Y = np.zeros(n * T)
+        Y[flat] = panel[o].to_numpy(dtype=float)
+        Y = Y.reshape(n, T)
+        pre_mean = Y @ pre / pre.sum()
+        own = (Y * A).sum(1) - k * pre_mean  # sum over treated cells of y - own pre mean
+        parts.append((own, Y, pre_mean))
+
+    def stat(c):  # (b, n) counts -> (b, k)
+        wt = c * g
+        ncell = wt @ k
+        at = wt @ A  # (b, T) treated cells per month
+        res = []
+        for own, Y, pre_mean in parts:
+            wc = c * cm
+            ct = (wc @ Y) / wc.sum(1, keepdims=True)  # control mean by month
+            cpre = (wc @ pre_mean) / wc.sum(1)
+            res.append((wt @ own - (at * (ct - cpre[:, None])).sum(1)) / ncell)
+        return np.vstack(res).T
+
+    point = stat(np.ones((1, n)))[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        draws = np.vstack([stat(c) for c in bootstrap_counts(n, n_boot, seed)])
+    lo, hi = _percentile_ci(draws, level)
+    out = pd.DataFrame(
+        {
+            "estimate": point,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n": n,
+            "se": draws.std(0, ddof=1),
+            "n_cells": int(A.sum()),
+        },
+        index=pd.Index(outcomes, name="outcome"),
+    )
+    return (out, draws) if return_draws else out

@@ -1,0 +1,201 @@
+"""Plots of the impact stage (06): parallel trends, event study, balance, propensity overlap."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+__all__ = ["plot_balance", "plot_event_study", "plot_parallel_trends", "plot_propensity_overlap"]
+
+
+def _need(data: pd.DataFrame, cols, who: str) -> None:
+    missing = [c for c in cols if c not in data]
+    if missing:
+        raise ValueError(f"{who}: missing column(s) {', '.join(map(repr, missing))}")
+
+
+def plot_parallel_trends(
+    data: pd.DataFrame,
+    *,
+    launch=None,
+    weighted: pd.DataFrame | None = None,
+    ax: Axes | None = None,
+    ylabel: str = "net revenue per customer-month, RUB",
+    **kwargs,
+) -> Axes:
+    """Monthly mean outcome of members and non-members around the launch.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        :func:`loyalty_lib.metrics.impact.event_study` output (``month, mean_members,
+        mean_non_members``).
+    launch : date-like, optional
+        Draws a vertical line at the launch.
+    weighted : pandas.DataFrame, optional
+        The same computed with propensity weights: adds the weighted non-members' line.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    ylabel : str
+        Y-axis label.
+    **kwargs
+        Passed to ``Axes.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, ["month", "mean_members", "mean_non_members"], "plot_parallel_trends")
+    ax = ax or plt.gca()
+    ax.plot(data["month"], data["mean_members"], marker="o", color="C1", label="members", **kwargs)
+    ax.plot(
+        data["month"],
+        data["mean_non_members"],
+        marker="o",
+        color="C0",
+        label="non-members",
+        **kwargs,
+    )
+    if weighted is not None:
+        ax.plot(
+            weighted["month"],
+            weighted["mean_non_members"],
+            ls="--",
+            color="C2",
+            label="non-members, weighted like members",
+            **kwargs,
+        )
+    if launch is not None:
+        ax.axvline(pd.Timestamp(launch), color="grey", ls=":", label="launch")
+    ax.set(xlabel="month", ylabel=ylabel)
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_event_study(
+    data: pd.DataFrame,
+    *,
+    truth=None,
+    ax: Axes | None = None,
+    ylabel: str = "members minus non-members, change since the month before launch",
+    **kwargs,
+) -> Axes:
+    """Month-by-month gap relative to the reference month, with 95 % intervals.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        :func:`loyalty_lib.metrics.impact.event_study` output (``relative_month, estimate,
+        ci_low, ci_high``).
+    truth : float or array-like, optional
+        Planted effect after launch (a horizontal line, or one value per month).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    ylabel : str
+        Y-axis label.
+    **kwargs
+        Passed to ``Axes.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, ["relative_month", "estimate", "ci_low", "ci_high"], "plot_event_study")
+    ax = ax or plt.gca()
+    x = data["relative_month"].to_numpy()
+    ax.fill_between(x, data["ci_low"], data["ci_high"], color="C0", alpha=0.2, label="95 % CI")
+    ax.plot(x, data["estimate"], marker="o", color="C0", label="estimate", **kwargs)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axvline(-0.5, color="grey", ls=":", label="launch")
+    if truth is not None:
+        t = np.broadcast_to(np.asarray(truth, dtype=float), x.shape)
+        post = x >= 0
+        ax.plot(x[post], t[post], color="black", ls="--", label="planted truth")
+    ax.set(xlabel="months since launch", ylabel=ylabel)
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_balance(
+    data: pd.DataFrame, *, threshold: float = 0.1, ax: Axes | None = None, **kwargs
+) -> Axes:
+    """Love plot: standardised mean difference of each feature before and after weighting.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        :func:`loyalty_lib.metrics.impact.balance_table` output (``smd_before, smd_after``).
+    threshold : float
+        Draws the +-threshold band (0.1 = the usual "balanced" rule of thumb).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.scatter``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, ["smd_before", "smd_after"], "plot_balance")
+    ax = ax or plt.gca()
+    y = np.arange(len(data))[::-1]
+    ax.scatter(data["smd_before"], y, color="C3", label="before weighting", **kwargs)
+    ax.scatter(data["smd_after"], y, color="C2", marker="D", label="after weighting", **kwargs)
+    ax.axvspan(-threshold, threshold, color="grey", alpha=0.15)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set(
+        yticks=y,
+        yticklabels=data.index.astype(str),
+        xlabel="standardised mean difference (members - non-members)",
+    )
+    ax.legend(frameon=False, loc="best")
+    return ax
+
+
+def plot_propensity_overlap(
+    data: pd.DataFrame, *, bins: int = 30, ax: Axes | None = None, **kwargs
+) -> Axes:
+    """Histograms of the propensity score among members and non-members (overlap check).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        :func:`loyalty_lib.metrics.impact.propensity_weights` output (``treated, propensity``).
+    bins : int
+        Histogram bins.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.hist``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, ["treated", "propensity"], "plot_propensity_overlap")
+    ax = ax or plt.gca()
+    edges = np.linspace(0, 1, bins + 1)
+    t = data["treated"].to_numpy(dtype=bool)
+    ax.hist(
+        data.loc[~t, "propensity"],
+        bins=edges,
+        density=True,
+        alpha=0.5,
+        color="C0",
+        label="non-members",
+        **kwargs,
+    )
+    ax.hist(
+        data.loc[t, "propensity"],
+        bins=edges,
+        density=True,
+        alpha=0.5,
+        color="C1",
+        label="members",
+        **kwargs,
+    )
+    ax.set(xlabel="propensity score (modelled chance of joining)", ylabel="density")
+    ax.legend(frameon=False)
+    return ax

@@ -1,0 +1,132 @@
+"""Plots of the ROI stage (07): cost ledger, ROI tornado, ROI against the uplift."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+__all__ = ["plot_cost_ledger", "plot_roi_curve", "plot_tornado"]
+
+
+def plot_cost_ledger(data: pd.DataFrame, *, ax: Axes | None = None, **kwargs) -> Axes:
+    """Stacked monthly program costs by category.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        :func:`loyalty_lib.metrics.roi.cost_ledger` output (months x categories, plus ``total``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if not isinstance(data, pd.DataFrame) or len(data.columns) == 0:
+        raise ValueError("plot_cost_ledger: expected the cost_ledger frame")
+    ax = ax or plt.gca()
+    cats = [c for c in data.columns if c != "total" and data[c].sum() > 0]
+    x = np.arange(len(data))
+    bottom = np.zeros(len(data))
+    for i, c in enumerate(cats):
+        ax.bar(x, data[c] / 1e3, bottom=bottom, color=f"C{i}", label=c, **kwargs)
+        bottom += data[c].to_numpy() / 1e3
+    ax.set(
+        xticks=x,
+        xticklabels=[pd.Timestamp(m).strftime("%Y-%m") for m in data.index],
+        xlabel="month",
+        ylabel="cost, thousand RUB",
+    )
+    ax.tick_params(axis="x", labelrotation=90)
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_tornado(data: pd.DataFrame, *, ax: Axes | None = None, **kwargs) -> Axes:
+    """Tornado plot: how far ROI moves when one input moves across its range.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        :func:`loyalty_lib.metrics.roi.roi_sensitivity` output.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    need = ["parameter", "low", "high", "roi_low", "roi_high", "base_roi"]
+    missing = [c for c in need if c not in data]
+    if missing:
+        raise ValueError(f"plot_tornado: missing column(s) {', '.join(missing)}")
+    ax = ax or plt.gca()
+    base = float(data["base_roi"].iloc[0])
+    y = np.arange(len(data))[::-1]
+    ax.barh(
+        y, data["roi_low"] - base, left=base, color="C3", label="input at its low value", **kwargs
+    )
+    ax.barh(
+        y, data["roi_high"] - base, left=base, color="C2", label="input at its high value", **kwargs
+    )
+    labels = [f"{r.parameter} ({r.low:g} .. {r.high:g})" for r in data.itertuples()]
+    ax.axvline(base, color="black", lw=1)
+    ax.axvline(0, color="grey", ls=":", label="break-even (ROI 0 %)")
+    ax.set(yticks=y, yticklabels=labels, xlabel="ROI, %")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
+    return ax
+
+
+def plot_roi_curve(
+    data: pd.DataFrame,
+    *,
+    estimate=None,
+    truth: float | None = None,
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """ROI against the incremental revenue per member-month, with the break-even point.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Columns ``per_member_month`` and ``roi_pct`` (a grid of effects and their ROI).
+    estimate : pandas.Series, optional
+        The estimated effect with ``estimate, ci_low, ci_high`` per member-month (a shaded band).
+    truth : float, optional
+        Planted effect per member-month.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    missing = [c for c in ("per_member_month", "roi_pct") if c not in data]
+    if missing:
+        raise ValueError(f"plot_roi_curve: missing column(s) {', '.join(missing)}")
+    ax = ax or plt.gca()
+    ax.plot(data["per_member_month"], data["roi_pct"], color="C0", label="ROI", **kwargs)
+    ax.axhline(0, color="grey", ls=":", label="break-even")
+    if estimate is not None:
+        ax.axvspan(
+            estimate["ci_low"],
+            estimate["ci_high"],
+            color="C1",
+            alpha=0.2,
+            label="estimated effect, 95 % CI",
+        )
+        ax.axvline(estimate["estimate"], color="C1")
+    if truth is not None and np.isfinite(truth):
+        ax.axvline(truth, color="black", ls="--", label="planted truth")
+    ax.set(xlabel="incremental gross revenue per member-month, RUB", ylabel="ROI, %")
+    ax.legend(frameon=False)
+    return ax

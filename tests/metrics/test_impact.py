@@ -1,0 +1,301 @@
+"""Tests of loyalty_lib.metrics.impact on hand-worked panels, plus recovery of planted truth."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalty_lib.metrics import impact as im
+from loyalty_lib.plotting import impact as pim
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def panel_2x2():
+    # customers A, B members; C, D not. Month 0 before launch, month 1 after.
+    # changes: A 10->30 (+20), B 20->50 (+30), C 5->10 (+5), D 15->20 (+5)
+    # DiD = mean(20, 30) - mean(5, 5) = 25 - 5 = 20
+    return pd.DataFrame(
+        {
+            "customer_id": list("AABBCCDD"),
+            "month": pd.to_datetime(["2026-01-01", "2026-02-01"] * 4),
+            "revenue": [10.0, 30, 20, 50, 5, 10, 15, 20],
+            "visits": [1, 3, 2, 5, 1, 1, 1, 2],
+            "ever_member": [True] * 4 + [False] * 4,
+            "post": [False, True] * 4,
+        }
+    ).assign(treated=lambda d: d.ever_member & d.post)
+
+
+def test_panel_zero_fills_from_first_month():
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2],
+            "date": pd.to_datetime(["2026-01-03", "2026-03-09", "2026-02-01"]),
+            "amount": [10.0, 5.0, 7.0],
+        }
+    )
+    cust = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "first_seen": pd.to_datetime(["2025-06-01", "2026-02-01", "2026-03-15"]),
+        }
+    )
+    p = im.customer_month_panel(tx, customers=cust, start="2026-01-01", end="2026-04-01")
+    # customer 1: Jan..Mar (first_seen before start -> from start), 2: Feb..Mar, 3: Mar only
+    assert p["customer_id"].tolist() == [1, 1, 1, 2, 2, 3]
+    assert p["visits"].tolist() == [1, 0, 1, 1, 0, 0]
+    assert p["revenue"].tolist() == [10.0, 0.0, 5.0, 7.0, 0.0, 0.0]
+    assert p["month_index"].tolist() == [0, 1, 2, 1, 2, 2]
+    assert list(p.columns) == ["customer_id", "month", "month_index", "visits", "revenue"]
+
+
+def test_panel_missing_column_named():
+    tx = pd.DataFrame({"customer_id": [1], "date": pd.to_datetime(["2026-01-01"])})
+    with pytest.raises(ValueError, match="'amount'"):
+        im.customer_month_panel(tx)
+
+
+def test_add_treatment_flags():
+    p = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2, 2],
+            "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"] * 2),
+        }
+    )
+    cards = pd.DataFrame(
+        {
+            "customer_id": pd.array([1, pd.NA], dtype="Int64"),
+            "issued_date": pd.to_datetime(["2026-02-14", None]),
+        }
+    )
+    out = im.add_treatment(p, cards, launch="2026-02-01")
+    assert out["ever_member"].tolist() == [True] * 3 + [False] * 3
+    assert out["post"].tolist() == [False, True, True] * 2
+    assert out["issue_cell"].tolist() == [False, True, False] + [False] * 3
+    assert out["after_issue"].tolist() == [False, False, True] + [False] * 3
+    with pytest.raises(ValueError, match="issued_date"):
+        im.add_treatment(p, cards.drop(columns="issued_date"), launch="2026-02-01")
+
+
+def test_did_panel_2x2_by_hand():
+    out = im.did_panel(panel_2x2())
+    assert out.loc["revenue", "estimate"] == pytest.approx(20.0)
+    assert out.loc["revenue", "ci_low"] < 20 < out.loc["revenue", "ci_high"]
+    assert out.loc["revenue", "n"] == 4
+
+
+def test_did_balanced_equals_two_way_fixed_effects():
+    p = panel_2x2()
+    b = im.did_balanced(p, outcomes=["revenue", "visits"], n_boot=50)
+    assert b.loc["revenue", "estimate"] == pytest.approx(20.0)
+    # visits: members (3-1 + 5-2)/2 = 2.5, non-members (0 + 1)/2 = 0.5 -> 2.0
+    assert b.loc["visits", "estimate"] == pytest.approx(2.0)
+    assert b.loc["visits", "estimate"] == pytest.approx(
+        im.did_panel(p, outcome="visits")["estimate"].iloc[0]
+    )
+    assert b.loc["revenue", "pre_members"] == pytest.approx(15.0)
+
+
+def test_did_balanced_rejects_unbalanced_panel():
+    with pytest.raises(ValueError, match="balanced"):
+        im.did_balanced(panel_2x2().iloc[1:])
+    with pytest.raises(ValueError, match="'post'"):
+        im.did_balanced(panel_2x2().drop(columns="post"))
+
+
+def test_did_imputation_by_hand():
+    # A is a member: card in month 1 (issue month left out), treated month 2.
+    # Controls B, C: pre mean (5 + 15) / 2 = 10, month 2 mean (9 + 21) / 2 = 15 -> change +5.
+    # A's pre mean 10 -> imputed 15 in month 2; actual 40 -> effect 25.
+    p = pd.DataFrame(
+        {
+            "customer_id": list("AAABBBCCC"),
+            "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"] * 3),
+            "revenue": [10.0, 100, 40, 5, 7, 9, 15, 13, 21],
+            "ever_member": [True] * 3 + [False] * 6,
+            "post": [False, True, True] * 3,
+            "after_issue": [False, False, True] + [False] * 6,
+        }
+    )
+    out = im.did_imputation(p, n_boot=20)
+    assert out.loc["revenue", "estimate"] == pytest.approx(25.0)
+    assert out.loc["revenue", "n_cells"] == 1
+
+
+def test_naive_gap_by_hand():
+    p = panel_2x2()
+    out = im.naive_gap(p, mask=p["post"], n_boot=50)
+    # post cells: members revenue (30 + 50)/2 = 40, non-members (10 + 20)/2 = 15 -> 25
+    assert out.loc["revenue", "estimate"] == pytest.approx(25.0)
+    # visits (3 + 5)/2 - (1 + 2)/2 = 2.5; check 80/8 - 30/3 = 0
+    assert out.loc["visits", "estimate"] == pytest.approx(2.5)
+    assert out.loc["check", "estimate"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="'ever_member'"):
+        im.naive_gap(p.drop(columns="ever_member"))
+
+
+def test_planted_effect_by_hand():
+    p = pd.DataFrame(
+        {
+            "revenue": [30.0, 50, 10],
+            "visits": [3, 5, 1],
+            "cf_revenue": [20.0, 30, 10],
+            "cf_visits": [2, 4, 1],
+        }
+    )
+    t = im.planted_effect(p, [True, True, False])
+    # revenue (30-20 + 50-30)/2 = 15; visits (1 + 1)/2 = 1; check 80/8 - 50/6
+    assert t["revenue"] == pytest.approx(15.0)
+    assert t["visits"] == pytest.approx(1.0)
+    assert t["check"] == pytest.approx(10 - 50 / 6)
+
+
+def test_balance_table_by_hand():
+    f = pd.DataFrame({"x": [1.0, 2, 3, 4]})
+    t = [True, True, False, False]
+    b = im.balance_table(f, t, weights=[1, 1, 1, 3])
+    # means 1.5 vs 3.5, variances 0.5 and 0.5 -> sd 0.7071; SMD -2 / 0.7071
+    assert b.loc["x", "smd_before"] == pytest.approx(-2 / np.sqrt(0.5))
+    # weighted non-members (3 + 12) / 4 = 3.75
+    assert b.loc["x", "mean_non_members_weighted"] == pytest.approx(3.75)
+    assert b.loc["x", "smd_after"] == pytest.approx(-2.25 / np.sqrt(0.5))
+
+
+def test_psw_att_exact_stratification():
+    # one binary feature: the logit is saturated, so weighting = exact stratification.
+    # x=0: 1 member, 2 non-members -> p = 1/3, non-member weight 0.5 each
+    # x=1: 2 members, 1 non-member -> p = 2/3, weight 2
+    # members' mean (10 + 20 + 30) / 3 = 20; weighted non-members (0.5*4 + 0.5*6 + 2*12) / 3 = 29/3
+    f = pd.DataFrame({"x": [0.0, 1, 1, 0, 0, 1]})
+    t = np.array([True, True, True, False, False, False])
+    y = pd.DataFrame({"revenue": [10.0, 20, 30, 4, 6, 12], "visits": [1.0] * 6})
+    pw = im.propensity_weights(f, t)
+    assert pw["propensity"].round(6).tolist() == [
+        0.333333,
+        0.666667,
+        0.666667,
+        0.333333,
+        0.333333,
+        0.666667,
+    ]
+    assert pw.loc[~t, "weight"].tolist() == pytest.approx([0.5, 0.5, 2.0])
+    out = im.psw_att(f, t, y, n_boot=30)
+    assert out.loc["revenue", "estimate"] == pytest.approx(20 - 29 / 3)
+    assert out.loc["check", "estimate"] == pytest.approx(20 - 29 / 3)
+
+
+def test_propensity_bad_inputs():
+    f = pd.DataFrame({"x": [0.0, 1, np.inf]})
+    with pytest.raises(ValueError, match="'?x'?"):
+        im.propensity_weights(f, [True, False, True])
+    with pytest.raises(ValueError, match="both"):
+        im.propensity_weights(pd.DataFrame({"x": [0.0, 1]}), [True, True])
+
+
+def test_pre_period_features_by_hand():
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 1],
+            "date": pd.to_datetime(["2025-01-10", "2025-12-22", "2025-06-01", "2026-01-05"]),
+            "amount": [100.0, 50.0, 30.0, 999.0],
+        }
+    )
+    cust = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "customer_type": ["b2c", "b2b", "b2c"],
+            "age": pd.array([30, None, 50], dtype="Int64"),
+        }
+    )
+    f = im.pre_period_features(tx, cust, launch="2026-01-01", start="2025-01-01")
+    assert f["pre_visits"].tolist() == [2.0, 1.0, 0.0]
+    assert f["pre_spend"].tolist() == [150.0, 30.0, 0.0]
+    # recency: Dec 22 -> Jan 1 = 10 days; Jun 1 -> 214 days; none -> 365 (pre-period length)
+    assert f["pre_recency_days"].tolist() == [10.0, 214.0, 365.0]
+    assert f["age"].tolist() == [30.0, 40.0, 50.0]
+    assert f["age_missing"].tolist() == [0.0, 1.0, 0.0]
+    assert f["customer_type_b2c"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_event_study_by_hand():
+    # members [10, 20, 35], non-members [5, 8, 11]; reference month 0
+    # changes 0/10/25 vs 0/3/6 -> gaps 0, 7, 19
+    p = pd.DataFrame(
+        {
+            "customer_id": np.repeat([1, 2, 3, 4], 3),
+            "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"] * 4),
+            "revenue": [10.0, 20, 35] * 2 + [5.0, 8, 11] * 2,
+            "ever_member": [True] * 6 + [False] * 6,
+            "post": [False, True, True] * 4,
+        }
+    )
+    es = im.event_study(p)
+    assert es["estimate"].tolist() == pytest.approx([0, 7, 19])
+    assert es["relative_month"].tolist() == [-1, 0, 1]
+    ax = pim.plot_event_study(es, truth=7, ax=plt.figure().gca())
+    assert ax.get_xlabel() == "months since launch"
+    ax = pim.plot_parallel_trends(es, launch="2026-02-01", ax=plt.figure().gca())
+    assert "revenue" in ax.get_ylabel()
+
+
+def test_balance_and_overlap_plots():
+    f = pd.DataFrame({"x": [1.0, 2, 3, 4], "z": [0.0, 1, 0, 1]})
+    t = np.array([True, True, False, False])
+    ax = pim.plot_balance(im.balance_table(f, t, [1, 1, 1, 1]), ax=plt.figure().gca())
+    assert "standardised" in ax.get_xlabel()
+    pw = pd.DataFrame({"treated": t, "propensity": [0.6, 0.7, 0.3, 0.4]})
+    ax = pim.plot_propensity_overlap(pw, ax=plt.figure().gca())
+    assert ax.get_ylabel() == "density"
+    with pytest.raises(ValueError, match="propensity"):
+        pim.plot_propensity_overlap(pw.drop(columns="propensity"))
+
+
+def test_truth_value_nested_and_flat():
+    assert im.truth_value({"a": {"b": 2.0}}, "a.b") == 2.0
+    assert im.truth_value({"a.b": 2.0}, "a.b") == 2.0
+    assert np.isnan(im.truth_value(None, "a.b"))
+
+
+# ------------------------------------------------------------------ recovery on generated data
+@pytest.fixture(scope="module")
+def generated():
+    from loyalty_lib import synth
+
+    ds = synth.generate("sergey_branch", n_customers=3000, seed=42)
+    P = ds.truth["period"]
+    tx = im.counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    est = ds.customers.loc[ds.customers["first_seen"] < pd.Timestamp(P["start"]), "customer_id"]
+    panel = im.customer_month_panel(
+        tx[tx["customer_id"].isin(est)],
+        customers=ds.customers[ds.customers["customer_id"].isin(est)],
+        start=P["start"],
+        end=P["end"],
+        values={"revenue": "amount", "cf_revenue": "cf_amount", "cf_visits": "cf_visit"},
+    )
+    return ds, im.add_treatment(panel, ds.cards, launch=P["launch"])
+
+
+def test_did_recovers_planted_effect(generated):
+    ds, e = generated
+    truth = ds.truth["impact"]["did_revenue_per_customer_month"]
+    # the planted key is exactly the mean of actual - no-program over the DiD's treated cells
+    assert im.planted_effect(e, e["treated"])["revenue"] == pytest.approx(truth, rel=1e-6)
+    d = im.did_panel(e).iloc[0]
+    assert d.ci_low <= truth <= d.ci_high
+    naive = im.naive_gap(e, mask=e["post"], n_boot=20).loc["revenue", "estimate"]
+    assert naive > 2 * truth  # heavier buyers join more: the naive gap is far above the effect
+
+
+def test_did_imputation_recovers_effect_after_issue(generated):
+    _, e = generated
+    truth = im.planted_effect(e, e["after_issue"])["revenue"]
+    d = im.did_imputation(e, outcomes=["revenue"], n_boot=200).iloc[0]
+    assert d.ci_low <= truth <= d.ci_high
