@@ -132,9 +132,7 @@ def _period_table(
     bad_id = ids.isna().to_numpy()
     if bad_id.any():
         rows = list(transactions.index[bad_id][:10])
-        raise ValueError(
-            f"{who}: column '{customer_col}' has {bad_id.sum()} empty value(s), rows {rows}"
-        )
+        raise ValueError(f"{who}: column '{customer_col}' has {bad_id.sum()} empty value(s), rows {rows}")
     try:
         dates = pd.to_datetime(transactions[date_col])
     except (ValueError, TypeError) as exc:
@@ -142,17 +140,14 @@ def _period_table(
     bad_date = dates.isna().to_numpy()
     if bad_date.any():
         rows = list(transactions.index[bad_date][:10])
-        raise ValueError(
-            f"{who}: column '{date_col}' has {bad_date.sum()} missing date(s), rows {rows}"
-        )
+        raise ValueError(f"{who}: column '{date_col}' has {bad_date.sum()} missing date(s), rows {rows}")
     if amount_col:
         amount = pd.to_numeric(transactions[amount_col], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(amount) | (amount < 0)
         if bad.any():
             rows = list(transactions.index[bad][:10])
             raise ValueError(
-                f"{who}: column '{amount_col}' has {bad.sum()} missing, non-numeric or negative "
-                f"value(s), rows {rows}"
+                f"{who}: column '{amount_col}' has {bad.sum()} missing, non-numeric or negative value(s), rows {rows}"
             )
     else:
         amount = np.zeros(len(transactions))
@@ -265,9 +260,7 @@ def rfm_summary(
         end = int(ords.max())
     else:
         end = int(_period_ordinals(pd.Timestamp(observation_end), freq)[0])
-    n_periods, first, last, _, repeat_spend = _customer_periods(
-        codes, ords, amount, ords <= end, len(uniques)
-    )
+    n_periods, first, last, _, repeat_spend = _customer_periods(codes, ords, amount, ords <= end, len(uniques))
     present = n_periods > 0
     f = np.maximum(n_periods - 1, 0)
     mon = np.where(f > 0, repeat_spend / np.maximum(f, 1), 0.0)
@@ -333,8 +326,7 @@ def calibration_and_holdout(
     obs_end = int(_period_ordinals(pd.Timestamp(observation_end), freq)[0])
     if obs_end <= cal_end:
         raise ValueError(
-            f"{who}: observation_end ({observation_end}) must be after calibration_end "
-            f"({calibration_end})"
+            f"{who}: observation_end ({observation_end}) must be after calibration_end ({calibration_end})"
         )
     cal = rfm_summary(
         transactions,
@@ -360,9 +352,7 @@ def calibration_and_holdout(
     out = cal.copy()
     out["frequency_holdout"] = n_hold[pos]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["monetary_value_holdout"] = np.where(
-            n_hold[pos] > 0, spend_hold[pos] / np.maximum(n_hold[pos], 1), 0.0
-        )
+        out["monetary_value_holdout"] = np.where(n_hold[pos] > 0, spend_hold[pos] / np.maximum(n_hold[pos], 1), 0.0)
     out["duration_holdout"] = float((obs_end - cal_end) / time_scaler)
     return out
 
@@ -416,9 +406,7 @@ class ClvFit:
         """
         names = list(self.params)
         est = np.array([self.params[k] for k in names])
-        se_log = (
-            np.sqrt(np.diag(self.cov_log)) if self.cov_log.size else np.full(len(names), np.nan)
-        )
+        se_log = np.sqrt(np.diag(self.cov_log)) if self.cov_log.size else np.full(len(names), np.nan)
         z = sps.norm.ppf(0.5 + level / 2)
         return pd.DataFrame(
             {
@@ -471,9 +459,7 @@ def _maximise(neg_ll, grad, x0, names, *, model, n, who):
             bounds=bounds,
             options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000, "maxfev": 40000},
         )
-        res = optimize.minimize(
-            mean_nll, nm.x, jac=True, method="L-BFGS-B", bounds=bounds, options=opts
-        )
+        res = optimize.minimize(mean_nll, nm.x, jac=True, method="L-BFGS-B", bounds=bounds, options=opts)
         if not (res.success or nm.success or np.max(np.abs(res.jac)) < 1e-4):
             raise ClvFitError(f"{who}: the optimiser did not converge ({res.message})")
         if not res.success:
@@ -538,9 +524,7 @@ def _rfm_arrays(summary: pd.DataFrame, cols, who: str) -> list[np.ndarray]:
         bad = ~np.isfinite(v) | (v < 0)
         if bad.any():
             rows = list(summary.index[bad][:10])
-            raise ValueError(
-                f"{who}: column '{c}' has {bad.sum()} missing or negative value(s), rows {rows}"
-            )
+            raise ValueError(f"{who}: column '{c}' has {bad.sum()} missing or negative value(s), rows {rows}")
         out.append(v)
     return out
 
@@ -549,9 +533,13 @@ def _check_rfm(x, t_x, big_t, who):
     bad = (t_x > big_t + 1e-9) | ((x == 0) & (t_x > 0))
     if bad.any():
         raise ValueError(
-            f"{who}: {bad.sum()} row(s) are not a valid RFM summary (recency must be <= T, and 0 "
-            "when frequency is 0)"
+            f"{who}: {bad.sum()} row(s) are not a valid RFM summary (recency must be <= T, and 0 when frequency is 0)"
         )
+
+
+def _dot(u, v) -> float:
+    """Inner product without BLAS (threaded BLAS is slower than this on busy small machines)."""
+    return float((u * v).sum())
 
 
 def _bgnbd_loglik(logp, x, t_x, big_t):
@@ -574,9 +562,7 @@ def _bgnbd_grad(logp, x, t_x, big_t, weight):
     log_at, log_atx = np.log(alpha + big_t), np.log(alpha + t_x)
     a3 = -(r + x) * log_at
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(
-            x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * log_atx, -np.inf
-        )
+        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * log_atx, -np.inf)
     w4 = np.exp(a4 - np.logaddexp(a3, a4))  # posterior weight of "dropped out after t_x"
     w3 = 1.0 - w4
     d_r = sc.digamma(r + x) - sc.digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
@@ -584,8 +570,35 @@ def _bgnbd_grad(logp, x, t_x, big_t, weight):
     ab = sc.digamma(a + b) - sc.digamma(a + b + x)
     d_a = ab + w4 / a
     d_b = ab + sc.digamma(b + x) - sc.digamma(b) - w4 / np.maximum(b + x - 1, 1e-300)
-    d = np.array([d_r @ weight, d_alpha @ weight, d_a @ weight, d_b @ weight])
+    d = np.array([_dot(d_r, weight), _dot(d_alpha, weight), _dot(d_a, weight), _dot(d_b, weight)])
     return d * np.array([r, alpha, a, b])
+
+
+def _bgnbd_value_grad(logp, xv, xi, x, t_x, big_t, weight, wx):
+    """Weighted BG/NBD log-likelihood and its log-parameter gradient, in one pass.
+
+    Special functions of ``x`` are evaluated once per distinct frequency ``xv`` (``xi`` maps
+    rows to them, ``wx`` sums the weights per distinct frequency).
+    """
+    r, alpha, a, b = np.exp(logp)
+    log_at, log_atx = np.log(alpha + big_t), np.log(alpha + t_x)
+    inv_bx1 = np.where(xv > 0, 1.0 / np.maximum(b + xv - 1, 1e-300), 0.0)
+    with np.errstate(divide="ignore"):
+        a4_x = np.log(a) + np.log(inv_bx1)  # -inf where x = 0
+    a3 = -(r + x) * log_at
+    a4 = a4_x[xi] - (r + x) * log_atx
+    lse = np.logaddexp(a3, a4)
+    w4 = np.exp(a4 - lse)  # posterior weight of "dropped out after the last purchase"
+    w3 = 1.0 - w4
+    per_x = sc.gammaln(r + xv) - sc.gammaln(r) + r * np.log(alpha) + sc.betaln(a, b + xv) - sc.betaln(a, b)
+    ll = _dot(per_x, wx) + _dot(lse, weight)
+    ab = sc.digamma(a + b) - sc.digamma(a + b + xv)
+    d_r = _dot(sc.digamma(r + xv) - sc.digamma(r) + np.log(alpha), wx) - _dot(w3 * log_at + w4 * log_atx, weight)
+    d_alpha = r / alpha * weight.sum() - _dot((r + x) * (w3 / (alpha + big_t) + w4 / (alpha + t_x)), weight)
+    w4w = w4 * weight
+    d_a = _dot(ab, wx) + w4w.sum() / a
+    d_b = _dot(ab + sc.digamma(b + xv) - sc.digamma(b), wx) - _dot(inv_bx1[xi], w4w)
+    return ll, np.array([d_r, d_alpha, d_a, d_b]) * np.array([r, alpha, a, b])
 
 
 def fit_bgnbd(summary: pd.DataFrame) -> ClvFit:
@@ -622,9 +635,7 @@ def fit_bgnbd(summary: pd.DataFrame) -> ClvFit:
     if len(x) < 4:
         raise ClvFitError(f"{who}: {len(x)} customer(s) cannot identify 4 parameters")
     if not (x > 0).any():
-        raise ClvFitError(
-            f"{who}: no repeat buyers (frequency > 0), so dropout cannot be estimated"
-        )
+        raise ClvFitError(f"{who}: no repeat buyers (frequency > 0), so dropout cannot be estimated")
     if not (big_t > 0).any():
         raise ClvFitError(f"{who}: every customer has T = 0 (no observation time)")
     # start: r=1, alpha = mean T / (mean frequency + 1), a = 1, b = 1
@@ -635,12 +646,23 @@ def fit_bgnbd(summary: pd.DataFrame) -> ClvFit:
     ux, ut_x, ut = rows.T
 
     weight = weight.astype(float)
+    xv, xi = np.unique(ux, return_inverse=True)
+    xi = xi.ravel()
+    wx = np.bincount(xi, weights=weight)
+    last: dict = {}
+
+    def value_grad(logp):
+        key = logp.tobytes()
+        if key not in last:
+            last.clear()
+            last[key] = _bgnbd_value_grad(logp, xv, xi, ux, ut_x, ut, weight, wx)
+        return last[key]
 
     def neg_ll(logp):
-        return -(weight * _bgnbd_loglik(logp, ux, ut_x, ut)).sum()
+        return -value_grad(logp)[0]
 
     def grad(logp):
-        return -_bgnbd_grad(logp, ux, ut_x, ut, weight)
+        return -value_grad(logp)[1]
 
     return _maximise(neg_ll, grad, x0, BGNBD_PARAMS, model="bgnbd", n=len(x), who=who)
 
@@ -674,9 +696,7 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> ClvFit:
     x, m = _rfm_arrays(summary, ["frequency", "monetary_value"], who)
     use = (x > 0) & (m > 0)
     if use.sum() < 3:
-        raise ClvFitError(
-            f"{who}: {use.sum()} repeat buyer(s) with positive spend; need at least 3"
-        )
+        raise ClvFitError(f"{who}: {use.sum()} repeat buyer(s) with positive spend; need at least 3")
     x, m = x[use], m[use]
     if np.ptp(m) == 0:
         raise ClvFitError(f"{who}: every repeat buyer has the same mean spend; nothing to fit")
@@ -708,9 +728,7 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> ClvFit:
         d_g = (q / g - (px + q) / (x * m + g)).sum()
         return -np.array([d_p * p, d_q * q, d_g * g])
 
-    return _maximise(
-        neg_ll, grad, x0, GAMMA_GAMMA_PARAMS, model="gamma_gamma", n=int(use.sum()), who=who
-    )
+    return _maximise(neg_ll, grad, x0, GAMMA_GAMMA_PARAMS, model="gamma_gamma", n=int(use.sum()), who=who)
 
 
 # --------------------------------------------------------------------------------------------
@@ -727,9 +745,7 @@ def _params(params, names, who) -> list[float]:
         raise ValueError(f"{who}: params lack {missing}")
     vals = [float(p[k]) for k in names]
     if not all(np.isfinite(v) and v > 0 for v in vals):
-        raise ValueError(
-            f"{who}: params must be positive and finite, got {dict(zip(names, vals, strict=True))}"
-        )
+        raise ValueError(f"{who}: params must be positive and finite, got {dict(zip(names, vals, strict=True))}")
     return vals
 
 
@@ -738,9 +754,7 @@ def _log_c(r, alpha, a, b, x, t_x, big_t):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(
             x > 0,
-            np.log(a)
-            - np.log(np.maximum(b + x - 1, 1e-300))
-            + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x)),
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x)),
             -np.inf,
         )
 
@@ -913,7 +927,7 @@ def clv(
     out["probability_alive"] = probability_alive(bgnbd, summary)
     out["expected_purchases"] = cum[:, -1]
     out["expected_spend"] = spend
-    out["clv"] = margin * spend.to_numpy() * (np.diff(cum, axis=1) @ disc)
+    out["clv"] = margin * spend.to_numpy() * (np.diff(cum, axis=1) * disc).sum(axis=1)
     return out
 
 
@@ -946,9 +960,7 @@ def _cumulative_purchases(bg, x, t_x, big_t, k, horizon):
 # --------------------------------------------------------------------------------------------
 
 
-def calibration_holdout_table(
-    params, data: pd.DataFrame, *, max_frequency: int = 7
-) -> pd.DataFrame:
+def calibration_holdout_table(params, data: pd.DataFrame, *, max_frequency: int = 7) -> pd.DataFrame:
     """Mean holdout purchases by calibration frequency: actual (with 95 % CI) vs BG/NBD.
 
     Parameters
@@ -988,9 +1000,7 @@ def calibration_holdout_table(
     return out.reset_index()[["frequency", "n", "actual", "ci_low", "ci_high", "model"]]
 
 
-def summarise_clv(
-    data: pd.DataFrame, *, by: str | None = None, value_col: str = "clv"
-) -> pd.DataFrame:
+def summarise_clv(data: pd.DataFrame, *, by: str | None = None, value_col: str = "clv") -> pd.DataFrame:
     """Mean CLV per group with a 95 % t interval over customers.
 
     The interval covers customer-to-customer variation only, not the uncertainty of the fitted
@@ -1013,9 +1023,7 @@ def summarise_clv(
     _require(data, [value_col] + ([by] if by else []), "summarise_clv")
     groups = data.groupby(by, sort=True)[value_col] if by else [("all", data[value_col])]
     rows = {k: (*mean_ci(v.to_numpy(dtype=float)), float(v.sum())) for k, v in groups}
-    out = pd.DataFrame.from_dict(
-        rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "total"]
-    )
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "total"])
     out.index.name = by or "group"
     return out
 
@@ -1097,16 +1105,14 @@ def clv_interval(
     rows, inverse = np.unique(np.column_stack([x, t_x, big_t]), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     means = np.full((n_draws, len(names)), np.nan)
-    for i, (pb, pg) in enumerate(
-        zip(_draw_params(bgnbd, rng, n_draws), _draw_params(gg, rng, n_draws), strict=True)
-    ):
+    for i, (pb, pg) in enumerate(zip(_draw_params(bgnbd, rng, n_draws), _draw_params(gg, rng, n_draws), strict=True)):
         p, q, g = (pg[key] for key in GAMMA_GAMMA_PARAMS)
         if q <= 1:  # the mean spend does not exist for this draw
             continue
         cum = _cumulative_purchases([pb[key] for key in BGNBD_PARAMS], *rows.T, k, len(disc))
         w = p * x / (p * x + q - 1)
         spend = (1 - w) * (p * g / (q - 1)) + w * m
-        values = margin * spend * (np.diff(cum, axis=1) @ disc)[inverse]
+        values = margin * spend * (np.diff(cum, axis=1) * disc).sum(axis=1)[inverse]
         for j, pos in enumerate(members):
             means[i, j] = values[rng.choice(pos, len(pos))].mean()
     alpha = (1 - level) / 2

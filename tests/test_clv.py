@@ -626,3 +626,13 @@ def test_rfm_summary_without_amounts_and_with_time_zones(tiny):
     tz = tiny.assign(date=tiny["date"].dt.tz_localize("Europe/Moscow"))
     out_tz = clv.rfm_summary(tz, observation_end="2026-01-10")
     pd.testing.assert_frame_equal(out_tz, clv.rfm_summary(tiny, observation_end="2026-01-10"))
+
+
+def test_one_pass_likelihood_matches_reference(cdnow_published):
+    x, t_x, big_t = (cdnow_published[c].to_numpy(float) for c in ["frequency", "recency", "T"])
+    w = np.random.default_rng(0).integers(1, 4, len(x)).astype(float)
+    xv, xi = np.unique(x, return_inverse=True)
+    logp = np.log([0.3, 5.0, 0.9, 2.0])
+    ll, grad = clv._bgnbd_value_grad(logp, xv, xi, x, t_x, big_t, w, np.bincount(xi, weights=w))
+    assert ll == pytest.approx(w @ clv._bgnbd_loglik(logp, x, t_x, big_t), rel=1e-12)
+    np.testing.assert_allclose(grad, clv._bgnbd_grad(logp, x, t_x, big_t, w), rtol=1e-10)
