@@ -412,3 +412,52 @@ def test_existing_report_is_not_overwritten_without_force(run):
     )
     assert code == 2 and "--force" in err
     assert digest(run["out"]) == before
+
+
+def test_force_replaces_an_earlier_report_without_leaving_its_pages(tmp_path):
+    out = tmp_path / "o"
+    (out / "pages").mkdir(parents=True)
+    (out / "index.html").write_text("<html>last month</html>")
+    (out / "pages" / "09_old_stage.html").write_text("<html>old</html>")
+    data = write_tiny_data(tmp_path / "d", broken=True)
+    code, _, _ = run_cli(
+        [
+            "report",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(write_notebooks(tmp_path / "nbs")),
+            "--force",
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    assert "Data problems" in (out / "index.html").read_text()
+    assert not (out / "pages" / "09_old_stage.html").exists()
+
+
+def test_stage_whose_kernel_cannot_start_gets_an_error_page(tmp_path):
+    nbs = write_notebooks(tmp_path / "nbs")
+    r = report.run_stage(str(nbs / "02_broken.ipynb"), str(tmp_path / "o"), {}, kernel_name="no-such-kernel")
+    assert r["status"] == "failed" and "NoSuchKernel" in r["error"]
+    page = (tmp_path / "o" / "pages" / "02_broken.html").read_text()
+    assert "This stage did not finish" in page and "NoSuchKernel" in page
+    # the notebook as papermill left it (parameters injected, nothing run) and no temp files
+    assert [p.name for p in (tmp_path / "o" / "notebooks").iterdir()] == ["02_broken.ipynb"]
+    nbformat.read(tmp_path / "o" / "notebooks" / "02_broken.ipynb", as_version=4)
+
+
+def test_interrupted_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    page = tmp_path / "index.html"
+    report.atomic_write_text(page, "complete old page")
+
+    def boom(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report.os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        report.atomic_write_text(page, "new page")
+    assert page.read_text() == "complete old page"
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
