@@ -55,17 +55,11 @@ def plot_return_curve(
         t = pd.Series(truth, dtype=float)
         t.index = t.index.astype(int)
         t = t[t.index.isin(k)]
-        ax.scatter(
-            t.index, t.to_numpy(), marker="D", color="black", zorder=3, label="planted truth"
-        )
+        ax.scatter(t.index, t.to_numpy(), marker="D", color="black", zorder=3, label="planted truth")
     if benchmarks is not None:
         for (src, b), marker in zip(benchmarks.groupby("source"), "sv^P", strict=False):
-            ax.plot(
-                b["k"], b["p_return"], marker=marker, ls=":", color="grey", alpha=0.8, label=src
-            )
-    ax.set(
-        xlabel="visit number k", ylabel="P(another visit within the horizon)", ylim=(0, 1), xticks=k
-    )
+            ax.plot(b["k"], b["p_return"], marker=marker, ls=":", color="grey", alpha=0.8, label=src)
+    ax.set(xlabel="visit number k", ylabel="P(another visit within the horizon)", ylim=(0, 1), xticks=k)
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     return ax
 
@@ -76,6 +70,7 @@ def plot_cohort_heatmap(
     ax: Axes | None = None,
     cmap: str = "viridis",
     annotate: bool = True,
+    vmax: float | None = None,
 ) -> Axes:
     """Cohort retention heatmap: rows are cohorts, columns months since joining.
 
@@ -89,6 +84,9 @@ def plot_cohort_heatmap(
         Colour map.
     annotate : bool
         Write the percentage in each cell.
+    vmax : float, optional
+        Top of the colour scale; default the largest share after month 0 (month 0 of a
+        first-purchase cohort is 100 % by definition and would wash out the rest).
 
     Returns
     -------
@@ -97,7 +95,9 @@ def plot_cohort_heatmap(
     ax = ax or plt.gca()
     grid = data.pivot(index="cohort", columns="month", values="estimate")
     sizes = data.groupby("cohort")["n"].first().reindex(grid.index)
-    im = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap=cmap, vmin=0, vmax=1)
+    later = data.loc[data["month"] > 0, "estimate"]
+    top = vmax if vmax is not None else (float(later.max()) if later.notna().any() else 1.0)
+    im = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap=cmap, vmin=0, vmax=top)
     if annotate:
         for (i, j), v in np.ndenumerate(grid.to_numpy(dtype=float)):
             if not np.isnan(v):
@@ -108,16 +108,14 @@ def plot_cohort_heatmap(
                     ha="center",
                     va="center",
                     fontsize=6,
-                    color="white" if v < 0.5 else "black",
+                    color="white" if v < 0.5 * top else "black",
                 )
     ax.figure.colorbar(im, ax=ax, label="share active in the month")
     ax.set(
         xticks=range(grid.shape[1]),
         xticklabels=grid.columns,
         yticks=range(grid.shape[0]),
-        yticklabels=[
-            f"{pd.Timestamp(c):%Y-%m} (n={n:,})" for c, n in zip(grid.index, sizes, strict=True)
-        ],
+        yticklabels=[f"{pd.Timestamp(c):%Y-%m} (n={n:,})" for c, n in zip(grid.index, sizes, strict=True)],
         xlabel="months since joining",
         ylabel="cohort",
     )
