@@ -71,20 +71,32 @@ class ClvFitWarning(UserWarning):
     """A CLV fit converged, but to the edge of the parameter space or without standard errors."""
 
 
-#: Log-parameters are searched in [-_BOUND, _BOUND]; beyond _EDGE an estimate counts as run to
-#: the edge of the parameter space (e^18 ~ 6.6e7).
+#: Log-parameters are searched in [-_BOUND, _BOUND]. A shape parameter (r, a, b, p, q) beyond
+#: e^_EDGE_SHAPE (~22,000) or a scale parameter (alpha, gamma; in time or money units) beyond
+#: e^_EDGE_SCALE (~6.6e7) counts as run to the edge of the parameter space.
 _BOUND = 20.0
-_EDGE = 18.0
+_EDGE_SHAPE = 10.0
+_EDGE_SCALE = 18.0
+_SCALES = ("alpha", "gamma")
 _EDGE_HINT = {
-    "bgnbd": (
+    "r": "r, alpha -> infinity means buying rates hardly differ between customers.",
+    "alpha": "r, alpha -> infinity means buying rates hardly differ between customers.",
+    "a": (
         "a -> 0 or b -> infinity means the data show (almost) no dropout, so the BG/NBD reduces "
-        "to a pure NBD purchase model; predictions remain usable."
+        "to a pure NBD purchase model; predictions remain usable, a and b are not separately "
+        "identified."
     ),
-    "gamma_gamma": (
-        "p or q -> infinity means almost no spread of mean spend between customers; expected "
-        "spend is then close to each customer's own average or to the population mean."
+    "p": (
+        "p -> infinity means customers' spends hardly vary around their own mean compared with "
+        "the spread between customers; expected spend is then each repeat buyer's own average."
+    ),
+    "q": (
+        "q -> infinity means mean spend hardly differs between customers; expected spend is "
+        "then close to the population mean."
     ),
 }
+_EDGE_HINT["b"] = _EDGE_HINT["a"]
+_EDGE_HINT["gamma"] = "gamma -> 0 or infinity goes with p or q running off."
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,28 +478,26 @@ def _maximise(neg_ll, grad, x0, names, *, model, n, who):
             res = nm
     if not np.all(np.isfinite(res.x)) or not np.isfinite(neg_ll(res.x)):
         raise ClvFitError(f"{who}: the optimiser ended on a non-finite log-likelihood")
-    edge = np.abs(res.x) > _EDGE
+    limit = np.array([_EDGE_SCALE if k in _SCALES else _EDGE_SHAPE for k in names])
+    edge = np.abs(res.x) > limit
+    if model == "bgnbd":
+        a, b = np.exp(res.x[2:4])
+        if edge[2:4].any() or a / (a + b) < 1e-6:
+            edge[2:4] = True  # no visible dropout: a and b are not separately identified
     if edge.any():
         est = {k: float(f"{v:.4g}") for k, v in zip(names, np.exp(res.x), strict=True)}
+        ran = [k for k, e in zip(names, edge, strict=True) if e]
+        hints = " ".join(dict.fromkeys(_EDGE_HINT[k] for k in ran))
+        extra = ""
+        if model == "bgnbd" and "a" in ran:
+            extra = f" (mean dropout probability a/(a+b) = {a / (a + b):.2g})"
         warnings.warn(
             ClvFitWarning(
-                f"{who}: {[k for k, e in zip(names, edge, strict=True) if e]} ran to the edge of "
-                f"the parameter space ({est}); {_EDGE_HINT[model]} Their standard errors are NaN."
+                f"{who}: {ran} ran to the edge of the parameter space{extra}: {est}. {hints} "
+                "Their standard errors are NaN; the others' are conditional on them."
             ),
             stacklevel=3,
         )
-    if model == "bgnbd" and not edge.any():
-        a, b = np.exp(res.x[2:4])
-        if a / (a + b) < 1e-6:
-            warnings.warn(
-                ClvFitWarning(
-                    f"{who}: mean dropout probability a/(a+b) = {a / (a + b):.2g}: "
-                    f"{_EDGE_HINT[model]} a and b are then not separately identified (their "
-                    "standard errors are NaN)."
-                ),
-                stacklevel=3,
-            )
-            edge[2:4] = True
     # covariance of the interior log-parameters (edge ones held fixed)
     cov = np.full((len(names), len(names)), np.nan)
     inner = np.flatnonzero(~edge)
