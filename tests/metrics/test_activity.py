@@ -51,9 +51,7 @@ def cards():
 
 @pytest.fixture
 def customers():
-    return pd.DataFrame(
-        {"customer_id": [1, 2, 3, 4], "customer_type": ["b2c", "b2b", "b2c", "b2c"]}
-    )
+    return pd.DataFrame({"customer_id": [1, 2, 3, 4], "customer_type": ["b2c", "b2b", "b2c", "b2c"]})
 
 
 @pytest.fixture
@@ -65,9 +63,7 @@ def ledger():
         {
             "points_entry_id": [1, 2, 3, 4, 5],
             "customer_id": [1, 1, 1, 1, 2],
-            "date": pd.to_datetime(
-                ["2025-01-11", "2025-02-10", "2025-02-10", "2025-06-20", "2025-03-01"]
-            ),
+            "date": pd.to_datetime(["2025-01-11", "2025-02-10", "2025-02-10", "2025-06-20", "2025-03-01"]),
             "entry_type": ["accrual", "accrual", "redemption", "accrual", "accrual"],
             "points": [1.0, 1.0, -2.0, 1.0, 1.0],
             "value": [30.0, 30.0, 60.0, 30.0, 30.0],
@@ -207,9 +203,7 @@ def test_benchmarks():
             "card_id",
         ),
         (
-            lambda tx, c, lg: activity.return_curve(
-                tx.drop(columns="date"), horizon_days=9, end=END
-            ),
+            lambda tx, c, lg: activity.return_curve(tx.drop(columns="date"), horizon_days=9, end=END),
             "date",
         ),
         (
@@ -270,3 +264,32 @@ def test_plots_draw_on_given_ax(tx, cards, ledger):
     fit = activity.goal_gradient_fit(panel)
     assert pa.plot_goal_gradient(prof, fit=fit, truth=-0.04, ax=axes[2]) is axes[2]
     assert axes[2].get_xlabel() == "stamps held before the visit"
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    from loyalty_lib import synth
+
+    return synth.generate(n_customers=10_000, seed=11)
+
+
+def test_recovery_return_curve_within_horizon(synthetic):
+    ds, t = synthetic, synthetic.truth
+    start, end = pd.Timestamp(t["period"]["start"]), t["period"]["end"]
+    new = ds.customers.loc[ds.customers["first_seen"] >= start, "customer_id"]
+    h = t["return_curve"]["horizon_days"]
+    rc = activity.return_curve(ds.transactions, horizon_days=h, end=end, customers=new, k_max=3)
+    planted = pd.Series(t["return_curve"]["p_return_within_horizon"]).rename(index=int)
+    planted = planted.reindex(rc.index)
+    assert ((rc["ci_low"] <= planted) & (planted <= rc["ci_high"])).all(), rc.assign(truth=planted)
+
+
+def test_recovery_goal_gradient_slope(synthetic):
+    ds, t = synthetic, synthetic.truth
+    panel = activity.goal_gradient_panel(ds.transactions, ds.points_ledger, ds.cards, end=t["period"]["end"])
+    fit = activity.goal_gradient_fit(panel)
+    w, truth = fit.loc["within"], t["goal_gradient"]["log_gap_per_stamp"]
+    assert w["ci_high"] < 0  # the pull of the reward is detected
+    assert w["ci_low"] <= truth <= w["ci_high"]
+    # the pooled slope, ignoring who the member is, is far off
+    assert fit.loc["pooled", "estimate"] < truth - 0.02

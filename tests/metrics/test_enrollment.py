@@ -48,9 +48,7 @@ def cards():
         {
             "card_id": [101, 102, 103, 104, 105],
             "customer_id": pd.array([1, 2, 3, None, None], dtype="Int64"),
-            "issued_date": pd.to_datetime(
-                ["2025-01-05 10:00", "2025-01-06 12:00", "2025-01-07 09:00", None, None]
-            ),
+            "issued_date": pd.to_datetime(["2025-01-05 10:00", "2025-01-06 12:00", "2025-01-07 09:00", None, None]),
             "issue_channel": ["offline", "delivery", "offline", None, None],
             "store_id": ["S1", "S1", "S1", None, None],
             "seller_id": ["A", "A", "B", None, None],
@@ -130,9 +128,7 @@ def test_funnel_by_customer_and_card_segments(tx, cards, customers):
 
 
 def test_seller_league(tx, cards):
-    lg = enrollment.seller_league(tx, cards, launch=LAUNCH, end=END, target=0.9).set_index(
-        "seller_id"
-    )
+    lg = enrollment.seller_league(tx, cards, launch=LAUNCH, end=END, target=0.9).set_index("seller_id")
     # eligible (no card held before that day): A: t2, t5, t11 = 3; B: t7, t8, t9 = 3
     # issued: A 101, 102 = 2 ; B 103 = 1
     assert lg["eligible"].to_dict() == {"A": 3, "B": 3}
@@ -206,22 +202,16 @@ def test_time_to_activation_km(tx, cards):
             "date",
         ),
         (
-            lambda tx, cards: enrollment.funnel(
-                tx, cards.drop(columns="issued_date"), launch=LAUNCH
-            ),
+            lambda tx, cards: enrollment.funnel(tx, cards.drop(columns="issued_date"), launch=LAUNCH),
             "issued_date",
         ),
         (lambda tx, cards: enrollment.member_table(cards, tx.drop(columns="card_id")), "card_id"),
         (
-            lambda tx, cards: enrollment.seller_league(
-                tx.drop(columns="seller_id"), cards, launch=LAUNCH
-            ),
+            lambda tx, cards: enrollment.seller_league(tx.drop(columns="seller_id"), cards, launch=LAUNCH),
             "seller_id",
         ),
         (
-            lambda tx, cards: enrollment.stock_burndown(
-                cards.drop(columns="issued_date"), printed=5
-            ),
+            lambda tx, cards: enrollment.stock_burndown(cards.drop(columns="issued_date"), printed=5),
             "issued_date",
         ),
         (
@@ -233,9 +223,7 @@ def test_time_to_activation_km(tx, cards):
             "days_to_activation",
         ),
         (
-            lambda tx, cards: enrollment.cost_per_member(
-                pd.DataFrame({"date": []}), n_issued=1, n_active=1
-            ),
+            lambda tx, cards: enrollment.cost_per_member(pd.DataFrame({"date": []}), n_issued=1, n_active=1),
             "category",
         ),
     ],
@@ -251,9 +239,7 @@ def test_bad_values_raise(tx, cards):
     with pytest.raises(ValueError, match="printed"):
         enrollment.stock_burndown(cards, printed=0)
     with pytest.raises(ValueError, match="n_active"):
-        enrollment.cost_per_member(
-            pd.DataFrame({"date": [], "category": [], "amount": []}), n_issued=1, n_active=2
-        )
+        enrollment.cost_per_member(pd.DataFrame({"date": [], "category": [], "amount": []}), n_issued=1, n_active=2)
 
 
 def test_plots_draw_on_given_ax(tx, cards):
@@ -288,3 +274,38 @@ def test_planted_activation_by_day():
     s = enrollment.planted_activation_by_day(tc, m, [0, 2], frequency_uplift=0.0)
     # c1: rate 1 x 0.5 = 0.5/day -> 1 - exp(-1) = 0.632 by day 2; c2 never -> mean 0.316
     np.testing.assert_allclose(s.to_numpy(), [0.0, (1 - np.exp(-1.0)) / 2])
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    from loyalty_lib import synth
+
+    return synth.generate(n_customers=10_000, seed=11)
+
+
+def test_recovery_funnel_and_activation_curve(synthetic):
+    ds, t = synthetic, synthetic.truth
+    launch, end = t["period"]["launch"], t["period"]["end"]
+    f = enrollment.funnel(ds.transactions, ds.cards, launch=launch, end=end)
+    assert f["count"].is_monotonic_decreasing and f["count"].iloc[-1] > 0
+    assert f.loc["card_issued", "count"] == ds.cards["customer_id"].notna().sum()
+    m = enrollment.member_table(ds.cards, ds.transactions, end=end)
+    km = enrollment.time_to_activation(m)
+    days = [30, 90, 180]
+    at = enrollment.activation_by_day(km, days)
+    planted = enrollment.planted_activation_by_day(
+        ds.truth_tables["customers"], m, days, frequency_uplift=t["uplift"]["frequency_pct"] / 100
+    )
+    # Kaplan-Meier tracks the planted share by day (campaign visits make it a little faster)
+    assert (at["estimate"] - planted).abs().max() < 0.03
+    # the naive within-window share is below the planted ever-activation probability
+    assert m["activated"].mean() < t["enrollment"]["activation_prob"]
+
+
+def test_recovery_seller_league_ranks_planted_offer_rates(synthetic):
+    from scipy import stats as sps
+
+    ds, t = synthetic, synthetic.truth
+    lg = enrollment.seller_league(ds.transactions, ds.cards, launch=t["period"]["launch"], end=t["period"]["end"])
+    planted = lg["seller_id"].map(t["enrollment"]["offer_rate_by_seller"])
+    assert sps.spearmanr(lg["estimate"], planted).statistic > 0.8
