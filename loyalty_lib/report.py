@@ -62,6 +62,7 @@ REMOVE_OUTPUT_TAGS = {"remove-output", "remove_output", "hide-output", "hide_out
 #: Cells for analysts only (raw frames, diagnostics): left out of the managers' page.
 ANALYST_ONLY_TAGS = {"analyst-only", "analyst_only"}
 ERROR_CELL_TAG = "papermill-error-cell-tag"
+NBVAL_MARK = "# NBVAL_CHECK_OUTPUT"
 #: Per-cell time limit of a notebook run, in seconds.
 CELL_TIMEOUT = 900
 #: Packages whose versions the index lists.
@@ -377,7 +378,9 @@ def _exporter(manager: bool):
 def _clean_outputs(nb, *, manager: bool):
     """Drop object reprs (``<matplotlib... at 0x...>``).
 
-    For managers, also drop warnings on stderr and the cells tagged ``analyst-only``.
+    For managers, also drop warnings on stderr, the cells tagged ``analyst-only``, and what
+    the ``# NBVAL_CHECK_OUTPUT`` cells print: rounded plain-text copies kept for the notebook
+    tests, which repeat a table the page already shows (their rich outputs stay).
     """
     nb = copy.deepcopy(nb)
     if manager:  # papermill's "execution encountered an exception" notes: the banner says it plainly
@@ -387,8 +390,9 @@ def _clean_outputs(nb, *, manager: bool):
         if cell.cell_type != "code":
             continue
         keep = []
+        check_cell = NBVAL_MARK in cell.source
         for out in cell.get("outputs", []):
-            if manager and out.get("output_type") == "stream" and out.get("name") == "stderr":
+            if manager and out.get("output_type") == "stream" and (out.get("name") == "stderr" or check_cell):
                 continue
             if out.get("output_type") in ("execute_result", "display_data"):
                 data = out.get("data", {})
@@ -785,7 +789,7 @@ a { color: #0b5cad; }
     <tr><th>stage</th><th>pages</th><th>status</th><th class="num">run time</th></tr>
     {% for s in stages %}
     <tr><td>{{ s.title }} <span class="muted">({{ s.name }})</span></td>
-        <td><a href="{{ s.page }}">summary</a> · <a href="{{ s.code_page }}">with code</a>{% if s.notebook %} · <a href="{{ s.notebook }}">notebook</a>{% endif %}</td>
+        <td style="white-space:nowrap"><a href="{{ s.page }}">summary</a> · <a href="{{ s.code_page }}">with code</a>{% if s.notebook %} · <a href="{{ s.notebook }}">notebook</a>{% endif %}</td>
         <td>{% if s.status == "ok" %}<span class="chip green">ran</span>{% else %}<span class="chip red">failed</span> <span class="err">{{ s.error }}</span>{% endif %}</td>
         <td class="num">{{ "%.1f"|format(s.seconds) }} s</td></tr>
     {% endfor %}

@@ -94,6 +94,7 @@ def write_notebooks(folder: Path) -> Path:
             new_code_cell("fig, ax = plt.subplots(figsize=(4, 3))\nax.bar(['card', 'no card'], [share, 1 - share])"),
             new_code_cell("import warnings\nwarnings.warn('noisy warning for analysts')"),
             new_code_cell("print('RAW_PANEL_HEAD')", metadata={"tags": ["analyst-only"]}),
+            new_code_cell("# NBVAL_CHECK_OUTPUT\nprint('ROUNDED_TEST_COPY', round(share, 3))"),
             new_code_cell(
                 "publish_kpis(kpi_frame([\n"
                 " dict(stage='enrollment', kpi='n_tx', label='Receipts', estimate=float(n),\n"
@@ -343,6 +344,7 @@ def test_manager_page_hides_code_and_noise_analyst_page_shows_code(run):
     assert "CODE_ONLY_MARK" not in manager and "CODE_ONLY_MARK" in analyst
     assert "noisy warning" not in manager and "noisy warning" in analyst
     assert "RAW_PANEL_HEAD" not in manager and "RAW_PANEL_HEAD" in analyst
+    assert "ROUNDED_TEST_COPY" not in manager and "ROUNDED_TEST_COPY" in analyst
     assert "BarContainer" not in manager and "BarContainer" not in analyst  # no object reprs
     assert "01_kpis.code.html" in manager and "../index.html" in manager
 
