@@ -590,6 +590,13 @@ def test_clv_pipeline_on_synthetic_branch(synthetic_branch):
     table = clv.summarise_clv(values, by="member")
     assert (values["clv"] >= 0).all() and np.isfinite(values["clv"]).all()
     assert table.loc[True, "estimate"] > table.loc[False, "estimate"]  # heavy buyers join more
+    summary["member"] = values["member"]
+    with_model = clv.clv_interval(
+        fit_all, clv.fit_gamma_gamma(summary), summary, by="member", n_draws=40, freq="D", margin=0.3
+    )
+    assert np.isfinite(with_model[["ci_low", "ci_high"]].to_numpy()).all()
+    assert (with_model["ci_low"] < table["estimate"]).all()
+    assert (table["estimate"] < with_model["ci_high"]).all()
 
 
 def test_clv_interval(bgnbd_fit, gg_fit, cdnow_summary):
@@ -636,3 +643,16 @@ def test_one_pass_likelihood_matches_reference(cdnow_published):
     ll, grad = clv._bgnbd_value_grad(logp, xv, xi, x, t_x, big_t, w, np.bincount(xi, weights=w))
     assert ll == pytest.approx(w @ clv._bgnbd_loglik(logp, x, t_x, big_t), rel=1e-12)
     np.testing.assert_allclose(grad, clv._bgnbd_grad(logp, x, t_x, big_t, w), rtol=1e-10)
+
+
+def test_gamma_gamma_without_within_customer_spread_warns(rng):
+    # every repeat purchase of a customer costs exactly the customer's mean: p -> infinity
+    n = 400
+    x = rng.integers(1, 8, n)
+    zbar = 1 / rng.gamma(3.0, 1 / 600.0, n)
+    with pytest.warns(clv.ClvFitWarning, match=r"\['p'\] ran to the edge"):
+        fit = clv.fit_gamma_gamma(pd.DataFrame({"frequency": x, "monetary_value": zbar}))
+    assert fit.boundary == ("p",) and np.isnan(fit.se["p"]) and np.isfinite(fit.se["q"])
+    # expected spend is then the customer's own average
+    s = pd.DataFrame({"frequency": x, "monetary_value": zbar})
+    np.testing.assert_allclose(clv.expected_spend(fit, s), zbar, rtol=1e-3)
