@@ -321,9 +321,7 @@ def add_treatment(
     """
     _require(panel, [customer_col, "month"], "add_treatment (panel)")
     _require(cards, [customer_col, issued_col], "add_treatment (cards)")
-    held = cards.loc[
-        cards[customer_col].notna() & cards[issued_col].notna(), [customer_col, issued_col]
-    ]
+    held = cards.loc[cards[customer_col].notna() & cards[issued_col].notna(), [customer_col, issued_col]]
     first_issue = pd.to_datetime(held[issued_col]).groupby(held[customer_col]).min()
     issue_month = first_issue.dt.to_period("M").dt.to_timestamp()
     out = panel.copy()
@@ -367,9 +365,7 @@ def counterfactual_columns(
     out = transactions.copy()
     idx = t.index.get_indexer(out[id_col])
     if (idx < 0).any():
-        raise ValueError(
-            f"counterfactual_columns: {(idx < 0).sum()} receipts have no counterfactual row"
-        )
+        raise ValueError(f"counterfactual_columns: {(idx < 0).sum()} receipts have no counterfactual row")
     out["cf_amount"] = t["cf_amount"].to_numpy(dtype=float)[idx]
     out["cf_gross_amount"] = t["cf_gross_amount"].to_numpy(dtype=float)[idx]
     out["cf_visit"] = (~t["incremental"].to_numpy(dtype=bool)[idx]).astype(np.int64)
@@ -608,14 +604,9 @@ def did_balanced(
     post = panel[post_col].to_numpy(dtype=bool)
     n_post = np.bincount(codes, weights=post.astype(float), minlength=n)
     n_pre = np.bincount(codes, weights=(~post).astype(float), minlength=n)
-    if (
-        not (np.all(n_post == n_post[0]) and np.all(n_pre == n_pre[0]))
-        or n_pre[0] == 0
-        or n_post[0] == 0
-    ):
+    if not (np.all(n_post == n_post[0]) and np.all(n_pre == n_pre[0])) or n_pre[0] == 0 or n_post[0] == 0:
         raise ValueError(
-            "did_balanced: the panel is not balanced (every customer needs the same pre and post "
-            "months); use did_panel"
+            "did_balanced: the panel is not balanced (every customer needs the same pre and post months); use did_panel"
         )
     g = np.zeros(n, bool)
     g[codes] = panel[group_col].to_numpy(dtype=bool)
@@ -693,9 +684,7 @@ def pre_period_features(
         last pre-launch receipt to launch; the pre-period length when none), ``pre_buyer``
         (0/1) and the demographic columns.
     """
-    _require(
-        transactions, [customer_col, date_col, amount_col], "pre_period_features (transactions)"
-    )
+    _require(transactions, [customer_col, date_col, amount_col], "pre_period_features (transactions)")
     _require(customers, [customer_col], "pre_period_features (customers)")
     launch = pd.Timestamp(launch)
     dates = pd.to_datetime(transactions[date_col])
@@ -727,9 +716,7 @@ def pre_period_features(
                 out[f"{c}_missing"] = v.isna().astype(float).to_numpy()
             out[c] = v.fillna(v.median() if v.notna().any() else 0.0).to_numpy()
         else:
-            dummies = pd.get_dummies(
-                col.astype("string").fillna("missing"), prefix=c, drop_first=True, dtype=float
-            )
+            dummies = pd.get_dummies(col.astype("string").fillna("missing"), prefix=c, drop_first=True, dtype=float)
             for d in dummies:
                 out[d] = dummies[d].to_numpy()
     return out
@@ -1089,9 +1076,7 @@ def did_imputation(
     mi, months = pd.factorize(panel[month_col], sort=True)
     n, T = len(cust), len(months)
     if len(panel) != n * T or pd.Series(ci * T + mi).duplicated().any():
-        raise ValueError(
-            "did_imputation: the panel is not balanced (every customer in every month)"
-        )
+        raise ValueError("did_imputation: the panel is not balanced (every customer in every month)")
     flat = ci * T + mi
     post_m = np.zeros(T, bool)
     post_m[mi] = panel[post_col].to_numpy(dtype=bool)

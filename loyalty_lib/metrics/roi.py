@@ -292,9 +292,7 @@ def break_even_uplift(
     total = cost_total / margin
     per = total / exposure
     pct = 100 * per / baseline_per_month if baseline_per_month else np.nan
-    return pd.Series(
-        {"incremental_gross_revenue": total, "per_member_month": per, "uplift_pct": pct}
-    )
+    return pd.Series({"incremental_gross_revenue": total, "per_member_month": per, "uplift_pct": pct})
 
 
 def break_even_members(
@@ -360,10 +358,7 @@ def roi_sensitivity(
         One row per input, widest swing first: ``parameter``, ``low``, ``high`` (input values),
         ``roi_low``, ``roi_high`` (ROI at them), ``base_roi`` and ``swing`` (|roi_high - roi_low|).
     """
-    ranges = dict(
-        ranges
-        or {"margin": (margin - 0.05, margin + 0.05), "cost": (0.8, 1.2), "uplift": (0.8, 1.2)}
-    )
+    ranges = dict(ranges or {"margin": (margin - 0.05, margin + 0.05), "cost": (0.8, 1.2), "uplift": (0.8, 1.2)})
     bad = [k for k in ranges if k not in ("margin", "cost", "uplift")]
     if bad:
         raise ValueError(f"roi_sensitivity: unknown input(s) {', '.join(bad)}")

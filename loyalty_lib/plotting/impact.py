@@ -118,9 +118,7 @@ def plot_event_study(
     return ax
 
 
-def plot_balance(
-    data: pd.DataFrame, *, threshold: float = 0.1, ax: Axes | None = None, **kwargs
-) -> Axes:
+def plot_balance(data: pd.DataFrame, *, threshold: float = 0.1, ax: Axes | None = None, **kwargs) -> Axes:
     """Love plot: standardised mean difference of each feature before and after weighting.
 
     Parameters
@@ -154,9 +152,7 @@ def plot_balance(
     return ax
 
 
-def plot_propensity_overlap(
-    data: pd.DataFrame, *, bins: int = 30, ax: Axes | None = None, **kwargs
-) -> Axes:
+def plot_propensity_overlap(data: pd.DataFrame, *, bins: int = 30, ax: Axes | None = None, **kwargs) -> Axes:
     """Histograms of the propensity score among members and non-members (overlap check).
 
     Parameters

@@ -69,12 +69,8 @@ def plot_tornado(data: pd.DataFrame, *, ax: Axes | None = None, **kwargs) -> Axe
     ax = ax or plt.gca()
     base = float(data["base_roi"].iloc[0])
     y = np.arange(len(data))[::-1]
-    ax.barh(
-        y, data["roi_low"] - base, left=base, color="C3", label="input at its low value", **kwargs
-    )
-    ax.barh(
-        y, data["roi_high"] - base, left=base, color="C2", label="input at its high value", **kwargs
-    )
+    ax.barh(y, data["roi_low"] - base, left=base, color="C3", label="input at its low value", **kwargs)
+    ax.barh(y, data["roi_high"] - base, left=base, color="C2", label="input at its high value", **kwargs)
     labels = [f"{r.parameter} ({r.low:g} .. {r.high:g})" for r in data.itertuples()]
     ax.axvline(base, color="black", lw=1)
     ax.axvline(0, color="grey", ls=":", label="break-even (ROI 0 %)")

@@ -98,9 +98,7 @@ def test_did_balanced_equals_two_way_fixed_effects():
     assert b.loc["revenue", "estimate"] == pytest.approx(20.0)
     # visits: members (3-1 + 5-2)/2 = 2.5, non-members (0 + 1)/2 = 0.5 -> 2.0
     assert b.loc["visits", "estimate"] == pytest.approx(2.0)
-    assert b.loc["visits", "estimate"] == pytest.approx(
-        im.did_panel(p, outcome="visits")["estimate"].iloc[0]
-    )
+    assert b.loc["visits", "estimate"] == pytest.approx(im.did_panel(p, outcome="visits")["estimate"].iloc[0])
     assert b.loc["revenue", "pre_members"] == pytest.approx(15.0)
 
 
@@ -299,3 +297,24 @@ def test_did_imputation_recovers_effect_after_issue(generated):
     truth = im.planted_effect(e, e["after_issue"])["revenue"]
     d = im.did_imputation(e, outcomes=["revenue"], n_boot=200).iloc[0]
     assert d.ci_low <= truth <= d.ci_high
+
+
+@pytest.mark.parametrize(
+    ("func", "kwargs", "missing"),
+    [
+        (im.did_panel, {}, "treated"),
+        (im.did_imputation, {}, "after_issue"),
+        (im.event_study, {}, "ever_member"),
+        (im.did_balanced, {"outcomes": ["gross"]}, "gross"),
+    ],
+)
+def test_estimators_name_missing_columns(func, kwargs, missing):
+    p = panel_2x2().drop(columns=[c for c in ("treated", "ever_member") if c == missing])
+    with pytest.raises(ValueError, match=f"'{missing}'"):
+        func(p, **kwargs)
+
+
+def test_did_panel_needs_variation():
+    p = panel_2x2().assign(treated=False)
+    with pytest.raises(ValueError, match="vary"):
+        im.did_panel(p)

@@ -111,9 +111,7 @@ def test_did_calibration_full():
     r = pd.DataFrame([one_seed(s, imputation=True) for s in range(100, 200)])
     s = summarise(r)
     pop_imp = r["imp_truth"].mean()
-    s["imp_cover_own"] = (
-        (r["imp_low"] <= r["imp_truth"]) & (r["imp_truth"] <= r["imp_high"])
-    ).mean()
+    s["imp_cover_own"] = ((r["imp_low"] <= r["imp_truth"]) & (r["imp_truth"] <= r["imp_high"])).mean()
     s["imp_cover_population"] = ((r["imp_low"] <= pop_imp) & (pop_imp <= r["imp_high"])).mean()
     print(s)
     assert 0.90 <= s["cover_population"] <= 0.99, s

@@ -24,9 +24,7 @@ def test_roi_pct_by_hand():
     assert roi.roi_pct(1_000_000, 200_000, margin=0.3) == pytest.approx(50.0)
     # break-even: 0.25 x 800 = 200 = cost
     assert roi.roi_pct(800, 200, margin=0.25) == pytest.approx(0.0)
-    np.testing.assert_allclose(
-        roi.roi_pct(np.array([0.0, 1000.0]), 100, margin=0.2), [-100.0, 100.0]
-    )
+    np.testing.assert_allclose(roi.roi_pct(np.array([0.0, 1000.0]), 100, margin=0.2), [-100.0, 100.0])
 
 
 @pytest.mark.parametrize("kw", [dict(margin=0.0), dict(margin=1.5)])
@@ -65,9 +63,7 @@ def test_cost_from_parameters_by_hand():
     assert s.sum() == pytest.approx(17_600)
     assert s["card_printing"] == 15_000
     with pytest.raises(ValueError, match="unknown"):
-        roi.cost_from_parameters(
-            printed_cards=1, card_print_cost=1, discounts_given=0, fixed_costs={"lunch": 1}
-        )
+        roi.cost_from_parameters(printed_cards=1, card_print_cost=1, discounts_given=0, fixed_costs={"lunch": 1})
 
 
 def test_member_months_by_hand():
@@ -103,9 +99,7 @@ def test_break_even_by_hand():
         1000.0, variable_cost_per_member=10.0, incremental_gross_per_member=100.0, margin=0.3
     ) == pytest.approx(50.0)
     assert (
-        roi.break_even_members(
-            1000.0, variable_cost_per_member=40.0, incremental_gross_per_member=100.0, margin=0.3
-        )
+        roi.break_even_members(1000.0, variable_cost_per_member=40.0, incremental_gross_per_member=100.0, margin=0.3)
         == np.inf
     )
 
@@ -120,24 +114,18 @@ def test_sensitivity_by_hand():
     # base (300 - 200) / 200 = 50 %. margin: (200-200)/200 = 0, (400-200)/200 = 100 -> swing 100
     # cost: 100 -> (300-100)/100 = 200, 400 -> (300-400)/400 = -25 -> swing 225 (first)
     assert s["parameter"].tolist() == ["cost", "margin"]
-    assert s.loc[0, "roi_low"] == pytest.approx(200.0) and s.loc[0, "roi_high"] == pytest.approx(
-        -25.0
-    )
+    assert s.loc[0, "roi_low"] == pytest.approx(200.0) and s.loc[0, "roi_high"] == pytest.approx(-25.0)
     assert s.loc[1, "swing"] == pytest.approx(100.0)
     assert (s["base_roi"] == 50.0).all()
     with pytest.raises(ValueError, match="unknown"):
-        roi.roi_sensitivity(
-            incremental_gross_revenue=1, cost_total=1, margin=0.3, ranges={"x": (0, 1)}
-        )
+        roi.roi_sensitivity(incremental_gross_revenue=1, cost_total=1, margin=0.3, ranges={"x": (0, 1)})
     ax = proi.plot_tornado(s, ax=plt.figure().gca())
     assert ax.get_xlabel() == "ROI, %"
 
 
 def test_plots_label_axes():
     led = roi.cost_ledger(
-        pd.DataFrame(
-            {"date": pd.to_datetime(["2026-01-05"]), "category": ["staff"], "amount": [10.0]}
-        )
+        pd.DataFrame({"date": pd.to_datetime(["2026-01-05"]), "category": ["staff"], "amount": [10.0]})
     )
     ax = proi.plot_cost_ledger(led, ax=plt.figure().gca())
     assert "cost" in ax.get_ylabel()
