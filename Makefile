@@ -7,6 +7,10 @@ DATA   := outputs/data/sergey_branch
 SEED   ?= 42
 CUSTOMERS ?= 25000
 JOBS   ?= 2
+# Parallelism comes from processes (pytest-xdist, report --jobs); one BLAS thread each avoids
+# oversubscribing the cores, which made small matrix products many times slower.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: setup data report test test-slow lint lab bench sample clean
 
