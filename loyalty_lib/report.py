@@ -17,6 +17,12 @@
 5. writes ``index.html``: the KPI scorecard (value, 95 % CI, target, status colour), links to
    the pages, and the run's metadata; plus ``run.json`` for schedulers.
 
+Cell tags a notebook can use for its pages: ``hide-input`` (code hidden on both pages),
+``remove-output`` (output hidden on both), ``remove-cell`` (cell left out of both) and
+``analyst-only`` (cell left out of the managers' page). Managers' pages also leave out all
+code, warnings on stderr, object reprs such as ``<BarContainer ...>`` and the plain-text copies
+printed by ``# NBVAL_CHECK_OUTPUT`` cells.
+
 A stage that fails does not stop the others; its page shows the error, the index marks it red,
 and the result's exit code is non-zero. Every file is written to a temporary name in the same
 folder and renamed, so an interrupted run leaves no half-written page.
