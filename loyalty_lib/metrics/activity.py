@@ -28,9 +28,7 @@ DAY = pd.Timedelta(days=1)
 #: quick-service 50 / 70 / 85 %. Benchmarks, not targets: a real panel can sit far above them.
 BENCHMARKS = pd.DataFrame(
     {
-        "source": ["Fivestars"] * 2
-        + ["Paytronix full-service"] * 3
-        + ["Paytronix quick-service"] * 3,
+        "source": ["Fivestars"] * 2 + ["Paytronix full-service"] * 3 + ["Paytronix quick-service"] * 3,
         "k": [1, 2, 1, 2, 4, 1, 2, 4],
         "p_return": [0.40, 0.80, 0.45, 0.75, 0.90, 0.50, 0.70, 0.85],
     }
@@ -39,9 +37,7 @@ BENCHMARKS = pd.DataFrame(
 
 def _receipts(transactions, cols, func, customer_col="customer_id", date_col="date"):
     require_columns(transactions, [customer_col, date_col, *cols], table="transactions", func=func)
-    t = transactions[[customer_col, date_col, *cols]].rename(
-        columns={customer_col: "customer_id", date_col: "date"}
-    )
+    t = transactions[[customer_col, date_col, *cols]].rename(columns={customer_col: "customer_id", date_col: "date"})
     return t.assign(date=pd.to_datetime(t["date"]))
 
 
@@ -61,9 +57,7 @@ def _ratio_ci(num, den, level: float = 0.95) -> tuple[float, float, float, int]:
 
 def _t_ci(g: pd.core.groupby.SeriesGroupBy, level: float) -> pd.DataFrame:
     a = g.agg(["mean", "std", "count"])
-    half = (
-        sps.t.ppf(0.5 + level / 2, np.maximum(a["count"] - 1, 1)) * a["std"] / np.sqrt(a["count"])
-    )
+    half = sps.t.ppf(0.5 + level / 2, np.maximum(a["count"] - 1, 1)) * a["std"] / np.sqrt(a["count"])
     half = half.where(a["count"] > 1)
     return pd.DataFrame(
         {
@@ -283,13 +277,8 @@ def card_use_share(
             raise ValueError(f"{f}: by={by!r} needs groups with customer_id and {by!r}")
         require_columns(groups, ["customer_id", by], table="groups", func=f)
         per["group"] = per.index.map(groups.set_index("customer_id")[by])
-    rows = {
-        g: (*_ratio_ci(d["sum"], d["size"], level), int(d["size"].sum()))
-        for g, d in per.groupby("group")
-    }
-    out = pd.DataFrame.from_dict(
-        rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "receipts"]
-    )
+    rows = {g: (*_ratio_ci(d["sum"], d["size"], level), int(d["size"].sum())) for g, d in per.groupby("group")}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "receipts"])
     out[["ci_low", "ci_high"]] = out[["ci_low", "ci_high"]].clip(0, 1)
     out.index.name = by or "group"
     return out
@@ -356,15 +345,11 @@ def cohort_retention(
         d = mt["issued_date"]
         start = pd.Series((d.dt.year * 12 + d.dt.month - 1).to_numpy(), index=mt["customer_id"])
     diff = mon - t["customer_id"].map(start)
-    act = pd.DataFrame(
-        {"customer_id": t["customer_id"], "c": t["customer_id"].map(start), "m": diff}
-    )
+    act = pd.DataFrame({"customer_id": t["customer_id"], "c": t["customer_id"].map(start), "m": diff})
     act = act[(act["m"] >= 0) & (act["m"] <= max_months)].drop_duplicates()
     k = act.groupby(["c", "m"]).size()
     size = start.value_counts()
-    grid = pd.MultiIndex.from_product(
-        [size.index.sort_values(), range(max_months + 1)], names=["c", "m"]
-    )
+    grid = pd.MultiIndex.from_product([size.index.sort_values(), range(max_months + 1)], names=["c", "m"])
     cells = pd.DataFrame(index=grid).reset_index()
     cells["n"] = cells["c"].map(size).astype(int)
     cells["successes"] = k.reindex(grid, fill_value=0).to_numpy()
@@ -447,9 +432,7 @@ def return_curve(
     ok = (nxt - t["date"]) <= h
     n = k[elig].value_counts().reindex(range(1, k_max + 1), fill_value=0)
     s = k[elig & ok].value_counts().reindex(range(1, k_max + 1), fill_value=0)
-    return proportion_frame(
-        s.to_numpy(), n.to_numpy(), index=pd.Index(n.index, name="k"), level=level
-    )
+    return proportion_frame(s.to_numpy(), n.to_numpy(), index=pd.Index(n.index, name="k"), level=level)
 
 
 def churn_rate(
@@ -495,9 +478,7 @@ def churn_rate(
     t = _receipts(transactions, [], f)
     as_of = pd.Timestamp(as_of)
     n_ = pd.Timedelta(days=int(churn_days))
-    base = pd.Index(
-        t.loc[(t["date"] >= as_of - 2 * n_) & (t["date"] < as_of - n_), "customer_id"].unique()
-    )
+    base = pd.Index(t.loc[(t["date"] >= as_of - 2 * n_) & (t["date"] < as_of - n_), "customer_id"].unique())
     recent = t.loc[(t["date"] >= as_of - n_) & (t["date"] < as_of), "customer_id"].unique()
     frame = pd.DataFrame({"customer_id": base, "churned": ~base.isin(recent)})
     if by is None:
@@ -508,9 +489,7 @@ def churn_rate(
         require_columns(groups, ["customer_id", by], table="groups", func=f)
         frame["group"] = frame["customer_id"].map(groups.set_index("customer_id")[by])
     g = frame.groupby("group")["churned"].agg(["sum", "size"])
-    return proportion_frame(
-        g["sum"], g["size"], index=pd.Index(g.index, name=by or "group"), level=level
-    )
+    return proportion_frame(g["sum"], g["size"], index=pd.Index(g.index, name=by or "group"), level=level)
 
 
 def points_summary(
@@ -571,9 +550,7 @@ def points_summary(
         if "value" not in lg.columns:
             raise ValueError(f"{f}: points_ledger lacks column 'value'; pass value_per_point")
         acc = lg[lg["entry_type"] == "accrual"]
-        value_per_point = (
-            float(acc["value"].sum() / acc["points"].sum()) if acc["points"].sum() else np.nan
-        )
+        value_per_point = float(acc["value"].sum() / acc["points"].sum()) if acc["points"].sum() else np.nan
     pts = lg["points"].astype(float)
     per = (
         pd.DataFrame(
@@ -587,9 +564,7 @@ def points_summary(
         .sum()
     )
     last = t[t["date"] < as_of].groupby("customer_id")["date"].max()
-    inactive = per.index.map(last).to_series(index=per.index) < as_of - pd.Timedelta(
-        days=int(inactive_days)
-    )
+    inactive = per.index.map(last).to_series(index=per.index) < as_of - pd.Timedelta(days=int(inactive_days))
     bal = per["balance"].clip(lower=0)
     m = len(per)
     rr = _ratio_ci(per["redeemed"], per["accrued"], level)
@@ -611,9 +586,7 @@ def points_summary(
             "RUB",
         ),
     }
-    out = pd.DataFrame.from_dict(
-        rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "unit"]
-    )
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "unit"])
     out.index.name = "metric"
     return out
 
@@ -654,13 +627,9 @@ def goal_gradient_panel(
     t = t[t["date"] < end_ts]
     t = t.merge(m[["customer_id", "issued_date"]], on="customer_id", how="inner")
     t = t[t["date"] >= t["issued_date"]].sort_values("date", kind="stable")
-    lg = points_ledger[["customer_id", "date", "points"]].assign(
-        date=lambda d: pd.to_datetime(d["date"])
-    )
+    lg = points_ledger[["customer_id", "date", "points"]].assign(date=lambda d: pd.to_datetime(d["date"]))
     lg = lg.sort_values(["customer_id", "date"], kind="stable")
-    lg = lg.assign(balance=lg.groupby("customer_id")["points"].cumsum()).sort_values(
-        "date", kind="stable"
-    )
+    lg = lg.assign(balance=lg.groupby("customer_id")["points"].cumsum()).sort_values("date", kind="stable")
     t = pd.merge_asof(t, lg[["customer_id", "date", "balance"]], on="date", by="customer_id")
     t["balance"] = t["balance"].fillna(0.0)
     t = t.sort_values(["customer_id", "date"], kind="stable")

@@ -142,9 +142,7 @@ def member_table(
     day = pd.Timedelta(days=1)
     out["days_to_activation"] = (out["first_use_date"] - out[issued_col]) / day
     out["followup_days"] = (end_ts - out[issued_col]) / day
-    return out.rename(
-        columns={customer_col: "customer_id", card_col: "card_id", issued_col: "issued_date"}
-    )
+    return out.rename(columns={customer_col: "customer_id", card_col: "card_id", issued_col: "issued_date"})
 
 
 def _buyers(transactions, launch, end_ts, customer_col, date_col) -> pd.Index:
@@ -333,9 +331,7 @@ def seller_league(
     f = "seller_league"
     if not 0 <= target <= 1:
         raise ValueError(f"{f}: target must be a share in [0, 1], got {target}")
-    require_columns(
-        transactions, [customer_col, date_col, seller_col], table="transactions", func=f
-    )
+    require_columns(transactions, [customer_col, date_col, seller_col], table="transactions", func=f)
     require_columns(cards, [customer_col, "issued_date", seller_col], table="cards", func=f)
     end_ts = _end_of(transactions, end, date_col)
     launch = pd.Timestamp(launch)
@@ -371,9 +367,7 @@ def seller_league(
         ok = n > 0
         p = (k[ok] / n[ok]).to_numpy()
         m = k[ok].sum() / max(n[ok].sum(), 1)
-        tau2 = (
-            max(np.var(p) - np.mean(m * (1 - m) / n[ok].to_numpy()), 1e-6) if ok.sum() > 1 else 1e-6
-        )
+        tau2 = max(np.var(p) - np.mean(m * (1 - m) / n[ok].to_numpy()), 1e-6) if ok.sum() > 1 else 1e-6
         ab = max(m * (1 - m) / tau2 - 1, 1e-3)
         a, b = m * ab, (1 - m) * ab
         lo = (1 - level) / 2
@@ -417,11 +411,7 @@ def stock_burndown(
         raise ValueError(f"stock_burndown: printed must be a positive count, got {printed}")
     days = pd.to_datetime(cards[issued_col]).dropna().dt.normalize()
     first = pd.Timestamp(start).normalize() if _ts(start) is not None else days.min()
-    last = (
-        (pd.Timestamp(end) - pd.Timedelta(days=1)).normalize()
-        if _ts(end) is not None
-        else days.max()
-    )
+    last = (pd.Timestamp(end) - pd.Timedelta(days=1)).normalize() if _ts(end) is not None else days.max()
     axis = pd.date_range(first, last, freq="D")
     daily = days[(days >= first) & (days <= last)].value_counts().reindex(axis, fill_value=0)
     before = int((days < first).sum())
@@ -628,9 +618,7 @@ def time_to_activation(
         ``ci_low, ci_high, n_at_risk, n_events``.
     """
     f = "time_to_activation"
-    require_columns(
-        members, ["activated", "days_to_activation", "followup_days"], table="members", func=f
-    )
+    require_columns(members, ["activated", "days_to_activation", "followup_days"], table="members", func=f)
     if len(members) == 0:
         raise ValueError(f"{f}: members is empty")
     from statsmodels.duration.survfunc import SurvfuncRight
@@ -760,10 +748,7 @@ def planted_activation_by_day(
     require_columns(members, ["customer_id"], table="members", func=f)
     tc = truth_customers.set_index("customer_id").reindex(members["customer_id"])
     rate = (
-        tc["base_rate_per_year"].to_numpy(float)
-        / 365.0
-        * (1 + frequency_uplift)
-        * tc["card_use_prob"].to_numpy(float)
+        tc["base_rate_per_year"].to_numpy(float) / 365.0 * (1 + frequency_uplift) * tc["card_use_prob"].to_numpy(float)
     )
     act = tc["activator"].fillna(False).to_numpy(bool)
     d = np.asarray(days, float)
