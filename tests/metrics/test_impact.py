@@ -318,3 +318,27 @@ def test_did_panel_needs_variation():
     p = panel_2x2().assign(treated=False)
     with pytest.raises(ValueError, match="vary"):
         im.did_panel(p)
+
+
+def test_panel_totals_match_receipts(generated):
+    ds, e = generated
+    # every receipt of an established customer in the window lands in exactly one cell
+    start, end = pd.Timestamp(ds.truth["period"]["start"]), pd.Timestamp(ds.truth["period"]["end"])
+    tx = ds.transactions[ds.transactions["customer_id"].isin(e["customer_id"].unique())]
+    tx = tx[(tx["date"] >= start) & (tx["date"] < end)]
+    assert e["visits"].sum() == len(tx)
+    assert e["revenue"].sum() == pytest.approx(tx["amount"].sum())
+    assert (e.groupby("customer_id").size() == 24).all()  # established: balanced, 24 months each
+
+
+def test_bootstrap_refit_matches_statsmodels():
+    rng = np.random.default_rng(5)
+    f = pd.DataFrame({"x": rng.normal(size=400), "z": rng.integers(0, 2, 400).astype(float)})
+    t = rng.random(400) < 1 / (1 + np.exp(-(0.5 * f["x"] - 0.3 * f["z"])))
+    X, _ = im._design(f)
+    beta = im._logit_irls(X, t.astype(float), np.ones(400), np.zeros(X.shape[1]))
+    p_newton = 1 / (1 + np.exp(-X @ beta))
+    np.testing.assert_allclose(p_newton, im.propensity_weights(f, t)["propensity"], rtol=1e-6)
+    # bootstrap counts are multinomial draws of n out of n
+    counts = next(im.bootstrap_counts(50, 7, seed=1))
+    assert counts.shape == (7, 50) and (counts.sum(1) == 50).all()
