@@ -166,6 +166,6 @@ def with_truth(estimates: pd.DataFrame, truth: dict | pd.Series | None) -> pd.Da
     out = estimates.copy()
     t = pd.Series(truth if truth is not None else {}, dtype=float)
     out["truth"] = out.index.map(lambda k: t.get(k, np.nan))
-    out["covered"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
-    out.loc[out["truth"].isna(), "covered"] = pd.NA
+    covered = ((out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])).astype("boolean")
+    out["covered"] = covered.mask(out["truth"].isna())
     return out
