@@ -68,9 +68,7 @@ def _as_list(by) -> list[str]:
 def _check_thresholds(thresholds: Sequence[float]) -> np.ndarray:
     t = np.asarray(list(thresholds), dtype=float)
     if t.ndim != 1 or len(t) == 0 or np.any(t <= 0) or np.any(np.diff(t) <= 0):
-        raise ValueError(
-            f"thresholds must be positive and strictly increasing, got {list(thresholds)}"
-        )
+        raise ValueError(f"thresholds must be positive and strictly increasing, got {list(thresholds)}")
     return t
 
 
@@ -103,8 +101,7 @@ def _clustered_ratio(
         )
     else:
         out = pd.DataFrame(
-            {"_num": [per[num].sum()], "_den": [per[den].sum()], "_z2": [per["_z2"].sum()],
-             "n_customers": [len(per)]}
+            {"_num": [per[num].sum()], "_den": [per[den].sum()], "_z2": [per["_z2"].sum()], "n_customers": [len(per)]}
         )
     est = out["_num"] / out["_den"]
     g_ = out["n_customers"].astype(float)
@@ -113,9 +110,13 @@ def _clustered_ratio(
     se = se.where(g_ > 1)
     half = _z(level) * se
     res = pd.DataFrame(
-        {"estimate": est, "ci_low": est - half, "ci_high": est + half,
-         "n": out["_den"].round().astype("int64"),
-         "n_customers": out["n_customers"].astype("int64")}
+        {
+            "estimate": est,
+            "ci_low": est - half,
+            "ci_high": est + half,
+            "n": out["_den"].round().astype("int64"),
+            "n_customers": out["n_customers"].astype("int64"),
+        }
     )
     return res.reset_index() if groups else res.reset_index(drop=True)
 
@@ -213,10 +214,7 @@ def label_receipts(
     _require(transactions, [customer_col, date_col, gross_col], "label_receipts(transactions)")
     _require(cards, [customer_col, issued_col], "label_receipts(cards)")
     issued = (
-        cards.dropna(subset=[customer_col, issued_col])
-        .groupby(customer_col)[issued_col]
-        .min()
-        .rename("issued_date")
+        cards.dropna(subset=[customer_col, issued_col]).groupby(customer_col)[issued_col].min().rename("issued_date")
     )
     out = transactions.drop(columns=["issued_date"], errors="ignore").merge(
         issued, left_on=customer_col, right_index=True, how="left"
@@ -361,9 +359,13 @@ def group_difference(
     est = float(d.loc[a, "estimate"] - d.loc[b, "estimate"])
     half = z * float(np.hypot(se[a], se[b]))
     return pd.DataFrame(
-        {"estimate": [est], "ci_low": [est - half], "ci_high": [est + half],
-         "n": [int(d.loc[a, "n"] + d.loc[b, "n"])],
-         "relative": [float(d.loc[a, "estimate"] / d.loc[b, "estimate"] - 1)]},
+        {
+            "estimate": [est],
+            "ci_low": [est - half],
+            "ci_high": [est + half],
+            "n": [int(d.loc[a, "n"] + d.loc[b, "n"])],
+            "relative": [float(d.loc[a, "estimate"] / d.loc[b, "estimate"] - 1)],
+        },
         index=[f"{a} - {b}"],
     )
 
@@ -451,30 +453,30 @@ def before_after_checks(
     """
     if window_days <= 0:
         raise ValueError(f"window_days must be positive, got {window_days}")
-    _require(
-        transactions, [customer_col, date_col, amount_col], "before_after_checks(transactions)"
-    )
+    _require(transactions, [customer_col, date_col, amount_col], "before_after_checks(transactions)")
     _require(cards, [customer_col, issued_col], "before_after_checks(cards)")
-    issued = (
-        cards.dropna(subset=[customer_col, issued_col]).groupby(customer_col)[issued_col].min()
-    )
+    issued = cards.dropna(subset=[customer_col, issued_col]).groupby(customer_col)[issued_col].min()
     tx = transactions[[customer_col, date_col, amount_col]]
     tx = tx[tx[customer_col].isin(issued.index)]
     iss = tx[customer_col].map(issued).dt.normalize()
     day = tx[date_col].dt.normalize()
     delta = (day - iss).dt.days
-    side = np.select([(delta < 0) & (delta >= -window_days), (delta > 0) & (delta <= window_days)],
-                     ["before", "after"], default="")
-    d = pd.DataFrame({"cid": tx[customer_col].to_numpy(), "side": side,
-                      "amt": tx[amount_col].astype(float).to_numpy()})
+    side = np.select(
+        [(delta < 0) & (delta >= -window_days), (delta > 0) & (delta <= window_days)], ["before", "after"], default=""
+    )
+    d = pd.DataFrame({"cid": tx[customer_col].to_numpy(), "side": side, "amt": tx[amount_col].astype(float).to_numpy()})
     d = d[d["side"] != ""]
     agg = d.groupby(["cid", "side"])["amt"].agg(["mean", "size"]).unstack("side")
     cols = ["check_before", "check_after", "n_before", "n_after"]
     if agg.empty or "before" not in agg["mean"] or "after" not in agg["mean"]:
         return pd.DataFrame(columns=[customer_col, "issued_date", *cols, "difference"])
     out = pd.DataFrame(
-        {"check_before": agg["mean"]["before"], "check_after": agg["mean"]["after"],
-         "n_before": agg["size"]["before"], "n_after": agg["size"]["after"]}
+        {
+            "check_before": agg["mean"]["before"],
+            "check_after": agg["mean"]["after"],
+            "n_before": agg["size"]["before"],
+            "n_after": agg["size"]["after"],
+        }
     ).dropna()
     out["n_before"] = out["n_before"].astype("int64")
     out["n_after"] = out["n_after"].astype("int64")
@@ -482,8 +484,7 @@ def before_after_checks(
     out.index.name = customer_col
     out = out.reset_index()
     out.insert(1, "issued_date", out[customer_col].map(issued))
-    return out[[customer_col, "issued_date", "n_before", "n_after", "check_before", "check_after",
-                "difference"]]
+    return out[[customer_col, "issued_date", "n_before", "n_after", "check_before", "check_after", "difference"]]
 
 
 def paired_change(per_member: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
@@ -576,20 +577,22 @@ def discount_cost(
     _require(transactions, [gross_col, amount_col, discount_col, *groups], "discount_cost")
     g = transactions.groupby(groups, observed=False, sort=True)
     out = pd.DataFrame(
-        {"n_checks": g.size(), "gross_revenue": g[gross_col].sum(),
-         "net_revenue": g[amount_col].sum(), "discount_cost": g[discount_col].sum()}
+        {
+            "n_checks": g.size(),
+            "gross_revenue": g[gross_col].sum(),
+            "net_revenue": g[amount_col].sum(),
+            "discount_cost": g[discount_col].sum(),
+        }
     ).reset_index()
     for c in groups:
         out[c] = out[c].astype(object)
     total = {c: "total" for c in groups}
-    total.update({k: out[k].sum() for k in ("n_checks", "gross_revenue", "net_revenue",
-                                             "discount_cost")})
+    total.update({k: out[k].sum() for k in ("n_checks", "gross_revenue", "net_revenue", "discount_cost")})
     out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
     all_gross = float(transactions[gross_col].sum())
     all_disc = float(transactions[discount_col].sum())
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["effective_rate"] = out["discount_cost"] / out["gross_revenue"].where(
-            out["gross_revenue"] > 0)
+        out["effective_rate"] = out["discount_cost"] / out["gross_revenue"].where(out["gross_revenue"] > 0)
         out["share_of_revenue"] = out["discount_cost"] / all_gross if all_gross > 0 else np.nan
         out["share_of_discounts"] = out["discount_cost"] / all_disc if all_disc > 0 else np.nan
     out["n_checks"] = out["n_checks"].astype("int64")
@@ -634,8 +637,7 @@ def _setup(t, span_pct, bin_pct, below_pct, above_pct, degree):
                 f"degree-{degree} polynomial; widen span_pct or shrink bin_pct / the window"
             )
         X = np.vander(x / span_pct, degree + 1, increasing=True)
-        specs.append({"T": T, "edges": e, "mid": mid, "below": below, "above": above, "fit": fit,
-                      "X": X})
+        specs.append({"T": T, "edges": e, "mid": mid, "below": below, "above": above, "fit": fit, "X": X})
     return specs
 
 
@@ -720,12 +722,20 @@ def bunching_histogram(
     frames = []
     for s in specs:
         c = np.histogram(g, bins=s["edges"])[0].astype(float)
-        frames.append(pd.DataFrame({
-            "threshold": s["T"], "bin_left": s["edges"][:-1], "bin_right": s["edges"][1:],
-            "bin_mid": s["mid"], "distance_pct": (s["mid"] - s["T"]) / s["T"] * 100,
-            "count": c.astype("int64"), "counterfactual": _fit(s, c),
-            "window": np.select([s["below"], s["above"]], ["below", "above"], "outside"),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "threshold": s["T"],
+                    "bin_left": s["edges"][:-1],
+                    "bin_right": s["edges"][1:],
+                    "bin_mid": s["mid"],
+                    "distance_pct": (s["mid"] - s["T"]) / s["T"] * 100,
+                    "count": c.astype("int64"),
+                    "counterfactual": _fit(s, c),
+                    "window": np.select([s["below"], s["above"]], ["below", "above"], "outside"),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -808,12 +818,19 @@ def bunching(
         cf_above.append(float(_fit(s, c)[s["above"]].sum()))
     e = boot.iloc[0::2]
     m = boot.iloc[1::2]
-    out = pd.DataFrame({
-        "estimate": e["estimate"].to_numpy(), "ci_low": e["ci_low"].to_numpy(),
-        "ci_high": e["ci_high"].to_numpy(), "n": n_in,
-        "missing_mass": m["estimate"].to_numpy(), "missing_ci_low": m["ci_low"].to_numpy(),
-        "missing_ci_high": m["ci_high"].to_numpy(), "counterfactual_above": cf_above,
-    }, index=pd.Index(t, name="threshold"))
+    out = pd.DataFrame(
+        {
+            "estimate": e["estimate"].to_numpy(),
+            "ci_low": e["ci_low"].to_numpy(),
+            "ci_high": e["ci_high"].to_numpy(),
+            "n": n_in,
+            "missing_mass": m["estimate"].to_numpy(),
+            "missing_ci_low": m["ci_low"].to_numpy(),
+            "missing_ci_high": m["ci_high"].to_numpy(),
+            "counterfactual_above": cf_above,
+        },
+        index=pd.Index(t, name="threshold"),
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         out["excess_ratio"] = out["estimate"] / out["counterfactual_above"]
     return out

@@ -54,9 +54,7 @@ def _check_range(s: pd.Series, lo: int, hi: int, name: str) -> None:
     v = s.dropna()
     bad = (v < lo) | (v > hi)
     if bad.any():
-        raise ValueError(
-            f"column '{name}' must lie in [{lo}, {hi}]; offending rows {list(v.index[bad][:5])}"
-        )
+        raise ValueError(f"column '{name}' must lie in [{lo}, {hi}]; offending rows {list(v.index[bad][:5])}")
 
 
 def nps_class(scores) -> pd.Categorical:
@@ -73,8 +71,7 @@ def nps_class(scores) -> pd.Categorical:
     ['promoter', 'passive', 'detractor']
     """
     s = np.asarray(scores, dtype=float)
-    codes = np.where(np.isnan(s), -1, np.where(s >= PROMOTER_MIN, 2, np.where(s > DETRACTOR_MAX,
-                                                                                1, 0)))
+    codes = np.where(np.isnan(s), -1, np.where(s >= PROMOTER_MIN, 2, np.where(s > DETRACTOR_MAX, 1, 0)))
     return pd.Categorical.from_codes(codes, categories=["detractor", "passive", "promoter"])
 
 
@@ -175,11 +172,19 @@ def nps(
     d["_p"] = (s >= PROMOTER_MIN).astype(float)
     d["_d"] = (s <= DETRACTOR_MAX).astype(float)
     out = _grouped_bootstrap(
-        d, groups, ["_p", "_d"], lambda sums, n: 100 * (sums[0] - sums[1]) / n,
-        customer_col=customer_col, n_boot=n_boot, seed=seed, level=level,
-        extras={"promoters": lambda sums, n: sums[0] / n,
-                "detractors": lambda sums, n: sums[1] / n,
-                "passives": lambda sums, n: 1 - (sums[0] + sums[1]) / n},
+        d,
+        groups,
+        ["_p", "_d"],
+        lambda sums, n: 100 * (sums[0] - sums[1]) / n,
+        customer_col=customer_col,
+        n_boot=n_boot,
+        seed=seed,
+        level=level,
+        extras={
+            "promoters": lambda sums, n: sums[0] / n,
+            "detractors": lambda sums, n: sums[1] / n,
+            "passives": lambda sums, n: 1 - (sums[0] + sums[1]) / n,
+        },
     )
     return out[[*groups, *ESTIMATE_COLUMNS, "promoters", "passives", "detractors"]]
 
@@ -229,8 +234,14 @@ def csat(
     frames = []
     for name, col in (("csat_share", "_top"), ("csat_mean", "_s")):
         r = _grouped_bootstrap(
-            d, groups, [col], lambda sums, n: sums[0] / n,
-            customer_col=customer_col, n_boot=n_boot, seed=seed, level=level,
+            d,
+            groups,
+            [col],
+            lambda sums, n: sums[0] / n,
+            customer_col=customer_col,
+            n_boot=n_boot,
+            seed=seed,
+            level=level,
         )
         r.insert(len(groups), "metric", name)
         frames.append(r)
@@ -269,11 +280,13 @@ def survey_context(
     from loyalty_lib.metrics.basket import assign_tier
 
     _require(surveys, [customer_col, date_col], "survey_context(surveys)")
-    _require(transactions, ["transaction_id", customer_col, date_col, "gross_amount", "channel"],
-             "survey_context(transactions)")
+    _require(
+        transactions,
+        ["transaction_id", customer_col, date_col, "gross_amount", "channel"],
+        "survey_context(transactions)",
+    )
     _require(customers, [customer_col, "customer_type"], "survey_context(customers)")
-    out = surveys.drop(columns=["customer_type", "channel", "gross_amount", "tier"],
-                       errors="ignore").copy()
+    out = surveys.drop(columns=["customer_type", "channel", "gross_amount", "tier"], errors="ignore").copy()
     out["customer_type"] = out[customer_col].map(
         customers.drop_duplicates(customer_col).set_index(customer_col)["customer_type"]
     )
@@ -290,8 +303,9 @@ def survey_context(
         left = out.loc[todo, [customer_col, date_col]].reset_index().sort_values(date_col)
         right = tx[[customer_col, date_col, "gross_amount", "channel"]].sort_values(date_col)
         right = right.rename(columns={date_col: "_tx_date"})
-        m = pd.merge_asof(left, right, left_on=date_col, right_on="_tx_date", by=customer_col,
-                          direction="backward").set_index(left.columns[0])
+        m = pd.merge_asof(
+            left, right, left_on=date_col, right_on="_tx_date", by=customer_col, direction="backward"
+        ).set_index(left.columns[0])
         gross.loc[m.index] = m["gross_amount"].astype(float)
         ch.loc[m.index] = m["channel"].astype(object)
     out["channel"] = ch
@@ -338,8 +352,11 @@ def retention_frame(
         raise ValueError(f"horizon_days must be positive, got {horizon_days}")
     _require(surveys, [customer_col, date_col], "retention_frame(surveys)")
     _require(transactions, [customer_col, date_col], "retention_frame(transactions)")
-    end = (pd.Timestamp(data_end) if data_end is not None
-           else transactions[date_col].max().normalize() + pd.Timedelta(days=1))
+    end = (
+        pd.Timestamp(data_end)
+        if data_end is not None
+        else transactions[date_col].max().normalize() + pd.Timedelta(days=1)
+    )
     out = surveys.copy()
     ref = out[date_col].dt.normalize()
     if "transaction_id" in out.columns and "transaction_id" in transactions.columns:
@@ -354,14 +371,27 @@ def retention_frame(
     # receipts up to and including a day: the last cumulative count of that day
     daily = tx.groupby([customer_col, "_day"], sort=False)["_k"].max().reset_index()
     daily = daily.sort_values("_day")
-    left = pd.DataFrame({"_row": np.arange(len(out)), customer_col: out[customer_col].to_numpy(),
-                         "_ref": ref.to_numpy()}).sort_values("_ref")
+    left = pd.DataFrame(
+        {"_row": np.arange(len(out)), customer_col: out[customer_col].to_numpy(), "_ref": ref.to_numpy()}
+    ).sort_values("_ref")
     left = left[left["_ref"].notna()]
-    back = pd.merge_asof(left, daily.rename(columns={"_day": "_prev"}), left_on="_ref",
-                         right_on="_prev", by=customer_col, direction="backward")
-    fwd = pd.merge_asof(left, daily[[customer_col, "_day"]].rename(columns={"_day": "_next"}),
-                        left_on="_ref", right_on="_next", by=customer_col, direction="forward",
-                        allow_exact_matches=False)
+    back = pd.merge_asof(
+        left,
+        daily.rename(columns={"_day": "_prev"}),
+        left_on="_ref",
+        right_on="_prev",
+        by=customer_col,
+        direction="backward",
+    )
+    fwd = pd.merge_asof(
+        left,
+        daily[[customer_col, "_day"]].rename(columns={"_day": "_next"}),
+        left_on="_ref",
+        right_on="_next",
+        by=customer_col,
+        direction="forward",
+        allow_exact_matches=False,
+    )
     prior = np.zeros(len(out))
     nxt = np.full(len(out), np.datetime64("NaT"), dtype="datetime64[ns]")
     prior[back["_row"].to_numpy()] = back["_k"].fillna(0).to_numpy()
@@ -463,19 +493,24 @@ def retention_logit(
     _require(frame, [score_col, returned_col, customer_col, *controls], "retention_logit")
     d = frame.dropna(subset=[score_col, *controls])
     if len(d) < 10 or d[returned_col].nunique() < 2:
-        raise ValueError(
-            f"retention_logit: need at least 10 eligible surveys with both outcomes, got {len(d)}"
-        )
+        raise ValueError(f"retention_logit: need at least 10 eligible surveys with both outcomes, got {len(d)}")
     X = _design(d, score_col, controls)
     y = d[returned_col].astype(float)
     groups = pd.factorize(d[customer_col])[0]
     res = sm.Logit(y, X).fit(disp=0, cov_type="cluster", cov_kwds={"groups": groups})
     z = sps.norm.ppf(0.5 + level / 2)
     b, se = res.params, res.bse
-    out = pd.DataFrame({
-        "estimate": np.exp(b), "ci_low": np.exp(b - z * se), "ci_high": np.exp(b + z * se),
-        "n": int(res.nobs), "coef": b, "std_err": se, "p_value": res.pvalues,
-    }).drop(index="const")
+    out = pd.DataFrame(
+        {
+            "estimate": np.exp(b),
+            "ci_low": np.exp(b - z * se),
+            "ci_high": np.exp(b + z * se),
+            "n": int(res.nobs),
+            "coef": b,
+            "std_err": se,
+            "p_value": res.pvalues,
+        }
+    ).drop(index="const")
     out.index.name = "term"
     return out
 
@@ -518,5 +553,6 @@ def fitted_return_curve(
     se = np.sqrt(np.einsum("ij,jk,ik->i", G, res.cov_params(), G))
     z = sps.norm.ppf(0.5 + level / 2)
     expit = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
-    return pd.DataFrame({"score": grid, "estimate": expit(eta), "ci_low": expit(eta - z * se),
-                         "ci_high": expit(eta + z * se)})
+    return pd.DataFrame(
+        {"score": grid, "estimate": expit(eta), "ci_low": expit(eta - z * se), "ci_high": expit(eta + z * se)}
+    )

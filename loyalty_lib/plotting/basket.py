@@ -48,8 +48,7 @@ def plot_bunching(
     -------
     matplotlib.axes.Axes
     """
-    _need(data, ["threshold", "bin_left", "bin_right", "bin_mid", "count", "counterfactual",
-                 "window"], "plot_bunching")
+    _need(data, ["threshold", "bin_left", "bin_right", "bin_mid", "count", "counterfactual", "window"], "plot_bunching")
     ts = data["threshold"].unique()
     if threshold is None:
         if len(ts) != 1:
@@ -62,10 +61,16 @@ def plot_bunching(
     width = (d["bin_right"] - d["bin_left"]).to_numpy()
     shade = np.where(d["window"] == "outside", 0.45, 0.85)
     colors = [(*plt.matplotlib.colors.to_rgb(color), a) for a in shade]
-    ax.bar(d["bin_left"], d["count"], width=width, align="edge", color=colors,
-           label="receipts (window darker)", **kwargs)
-    ax.plot(d["bin_mid"], d["counterfactual"], color="black", lw=1.5,
-            label="counterfactual (polynomial fit outside the window)")
+    ax.bar(
+        d["bin_left"], d["count"], width=width, align="edge", color=colors, label="receipts (window darker)", **kwargs
+    )
+    ax.plot(
+        d["bin_mid"],
+        d["counterfactual"],
+        color="black",
+        lw=1.5,
+        label="counterfactual (polynomial fit outside the window)",
+    )
     ax.axvline(threshold, color="C3", ls="--", lw=1.2, label=f"threshold {threshold:,.0f} RUB")
     ax.set(xlabel="gross check, RUB", ylabel="receipts per bin")
     if legend:
@@ -116,12 +121,14 @@ def plot_check_histogram(
     for name, g in groups:
         v = g[x][g[x] > 0].to_numpy(float)
         w = np.full(len(v), 1 / max(len(v), 1)) if hue is not None else None
-        ax.hist(v, bins=edges, weights=w, histtype="step", lw=1.5,
-                label=None if name is None else str(name), **kwargs)
+        ax.hist(v, bins=edges, weights=w, histtype="step", lw=1.5, label=None if name is None else str(name), **kwargs)
     for t in thresholds:
         ax.axvline(t, color="C3", ls="--", lw=1)
-    ax.set(xscale="log", xlabel=f"{x.replace('_', ' ')}, RUB (log scale)",
-           ylabel="share of receipts per bin" if hue else "receipts per bin")
+    ax.set(
+        xscale="log",
+        xlabel=f"{x.replace('_', ' ')}, RUB (log scale)",
+        ylabel="share of receipts per bin" if hue else "receipts per bin",
+    )
     if hue is not None:
         ax.legend(title=hue, frameon=False)
     return ax
@@ -161,11 +168,18 @@ def plot_before_after(
         d = d.iloc[np.sort(np.random.default_rng(seed).choice(len(d), max_points, replace=False))]
     kw = {"s": 6, "alpha": 0.35, "color": "C0"} | kwargs
     ax.scatter(d["check_before"], d["check_after"], **kw)
-    lim = [float(np.nanmin(d[["check_before", "check_after"]].to_numpy())),
-           float(np.nanmax(d[["check_before", "check_after"]].to_numpy()))] if len(d) else [1, 10]
+    lim = (
+        [
+            float(np.nanmin(d[["check_before", "check_after"]].to_numpy())),
+            float(np.nanmax(d[["check_before", "check_after"]].to_numpy())),
+        ]
+        if len(d)
+        else [1, 10]
+    )
     ax.plot(lim, lim, color="black", lw=1, label="no change")
-    ax.set(xscale="log", yscale="log", xlabel="mean check before the card, RUB",
-           ylabel="mean check after the card, RUB")
+    ax.set(
+        xscale="log", yscale="log", xlabel="mean check before the card, RUB", ylabel="mean check after the card, RUB"
+    )
     ax.legend(loc="upper left", frameon=False)
     return ax
 
@@ -203,8 +217,8 @@ def plot_discount_cost(
     d = data[data[by].astype(str) != "total"]
     x = np.arange(len(d))
     bars = ax.bar(x, d["discount_cost"] / 1e3, color=color, **kwargs)
-    ax.bar_label(bars, labels=[f"{100 * s:.2f} % of revenue" for s in d["share_of_revenue"]],
-                 fontsize="small")
-    ax.set(xticks=x, xticklabels=d[by].astype(str), xlabel=f"{by} (gross check, RUB)",
-           ylabel="discount cost, thousand RUB")
+    ax.bar_label(bars, labels=[f"{100 * s:.2f} % of revenue" for s in d["share_of_revenue"]], fontsize="small")
+    ax.set(
+        xticks=x, xticklabels=d[by].astype(str), xlabel=f"{by} (gross check, RUB)", ylabel="discount cost, thousand RUB"
+    )
     return ax

@@ -42,8 +42,7 @@ def plot_nps_composition(
     -------
     matplotlib.axes.Axes
     """
-    _need(data, [label, "estimate", "ci_low", "ci_high", "promoters", "passives", "detractors"],
-          "plot_nps_composition")
+    _need(data, [label, "estimate", "ci_low", "ci_high", "promoters", "passives", "detractors"], "plot_nps_composition")
     ax = ax or plt.gca()
     y = np.arange(len(data))[::-1]
     left = np.zeros(len(data))
@@ -52,8 +51,14 @@ def plot_nps_composition(
         ax.barh(y, v, left=left, color=colour, label=col, **kwargs)
         left += v
     for yi, r in zip(y, data.itertuples(index=False), strict=True):
-        ax.text(1.01, yi, f"NPS {r.estimate:+.0f} [{r.ci_low:+.0f}, {r.ci_high:+.0f}]",
-                va="center", fontsize="small", transform=ax.get_yaxis_transform())
+        ax.text(
+            1.01,
+            yi,
+            f"NPS {r.estimate:+.0f} [{r.ci_low:+.0f}, {r.ci_high:+.0f}]",
+            va="center",
+            fontsize="small",
+            transform=ax.get_yaxis_transform(),
+        )
     ax.set(yticks=y, yticklabels=data[label].astype(str), xlim=(0, 1), xlabel="share of answers")
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, fontsize="small")
     return ax
@@ -90,13 +95,20 @@ def plot_return_by_score(
     ax = ax or plt.gca()
     d = data[data["n"] > 0]
     err = np.vstack([d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]])
-    ax.errorbar(d["score"], d["estimate"], yerr=np.abs(err), fmt="o", color=color, capsize=3,
-                label="observed share returning (95 % CI)", **kwargs)
+    ax.errorbar(
+        d["score"],
+        d["estimate"],
+        yerr=np.abs(err),
+        fmt="o",
+        color=color,
+        capsize=3,
+        label="observed share returning (95 % CI)",
+        **kwargs,
+    )
     if curve is not None:
         _need(curve, ["score", "estimate", "ci_low", "ci_high"], "plot_return_by_score(curve)")
         ax.plot(curve["score"], curve["estimate"], color="black", lw=1.5, label="logistic fit")
-        ax.fill_between(curve["score"], curve["ci_low"], curve["ci_high"], color="black",
-                        alpha=0.12, lw=0)
+        ax.fill_between(curve["score"], curve["ci_low"], curve["ci_high"], color="black", alpha=0.12, lw=0)
     ax.set(xlabel="NPS answer (0-10)", ylabel="share who bought again", xticks=range(11))
     ax.legend(loc="lower right", frameon=False)
     return ax

@@ -16,8 +16,7 @@ def ts(s):
 
 # ---------------------------------------------------------------- tiers
 def test_tier_labels_and_assign():
-    assert basket.tier_labels([1500, 5000, 15000]) == ["<1,500", "1,500-5,000", "5,000-15,000",
-                                                       "15,000+"]
+    assert basket.tier_labels([1500, 5000, 15000]) == ["<1,500", "1,500-5,000", "5,000-15,000", "15,000+"]
     # gross >= threshold reaches the tier: 1500 -> tier 1, 4999.99 -> tier 1, 5000 -> tier 2
     t = basket.assign_tier([100, 1500, 4999.99, 5000, 15000, 20000], [1500, 5000, 15000])
     assert list(t.codes) == [0, 1, 1, 2, 3, 3]
@@ -33,18 +32,18 @@ def test_bad_thresholds_raise(bad):
 @pytest.fixture
 def tiny():
     # customer 1 gets a card on 10 Jan 2026; customer 2 never does
-    cards = pd.DataFrame({"card_id": [1, 2], "customer_id": [1, None],
-                          "issued_date": [ts("2026-01-10"), pd.NaT]})
-    tx = pd.DataFrame({
-        "transaction_id": [1, 2, 3, 4, 5],
-        "customer_id": [1, 1, 1, 2, 2],
-        "date": [ts("2026-01-05"), ts("2026-01-10 14:00"), ts("2026-01-20"), ts("2026-01-02"),
-                 ts("2026-02-01")],
-        "gross_amount": [100.0, 1600.0, 5200.0, 300.0, 900.0],
-        "discount_amount": [0.0, 80.0, 364.0, 0.0, 0.0],
-        "amount": [100.0, 1520.0, 4836.0, 300.0, 900.0],
-        "n_items": [1, 3, 5, 2, 4],
-    })
+    cards = pd.DataFrame({"card_id": [1, 2], "customer_id": [1, None], "issued_date": [ts("2026-01-10"), pd.NaT]})
+    tx = pd.DataFrame(
+        {
+            "transaction_id": [1, 2, 3, 4, 5],
+            "customer_id": [1, 1, 1, 2, 2],
+            "date": [ts("2026-01-05"), ts("2026-01-10 14:00"), ts("2026-01-20"), ts("2026-01-02"), ts("2026-02-01")],
+            "gross_amount": [100.0, 1600.0, 5200.0, 300.0, 900.0],
+            "discount_amount": [0.0, 80.0, 364.0, 0.0, 0.0],
+            "amount": [100.0, 1520.0, 4836.0, 300.0, 900.0],
+            "n_items": [1, 3, 5, 2, 4],
+        }
+    )
     return tx, cards
 
 
@@ -52,11 +51,9 @@ def test_label_receipts(tiny):
     tx, cards = tiny
     out = basket.label_receipts(tx, cards)
     # the issue day counts as member; launch = 10 Jan, so 5 Jan and 2 Jan are pre-launch
-    assert out["status"].tolist() == ["member_before_issue", "member", "member", "non_member",
-                                      "non_member"]
+    assert out["status"].tolist() == ["member_before_issue", "member", "member", "non_member", "non_member"]
     assert out["post_launch"].tolist() == [False, True, True, False, True]
-    assert out["tier"].astype(str).tolist() == ["<1,500", "1,500-5,000", "5,000-15,000",
-                                                "<1,500", "<1,500"]
+    assert out["tier"].astype(str).tolist() == ["<1,500", "1,500-5,000", "5,000-15,000", "<1,500", "<1,500"]
     assert out["ever_member"].tolist() == [True, True, True, False, False]
     assert "status" not in tx  # input untouched
 
@@ -70,8 +67,14 @@ def test_label_receipts_items_from_lines(tiny):
 
 
 def test_check_summary_by_hand():
-    tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [100.0, 200.0, 300.0],
-                       "gross_amount": [100.0, 200.0, 330.0], "n_items": [1, 3, np.nan]})
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2],
+            "amount": [100.0, 200.0, 300.0],
+            "gross_amount": [100.0, 200.0, 330.0],
+            "n_items": [1, 3, np.nan],
+        }
+    )
     out = basket.check_summary(tx).set_index("metric")
     # net: (100 + 200 + 300) / 3 = 200; gross: 630 / 3 = 210; items: (1 + 3) / 2 = 2
     assert out.loc["net_check", "estimate"] == pytest.approx(200)
@@ -93,8 +96,7 @@ def test_check_summary_by_group(tiny):
     assert net["member"] == pytest.approx(3178)
     assert net["non_member"] == pytest.approx(600)
     assert net["member_before_issue"] == pytest.approx(100)
-    assert set(out.columns) == {"status", "metric", "estimate", "ci_low", "ci_high", "n",
-                                "n_customers"}
+    assert set(out.columns) == {"status", "metric", "estimate", "ci_low", "ci_high", "n", "n_customers"}
 
 
 @pytest.mark.parametrize("drop", ["customer_id", "amount", "gross_amount"])
@@ -115,22 +117,30 @@ def test_tier_shares(tiny):
 
 # ---------------------------------------------------------------- before / after
 def test_before_after_checks_by_hand():
-    cards = pd.DataFrame({"card_id": [1, 2, 3], "customer_id": [1, 2, 3],
-                          "issued_date": [ts("2026-01-10")] * 3})
-    tx = pd.DataFrame({
-        "customer_id": [1, 1, 1, 1, 2, 3, 3, 4],
-        "date": [ts("2025-12-01"), ts("2025-12-15"), ts("2026-01-10 12:00"), ts("2026-02-01"),
-                 ts("2026-02-01"), ts("2024-01-01"), ts("2026-03-01"), ts("2026-01-01")],
-        "gross_amount": [100.0, 300.0, 999.0, 260.0, 50.0, 70.0, 80.0, 10.0],
-    })
+    cards = pd.DataFrame({"card_id": [1, 2, 3], "customer_id": [1, 2, 3], "issued_date": [ts("2026-01-10")] * 3})
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 1, 2, 3, 3, 4],
+            "date": [
+                ts("2025-12-01"),
+                ts("2025-12-15"),
+                ts("2026-01-10 12:00"),
+                ts("2026-02-01"),
+                ts("2026-02-01"),
+                ts("2024-01-01"),
+                ts("2026-03-01"),
+                ts("2026-01-01"),
+            ],
+            "gross_amount": [100.0, 300.0, 999.0, 260.0, 50.0, 70.0, 80.0, 10.0],
+        }
+    )
     out = basket.before_after_checks(tx, cards)
     # customer 1: before (100 + 300) / 2 = 200, the issue-day 999 is skipped, after 260.
     # customer 2 has nothing before; customer 3's 2024 receipt is > 365 days before issue;
     # customer 4 has no card.
     assert out["customer_id"].tolist() == [1]
     r = out.iloc[0]
-    assert (r.check_before, r.check_after, r.difference, r.n_before, r.n_after) == (
-        200.0, 260.0, 60.0, 2, 1)
+    assert (r.check_before, r.check_after, r.difference, r.n_before, r.n_after) == (200.0, 260.0, 60.0, 2, 1)
 
 
 def test_paired_change_by_hand():
@@ -153,10 +163,14 @@ def test_before_after_bad_window():
 
 # ---------------------------------------------------------------- discount cost
 def test_discount_cost_by_hand():
-    tx = pd.DataFrame({"tier": ["a", "b", "b", "c"],
-                       "gross_amount": [100.0, 2000.0, 3000.0, 900.0],
-                       "discount_amount": [0.0, 100.0, 150.0, 90.0],
-                       "amount": [100.0, 1900.0, 2850.0, 810.0]})
+    tx = pd.DataFrame(
+        {
+            "tier": ["a", "b", "b", "c"],
+            "gross_amount": [100.0, 2000.0, 3000.0, 900.0],
+            "discount_amount": [0.0, 100.0, 150.0, 90.0],
+            "amount": [100.0, 1900.0, 2850.0, 810.0],
+        }
+    )
     out = basket.discount_cost(tx).set_index("tier")
     # tier b: 250 discount on 5000 gross -> 5 %; share of all gross 250 / 6000
     assert out.loc["b", "discount_cost"] == 250
@@ -202,8 +216,7 @@ def test_bunching_histogram_by_hand():
 
 def test_bunching_excess_mass_by_hand():
     tx = _flat_with_bunch()
-    out = basket.bunching(tx, [1000], span_pct=40, bin_pct=1, below_pct=15, above_pct=5,
-                          n_boot=50)
+    out = basket.bunching(tx, [1000], span_pct=40, bin_pct=1, below_pct=15, above_pct=5, n_boot=50)
     r = out.loc[1000.0]
     # 5 bins just below lose 2 receipts each; the bin above gains 10:
     # excess = sum(observed - 10) above = 10; missing = sum(10 - observed) below = 10
@@ -290,9 +303,16 @@ def test_bunching_recovers_planted_moved_checks():
 
 
 def test_group_difference_by_hand():
-    s = pd.DataFrame({"status": ["member", "non_member"], "metric": "net_check",
-                      "estimate": [300.0, 200.0], "ci_low": [300 - 3 * Z, 200 - 4 * Z],
-                      "ci_high": [300 + 3 * Z, 200 + 4 * Z], "n": [10, 20]})
+    s = pd.DataFrame(
+        {
+            "status": ["member", "non_member"],
+            "metric": "net_check",
+            "estimate": [300.0, 200.0],
+            "ci_low": [300 - 3 * Z, 200 - 4 * Z],
+            "ci_high": [300 + 3 * Z, 200 + 4 * Z],
+            "n": [10, 20],
+        }
+    )
     out = basket.group_difference(s).iloc[0]
     # se 3 and 4 -> se of the difference sqrt(9 + 16) = 5; 300 / 200 - 1 = 0.5
     assert out["estimate"] == 100 and out["ci_high"] == pytest.approx(100 + 5 * Z)

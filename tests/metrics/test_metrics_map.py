@@ -67,8 +67,9 @@ def test_headline_figures_cover_planted_truth(figures):
 
 
 def test_headline_figures_without_surveys(small_ds):
-    ds = Dataset(customers=small_ds.customers, cards=small_ds.cards,
-                 transactions=small_ds.transactions)  # real-data shape: no truth, no surveys
+    ds = Dataset(
+        customers=small_ds.customers, cards=small_ds.cards, transactions=small_ds.transactions
+    )  # real-data shape: no truth, no surveys
     out = mm.headline_figures(ds, n_boot=20)
     assert not out["key"].str.startswith("nps").any()
     assert out["truth"].isna().all()
@@ -76,13 +77,19 @@ def test_headline_figures_without_surveys(small_ds):
 
 
 def test_headline_figures_names_missing_column(small_ds):
-    ds = Dataset(customers=small_ds.customers, cards=small_ds.cards,
-                 transactions=small_ds.transactions.drop(columns="gross_amount"))
+    ds = Dataset(
+        customers=small_ds.customers,
+        cards=small_ds.cards,
+        transactions=small_ds.transactions.drop(columns="gross_amount"),
+    )
     with pytest.raises(ValueError, match="gross_amount"):
         mm.headline_figures(ds, n_boot=10)
 
 
 def test_map_keys_match_figure_keys_for_notebook():
     m = mm.metrics_map()
-    assert pd.Series(["issue_rate", "activation_rate", "member_check", "nps_after_first_use",
-                      "did_revenue"]).isin(m["key"]).all()
+    assert (
+        pd.Series(["issue_rate", "activation_rate", "member_check", "nps_after_first_use", "did_revenue"])
+        .isin(m["key"])
+        .all()
+    )

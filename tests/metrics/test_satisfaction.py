@@ -23,8 +23,9 @@ def test_nps_by_hand():
 
 
 def test_nps_by_group_by_hand():
-    sv = pd.DataFrame({"customer_id": [1, 2, 3, 4, 5, 6], "stage": ["a", "a", "a", "b", "b", "b"],
-                       "nps": [10, 10, 0, 7, 8, np.nan]})
+    sv = pd.DataFrame(
+        {"customer_id": [1, 2, 3, 4, 5, 6], "stage": ["a", "a", "a", "b", "b", "b"], "nps": [10, 10, 0, 7, 8, np.nan]}
+    )
     out = sat.nps(sv, by="stage", n_boot=50).set_index("stage")
     # a: (2 promoters - 1 detractor) / 3 = +33.3; b: two passives, the empty answer dropped -> 0
     assert out.loc["a", "estimate"] == pytest.approx(100 / 3)
@@ -34,8 +35,14 @@ def test_nps_by_group_by_hand():
 
 
 def test_nps_class():
-    assert list(sat.nps_class([10, 9, 8, 7, 6, 0])) == ["promoter", "promoter", "passive",
-                                                        "passive", "detractor", "detractor"]
+    assert list(sat.nps_class([10, 9, 8, 7, 6, 0])) == [
+        "promoter",
+        "promoter",
+        "passive",
+        "passive",
+        "detractor",
+        "detractor",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -77,22 +84,31 @@ def test_bootstrap_resamples_customers():
 @pytest.fixture
 def shop():
     customers = pd.DataFrame({"customer_id": [1, 2], "customer_type": ["b2c", "b2b"]})
-    tx = pd.DataFrame({
-        "transaction_id": [11, 12, 13, 14, 21],
-        "customer_id": [1, 1, 1, 1, 2],
-        "date": [ts("2026-01-01 10:00"), ts("2026-01-01 18:00"), ts("2026-02-15 09:00"),
-                 ts("2026-02-15 17:00"), ts("2026-01-01 12:00")],
-        "gross_amount": [1000.0, 2000.0, 6000.0, 300.0, 20000.0],
-        "channel": ["offline", "offline", "delivery", "offline", "delivery"],
-    })
-    sv = pd.DataFrame({
-        "survey_id": [1, 2, 3],
-        "customer_id": [1, 2, 1],
-        "date": [ts("2026-01-03 12:00"), ts("2026-01-02 12:00"), ts("2026-02-15 10:00")],
-        "transaction_id": [11, np.nan, 13],
-        "stage": ["after_first_use", "after_first_use", "periodic"],
-        "nps": [9, 3, 7],
-    })
+    tx = pd.DataFrame(
+        {
+            "transaction_id": [11, 12, 13, 14, 21],
+            "customer_id": [1, 1, 1, 1, 2],
+            "date": [
+                ts("2026-01-01 10:00"),
+                ts("2026-01-01 18:00"),
+                ts("2026-02-15 09:00"),
+                ts("2026-02-15 17:00"),
+                ts("2026-01-01 12:00"),
+            ],
+            "gross_amount": [1000.0, 2000.0, 6000.0, 300.0, 20000.0],
+            "channel": ["offline", "offline", "delivery", "offline", "delivery"],
+        }
+    )
+    sv = pd.DataFrame(
+        {
+            "survey_id": [1, 2, 3],
+            "customer_id": [1, 2, 1],
+            "date": [ts("2026-01-03 12:00"), ts("2026-01-02 12:00"), ts("2026-02-15 10:00")],
+            "transaction_id": [11, np.nan, 13],
+            "stage": ["after_first_use", "after_first_use", "periodic"],
+            "nps": [9, 3, 7],
+        }
+    )
     return customers, tx, sv
 
 
@@ -135,12 +151,14 @@ def test_retention_frame_bad_horizon(shop):
 @pytest.fixture
 def binary():
     # score 0: 2 of 5 returned (odds 2/3); score 1: 4 of 5 returned (odds 4)
-    return pd.DataFrame({
-        "customer_id": range(10),
-        "nps": [0] * 5 + [1] * 5,
-        "returned": [True, True, False, False, False, True, True, True, True, False],
-        "customer_type": ["b2c"] * 10,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": range(10),
+            "nps": [0] * 5 + [1] * 5,
+            "returned": [True, True, False, False, False, True, True, True, True, False],
+            "customer_type": ["b2c"] * 10,
+        }
+    )
 
 
 def test_retention_logit_by_hand(binary):
@@ -162,8 +180,7 @@ def test_fitted_curve_and_rates_by_hand(binary):
     curve = sat.fitted_return_curve(binary)
     # the saturated fit reproduces the shares: 2/5 at score 0, 4/5 at score 1
     assert curve.loc[curve["score"] == 0, "estimate"].item() == pytest.approx(0.4, rel=1e-5)
-    assert curve.loc[np.isclose(curve["score"], 1), "estimate"].item() == pytest.approx(0.8,
-                                                                                        rel=1e-5)
+    assert curve.loc[np.isclose(curve["score"], 1), "estimate"].item() == pytest.approx(0.8, rel=1e-5)
     rates = sat.return_rate_by_score(binary)
     assert len(rates) == 11 and rates["n"].tolist()[:3] == [5, 5, 0]
     assert rates["estimate"].tolist()[:2] == pytest.approx([0.4, 0.8])
@@ -172,12 +189,10 @@ def test_fitted_curve_and_rates_by_hand(binary):
 # ---------------------------------------------------------------- plots
 def test_plots_draw_on_given_ax(binary):
     fig, (a1, a2) = plt.subplots(1, 2)
-    sv = pd.DataFrame({"customer_id": range(6), "stage": list("aaabbb"),
-                       "nps": [10, 9, 0, 7, 8, 10]})
+    sv = pd.DataFrame({"customer_id": range(6), "stage": list("aaabbb"), "nps": [10, 9, 0, 7, 8, 10]})
     assert ps.plot_nps_composition(sat.nps(sv, by="stage", n_boot=20), label="stage", ax=a1) is a1
     assert a1.get_xlabel() == "share of answers" and len(a1.patches) == 6
-    out = ps.plot_return_by_score(sat.return_rate_by_score(binary),
-                                  curve=sat.fitted_return_curve(binary), ax=a2)
+    out = ps.plot_return_by_score(sat.return_rate_by_score(binary), curve=sat.fitted_return_curve(binary), ax=a2)
     assert out is a2 and a2.get_xlabel() == "NPS answer (0-10)"
 
 
@@ -192,8 +207,9 @@ def test_odds_ratio_recovers_planted_truth():
 
     ds = synth.generate(n_customers=12000, seed=5)
     truth = ds.truth["satisfaction"]
-    rf = sat.retention_frame(ds.surveys, ds.transactions, horizon_days=truth["horizon_days"],
-                             data_end=ds.truth["period"]["end"])
+    rf = sat.retention_frame(
+        ds.surveys, ds.transactions, horizon_days=truth["horizon_days"], data_end=ds.truth["period"]["end"]
+    )
     out = sat.retention_logit(rf[rf["eligible"]], controls=())
     r = out.loc["nps"]
     assert r["ci_low"] <= truth["odds_ratio_per_nps_point"] <= r["ci_high"], (r.to_dict(), truth)
