@@ -150,7 +150,7 @@ _MAP = [
         "when": "Quarterly, once the incremental revenue is estimated",
         "how": "Margin on the DiD incremental revenue minus the cost ledger (cards, discounts, staff, communications)",
         "notebook": "07_roi_clv",
-        "function": "roi",
+        "function": "roi.roi_estimate, roi.cost_ledger",
         "why_first": "The last question, answerable only when all the above exist: is the program worth its cost?",
     },
 ]
