@@ -1104,9 +1104,11 @@ def run_report(
         )
     data = Path(data_dir) if data_dir is not None else config.SAMPLE_DIR
     data = data.resolve()
+    if out_dir is not None:
+        wanted = Path(out_dir).resolve()
+        if wanted == data or wanted in data.parents or data in wanted.parents:
+            raise ReportError(f"--out {wanted} must be outside the data folder {data} (its files are only read)")
     out = prepare_out_dir(out_dir, force=force)
-    if data == out or out in data.parents:
-        raise ReportError(f"--out {out} must not be the data folder or contain it")
     result = ReportResult(out_dir=out)
     meta = {
         "started": started.strftime("%Y-%m-%d %H:%M:%S %Z"),

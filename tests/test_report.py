@@ -463,3 +463,12 @@ def test_interrupted_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch
         report.atomic_write_text(page, "new page")
     assert page.read_text() == "complete old page"
     assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+
+
+def test_report_folder_must_be_outside_the_data_folder(tmp_path):
+    data = write_tiny_data(tmp_path / "export")
+    nbs = write_notebooks(tmp_path / "nbs")
+    for out in (data / "report", data, tmp_path):
+        code, _, err = run_cli(["report", "--data", str(data), "--out", str(out), "--notebooks", str(nbs)])
+        assert code == 2 and "outside the data folder" in err
+    assert not (data / "report").exists()
