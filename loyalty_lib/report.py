@@ -61,7 +61,6 @@ HIDE_INPUT_TAGS = {
     "hide_input",
     "remove-input",
     "remove_input",
-    "injected-parameters",
 }
 REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
 REMOVE_OUTPUT_TAGS = {"remove-output", "remove_output", "hide-output", "hide_output"}

@@ -472,3 +472,11 @@ def test_report_folder_must_be_outside_the_data_folder(tmp_path):
         code, _, err = run_cli(["report", "--data", str(data), "--out", str(out), "--notebooks", str(nbs)])
         assert code == 2 and "outside the data folder" in err
     assert not (data / "report").exists()
+
+
+def test_analyst_page_shows_the_injected_parameters(run):
+    analyst = (run["out"] / "pages" / "01_kpis.code.html").read_text()
+    manager = (run["out"] / "pages" / "01_kpis.html").read_text()
+    injected = str(run["out"] / "data")  # the data_dir papermill injected
+    assert "# Parameters" in analyst and injected in analyst
+    assert injected not in manager
