@@ -45,6 +45,7 @@ __all__ = [
     "group_difference",
     "label_receipts",
     "paired_change",
+    "planted_top_up",
     "tier_labels",
     "tier_shares",
 ]
@@ -661,13 +662,23 @@ def _bin_index(gross: np.ndarray, specs: list[dict]) -> np.ndarray:
 
 
 def _bunch_stats(idx: np.ndarray, specs: list[dict]) -> np.ndarray:
-    """Excess mass above and missing mass below each threshold: [e_1, m_1, e_2, m_2, ...]."""
+    """Per threshold: excess mass above, missing mass below and the mean top-up (RUB).
+
+    The mean top-up is the mass-weighted mean distance of the missing checks below ``T`` plus
+    that of the excess checks above it: how far, on average, a moved check travelled.
+    Returns ``[e_1, m_1, u_1, e_2, m_2, u_2, ...]``.
+    """
     sizes = [len(s["edges"]) - 1 for s in specs]
     counts = np.bincount(idx[idx >= 0], minlength=sum(sizes)).astype(float)
     out = []
     for s, c in zip(specs, np.split(counts, np.cumsum(sizes)[:-1]), strict=True):
         cf = _fit(s, c)
-        out += [float((c - cf)[s["above"]].sum()), float((cf - c)[s["below"]].sum())]
+        up, down = (c - cf)[s["above"]], (cf - c)[s["below"]]
+        e, m = float(up.sum()), float(down.sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            land = float(up @ (s["mid"][s["above"]] - s["T"])) / e
+            origin = float(down @ (s["T"] - s["mid"][s["below"]])) / m
+        out += [e, m, land + origin if e > 0 and m > 0 else np.nan]
     return np.asarray(out)
 
 
@@ -787,7 +798,10 @@ def bunching(
         Indexed by ``threshold``: ``estimate, ci_low, ci_high`` (excess mass, receipts),
         ``n`` (receipts in the studied range), ``missing_mass, missing_ci_low,
         missing_ci_high``, ``counterfactual_above`` (expected receipts in the window above
-        without bunching) and ``excess_ratio`` (excess / counterfactual_above).
+        without bunching), ``excess_ratio`` (excess / counterfactual_above) and ``top_up,
+        top_up_ci_low, top_up_ci_high``: how many RUB a moved check grew on average (mean
+        distance of the missing mass below ``T`` plus that of the excess mass above it; NaN
+        when either mass is not positive, so read it only where bunching is clear).
     """
     cols = [gross_col] + ([customer_col] if customer_col else [])
     _require(transactions, cols, "bunching")
@@ -802,7 +816,7 @@ def bunching(
     others = frame.loc[~keep, "_cl"].drop_duplicates()
     others = others[~others.isin(frame.loc[keep, "_cl"])]
     frame = pd.concat([frame[keep], pd.DataFrame({"_b": -1, "_cl": others})], ignore_index=True)
-    names = [f"{k}_{i}" for i in range(len(t)) for k in ("e", "m")]
+    names = [f"{k}_{i}" for i in range(len(t)) for k in ("e", "m", "u")]
     boot = cluster_bootstrap(
         frame,
         lambda f: pd.Series(_bunch_stats(f["_b"].to_numpy(), specs), index=names),
@@ -816,8 +830,7 @@ def bunching(
     for s in specs:
         c = np.histogram(g, bins=s["edges"])[0].astype(float)
         cf_above.append(float(_fit(s, c)[s["above"]].sum()))
-    e = boot.iloc[0::2]
-    m = boot.iloc[1::2]
+    e, m, u = boot.iloc[0::3], boot.iloc[1::3], boot.iloc[2::3]
     out = pd.DataFrame(
         {
             "estimate": e["estimate"].to_numpy(),
@@ -833,4 +846,67 @@ def bunching(
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         out["excess_ratio"] = out["estimate"] / out["counterfactual_above"]
+    out["top_up"] = u["estimate"].to_numpy()
+    out["top_up_ci_low"] = u["ci_low"].to_numpy()
+    out["top_up_ci_high"] = u["ci_high"].to_numpy()
     return out
+
+
+def planted_top_up(
+    transactions: pd.DataFrame,
+    truth_transactions: pd.DataFrame,
+    thresholds: Sequence[float],
+    *,
+    landing_pct: float,
+    uplift_pct: float,
+    gross_col: str = "gross_amount",
+) -> pd.Series:
+    """Mean planted top-up (RUB) of the checks the generator moved over each threshold.
+
+    Synthetic data only: a moved (``bunched``) receipt's check before the move was its
+    no-program check times the planted basket uplift, ``cf_gross_amount * (1 +
+    uplift_pct / 100)``; the top-up is the gross amount minus that. A moved check is assigned
+    to the threshold ``T`` it landed above, ``T <= gross < T (1 + landing_pct / 100)``.
+    Receipts with no no-program twin (``cf_gross_amount == 0``) are left out.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts with ``transaction_id`` and ``gross_col``.
+    truth_transactions : pandas.DataFrame
+        ``ds.truth_tables["transactions"]`` (``transaction_id, cf_gross_amount, bunched``).
+    thresholds : sequence of float
+        Thresholds to report.
+    landing_pct, uplift_pct : float
+        Planted ``bunching.landing_pct`` and ``uplift.check_pct``.
+    gross_col : str
+        Gross check column.
+
+    Returns
+    -------
+    pandas.Series
+        Mean top-up per threshold (NaN where no moved check landed), indexed by ``threshold``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"transaction_id": [1, 2], "gross_amount": [1510.0, 900.0]})
+    >>> tt = pd.DataFrame({"transaction_id": [1, 2], "cf_gross_amount": [1250.0, 900.0],
+    ...                    "bunched": [True, False]})
+    >>> float(planted_top_up(tx, tt, [1500], landing_pct=4, uplift_pct=8).iloc[0])  # 1510 - 1350
+    160.0
+    """
+    _require(transactions, ["transaction_id", gross_col], "planted_top_up(transactions)")
+    _require(truth_transactions, ["transaction_id", "cf_gross_amount", "bunched"], "planted_top_up(truth_transactions)")
+    t = _check_thresholds(thresholds)
+    d = transactions[["transaction_id", gross_col]].merge(
+        truth_transactions[["transaction_id", "cf_gross_amount", "bunched"]], on="transaction_id"
+    )
+    d = d[d["bunched"].astype(bool) & (d["cf_gross_amount"] > 0)]
+    g = d[gross_col].to_numpy(float)
+    k = np.searchsorted(t, g, side="right") - 1
+    ok = (k >= 0) & (g < t[np.clip(k, 0, None)] * (1 + landing_pct / 100))
+    top = g - d["cf_gross_amount"].to_numpy(float) * (1 + uplift_pct / 100)
+    means = pd.Series(top[ok]).groupby(k[ok]).mean()
+    return pd.Series(
+        [means.get(i, np.nan) for i in range(len(t))], index=pd.Index(t, name="threshold"), name="planted_top_up"
+    )

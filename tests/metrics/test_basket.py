@@ -227,11 +227,15 @@ def test_bunching_excess_mass_by_hand():
     assert r["excess_ratio"] == pytest.approx(0.2)
     assert r["n"] == 800
     assert r["ci_low"] <= r["estimate"] <= r["ci_high"]
+    # top-up: the 10 missing checks sat 45, 35, 25, 15, 5 RUB below T (2 each) -> mean 25;
+    # all 10 landed in the bin 5 RUB above T -> 5; a moved check grew by 25 + 5 = 30 RUB
+    assert r["top_up"] == pytest.approx(30)
 
 
 def test_bunching_placebo_flat_is_zero():
     tx = _flat_with_bunch(moved_per_bin=0)
     out = basket.bunching(tx, [1000], n_boot=20, customer_col=None)
+    assert np.isnan(out["top_up"].item())  # no moved checks, no top-up to speak of
     assert out["estimate"].item() == pytest.approx(0, abs=1e-9)
     assert out["missing_mass"].item() == pytest.approx(0, abs=1e-9)
 
@@ -252,6 +256,25 @@ def test_bunching_too_few_bins_raises():
 def test_bunching_names_missing_column():
     with pytest.raises(ValueError, match="gross_amount"):
         basket.bunching(pd.DataFrame({"customer_id": [1]}), [1000])
+
+
+def test_planted_top_up_by_hand():
+    tx = pd.DataFrame({"transaction_id": [1, 2, 3, 4, 5], "gross_amount": [1510.0, 1530.0, 5100.0, 900.0, 1520.0]})
+    tt = pd.DataFrame(
+        {
+            "transaction_id": [1, 2, 3, 4, 5],
+            "cf_gross_amount": [1250.0, 1300.0, 4500.0, 900.0, 0.0],
+            "bunched": [True, True, True, False, True],
+        }
+    )
+    out = basket.planted_top_up(tx, tt, [1500, 5000, 15000], landing_pct=4, uplift_pct=8)
+    # at 1500: 1510 - 1250 * 1.08 = 160 and 1530 - 1300 * 1.08 = 126 -> mean 143;
+    # receipt 5 has no no-program twin; at 5000: 5100 - 4500 * 1.08 = 240; none at 15000
+    assert out.loc[1500.0] == pytest.approx(143)
+    assert out.loc[5000.0] == pytest.approx(240)
+    assert np.isnan(out.loc[15000.0])
+    with pytest.raises(ValueError, match="bunched"):
+        basket.planted_top_up(tx, tt.drop(columns="bunched"), [1500], landing_pct=4, uplift_pct=8)
 
 
 # ---------------------------------------------------------------- plots
@@ -319,3 +342,18 @@ def test_group_difference_by_hand():
     assert out["relative"] == pytest.approx(0.5) and out["n"] == 30
     with pytest.raises(ValueError, match="no net_check row"):
         basket.group_difference(s, b="ghost")
+
+
+def test_top_up_recovers_planted_at_default_size(default_ds):
+    # how many RUB a moved check grew: the mean planted top-up lies in the bootstrap interval
+    tx, truth = default_ds.transactions, default_ds.truth
+    out = basket.bunching(tx[tx["card_id"].notna()], truth["tiers"]["thresholds"], n_boot=200, seed=1)
+    top = basket.planted_top_up(
+        tx,
+        default_ds.truth_tables["transactions"],
+        out.index,
+        landing_pct=truth["bunching"]["landing_pct"],
+        uplift_pct=truth["uplift"]["check_pct"],
+    )
+    for thr, r in out.iterrows():
+        assert r["top_up_ci_low"] <= top[thr] <= r["top_up_ci_high"], (thr, top[thr], r.to_dict())
