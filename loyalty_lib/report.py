@@ -1193,7 +1193,8 @@ def run_report(
                 _tick(bar, r)
         else:
             ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list)), mp_context=ctx) as pool:
+            workers = min(jobs, len(jobs_list))
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_one_blas_thread) as pool:
                 futs = {pool.submit(run_stage, *j): Path(j[0]).stem for j in jobs_list}
                 for f in cf.as_completed(futs):
                     name = futs[f]
@@ -1226,6 +1227,12 @@ def run_report(
     write_index(out, stages=result.stages, quarantined=result.quarantined, meta=finish_meta())
     result.exit_code = 1 if result.failed else 0
     return result
+
+
+def _one_blas_thread() -> None:
+    """In a worker (and so in its kernels): one BLAS thread, as the notebooks already run in parallel."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
 
 def _tick(bar, r: dict) -> None:
