@@ -63,7 +63,7 @@ def format_value(value: float, unit: str) -> str:
         return f"{100 * value:.1f} %"
     if unit == "pp":
         return f"{100 * value:+.1f} pp"
-    if abs(value) >= 1000:
+    if unit == "count" or abs(value) >= 100:
         s = f"{value:,.0f}".replace(",", "\u202f")
     elif abs(value) >= 10:
         s = f"{value:.1f}"

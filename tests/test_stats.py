@@ -43,3 +43,14 @@ def test_with_truth_flags_coverage_and_leaves_unknown_empty():
     assert out.loc["a", "covered"] is True or out.loc["a", "covered"] == True  # noqa: E712
     assert pd.isna(out.loc["b", "covered"]) and pd.isna(out.loc["b", "truth"])
     assert stats.with_truth(est, None)["truth"].isna().all()
+
+
+def test_kpi_numbers_are_formatted_for_people():
+    from loyalty_lib.kpi import format_value
+
+    assert format_value(600.0, "count") == "600"
+    assert format_value(12345.6, "RUB") == "12\u202f346 RUB"
+    assert format_value(500.0, "RUB") == "500 RUB"
+    assert format_value(0.4567, "%") == "45.7 %"
+    assert format_value(12.34, "days") == "12.3 days"
+    assert format_value(float("nan"), "RUB") == "–"
