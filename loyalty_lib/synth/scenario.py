@@ -118,9 +118,19 @@ class Scenario:
                 raise TypeError(f"unknown scenario setting {k!r}")
         if "tier_thresholds" in kw:
             kw["tier_thresholds"] = tuple(float(x) for x in kw["tier_thresholds"])
-            if list(kw["tier_thresholds"]) != sorted(kw["tier_thresholds"]):
-                raise ValueError("tier_thresholds must increase")
-        return replace(self, **kw)
+        if "tier_rates" in kw:
+            kw["tier_rates"] = tuple(float(x) for x in kw["tier_rates"])
+        out = replace(self, **kw)
+        if list(out.tier_thresholds) != sorted(set(out.tier_thresholds)):
+            raise ValueError(f"tier_thresholds must strictly increase, got {out.tier_thresholds}")
+        if len(out.tier_rates) != len(out.tier_thresholds):
+            raise ValueError(
+                f"one discount rate per tier threshold: {len(out.tier_thresholds)} thresholds "
+                f"{out.tier_thresholds} but {len(out.tier_rates)} rates {out.tier_rates}"
+            )
+        if not all(0 <= r < 1 for r in out.tier_rates):
+            raise ValueError(f"tier_rates must be in [0, 1), got {out.tier_rates}")
+        return out
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -68,6 +68,24 @@ def test_tier_thresholds_are_a_setting():
     assert (card.loc[card["gross_amount"].between(1000, 3999), "discount_rate"] == 0.05).all()
 
 
+@pytest.mark.parametrize(
+    "settings,match",
+    [
+        ({"tier_thresholds": (1000, 5000)}, "one discount rate per tier threshold"),
+        ({"tier_thresholds": (5000, 1000, 9000)}, "strictly increase"),
+        ({"tier_rates": (0.05, 0.07, 1.5)}, r"in \[0, 1\)"),
+    ],
+)
+def test_tier_settings_are_checked(settings, match):
+    with pytest.raises(ValueError, match=match):
+        synth.generate(n_customers=100, **settings)
+
+
+def test_two_tiers_with_two_rates():
+    ds = synth.generate(n_customers=300, seed=2, tier_thresholds=(2000, 8000), tier_rates=(0.05, 0.1))
+    assert set(ds.transactions["discount_rate"].unique()) <= {0.0, 0.05, 0.1}
+
+
 def test_bunching_is_visible_just_above_thresholds(default_ds):
     tx = default_ds.transactions
     card = tx[tx["card_id"].notna()]["gross_amount"]
