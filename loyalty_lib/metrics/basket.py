@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from loyalty_lib.metrics._common import as_list
+from loyalty_lib.metrics._common import require_columns as _require
 from loyalty_lib.stats import ESTIMATE_COLUMNS, cluster_bootstrap
 
 DEFAULT_THRESHOLDS = (1500.0, 5000.0, 15000.0)
@@ -54,18 +56,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}")
-
-
-def _as_list(by) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
-
-
 def _check_thresholds(thresholds: Sequence[float]) -> np.ndarray:
     t = np.asarray(list(thresholds), dtype=float)
     if t.ndim != 1 or len(t) == 0 or np.any(t <= 0) or np.any(np.diff(t) <= 0):
@@ -288,7 +278,7 @@ def check_summary(
     >>> check_summary(tx, items_col=None)[["metric", "estimate"]].to_dict("list")
     {'metric': ['net_check', 'gross_check'], 'estimate': [200.0, 210.0]}
     """
-    groups = _as_list(by)
+    groups = as_list(by)
     _require(transactions, [customer_col, amount_col, gross_col, *groups], "check_summary")
     d = transactions[[customer_col, *groups]].copy()
     d["_amount"] = transactions[amount_col].astype(float)
@@ -399,7 +389,7 @@ def tier_shares(
         share of the group's receipts in the tier (shares add up to 1 within a group), ``n`` the
         group's receipts.
     """
-    groups = _as_list(by)
+    groups = as_list(by)
     _require(transactions, [customer_col, tier_col, *groups], "tier_shares")
     tiers = pd.Categorical(transactions[tier_col])
     frames = []
@@ -574,7 +564,7 @@ def discount_cost(
     >>> discount_cost(tx)["discount_cost"].tolist()
     [0.0, 250.0, 250.0]
     """
-    groups = _as_list(by)
+    groups = as_list(by)
     _require(transactions, [gross_col, amount_col, discount_col, *groups], "discount_cost")
     g = transactions.groupby(groups, observed=False, sort=True)
     out = pd.DataFrame(

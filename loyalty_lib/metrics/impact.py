@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from loyalty_lib.metrics._common import require_columns
 from loyalty_lib.stats import with_truth
 
 __all__ = [
@@ -50,11 +51,7 @@ OUTCOMES = ("revenue", "visits", "check")
 
 # ----------------------------------------------------------------------------- helpers
 def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{where}: expected a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {', '.join(map(repr, missing))}")
+    require_columns(df, cols, where, frame=True)
 
 
 def _month_number(s: pd.Series | pd.Timestamp) -> np.ndarray | int:

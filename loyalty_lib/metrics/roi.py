@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from loyalty_lib.metrics._common import require_columns
 from loyalty_lib.schema import COST_CATEGORIES
 
 __all__ = [
@@ -31,11 +32,7 @@ __all__ = [
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{where}: expected a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {', '.join(map(repr, missing))}")
+    require_columns(df, cols, where, frame=True)
 
 
 def roi_pct(incremental_gross_revenue, cost_total, *, margin: float):

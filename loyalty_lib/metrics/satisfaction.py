@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from loyalty_lib.metrics._common import as_list
+from loyalty_lib.metrics._common import require_columns as _require
 from loyalty_lib.stats import ESTIMATE_COLUMNS, cluster_bootstrap, proportion_frame
 
 __all__ = [
@@ -36,18 +38,6 @@ __all__ = [
 
 PROMOTER_MIN = 9
 DETRACTOR_MAX = 6
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}")
-
-
-def _as_list(by) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
 
 
 def _check_range(s: pd.Series, lo: int, hi: int, name: str) -> None:
@@ -164,7 +154,7 @@ def nps(
     >>> float(nps(sv, n_boot=10)["estimate"].iloc[0])  # (2 promoters - 2 detractors) / 5
     0.0
     """
-    groups = _as_list(by)
+    groups = as_list(by)
     _require(surveys, [customer_col, score_col, *groups], "nps")
     _check_range(surveys[score_col], 0, 10, score_col)
     d = surveys.loc[surveys[score_col].notna(), [customer_col, *groups]].copy()
@@ -224,7 +214,7 @@ def csat(
     >>> csat(sv, n_boot=10)["estimate"].tolist()  # 2 of 4 are 4-5; (5+4+3+1)/4
     [0.5, 3.25]
     """
-    groups = _as_list(by)
+    groups = as_list(by)
     _require(surveys, [customer_col, score_col, *groups], "csat")
     _check_range(surveys[score_col], 1, 5, score_col)
     d = surveys.loc[surveys[score_col].notna(), [customer_col, *groups]].copy()

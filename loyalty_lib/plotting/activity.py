@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.plotting.common import errorbar_ci
+
 
 def plot_return_curve(
     data: pd.DataFrame,
@@ -40,17 +42,7 @@ def plot_return_curve(
     """
     ax = ax or plt.gca()
     k = data.index.to_numpy()
-    err = np.abs(np.vstack([data["estimate"] - data["ci_low"], data["ci_high"] - data["estimate"]]))
-    ax.errorbar(
-        k,
-        data["estimate"],
-        yerr=err,
-        fmt="o-",
-        color=color,
-        capsize=3,
-        label="estimate, 95 % CI",
-        **kwargs,
-    )
+    errorbar_ci(ax, data, k, fmt="o-", color=color, **kwargs)
     if truth is not None and len(truth):
         t = pd.Series(truth, dtype=float)
         t.index = t.index.astype(int)
@@ -151,16 +143,7 @@ def plot_goal_gradient(
     """
     ax = ax or plt.gca()
     x = data.index.to_numpy(dtype=float)
-    err = np.abs(np.vstack([data["estimate"] - data["ci_low"], data["ci_high"] - data["estimate"]]))
-    ax.errorbar(
-        x,
-        data["estimate"],
-        yerr=err,
-        fmt="o",
-        color=color,
-        capsize=3,
-        label="mean within-customer log gap, 95 % CI",
-    )
+    errorbar_ci(ax, data, x, color=color, label="mean within-customer log gap, 95 % CI")
     xm = np.average(x, weights=data["n"]) if len(x) else 0.0
     if fit is not None:
         b = float(fit.loc["within", "estimate"])

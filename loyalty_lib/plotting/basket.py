@@ -9,13 +9,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.metrics._common import require_columns as _need
+
 __all__ = ["plot_before_after", "plot_bunching", "plot_check_histogram", "plot_discount_cost"]
-
-
-def _need(data: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    missing = [c for c in cols if c not in data.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}")
 
 
 def plot_bunching(

@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from loyalty_lib.clv import calibration_holdout_table
+from loyalty_lib.plotting.common import errorbar_ci
 
 
 def plot_calibration_holdout(
@@ -48,15 +49,7 @@ def plot_calibration_holdout(
             )
         data = calibration_holdout_table(params, data, max_frequency=max_frequency)
     x = data["frequency"].to_numpy()
-    ax.errorbar(
-        x,
-        data["actual"],
-        yerr=np.abs(np.vstack([data["actual"] - data["ci_low"], data["ci_high"] - data["actual"]])),
-        fmt="o",
-        color="C0",
-        capsize=3,
-        label="actual (95 % CI)",
-    )
+    errorbar_ci(ax, data, x, estimate="actual", label="actual (95 % CI)")
     ax.plot(
         x,
         data["model"],

@@ -8,6 +8,66 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 
+def ci_errors(data: pd.DataFrame, estimate: str = "estimate") -> np.ndarray:
+    """Error-bar lengths below and above each estimate, from its ``ci_low, ci_high``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Frame with ``estimate`` (or the column named by ``estimate``), ``ci_low, ci_high``.
+    estimate : str
+        Column of the point estimates.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (2, n), non-negative: ``estimate - ci_low`` and ``ci_high - estimate``, ready
+        for ``xerr=`` / ``yerr=`` of ``Axes.errorbar``.
+    """
+    return np.abs(np.vstack([data[estimate] - data["ci_low"], data["ci_high"] - data[estimate]]))
+
+
+def errorbar_ci(
+    ax: Axes,
+    data: pd.DataFrame,
+    at,
+    *,
+    horizontal: bool = False,
+    estimate: str = "estimate",
+    fmt: str = "o",
+    color: str = "C0",
+    label: str | None = "estimate, 95 % CI",
+    **kwargs,
+):
+    """Draw each estimate of ``data`` with its 95 % interval as an error bar at positions ``at``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes to draw on.
+    data : pandas.DataFrame
+        Frame with ``estimate`` (or the column named by ``estimate``), ``ci_low, ci_high``.
+    at : array-like
+        Position of each row on the other axis.
+    horizontal : bool
+        Estimates along x (a forest plot) instead of along y.
+    estimate : str
+        Column of the point estimates.
+    fmt, color, label
+        Passed to ``Axes.errorbar`` (caps of size 3 are always drawn).
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.container.ErrorbarContainer
+    """
+    err = ci_errors(data, estimate)
+    if horizontal:
+        return ax.errorbar(data[estimate], at, xerr=err, fmt=fmt, color=color, capsize=3, label=label, **kwargs)
+    return ax.errorbar(at, data[estimate], yerr=err, fmt=fmt, color=color, capsize=3, label=label, **kwargs)
+
+
 def plot_estimates(
     data: pd.DataFrame,
     *,
@@ -45,10 +105,7 @@ def plot_estimates(
     ax = ax or plt.gca()
     names = data[label].astype(str) if label else data.index.astype(str)
     y = np.arange(len(data))[::-1]
-    err = np.vstack([data["estimate"] - data["ci_low"], data["ci_high"] - data["estimate"]])
-    ax.errorbar(
-        data["estimate"], y, xerr=np.abs(err), fmt="o", color=color, capsize=3, label="estimate, 95 % CI", **kwargs
-    )
+    errorbar_ci(ax, data, y, horizontal=True, color=color, **kwargs)
     if truth and truth in data and data[truth].notna().any():
         ax.scatter(data[truth], y, marker="D", color="black", zorder=3, label="planted truth")
     ax.set(yticks=y, yticklabels=names, xlabel=xlabel)

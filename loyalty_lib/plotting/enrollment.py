@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.plotting.common import errorbar_ci
+
 STATUS_COLORS = {"below target": "C3", "on target": "C0", "above target": "C2"}
 
 
@@ -82,17 +84,7 @@ def plot_seller_league(
     for status, color in STATUS_COLORS.items():
         m = (d["status"] == status).to_numpy()
         if m.any():
-            err = np.vstack([d["estimate"][m] - d["ci_low"][m], d["ci_high"][m] - d["estimate"][m]])
-            ax.errorbar(
-                d["estimate"][m],
-                y[m],
-                xerr=np.abs(err),
-                fmt="o",
-                color=color,
-                capsize=3,
-                label=status,
-                **kwargs,
-            )
+            errorbar_ci(ax, d[m], y[m], horizontal=True, color=color, label=status, **kwargs)
     if shrunk and "shrunk_estimate" in d:
         ax.scatter(
             d["shrunk_estimate"],

@@ -7,13 +7,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.metrics._common import require_columns as _need
+
 __all__ = ["plot_balance", "plot_event_study", "plot_parallel_trends", "plot_propensity_overlap"]
-
-
-def _need(data: pd.DataFrame, cols, who: str) -> None:
-    missing = [c for c in cols if c not in data]
-    if missing:
-        raise ValueError(f"{who}: missing column(s) {', '.join(map(repr, missing))}")
 
 
 def plot_parallel_trends(

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.metrics._common import require_columns as _need
+from loyalty_lib.plotting.common import errorbar_ci
+
 __all__ = ["plot_nps_composition", "plot_return_by_score"]
-
-
-def _need(data: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    missing = [c for c in cols if c not in data.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}")
 
 
 def plot_nps_composition(
@@ -94,17 +89,7 @@ def plot_return_by_score(
     _need(data, ["score", "estimate", "ci_low", "ci_high", "n"], "plot_return_by_score")
     ax = ax or plt.gca()
     d = data[data["n"] > 0]
-    err = np.vstack([d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]])
-    ax.errorbar(
-        d["score"],
-        d["estimate"],
-        yerr=np.abs(err),
-        fmt="o",
-        color=color,
-        capsize=3,
-        label="observed share returning (95 % CI)",
-        **kwargs,
-    )
+    errorbar_ci(ax, d, d["score"], color=color, label="observed share returning (95 % CI)", **kwargs)
     if curve is not None:
         _need(curve, ["score", "estimate", "ci_low", "ci_high"], "plot_return_by_score(curve)")
         ax.plot(curve["score"], curve["estimate"], color="black", lw=1.5, label="logistic fit")
