@@ -46,7 +46,7 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(STAMP)
+bench: $(STAMP)  ## add BENCH_ARGS=--large for the million-customer case
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # Rebuild the committed teaching sample in data/sample (run only when the generator changes on purpose).

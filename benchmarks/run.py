@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CASES = {
     # name: (code run in a fresh interpreter, target seconds, target peak GiB)
-    "generate 25k customers": ("from loyalty_lib import synth; synth.generate(n_customers=25_000, seed=42)", 15, 3),
+    "generate 25k customers": ("from loyalty_lib import synth; synth.generate(n_customers=25_000, seed=42)", 10, 1.5),
     "validate 25k customers": (
         "from loyalty_lib import synth, validation; ds = synth.generate(n_customers=25_000, seed=42)\n"
         "import time; t = time.perf_counter(); assert validation.validate(ds.tables).ok\n"
