@@ -23,15 +23,15 @@ CASES = {
         "from loyalty_lib import synth, validation; ds = synth.generate(n_customers=25_000, seed=42)\n"
         "import time; t = time.perf_counter(); assert validation.validate(ds.tables).ok\n"
         "print('inner', time.perf_counter() - t)",
-        20,
-        3,
+        5,
+        1.5,
     ),
 }
 LARGE = {
     "generate 1M customers": (
         "from loyalty_lib import synth; synth.generate(n_customers=1_000_000, seed=42, progress=True)",
-        300,
-        20,
+        180,
+        12,
     ),
 }
 
