@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 
-def require_columns(df: pd.DataFrame, cols: Sequence[str], where: str, *, frame: bool = False) -> None:
+def check_columns(df: pd.DataFrame, cols: Sequence[str], where: str, *, frame: bool = False) -> None:
     """Raise ``ValueError`` naming every column of ``cols`` missing from ``df``.
 
     Parameters

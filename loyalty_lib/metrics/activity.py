@@ -650,6 +650,12 @@ def goal_gradient_panel(
     return out[cols].reset_index(drop=True)
 
 
+def _gaps_with_stamps(panel: pd.DataFrame, func: str) -> pd.DataFrame:
+    """Check a :func:`goal_gradient_panel` frame; its rows with both a log gap and a stamp count."""
+    require_columns(panel, ["customer_id", "log_gap", "stamps_held"], table="panel", func=func)
+    return panel.dropna(subset=["log_gap", "stamps_held"])
+
+
 def goal_gradient_fit(panel: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
     """Slope of log(gap) on stamps held, within customers, with customer-clustered errors.
 
@@ -680,11 +686,10 @@ def goal_gradient_fit(panel: pd.DataFrame, *, level: float = 0.95) -> pd.DataFra
         n`` (gaps), ``se, n_customers``.
     """
     f = "goal_gradient_fit"
-    require_columns(panel, ["customer_id", "log_gap", "stamps_held"], table="panel", func=f)
+    p = _gaps_with_stamps(panel, f)
     import statsmodels.api as sm
     from linearmodels.panel import PanelOLS
 
-    p = panel.dropna(subset=["log_gap", "stamps_held"])
     counts = p.groupby("customer_id")["log_gap"].transform("size")
     p = p[counts >= 2]
     if p["customer_id"].nunique() < 2:
@@ -729,12 +734,6 @@ def goal_gradient_profile(panel: pd.DataFrame, *, level: float = 0.95) -> pd.Dat
         Indexed by ``stamps_held``, columns ``estimate, ci_low, ci_high, n``: mean of
         log(gap) minus the customer's own mean log gap (0 = the customer's usual gap).
     """
-    require_columns(
-        panel,
-        ["customer_id", "log_gap", "stamps_held"],
-        table="panel",
-        func="goal_gradient_profile",
-    )
-    p = panel.dropna(subset=["log_gap", "stamps_held"])
+    p = _gaps_with_stamps(panel, "goal_gradient_profile")
     dm = p["log_gap"] - p.groupby("customer_id")["log_gap"].transform("mean")
     return _t_ci(dm.groupby(p["stamps_held"]), level).rename_axis("stamps_held")

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from loyalty_lib.metrics._common import as_list
-from loyalty_lib.metrics._common import require_columns as _require
+from loyalty_lib.metrics._common import check_columns as _require
 from loyalty_lib.stats import ESTIMATE_COLUMNS, cluster_bootstrap
 
 DEFAULT_THRESHOLDS = (1500.0, 5000.0, 15000.0)

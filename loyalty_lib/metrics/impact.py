@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from loyalty_lib.metrics._common import require_columns
+from loyalty_lib.metrics._common import check_columns
 from loyalty_lib.stats import with_truth
 
 __all__ = [
@@ -51,7 +51,7 @@ OUTCOMES = ("revenue", "visits", "check")
 
 # ----------------------------------------------------------------------------- helpers
 def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    require_columns(df, cols, where, frame=True)
+    check_columns(df, cols, where, frame=True)
 
 
 def _month_number(s: pd.Series | pd.Timestamp) -> np.ndarray | int:

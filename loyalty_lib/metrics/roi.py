@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from loyalty_lib.metrics._common import require_columns
+from loyalty_lib.metrics._common import check_columns
 from loyalty_lib.schema import COST_CATEGORIES
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    require_columns(df, cols, where, frame=True)
+    check_columns(df, cols, where, frame=True)
 
 
 def roi_pct(incremental_gross_revenue, cost_total, *, margin: float):

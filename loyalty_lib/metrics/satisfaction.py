@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from loyalty_lib.metrics._common import as_list
-from loyalty_lib.metrics._common import require_columns as _require
+from loyalty_lib.metrics._common import check_columns as _require
 from loyalty_lib.stats import ESTIMATE_COLUMNS, cluster_bootstrap, proportion_frame
 
 __all__ = [
@@ -45,6 +45,22 @@ def _check_range(s: pd.Series, lo: int, hi: int, name: str) -> None:
     bad = (v < lo) | (v > hi)
     if bad.any():
         raise ValueError(f"column '{name}' must lie in [{lo}, {hi}]; offending rows {list(v.index[bad][:5])}")
+
+
+def _answers(
+    surveys: pd.DataFrame, score_col: str, customer_col: str, groups: list[str], scale: tuple[int, int], where: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Check the survey columns and the answer scale; the answered rows and their scores.
+
+    Returns ``(d, s)``: ``d`` holds ``customer_col`` and ``groups`` of the rows with an answer
+    (a copy), ``s`` their answers as floats.
+    """
+    _require(surveys, [customer_col, score_col, *groups], where)
+    _check_range(surveys[score_col], *scale, score_col)
+    answered = surveys[score_col].notna()
+    d = surveys.loc[answered, [customer_col, *groups]].copy()
+    s = surveys.loc[answered, score_col].astype(float)
+    return d, s
 
 
 def nps_class(scores) -> pd.Categorical:
@@ -155,10 +171,7 @@ def nps(
     0.0
     """
     groups = as_list(by)
-    _require(surveys, [customer_col, score_col, *groups], "nps")
-    _check_range(surveys[score_col], 0, 10, score_col)
-    d = surveys.loc[surveys[score_col].notna(), [customer_col, *groups]].copy()
-    s = surveys.loc[surveys[score_col].notna(), score_col].astype(float)
+    d, s = _answers(surveys, score_col, customer_col, groups, (0, 10), "nps")
     d["_p"] = (s >= PROMOTER_MIN).astype(float)
     d["_d"] = (s <= DETRACTOR_MAX).astype(float)
     out = _grouped_bootstrap(
@@ -215,10 +228,7 @@ def csat(
     [0.5, 3.25]
     """
     groups = as_list(by)
-    _require(surveys, [customer_col, score_col, *groups], "csat")
-    _check_range(surveys[score_col], 1, 5, score_col)
-    d = surveys.loc[surveys[score_col].notna(), [customer_col, *groups]].copy()
-    s = surveys.loc[surveys[score_col].notna(), score_col].astype(float)
+    d, s = _answers(surveys, score_col, customer_col, groups, (1, 5), "csat")
     d["_top"] = (s >= 4).astype(float)
     d["_s"] = s
     frames = []
