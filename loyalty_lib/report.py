@@ -712,6 +712,15 @@ a { color: #0b5cad; }
   <p>{{ subtitle }}</p>
 </header>
 <main>
+{% macro rule_table(rows) %}
+  <table>
+    <tr><th>table</th><th>column</th><th>rule</th><th class="num">rows</th><th>first row ids</th></tr>
+    {% for p in rows %}
+    <tr><td><code>{{ p.table }}</code></td><td><code>{{ p.column }}</code></td><td>{{ p.rule }}</td>
+        <td class="num">{{ "{:,}".format(p.n_rows) }}</td><td><code>{{ p.row_ids }}</code></td></tr>
+    {% endfor %}
+  </table>
+{%- endmacro %}
 {% if fatal %}
 <div class="box red"><p><strong>The report could not run.</strong> {{ fatal }}</p></div>
 {% endif %}
@@ -724,13 +733,7 @@ a { color: #0b5cad; }
        Each line names the table, the column, the rule, how many rows break it and the first row ids.</p>
   </div>
   <h2>Data problems ({{ problems|length }})</h2>
-  <table>
-    <tr><th>table</th><th>column</th><th>rule</th><th class="num">rows</th><th>first row ids</th></tr>
-    {% for p in problems %}
-    <tr><td><code>{{ p.table }}</code></td><td><code>{{ p.column }}</code></td><td>{{ p.rule }}</td>
-        <td class="num">{{ "{:,}".format(p.n_rows) }}</td><td><code>{{ p.row_ids }}</code></td></tr>
-    {% endfor %}
-  </table>
+{{ rule_table(problems) }}
 </section>
 {% endif %}
 {% if stages %}
@@ -749,13 +752,7 @@ a { color: #0b5cad; }
     broke the data contract and were set aside</strong> ({{ quarantined|length }} rule{{ "s" if quarantined|length != 1 }} broken, listed below); every figure below is computed without them.
     The rows, with the rule each broke, are in <a href="quarantine/">quarantine/</a>.</p></div>
   <h2>Rows set aside</h2>
-  <table>
-    <tr><th>table</th><th>column</th><th>rule</th><th class="num">rows</th><th>first row ids</th></tr>
-    {% for p in quarantined %}
-    <tr><td><code>{{ p.table }}</code></td><td><code>{{ p.column }}</code></td><td>{{ p.rule }}</td>
-        <td class="num">{{ "{:,}".format(p.n_rows) }}</td><td><code>{{ p.row_ids }}</code></td></tr>
-    {% endfor %}
-  </table>
+{{ rule_table(quarantined) }}
 </section>
 {% endif %}
 <section>
