@@ -179,6 +179,19 @@ def _percentile_ci(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndar
     return lo, hi
 
 
+def _bootstrap_frame(point, draws: np.ndarray, level: float, outcomes, *, n, **extra) -> pd.DataFrame:
+    """Estimate frame of a customer bootstrap, one row per outcome.
+
+    Columns ``estimate, ci_low, ci_high`` (percentile interval of ``draws``), ``n`` and the
+    ``extra`` columns in the order given; indexed by ``outcome``.
+    """
+    lo, hi = _percentile_ci(draws, level)
+    return pd.DataFrame(
+        {"estimate": point, "ci_low": lo, "ci_high": hi, "n": n, **extra},
+        index=pd.Index(outcomes, name="outcome"),
+    )
+
+
 # ----------------------------------------------------------------------------- panel
 def customer_month_panel(
     transactions: pd.DataFrame,
@@ -472,18 +485,7 @@ def naive_gap(
     point, a, b = stat(M.sum(0))
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = np.vstack([stat(c @ M)[0] for c in bootstrap_counts(len(rev), n_boot, seed)])
-    lo, hi = _percentile_ci(draws, level)
-    return pd.DataFrame(
-        {
-            "estimate": point,
-            "ci_low": lo,
-            "ci_high": hi,
-            "n": int(present.sum()),
-            "members": a,
-            "non_members": b,
-        },
-        index=pd.Index(OUTCOMES, name="outcome"),
-    )
+    return _bootstrap_frame(point, draws, level, OUTCOMES, n=int(present.sum()), members=a, non_members=b)
 
 
 def did_panel(
@@ -627,20 +629,17 @@ def did_balanced(
     point, mt, mc = stat(np.ones((1, n)))
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = np.vstack([stat(c)[0] for c in bootstrap_counts(n, n_boot, seed)])
-    lo, hi = _percentile_ci(draws, level)
-    out = pd.DataFrame(
-        {
-            "estimate": point[0],
-            "ci_low": lo,
-            "ci_high": hi,
-            "n": n,
-            "se": draws.std(0, ddof=1),
-            "pre_members": mt[0, 0::2],
-            "post_members": mt[0, 1::2],
-            "pre_non_members": mc[0, 0::2],
-            "post_non_members": mc[0, 1::2],
-        },
-        index=pd.Index(outcomes, name="outcome"),
+    out = _bootstrap_frame(
+        point[0],
+        draws,
+        level,
+        outcomes,
+        n=n,
+        se=draws.std(0, ddof=1),
+        pre_members=mt[0, 0::2],
+        post_members=mt[0, 1::2],
+        pre_non_members=mc[0, 0::2],
+        post_non_members=mc[0, 1::2],
     )
     return (out, draws) if return_draws else out
 
@@ -920,20 +919,11 @@ def psw_att(
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 beta = _logit_irls(X, tf, c, beta_full, iters=4)
                 draws.append(stat(c, beta)[0])
-    lo, hi = _percentile_ci(np.array(draws), level)
     with np.errstate(invalid="ignore", divide="ignore"):
         members = np.r_[mt, mt[0] / mt[1]]
         non = np.r_[mc, mc[0] / mc[1]]
-    return pd.DataFrame(
-        {
-            "estimate": point,
-            "ci_low": lo,
-            "ci_high": hi,
-            "n": len(t),
-            "members": members,
-            "non_members_weighted": non,
-        },
-        index=pd.Index(OUTCOMES, name="outcome"),
+    return _bootstrap_frame(
+        point, np.array(draws), level, OUTCOMES, n=len(t), members=members, non_members_weighted=non
     )
 
 
@@ -1111,16 +1101,5 @@ def did_imputation(
     point = stat(np.ones((1, n)))[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = np.vstack([stat(c) for c in bootstrap_counts(n, n_boot, seed)])
-    lo, hi = _percentile_ci(draws, level)
-    out = pd.DataFrame(
-        {
-            "estimate": point,
-            "ci_low": lo,
-            "ci_high": hi,
-            "n": n,
-            "se": draws.std(0, ddof=1),
-            "n_cells": int(A.sum()),
-        },
-        index=pd.Index(outcomes, name="outcome"),
-    )
+    out = _bootstrap_frame(point, draws, level, outcomes, n=n, se=draws.std(0, ddof=1), n_cells=int(A.sum()))
     return (out, draws) if return_draws else out
