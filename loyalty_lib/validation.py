@@ -150,8 +150,13 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
         mismatch = cards["customer_id"].notna() != cards["issued_date"].notna()
         c.add("cards", "issued_date", "holder and issue date go together", cards.index[mismatch])
     if has("transactions", "card_id", "customer_id", "date") and has("cards", "card_id", "customer_id", "issued_date"):
-        used = tx["card_id"].notna()
         c.add("transactions", "card_id", "card exists in cards", tx.index[_not_in(tx["card_id"], cards["card_id"])])
+    if (
+        has("transactions", "card_id", "customer_id", "date")
+        and has("cards", "card_id", "customer_id", "issued_date")
+        and (tx["card_id"].notna().any() and len(cards))
+    ):
+        used = tx["card_id"].notna()
         lookup = cards.drop_duplicates("card_id").set_index("card_id")
         holder = tx.loc[used, "card_id"].map(lookup["customer_id"])
         issued = tx.loc[used, "card_id"].map(lookup["issued_date"])

@@ -76,7 +76,15 @@ def contacts(
             )
         )
     if not frames:
-        return pd.DataFrame({"cust": [], "t": [], "channel": [], "offer_type": [], "treated": []})
+        return pd.DataFrame(
+            {
+                "cust": np.array([], dtype=np.int64),
+                "t": np.array([], dtype=float),
+                "channel": np.array([], dtype=object),
+                "offer_type": np.array([], dtype=object),
+                "treated": np.array([], dtype=bool),
+            }
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -63,5 +63,13 @@ def member_visits(
         if progress is not None:
             progress.update(0)
     if not out:
-        return pd.DataFrame({"cust": [], "t": [], "card_used": [], "stamps_before": [], "cf_exists": []})
+        return pd.DataFrame(
+            {
+                "cust": np.array([], dtype=np.int64),
+                "t": np.array([], dtype=float),
+                "card_used": np.array([], dtype=bool),
+                "stamps_before": np.array([], dtype=np.int64),
+                "cf_exists": np.array([], dtype=bool),
+            }
+        )
     return pd.concat(out, ignore_index=True)

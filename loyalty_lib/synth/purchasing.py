@@ -32,7 +32,19 @@ def base_visits(latent: pd.DataFrame, sc: Scenario, rng: np.random.Generator) ->
     cust = np.concatenate([cust, np.flatnonzero(new)])
     t = np.concatenate([t, arrival[new]])
     order = np.lexsort((t, cust))
-    return pd.DataFrame({"cust": cust[order], "t": t[order]})
+    cust, t = cust[order], t[order]
+    if sc.dropout_a is not None:
+        # after each repeat purchase the customer leaves for good with probability p, exactly as
+        # in the BG/NBD model (which lets nobody leave right after the first purchase): the
+        # number of repeat purchases before leaving is geometric, so keep the first purchase
+        # and the next N
+        p = rng.beta(sc.dropout_a, sc.dropout_b, len(latent))
+        n_repeat = rng.geometric(p)
+        start = np.r_[True, cust[1:] != cust[:-1]]
+        rank = np.arange(len(cust)) - np.maximum.accumulate(np.where(start, np.arange(len(cust)), 0))
+        keep = rank <= n_repeat[cust]
+        cust, t = cust[keep], t[keep]
+    return pd.DataFrame({"cust": cust, "t": t})
 
 
 def visit_context(

@@ -32,6 +32,11 @@ class Scenario:
     b2b_rate_shape: float = 1.0
     b2b_rate_mean: float = 20.0
     max_rate: float = 150.0
+    # drop-out after each repeat purchase with probability p ~ Beta(a, b), as in the BG/NBD model;
+    # None: nobody drops out. Only for worlds without a program (printed_cards=0), where the
+    # no-program counterfactual is the data itself.
+    dropout_a: float | None = None
+    dropout_b: float | None = None
     b2c_basket_median: float = 1200.0
     b2b_basket_median: float = 7000.0
     basket_customer_sigma: float = 0.5
@@ -128,6 +133,10 @@ class Scenario:
                 f"one discount rate per tier threshold: {len(out.tier_thresholds)} thresholds "
                 f"{out.tier_thresholds} but {len(out.tier_rates)} rates {out.tier_rates}"
             )
+        if (out.dropout_a is None) != (out.dropout_b is None):
+            raise ValueError("set both dropout_a and dropout_b, or neither")
+        if out.dropout_a is not None and out.printed_cards != 0:
+            raise ValueError("drop-out is only planted in a world without the program: set printed_cards=0")
         if not all(0 <= r < 1 for r in out.tier_rates):
             raise ValueError(f"tier_rates must be in [0, 1), got {out.tier_rates}")
         return out
@@ -137,4 +146,21 @@ SCENARIOS: dict[str, Scenario] = {
     "sergey_branch": Scenario(),
     "sergey_discount_only": Scenario(name="sergey_discount_only", reward="none", goal_gradient=0.0),
     "sergey_points": Scenario(name="sergey_points", reward="points", goal_gradient=0.0),
+    # A world that is exactly the BG/NBD model (Fader, Hardie & Lee 2005), for checking the
+    # lifetime-value fit against planted parameters: private clients only, all new, no program,
+    # gamma visit rates (r = 0.8, mean 8 a year) and Beta(0.8, 2.4) drop-out after each purchase.
+    "bgnbd_check": Scenario(
+        name="bgnbd_check",
+        printed_cards=0,
+        b2b_share=0.0,
+        established_share=0.0,
+        satisfaction_effect=0.0,
+        b2c_rate_shape=0.8,
+        b2c_rate_mean=8.0,
+        max_rate=1e9,
+        dropout_a=0.8,
+        dropout_b=2.4,
+        reward="none",
+        goal_gradient=0.0,
+    ),
 }

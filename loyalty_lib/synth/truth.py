@@ -66,6 +66,25 @@ def satisfaction_odds_ratio(ds: Dataset, latent, activator, t_issue, sc: Scenari
     return float(np.exp(fit.params[1]))
 
 
+def _bgnbd_truth(sc: Scenario) -> dict | None:
+    """BG/NBD parameters (time unit: days) when the world is exactly that model, else ``None``."""
+    pure = (
+        sc.dropout_a is not None
+        and sc.b2b_share == 0
+        and sc.satisfaction_effect == 0
+        and sc.printed_cards == 0
+        and sc.max_rate >= 1e6
+    )
+    if not pure:
+        return None
+    return {
+        "r": sc.b2c_rate_shape,
+        "alpha": sc.b2c_rate_shape * 365.0 / sc.b2c_rate_mean,
+        "a": sc.dropout_a,
+        "b": sc.dropout_b,
+    }
+
+
 def ground_truth(
     ds: Dataset,
     sc: Scenario,
@@ -149,6 +168,14 @@ def ground_truth(
             "activation_prob": sc.activation_prob,
         },
         "uplift": {"frequency_pct": 100 * sc.uplift_frequency, "check_pct": 100 * sc.uplift_check},
+        "visit_rates": {
+            "gamma_shape": {"b2c": sc.b2c_rate_shape, "b2b": sc.b2b_rate_shape},
+            "mean_per_year": {"b2c": sc.b2c_rate_mean, "b2b": sc.b2b_rate_mean},
+            "satisfaction_log_rate_per_sd": sc.satisfaction_effect,
+            "cap_per_year": sc.max_rate,
+        },
+        "dropout": None if sc.dropout_a is None else {"beta_a": sc.dropout_a, "beta_b": sc.dropout_b},
+        "bgnbd": _bgnbd_truth(sc),
         "selection": {"accept_log_odds_per_log_rate": sc.accept_log_odds_per_log_rate},
         "return_curve": {
             "horizon_days": sc.return_horizon_days,

@@ -27,7 +27,7 @@ def test_output_passes_the_contract(scenario):
     ds = synth.generate(scenario, n_customers=600, seed=5)
     report = validation.validate(ds.tables)
     assert report.ok, report.message()
-    assert (ds.points_ledger is None) == (scenario == "sergey_discount_only")
+    assert (ds.points_ledger is None) == (synth.SCENARIOS[scenario].reward == "none")
 
 
 def test_unknown_scenario_and_setting():
