@@ -886,22 +886,21 @@ def _stage_rows(stage: dict, card: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _git(*args: str) -> str:
+    """Output of one ``git`` command run in the project folder (stripped)."""
+    return subprocess.run(
+        ["git", "-C", str(config.PROJECT_DIR), *args],
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=True,
+    ).stdout.strip()
+
+
 def _git_commit() -> str:
     try:
-        sha = subprocess.run(
-            ["git", "-C", str(config.PROJECT_DIR), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(config.PROJECT_DIR), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
+        sha = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
         return sha + (" (with local changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "not available"
