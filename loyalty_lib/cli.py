@@ -12,9 +12,7 @@ def _generate(args: argparse.Namespace) -> int:
     from loyalty_lib import io, synth
 
     t0 = time.perf_counter()
-    ds = synth.generate(
-        args.scenario, n_customers=args.customers, seed=args.seed, progress=not args.quiet
-    )
+    ds = synth.generate(args.scenario, n_customers=args.customers, seed=args.seed, progress=not args.quiet)
     io.save(ds, args.out, fmt=args.format, force=args.force)
     n_tx = len(ds.transactions)
     print(
@@ -89,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "1 broken data or a stage failed (named on stderr), 2 bad arguments.",
     )
     r.add_argument("--data", type=Path, help="data folder (default: the committed teaching sample)")
-    r.add_argument(
-        "--out", type=Path, help="report folder (default: new outputs/runs/YYYYmmdd-HHMMSS)"
-    )
+    r.add_argument("--out", type=Path, help="report folder (default: new outputs/runs/YYYYmmdd-HHMMSS)")
     r.add_argument("--params", type=Path, help="YAML of notebook parameters (see docs/own_data.md)")
     r.add_argument("--mapping", type=Path, help="column-mapping YAML for own exports")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
@@ -101,9 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="set rows that break the data contract aside (into <out>/quarantine) and go on",
     )
-    r.add_argument(
-        "--notebooks", type=Path, help="folder of stage notebooks (default: the suite's notebooks/)"
-    )
+    r.add_argument("--notebooks", type=Path, help="folder of stage notebooks (default: the suite's notebooks/)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_report)
     return ap

@@ -38,7 +38,9 @@ def test_cluster_bootstrap_keeps_customers_together():
 
 
 def test_with_truth_flags_coverage_and_leaves_unknown_empty():
-    est = pd.DataFrame({"estimate": [1.0, 2.0], "ci_low": [0.5, 1.5], "ci_high": [1.5, 2.5], "n": [10, 10]}, index=["a", "b"])
+    est = pd.DataFrame(
+        {"estimate": [1.0, 2.0], "ci_low": [0.5, 1.5], "ci_high": [1.5, 2.5], "n": [10, 10]}, index=["a", "b"]
+    )
     out = stats.with_truth(est, {"a": 1.2})
     assert out.loc["a", "covered"] is True or out.loc["a", "covered"] == True  # noqa: E712
     assert pd.isna(out.loc["b", "covered"]) and pd.isna(out.loc["b", "truth"])
