@@ -103,6 +103,12 @@ def test_did_calibration_small():
     floor = binomial_floor(len(r))  # 17/20 = 0.85
     assert s["cover_own"] >= floor, r
     assert s["naive_above"] >= 0.95, r
+    # coverage alone cannot catch an interval that is too wide: the reported standard error
+    # must match the spread of the estimates over seeds (measured ratio 1.05; with 20 seeds the
+    # sample SD is within about +-16 %, so 0.6-1.6 is a three-sigma band)
+    se = (r["ci_high"] - r["ci_low"]) / (2 * sps.norm.ppf(0.975))
+    ratio = r["estimate"].std() / se.mean()
+    assert 0.6 < ratio < 1.6, ratio
 
 
 @pytest.mark.slow
