@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 
-def check_columns(df: pd.DataFrame, cols: Sequence[str], where: str, *, frame: bool = False) -> None:
+def check_columns(
+    df: pd.DataFrame, cols: Sequence[str], where: str, *, frame: bool = False, quote: bool = True
+) -> None:
     """Raise ``ValueError`` naming every column of ``cols`` missing from ``df``.
 
     Parameters
@@ -20,6 +22,8 @@ def check_columns(df: pd.DataFrame, cols: Sequence[str], where: str, *, frame: b
         Name of the calling function, put first in the message.
     frame : bool
         Also raise ``ValueError`` when ``df`` is not a pandas DataFrame.
+    quote : bool
+        Name the missing columns as ``'a', 'b'`` (default) or bare, ``a, b``.
 
     Returns
     -------
@@ -35,7 +39,8 @@ def check_columns(df: pd.DataFrame, cols: Sequence[str], where: str, *, frame: b
         raise ValueError(f"{where}: expected a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise ValueError(f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}")
+        names = ", ".join(repr(c) for c in missing) if quote else ", ".join(missing)
+        raise ValueError(f"{where}: missing column(s) {names}")
 
 
 def as_list(by) -> list[str]:

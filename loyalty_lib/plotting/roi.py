@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.metrics._common import check_columns
+
 __all__ = ["plot_cost_ledger", "plot_roi_curve", "plot_tornado"]
 
 
@@ -63,9 +65,7 @@ def plot_tornado(data: pd.DataFrame, *, ax: Axes | None = None, **kwargs) -> Axe
     matplotlib.axes.Axes
     """
     need = ["parameter", "low", "high", "roi_low", "roi_high", "base_roi"]
-    missing = [c for c in need if c not in data]
-    if missing:
-        raise ValueError(f"plot_tornado: missing column(s) {', '.join(missing)}")
+    check_columns(data, need, "plot_tornado", quote=False)
     ax = ax or plt.gca()
     base = float(data["base_roi"].iloc[0])
     y = np.arange(len(data))[::-1]
@@ -106,9 +106,7 @@ def plot_roi_curve(
     -------
     matplotlib.axes.Axes
     """
-    missing = [c for c in ("per_member_month", "roi_pct") if c not in data]
-    if missing:
-        raise ValueError(f"plot_roi_curve: missing column(s) {', '.join(missing)}")
+    check_columns(data, ("per_member_month", "roi_pct"), "plot_roi_curve", quote=False)
     ax = ax or plt.gca()
     ax.plot(data["per_member_month"], data["roi_pct"], color="C0", label="ROI", **kwargs)
     ax.axhline(0, color="grey", ls=":", label="break-even")
