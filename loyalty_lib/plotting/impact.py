@@ -170,24 +170,8 @@ def plot_propensity_overlap(data: pd.DataFrame, *, bins: int = 30, ax: Axes | No
     ax = ax or plt.gca()
     edges = np.linspace(0, 1, bins + 1)
     t = data["treated"].to_numpy(dtype=bool)
-    ax.hist(
-        data.loc[~t, "propensity"],
-        bins=edges,
-        density=True,
-        alpha=0.5,
-        color="C0",
-        label="non-members",
-        **kwargs,
-    )
-    ax.hist(
-        data.loc[t, "propensity"],
-        bins=edges,
-        density=True,
-        alpha=0.5,
-        color="C1",
-        label="members",
-        **kwargs,
-    )
+    for rows, color, label in ((~t, "C0", "non-members"), (t, "C1", "members")):
+        ax.hist(data.loc[rows, "propensity"], bins=edges, density=True, alpha=0.5, color=color, label=label, **kwargs)
     ax.set(xlabel="propensity score (modelled chance of joining)", ylabel="density")
     ax.legend(frameon=False)
     return ax
