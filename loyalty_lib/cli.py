@@ -24,21 +24,12 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from loyalty_lib import io, validation
-    from loyalty_lib.mapping import read_mapped_folder
 
     try:
-        formats: dict = {}
-        if args.mapping:
-            raw, formats = read_mapped_folder(args.dir, args.mapping)
-        else:
-            raw = io.read_folder(args.dir)
+        tables, report = io.check_folder(args.dir, mapping=args.mapping)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    tables, parse = {}, {}
-    for name, df in raw.items():
-        tables[name], parse[name] = io.coerce_table(name, df, formats.get(name))
-    report = validation.validate(tables, parse_problems=parse)
     if report.ok:
         sizes = ", ".join(f"{n} {len(t):,}" for n, t in tables.items())
         print(f"{args.dir}: all contract rules pass ({sizes})")

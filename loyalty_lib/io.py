@@ -147,6 +147,37 @@ def read_truth(folder: Path) -> tuple[dict | None, dict[str, pd.DataFrame]]:
     return truth, tables
 
 
+def check_folder(folder: str | Path, *, mapping: str | Path | Mapping | None = None):
+    """Read a contract folder (through a column mapping if given), parse it and check it.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder of ``<table>.parquet`` / ``<table>.csv`` files (never modified).
+    mapping : path or mapping, optional
+        Column-mapping (see :mod:`loyalty_lib.mapping`).
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        Parsed tables.
+    report : loyalty_lib.validation.ValidationReport
+        Every contract problem, parsing problems included.
+    """
+    from loyalty_lib import validation
+    from loyalty_lib.mapping import read_mapped_folder
+
+    date_formats: dict[str, dict[str, str]] = {}
+    if mapping is not None:
+        raw, date_formats = read_mapped_folder(Path(folder), mapping)
+    else:
+        raw = read_folder(folder)
+    tables, parse_problems = {}, {}
+    for name, df in raw.items():
+        tables[name], parse_problems[name] = coerce_table(name, df, date_formats.get(name))
+    return tables, validation.validate(tables, parse_problems=parse_problems)
+
+
 def load(
     folder: str | Path,
     *,
@@ -175,18 +206,9 @@ def load(
     Dataset
     """
     from loyalty_lib import config, validation
-    from loyalty_lib.mapping import read_mapped_folder
 
     folder = Path(folder)
-    date_formats: dict[str, dict[str, str]] = {}
-    if mapping is not None:
-        raw, date_formats = read_mapped_folder(folder, mapping)
-    else:
-        raw = read_folder(folder)
-    tables, parse_problems = {}, {}
-    for name, df in raw.items():
-        tables[name], parse_problems[name] = coerce_table(name, df, date_formats.get(name))
-    report = validation.validate(tables, parse_problems=parse_problems)
+    tables, report = check_folder(folder, mapping=mapping)
     truth, truth_tables = read_truth(folder)
     summary = None
     if not report.ok:
