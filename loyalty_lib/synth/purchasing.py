@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loyalty_lib.synth.arrays import rank_within
 from loyalty_lib.synth.population import stores_and_sellers
 from loyalty_lib.synth.scenario import Scenario
 
@@ -40,9 +41,7 @@ def base_visits(latent: pd.DataFrame, sc: Scenario, rng: np.random.Generator) ->
         # and the next N
         p = rng.beta(sc.dropout_a, sc.dropout_b, len(latent))
         n_repeat = rng.geometric(p)
-        start = np.r_[True, cust[1:] != cust[:-1]]
-        rank = np.arange(len(cust)) - np.maximum.accumulate(np.where(start, np.arange(len(cust)), 0))
-        keep = rank <= n_repeat[cust]
+        keep = rank_within(cust) <= n_repeat[cust]
         cust, t = cust[keep], t[keep]
     return pd.DataFrame({"cust": cust, "t": t})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loyalty_lib.synth.arrays import rank_within
 from loyalty_lib.synth.scenario import Scenario
 
 
@@ -24,8 +25,7 @@ def surveys(card_tx: pd.DataFrame, sat_z: np.ndarray, sc: Scenario, rng: np.rand
         The contract's ``surveys`` table.
     """
     cust = card_tx["cust"].to_numpy()
-    start = np.r_[True, cust[1:] != cust[:-1]]
-    rank = np.arange(len(cust)) - np.maximum.accumulate(np.where(start, np.arange(len(cust)), 0))
+    rank = rank_within(cust)
     u = rng.random(len(cust))
     first = (rank == 0) & (u < sc.survey_first_use_prob)
     repeat = (rank == 4) & (u < sc.survey_repeat_prob)

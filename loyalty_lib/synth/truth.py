@@ -7,6 +7,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from loyalty_lib.dataset import Dataset
+from loyalty_lib.synth.arrays import rank_within
 from loyalty_lib.synth.scenario import Scenario
 
 MONTH_DAYS = 365.25 / 12
@@ -37,8 +38,7 @@ def return_curve(latent, visits, activator, t_issue, sc: Scenario, k_max: int = 
     new = latent["arrival_day"].to_numpy() >= 0
     v = visits[new[visits["cust"].to_numpy()]].sort_values(["cust", "t"], kind="stable")
     cust, t = v["cust"].to_numpy(), v["t"].to_numpy()
-    start = np.r_[True, cust[1:] != cust[:-1]]
-    k = np.arange(len(cust)) - np.maximum.accumulate(np.where(start, np.arange(len(cust)), 0)) + 1
+    k = rank_within(cust) + 1
     p = 1 - np.exp(-effective_rate(latent, activator, t_issue, cust, t, sc) * H)
     ok = t <= days - H
     frame = pd.DataFrame({"k": k[ok], "p": p[ok]})
