@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
@@ -74,10 +74,6 @@ class Dataset:
                 f"(add {name}.csv or {name}.parquet to the data folder; see docs/data_contract.md)."
             )
         return getattr(self, name)
-
-    def with_tables(self, **tables: pd.DataFrame | None) -> Dataset:
-        """Return a copy with some tables replaced."""
-        return replace(self, **tables)
 
     @classmethod
     def from_tables(cls, tables: dict[str, pd.DataFrame], **kw) -> Dataset:

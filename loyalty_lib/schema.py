@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
 import pandera.pandas as pa
 
 #: Column kinds of the contract and what each means for a user preparing an export.
@@ -404,11 +403,6 @@ def contract_markdown() -> str:
     out += [f"| `{w}` | {r} |" for w, r in CROSS_RULES]
     out.append("")
     return "\n".join(out)
-
-
-def empty_frame(table: str) -> pd.DataFrame:
-    """Return an empty frame with the contract's columns of ``table``."""
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in TABLES[table].names})
 
 
 if __name__ == "__main__":  # pragma: no cover
