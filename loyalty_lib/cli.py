@@ -23,9 +23,12 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from loyalty_lib import io, validation
+    from loyalty_lib import io, outdir, validation
 
     try:
+        if args.quarantine:  # before anything is read: the data folder is never written to
+            outdir.refuse_data_overlap(args.quarantine, [args.dir], what="--quarantine")
+            outdir.check_replaceable(args.quarantine, force=True, what="--quarantine", kind="quarantine")
         tables, report = io.check_folder(args.dir, mapping=args.mapping)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -66,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a data folder against the data contract")
     v.add_argument("dir", type=Path, help="folder of <table>.csv / <table>.parquet files")
     v.add_argument("--mapping", type=Path, help="column-mapping YAML for own exports")
-    v.add_argument("--quarantine", type=Path, help="write rows that break rules to this folder")
+    v.add_argument(
+        "--quarantine",
+        type=Path,
+        help="write rows that break rules to this folder (outside the data folder; a new folder "
+        "or an earlier quarantine, whose files alone are replaced)",
+    )
     v.set_defaults(func=_validate)
 
     r = sub.add_parser(

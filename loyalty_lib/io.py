@@ -199,13 +199,15 @@ def load(
         ``quarantine_dir`` with the rule they broke, and summarised in
         ``Dataset.quarantined``; the analysis goes on with the rest.
     quarantine_dir : str or Path, optional
-        Where quarantined rows are written (default ``outputs/quarantine/<folder name>``).
+        Where quarantined rows are written (default ``outputs/quarantine/<folder name>``); it
+        must lie outside ``folder``, and is refused when it holds files an earlier quarantine
+        did not write.
 
     Returns
     -------
     Dataset
     """
-    from loyalty_lib import config, validation
+    from loyalty_lib import config, outdir, validation
 
     folder = Path(folder)
     tables, report = check_folder(folder, mapping=mapping)
@@ -215,6 +217,7 @@ def load(
         if on_error == "raise":
             raise validation.ValidationError(report)
         qdir = Path(quarantine_dir) if quarantine_dir else config.QUARANTINE_DIR / folder.name
+        outdir.refuse_data_overlap(qdir, [folder], what="quarantine folder")
         tables, summary = validation.quarantine(tables, report, out_dir=qdir)
     return Dataset.from_tables(tables, truth=truth, truth_tables=truth_tables, source=str(folder), quarantined=summary)
 

@@ -234,7 +234,9 @@ def quarantine(
     Removing a receipt removes its lines too, so the rules are checked again until they
     all pass. Nothing is dropped silently: each set-aside row is written once, with every
     rule it broke in a ``_problems`` column, to ``out_dir/<table>.csv`` (plus
-    ``summary.csv``), and the counts come back as a summary.
+    ``summary.csv``), and the counts come back as a summary. Text cells that would start a
+    spreadsheet formula are neutralised (:func:`loyalty_lib.escape.write_csv`); the folder gets a
+    manifest, and a later quarantine into it replaces only the files listed there.
 
     Parameters
     ----------
@@ -256,6 +258,8 @@ def quarantine(
     ------
     ValidationError
         When a problem cannot be fixed by dropping rows (a required table or column is missing).
+    loyalty_lib.outdir.OutputFolderError
+        When ``out_dir`` holds files an earlier quarantine did not write.
     """
     if report.fatal:
         raise ValidationError(report)
@@ -277,11 +281,15 @@ def quarantine(
         raise ValidationError(report)
     summary = pd.concat(summaries, ignore_index=True) if summaries else report.problems
     if out_dir is not None and reasons:
-        from loyalty_lib.io import write_table
+        from loyalty_lib import outdir
+        from loyalty_lib.escape import write_csv
 
         out = Path(out_dir)
+        outdir.check_replaceable(out, force=True, what="quarantine folder", kind="quarantine")
+        outdir.remove_listed(out)  # an earlier quarantine of this folder: only its own files
         for table, parts in reasons.items():
             why = pd.concat(parts).groupby(level=0).agg("; ".join)
-            write_table(tables[table].loc[why.index].assign(_problems=why), out / f"{table}.csv")
-        write_table(summary, out / "summary.csv")
+            write_csv(tables[table].loc[why.index].assign(_problems=why), out / f"{table}.csv")
+        write_csv(summary, out / "summary.csv")
+        outdir.write_manifest(out)
     return clean, summary
