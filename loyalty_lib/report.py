@@ -52,6 +52,7 @@ import yaml
 
 from loyalty_lib import config
 from loyalty_lib.kpi import KPI_COLUMNS, format_value, read_kpis
+from loyalty_lib.params import ParameterError, check_params
 
 #: Stage notebooks are files named like ``02_enrollment.ipynb``.
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
@@ -274,28 +275,11 @@ def find_notebooks(folder: str | Path | None = None) -> list[Path]:
 def declared_parameters(path: Path) -> set[str]:
     """Return the names assigned in a notebook's cell tagged ``parameters``.
 
-    Read with :mod:`ast`, so a help comment that itself contains ``=`` (which
-    :func:`papermill.inspect_notebook` cannot parse) does not hide a parameter.
+    See :func:`loyalty_lib.params.parameters_cell`.
     """
-    import ast
+    from loyalty_lib.params import parameters_cell
 
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    names: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "parameters" not in cell.get("metadata", {}).get("tags", []):
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            import papermill
-
-            return set(papermill.inspect_notebook(str(path)))
-        for node in tree.body:
-            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
+    return set(parameters_cell(path))
 
 
 def notebook_parameters(path: Path, common: dict, per_notebook: dict, data_dir: str | None) -> tuple[dict, dict]:
@@ -1097,6 +1081,10 @@ def run_report(
             f"params name unknown notebook(s) {', '.join(unknown)}; "
             f"stage notebooks are {', '.join(p.stem for p in notebooks)}"
         )
+    try:
+        check_params(common, per_nb, notebooks)
+    except ParameterError as e:
+        raise ReportError(str(e)) from None
     data = Path(data_dir) if data_dir is not None else config.SAMPLE_DIR
     data = data.resolve()
     if out_dir is not None:
