@@ -45,6 +45,32 @@ def _validate(args: argparse.Namespace) -> int:
     return 1
 
 
+def _study(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from loyalty_lib import io, report
+    from loyalty_lib.study import Study, format_study, merge_parameters
+
+    try:
+        common, per_notebook = report.read_params(args.params)
+        params, notes = merge_parameters(common, per_notebook)
+        with tempfile.TemporaryDirectory() as qdir:  # rows that break the contract are counted, not kept
+            ds = io.load(args.dir, mapping=args.mapping, on_error="quarantine", quarantine_dir=qdir)
+        study = Study.from_data(ds, params)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"Study derived from {args.dir}" + (f" with the parameters in {args.params}" if args.params else ""))
+    for note in notes:
+        print(f"  parameters: {note}")
+    if ds.quarantined is not None and len(ds.quarantined):
+        n = int(ds.quarantined["n_rows"].sum())
+        print(f"  {n:,} row(s) break the data contract and are left out here (see: loyalty validate {args.dir})")
+    print()
+    print(format_study(study))
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from loyalty_lib import report
 
@@ -76,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
         "or an earlier quarantine, whose files alone are replaced)",
     )
     v.set_defaults(func=_validate)
+
+    st = sub.add_parser(
+        "study",
+        help="show what the suite derives from a data folder and which analyses it supports",
+        description="Derive the study from the data and the parameters (observation window, program "
+        "launch or 'older than the data', currency, tiers, who is observed when, CLV split, horizons) "
+        "and list which analyses the data support, with the reason for those they do not. "
+        "Exit status: 0 shown, 2 unreadable folder or bad parameters.",
+    )
+    st.add_argument("dir", type=Path, help="folder of <table>.csv / <table>.parquet files")
+    st.add_argument("--mapping", type=Path, help="column-mapping YAML for own exports")
+    st.add_argument("--params", type=Path, help="YAML of parameters, as for loyalty report")
+    st.set_defaults(func=_study)
 
     r = sub.add_parser(
         "report",
