@@ -1,0 +1,250 @@
+"""The truth layer: put the generator's planted value beside an estimate of the same figure.
+
+Synthetic data carry the truth the generator planted (``Dataset.truth``, ``Dataset.truth_tables``).
+This module is the only place that reads it for the stages: :func:`annotate` takes an estimate
+frame, as a metric function returned it, and adds a ``truth`` column holding the planted value of
+the same estimand, row by row. It computes no estimate and changes no other column.
+
+Estimator modules (``loyalty_lib.metrics``, ``loyalty_lib.clv``) and the :class:`~loyalty_lib.study.Study`
+never import it, so a synthetic run takes exactly the code path of real data.
+
+On real data (``ds.truth is None``) every frame gets a ``truth`` column of NaN: the frame has the
+same columns on every data set, and a table or plot shows the planted value only where one exists.
+A row whose estimand the generator did not plant (another horizon, a threshold without planted
+bunching) also gets NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from loyalty_lib.dataset import Dataset
+from loyalty_lib.metrics.impact import truth_value as _truth_value
+
+
+def planted(ds: Dataset, key: str, default: float = np.nan):
+    """Return one planted value by dotted key (``"impact.did_revenue_per_customer_month"``).
+
+    Parameters
+    ----------
+    ds : Dataset
+    key : str
+        Dotted path into ``ds.truth``.
+    default : float
+        Returned on real data or when the generator planted no such value.
+
+    Returns
+    -------
+    object
+    """
+    return _truth_value(ds.truth, key, default)
+
+
+def _with(frame: pd.DataFrame, values) -> pd.DataFrame:
+    out = frame.copy()
+    out["truth"] = np.asarray(values, dtype=float) if values is not None else np.nan
+    return out
+
+
+def _by_index(frame: pd.DataFrame, mapping: dict) -> list[float]:
+    return [float(mapping.get(k, np.nan)) for k in frame.index]
+
+
+def _return_curve(frame, ds, *, horizon_days: int):
+    rc = ds.truth.get("return_curve") or {}
+    if int(horizon_days) != int(rc.get("horizon_days", -1)):
+        return None
+    curve = {int(k): float(v) for k, v in (rc.get("p_return_within_horizon") or {}).items()}
+    return _by_index(frame, curve)
+
+
+def _activation(frame, ds, *, members: pd.DataFrame):
+    from loyalty_lib.metrics.enrollment import planted_activation_by_day
+
+    tc = ds.truth_tables.get("customers")
+    if tc is None:
+        return None
+    uplift = float(planted(ds, "uplift.frequency_pct", 0.0)) / 100
+    curve = planted_activation_by_day(tc, members, list(frame.index), frequency_uplift=uplift)
+    return curve.to_numpy(dtype=float)
+
+
+def _bunching(frame, ds):
+    moved = {float(k): float(v) for k, v in (planted(ds, "bunching.moved_checks", None) or {}).items()}
+    return [moved.get(float(t), np.nan) for t in frame.index]
+
+
+def _goal_gradient(frame, ds):
+    gg = ds.truth.get("goal_gradient") or {}
+    value = gg.get("log_gap_per_stamp")
+    return None if value is None else np.full(len(frame), float(value))
+
+
+def _nps(frame, ds, *, horizon_days: int):
+    sat = ds.truth.get("satisfaction") or {}
+    if int(horizon_days) != int(sat.get("horizon_days", -1)):
+        return None
+    return _by_index(frame, {"nps": sat.get("odds_ratio_per_nps_point", np.nan)})
+
+
+def _did(frame, ds):
+    imp = ds.truth.get("impact") or {}
+    return _by_index(
+        frame,
+        {
+            "revenue": imp.get("did_revenue_per_customer_month", np.nan),
+            "visits": imp.get("did_visits_per_customer_month", np.nan),
+        },
+    )
+
+
+def counterfactual_panel(ds: Dataset, panel: pd.DataFrame, *, customer_col: str = "customer_id") -> pd.DataFrame:
+    """Planted no-program outcomes on the cells of a customer-month panel (synthetic data only).
+
+    Parameters
+    ----------
+    ds : Dataset
+        Synthetic data with ``truth_tables["transactions"]``.
+    panel : pandas.DataFrame
+        A panel from :func:`loyalty_lib.metrics.impact.customer_month_panel` (``customer_col``,
+        ``month``), built from the receipts alone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per panel row, same order: ``visits``, ``revenue`` (net), ``gross`` as recorded,
+        and their planted no-program values ``cf_visits``, ``cf_revenue``, ``cf_gross``.
+    """
+    from loyalty_lib.metrics import impact
+
+    tx = impact.counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    values = {
+        "revenue": "amount",
+        "gross": "gross_amount",
+        "cf_revenue": "cf_amount",
+        "cf_gross": "cf_gross_amount",
+        "cf_visits": "cf_visit",
+    }
+    months = pd.to_datetime(panel["month"])
+    full = impact.customer_month_panel(
+        tx, start=months.min(), end=months.max() + pd.offsets.MonthBegin(1), values=values, customer_col=customer_col
+    )
+    keys = panel[[customer_col, "month"]].assign(month=months)
+    out = keys.merge(full, on=[customer_col, "month"], how="left")
+    cols = ["visits", *values]
+    return out[cols].fillna(0.0).reset_index(drop=True)
+
+
+def _impact(frame, ds, *, panel: pd.DataFrame, cells):
+    from loyalty_lib.metrics.impact import planted_effect
+
+    if "transactions" not in ds.truth_tables:
+        return None
+    cf = counterfactual_panel(ds, panel)
+    mask = panel[cells].to_numpy(bool) if isinstance(cells, str) else np.asarray(cells, dtype=bool)
+    net = planted_effect(cf, mask)
+    gross = planted_effect(cf, mask, revenue_col="gross", cf_revenue_col="cf_gross")
+    return _by_index(frame, {**net.to_dict(), "gross": gross["revenue"]})
+
+
+def _roi(frame, ds, *, margin: float, cost_total: float):
+    from loyalty_lib.metrics.roi import roi_pct
+
+    inc = planted(ds, "program.incremental_gross_revenue")
+    if inc is None or not np.isfinite(inc):
+        return None
+    rows = {
+        "incremental_gross_revenue": inc,
+        "incremental_margin": margin * inc,
+        "net_gain": margin * inc - cost_total,
+        "roi_pct": roi_pct(inc, cost_total, margin=margin),
+    }
+    return _by_index(frame, rows)
+
+
+#: Figures :func:`annotate` knows: name -> (function, the context it needs, what the rows are).
+FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
+    "return_curve": (_return_curve, ("horizon_days",), "rows by visit number k; planted only at the planted horizon"),
+    "activation": (_activation, ("members",), "rows by day since issue; needs the member table averaged over"),
+    "bunching": (_bunching, (), "rows by threshold; planted count of checks moved over it"),
+    "goal_gradient": (_goal_gradient, (), "every row: planted log pause per stamp held"),
+    "nps": (_nps, ("horizon_days",), "row 'nps': planted odds ratio of returning per NPS point (NPS alone)"),
+    "did": (_did, (), "rows 'revenue', 'visits': planted effect per established customer-month after launch"),
+    "impact": (
+        _impact,
+        ("panel", "cells"),
+        "rows 'revenue', 'gross', 'visits', 'check': planted effect over the panel cells the estimator used",
+    ),
+    "roi": (
+        _roi,
+        ("margin", "cost_total"),
+        "rows of roi_estimate: planted incremental revenue at this margin and cost",
+    ),
+}
+
+
+def annotate(frame: pd.DataFrame, ds: Dataset, figure: str, **context) -> pd.DataFrame:
+    """Add the planted value of the same estimand as a ``truth`` column.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Estimate frame, indexed as the metric function returns it (see :data:`FIGURES`).
+    ds : Dataset
+        The data the estimate came from.
+    figure : str
+        A key of :data:`FIGURES`.
+    **context
+        What the figure needs to name its estimand exactly: ``horizon_days`` (return curve,
+        NPS), ``members`` (activation), ``panel`` and ``cells`` (a boolean mask or column name:
+        the panel cells the effect refers to; impact), ``margin`` and ``cost_total`` (ROI).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame`` plus ``truth`` (float). NaN on real data and on rows whose estimand
+        was not planted.
+
+    Raises
+    ------
+    ValueError
+        An unknown figure, or synthetic data without the context the figure needs.
+
+    Examples
+    --------
+    >>> ds = Dataset(customers=None, cards=None, transactions=None, truth={"bunching": {"moved_checks": {"1500": 65}}})
+    >>> annotate(pd.DataFrame({"estimate": [60.0, 2.0]}, index=[1500.0, 5000.0]), ds, "bunching")["truth"].tolist()
+    [65.0, nan]
+    """
+    if figure not in FIGURES:
+        raise ValueError(f"annotate: unknown figure {figure!r}; known: {', '.join(FIGURES)}")
+    fn, needs, _ = FIGURES[figure]
+    if ds.truth is None:
+        return _with(frame, None)
+    missing = [k for k in needs if k not in context]
+    if missing:
+        raise ValueError(f"annotate({figure!r}): pass {', '.join(missing)} to name the planted estimand")
+    return _with(frame, fn(frame, ds, **{k: context[k] for k in needs}))
+
+
+def covered(frame: pd.DataFrame) -> pd.Series:
+    """Whether each row's interval covers its planted value (``<NA>`` where none is planted).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A frame from :func:`annotate` with ``ci_low``, ``ci_high`` and ``truth``.
+
+    Returns
+    -------
+    pandas.Series of boolean
+    """
+    t = frame["truth"]
+    inside = (frame["ci_low"] <= t) & (t <= frame["ci_high"])
+    return pd.Series(pd.array(inside.to_numpy(), dtype="boolean"), index=frame.index).mask(t.isna())
+
+
+__all__ = ["FIGURES", "annotate", "counterfactual_panel", "covered", "planted"]
