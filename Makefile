@@ -54,4 +54,4 @@ sample: $(STAMP)
 	$(BIN)/loyalty generate --out data/sample --customers 2000 --seed 7 --format csv --force
 
 clean:
-	rm -rf outputs/report outputs/data outputs/runs outputs/quarantine
+	rm -rf outputs/report outputs/data outputs/runs outputs/quarantine outputs/cache

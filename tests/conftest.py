@@ -7,6 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from loyalty_lib import synth  # noqa: E402
+from loyalty_lib.synth.cache import cached_branch  # noqa: E402
 
 
 @pytest.fixture
@@ -30,3 +31,13 @@ def default_ds():
 def _close_figures():
     yield
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def branch_dir():
+    """The default-size branch (25k customers, seed 42) as a contract folder on disk.
+
+    Generated once into ``outputs/cache`` and reused by later runs while the generator is
+    unchanged; pytest-xdist workers share it through a file lock.
+    """
+    return cached_branch(n_customers=25_000, seed=42)
