@@ -502,3 +502,45 @@ def test_format_study_lists_every_concept_and_analysis(sample):
         assert concept in text
     for a in ANALYSES:
         assert a in text
+
+
+# ----------------------------------------------------------------------------- a real log: CDNOW
+def test_cdnow_a_shop_without_a_program():
+    """CDNOW (Fader & Hardie): 2,357 first-quarter-1997 buyers, every purchase to 1998-06-30, nothing else."""
+    raw = pd.read_csv(
+        config.PROJECT_DIR / "tests" / "data" / "CDNOW_sample.txt",
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "n_cds", "amount"],
+        dtype={"date": str},
+    )
+    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    tx = pd.DataFrame(
+        {
+            "transaction_id": np.arange(len(raw)),
+            "customer_id": raw["customer_id"],
+            "date": raw["date"],
+            "gross_amount": raw["amount"],
+            "discount_amount": 0.0,
+            "amount": raw["amount"],
+            "card_id": np.nan,
+        }
+    )
+    first = tx.groupby("customer_id")["date"].min()
+    customers = pd.DataFrame({"customer_id": first.index, "customer_type": "b2c", "first_seen": first.to_numpy()})
+    cards = pd.DataFrame({"card_id": pd.Series(dtype=float), "customer_id": pd.Series(dtype=float)})
+    ds = Dataset(customers=customers, cards=cards, transactions=tx)
+    s = Study.from_data(ds)
+    assert (s.start, s.end) == (pd.Timestamp("1997-01-01"), pd.Timestamp("1998-07-01"))
+    assert s.program == "none in the data" and not s.issue_dates_known
+    assert not s.left_censored  # a cohort of new buyers, first purchases spread over 12 weeks
+    assert s.n_customers == 2357 and s.n_members == 0 and s.n_non_members == 2357
+    # 18 months: a third is 6 months of holdout
+    assert s.holdout_months == 6 and s.clv_calibration_end == pd.Timestamp("1998-01-01")
+    assert s.can("clv") and s.can("return_curve")
+    for a in ("enrollment_funnel", "activation", "bunching", "did", "imputation_did", "propensity", "roi", "nps"):
+        assert not s.can(a), a
+    assert s.why("did").startswith("no pre-period: no card appears in the data")
+    # the published calibration period of Fader, Hardie & Lee (2005): 39 weeks, to 1997-09-30
+    pub = Study.from_data(ds, {"holdout_months": 9})
+    assert pub.clv_split()["calibration_end"] == pd.Timestamp("1997-09-30")
