@@ -82,6 +82,7 @@ ANALYSES: dict[str, str] = {
     "nps": "NPS and satisfaction",
     "did": "difference-in-differences against identified non-members",
     "imputation_did": "difference-in-differences by imputation (staggered joins)",
+    "branch_did": "difference-in-differences of store-month figures against branches without the program",
     "propensity": "propensity weighting of members against non-members",
     "roi": "return on investment of the program",
     "clv": "customer lifetime value (BG/NBD and Gamma-Gamma) with a holdout check",
@@ -777,6 +778,35 @@ def _has_cost_parameters(params: Mapping) -> bool:
     return any(_param(params, k) is not None for k in COST_PARAMETERS)
 
 
+def _branch_did(s: Study, tx: pd.DataFrame, launched: bool, no_launch: str) -> Capability:
+    """Stores whose receipts never show a card are the control group of a store-month DiD."""
+    if "store_id" not in tx or "card_id" not in tx:
+        return Capability(False, "no store on the receipts; receipts with their branch would enable it")
+    with_card = set(tx.loc[tx["card_id"].notna(), "store_id"].dropna())
+    stores = set(tx["store_id"].dropna())
+    control = stores - with_card
+    missing = []
+    if not with_card:
+        missing.append("no receipt with a card")
+    if not control:
+        missing.append(f"cards are used in every branch ({len(stores)}): no branch without the program")
+    if not launched:
+        missing.append(f"no pre-period: {no_launch}")
+    elif s.pre_period_days < MIN_PRE_DAYS:
+        missing.append(f"the pre-period is only {s.pre_period_days} days (at least {MIN_PRE_DAYS} needed)")
+    if missing:
+        return Capability(
+            False,
+            "; ".join(missing) + "; receipts of a branch that did not run the program, before and after the launch, "
+            "would enable it",
+        )
+    return Capability(
+        True,
+        f"{len(with_card)} branch(es) with the program against {len(control)} without: "
+        + ", ".join(map(str, sorted(control))),
+    )
+
+
 def _capabilities(s: Study, ds: Dataset, params: Mapping, tx: pd.DataFrame) -> dict[str, Capability]:
     cust = s.customers
     launched = s.program == "launched in the data"
@@ -913,7 +943,8 @@ def _capabilities(s: Study, ds: Dataset, params: Mapping, tx: pd.DataFrame) -> d
             "(issue dates inside the window); issue dates, or receipts of identified non-members, would enable it",
         )
 
-    impact_ok = caps["did"].available or caps["imputation_did"].available or caps["propensity"].available
+    caps["branch_did"] = _branch_did(s, tx, launched, no_launch)
+    impact_ok = any(caps[k].available for k in ("did", "imputation_did", "propensity", "branch_did"))
     costs_ok = ds.has("program_costs") or _has_cost_parameters(params)
     if not costs_ok:
         caps["roi"] = Capability(

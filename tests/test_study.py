@@ -102,7 +102,8 @@ def test_sample_study_matches_the_teaching_case(sample):
     assert s.printed_cards == len(sample.cards)
     assert s.n_members == sample.cards["customer_id"].nunique()
     assert s.last_day == pd.Timestamp("2026-12-31")
-    assert all(s.can(a) for a in ANALYSES), s.capabilities()
+    # every analysis but the branch comparison: the teaching branch's cards are used in all its stores
+    assert [a for a in ANALYSES if not s.can(a)] == ["branch_did"], s.capabilities()
     d = s.describe()
     assert list(d.columns) == ["concept", "value", "source", "note"]
     assert set(d["source"]) <= {"parameter", "data", "default"}
@@ -395,6 +396,18 @@ def test_campaigns_randomised_only_with_a_holdout_group():
     assert not targeted.can("campaign_uplift") and "held-out group" in targeted.why("campaign_uplift")
     rand = Study.from_data(toy(offers=_offers(ids, np.where(ids <= 4, "holdout", "treatment"))))
     assert rand.can("campaign_uplift") and rand.why("campaign_uplift").startswith("4 customers held out")
+
+
+def test_branch_did_needs_a_branch_without_the_program():
+    ds = toy(members=25, non_members=25, join_day=90, anonymous=40)
+    s = Study.from_data(ds)
+    assert not s.can("branch_did") and "cards are used in every branch (1)" in s.why("branch_did")
+    tx = ds.transactions.copy()
+    tx.loc[tx["customer_id"].isna(), "store_id"] = "S2"  # the anonymous walk-ins buy at a branch without cards
+    two = Study.from_data(replace(ds, transactions=tx))
+    assert two.can("branch_did") and two.why("branch_did").endswith("against 1 without: S2")
+    older = Study.from_data(replace(ds, transactions=tx), {"program_older_than_data": True})
+    assert not older.can("branch_did") and "no pre-period" in older.why("branch_did")
 
 
 def test_roi_needs_costs_and_an_impact_estimate():
