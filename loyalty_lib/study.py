@@ -239,9 +239,8 @@ def _currency(ds: Dataset) -> tuple[str, str]:
     return "", "no currency column and no parameter: amounts are shown as money units"
 
 
-def _customer_frame(ds: Dataset, start, end) -> pd.DataFrame:
+def _customer_frame(ds: Dataset, tx: pd.DataFrame, start, end) -> pd.DataFrame:
     """One row per identified customer: first/last receipt in the window, membership, join date."""
-    tx = ds.transactions
     ident = tx[tx["customer_id"].notna()]
     in_win = ident[(ident["date"] >= start) & (ident["date"] < end)]
     g = in_win.groupby("customer_id")["date"]
@@ -318,6 +317,10 @@ class Study:
         One row per identified customer: ``customer_id, first_purchase, last_purchase,
         n_receipts, first_seen, member, join_date, join_source`` (``"issue date"``, ``"first
         card use"`` or ``""``), ``established`` (history began before ``start``).
+    rows : tuple of tuple
+        The rows of :meth:`describe` (concept, value, source, note).
+    capability : mapping of str to Capability
+        What :meth:`can`, :meth:`why` and :meth:`capabilities` report, by analysis.
     """
 
     start: pd.Timestamp
@@ -492,7 +495,7 @@ def _param(params: Mapping, name: str):
     return None if _empty(value) else value
 
 
-def _launch(ds: Dataset, params: Mapping, start, end, rows) -> tuple[pd.Timestamp | None, str]:
+def _launch(ds: Dataset, tx: pd.DataFrame, params: Mapping, start, end, rows) -> tuple[pd.Timestamp | None, str]:
     given = _param(params, "launch_date")
     older_flag = params.get("program_older_than_data")
     if given is not None:
@@ -505,7 +508,7 @@ def _launch(ds: Dataset, params: Mapping, start, end, rows) -> tuple[pd.Timestam
     if older_flag:
         rows.append(("program launch", "older than the data", "parameter", "program_older_than_data is set"))
         return None, "older than the data"
-    cards, tx = ds.cards, ds.transactions
+    cards = ds.cards
     held = cards[cards["customer_id"].notna()]
     issued = pd.to_datetime(held["issued_date"]).dropna() if "issued_date" in held else pd.Series(dtype="M8[ns]")
     card_tx = tx[tx["card_id"].notna()] if "card_id" in tx else tx.iloc[:0]
@@ -607,8 +610,8 @@ def _clip_list(value, default, limit: int, rows, label: str) -> tuple[int, ...]:
 
 def _build(ds: Dataset, params: dict) -> Study:
     rows: list[tuple[str, str, str, str]] = []
-    tx = ds.transactions
-    dates = pd.to_datetime(tx["date"])
+    dates = pd.to_datetime(ds.transactions["date"])
+    tx = ds.transactions.assign(date=dates)  # a copy with parsed dates; the user's table is left as it is
     if len(dates.dropna()) == 0:
         raise ValueError("Study: the transactions table holds no receipt with a date")
     p_start, p_end = _param(params, "start"), _param(params, "end")
@@ -638,7 +641,7 @@ def _build(ds: Dataset, params: dict) -> Study:
         raise ValueError(f"Study: no receipt between {start:%Y-%m-%d} and {end:%Y-%m-%d}")
     window = int((end - start).days)
 
-    launch, program = _launch(ds, params, start, end, rows)
+    launch, program = _launch(ds, tx, params, start, end, rows)
     pre = int((launch - start).days) if program == "launched in the data" else 0
     rows.append(("pre-period before the launch", f"{pre} days", "data", "from the observation start to the launch"))
 
@@ -678,7 +681,7 @@ def _build(ds: Dataset, params: dict) -> Study:
         )
     )
 
-    cust = _customer_frame(ds, start, end)
+    cust = _customer_frame(ds, tx, start, end)
     held = ds.cards[ds.cards["customer_id"].notna()]
     issue_known = bool("issued_date" in held and held["issued_date"].notna().any())
     n_members = int(cust["member"].sum())

@@ -557,3 +557,12 @@ def test_cdnow_a_shop_without_a_program():
     # the published calibration period of Fader, Hardie & Lee (2005): 39 weeks, to 1997-09-30
     pub = Study.from_data(ds, {"holdout_months": 9})
     assert pub.clv_split()["calibration_end"] == pd.Timestamp("1997-09-30")
+
+
+def test_dates_as_text_are_parsed_and_the_table_is_left_alone():
+    ds = toy(members=25, non_members=25, join_day=60)
+    text = ds.transactions.assign(date=ds.transactions["date"].dt.strftime("%Y-%m-%d %H:%M"))
+    before = text.copy()
+    s = Study.from_data(replace(ds, transactions=text))
+    assert s == Study.from_data(ds)
+    pd.testing.assert_frame_equal(text, before)
