@@ -108,7 +108,8 @@ def _mkstemp(path: Path):
 def write_manifest(folder: str | Path) -> list[str]:
     """List every file now in ``folder`` (relative POSIX paths) in its manifest; return the list."""
     folder = Path(folder)
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    files = [f for f in files if f != MANIFEST]  # a sub-folder's own manifest is listed too
     _atomic_json(folder / MANIFEST, {"written_by": "loyalty_lib", "files": files})
     return files
 

@@ -2,8 +2,12 @@
 
 :func:`run_report` (the ``loyalty report`` command) does, in order:
 
-1. picks the report folder: a new ``outputs/runs/YYYYmmdd-HHMMSS/`` by default; an existing,
-   non-empty folder only with ``force=True`` (and only if it is an earlier report);
+1. picks the report folder: a new ``outputs/runs/YYYYmmdd-HHMMSS/`` by default; never one that is,
+   lies inside or contains the data folder; an existing, non-empty folder only with
+   ``force=True`` and only if it holds an earlier report of the suite and nothing else (its
+   manifest lists every file). The run locks the folder (a second run into it is refused),
+   builds the whole report in a hidden folder beside it, and swaps it in when complete
+   (:mod:`loyalty_lib.outdir`);
 2. loads and checks the data with :func:`loyalty_lib.io.load`. Broken data stop the run with an
    ``index.html`` that lists every problem (table, column, rule, rows, ids), unless
    ``quarantine=True``: then the bad rows are set aside into ``<out>/quarantine/`` and counted
@@ -11,7 +15,9 @@
    quarantine, the clean contract tables are written as Parquet to ``<out>/data/`` and the
    notebooks read that copy; the user's files are never modified;
 3. executes every ``notebooks/NN_*.ipynb`` with papermill, ``jobs`` at a time, each with
-   ``data_dir`` and the parameters of the params YAML it declares;
+   ``data_dir`` (the data folder, or ``../data``: the report's copy, relative to the executed
+   notebook, so it stays valid when the report is moved) and the parameters of the params YAML
+   it declares, all checked against :mod:`loyalty_lib.params` before step 1;
 4. writes, per stage, the executed notebook and two self-contained HTML pages (no code for
    managers, with code for analysts; images embedded, nothing fetched from the internet);
 5. writes ``index.html``: the KPI scorecard (value, 95 % CI, target, status colour), links to
@@ -24,13 +30,16 @@ code, warnings on stderr, object reprs such as ``<BarContainer ...>`` and the pl
 printed by ``# NBVAL_CHECK_OUTPUT`` cells.
 
 A stage that fails does not stop the others; its page shows the error, the index marks it red,
-and the result's exit code is non-zero. Every file is written to a temporary name in the same
-folder and renamed, so an interrupted run leaves no half-written page.
+and the result's exit code is non-zero. Each stage runs in a worker process; Ctrl-C or SIGTERM
+stops the workers and their kernels at once and leaves the report folder as it was, and a worker
+whose run was killed (``kill -9``) stops its kernel and itself. The index names folders by paths
+relative to the report; every string on a page is HTML-escaped.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import copy
 import datetime as dt
 import html
@@ -40,9 +49,12 @@ import multiprocessing
 import os
 import platform
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,22 +177,29 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _is_report_folder(folder: Path) -> bool:
-    return (folder / "index.html").exists() or (folder / "run.json").exists()
+def prepare_out_dir(
+    out: str | Path | None,
+    *,
+    force: bool = False,
+    runs_dir: Path | None = None,
+    data_dir: str | Path | None = None,
+) -> Path:
+    """Return the report folder a run will publish into, refusing any that could hurt a file.
 
-
-def prepare_out_dir(out: str | Path | None, *, force: bool = False, runs_dir: Path | None = None) -> Path:
-    """Return the report folder, created, refusing to overwrite an earlier report.
+    Nothing is written into the folder here: the report is built beside it and swapped in when
+    complete (see :mod:`loyalty_lib.outdir`).
 
     Parameters
     ----------
     out : str or Path or None
-        Wanted folder; ``None`` makes a new ``outputs/runs/YYYYmmdd-HHMMSS`` folder (with a
-        ``-2``, ``-3`` ... suffix when two runs start in the same second).
+        Wanted folder; ``None`` makes a new, empty ``outputs/runs/YYYYmmdd-HHMMSS`` folder (with
+        a ``-2``, ``-3`` ... suffix when two runs start in the same second).
     force : bool
-        Allow writing into an existing, non-empty folder that holds an earlier report.
+        Allow replacing an earlier report of the suite in ``out``.
     runs_dir : Path, optional
         Parent of timestamped folders (default ``outputs/runs``).
+    data_dir : str or Path, optional
+        The data folder: ``out`` may not be it, lie inside it or contain it.
 
     Returns
     -------
@@ -190,13 +209,18 @@ def prepare_out_dir(out: str | Path | None, *, force: bool = False, runs_dir: Pa
     Raises
     ------
     ReportError
-        When ``out`` is non-empty and ``force`` is not set, or when it is non-empty and holds
-        something other than a report (``force`` never clears a folder it did not write).
+        When ``out`` overlaps the data folder; holds files the suite did not write (no
+        manifest, or files the manifest does not list: ``force`` never removes those); or
+        holds an earlier report and ``force`` is not set.
     """
+    from loyalty_lib import outdir
+
     if out is None:
         parent = Path(runs_dir or config.OUTPUTS_DIR / "runs")
-        parent.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        if data_dir is not None:
+            _refuse(outdir.refuse_data_overlap, parent / stamp, [data_dir])
+        parent.mkdir(parents=True, exist_ok=True)
         for i in range(1, 1000):
             cand = parent / (stamp if i == 1 else f"{stamp}-{i}")
             try:
@@ -206,20 +230,19 @@ def prepare_out_dir(out: str | Path | None, *, force: bool = False, runs_dir: Pa
                 continue
         raise ReportError(f"could not make a new run folder in {parent}")  # pragma: no cover
     out = Path(out).resolve()
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"--out {out} is a file, not a folder")
-    if out.exists() and any(out.iterdir()):
-        if not _is_report_folder(out):
-            raise ReportError(
-                f"--out {out} is not empty and holds no earlier report (no index.html); choose a new or empty folder"
-            )
-        if not force:
-            raise ReportError(
-                f"--out {out} already holds a report; pass --force to overwrite it, or leave "
-                "out --out to write a new timestamped run folder"
-            )
-    out.mkdir(parents=True, exist_ok=True)
+    _refuse(outdir.refuse_data_overlap, out, [data_dir])
+    _refuse(outdir.check_replaceable, out, force=force, what="--out")
     return out
+
+
+def _refuse(check, *args, **kwargs) -> None:
+    """Run an output-folder check; turn its refusal into a :class:`ReportError` (exit 2)."""
+    from loyalty_lib.outdir import OutputFolderError
+
+    try:
+        check(*args, **kwargs)
+    except OutputFolderError as e:
+        raise ReportError(str(e)) from None
 
 
 # --------------------------------------------------------------------------- parameters
@@ -542,7 +565,7 @@ def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "pyt
             parameters=parameters,
             kernel_name=kernel_name,
             progress_bar=False,
-            cwd=str(path.parent),
+            cwd=str(nb_dir),  # a relative data_dir (``../data``) reads the report's own copy
             execution_timeout=CELL_TIMEOUT,
             extra_arguments=["--log-level=CRITICAL"],  # no kernel log noise ("running over TCP")
         )
@@ -1002,15 +1025,61 @@ def _needs_copy(folder: Path, mapping, ds) -> bool:
     return any((p := table_path(folder, n)) is not None and p.suffix == ".csv" for n in TABLES)
 
 
-def _remove_stale(out: Path, keep: set[str]) -> None:
-    """Remove pages and notebooks an earlier report left in a folder overwritten with --force."""
-    for sub, suffixes in (("pages", (".html",)), ("notebooks", (".ipynb",))):
-        d = out / sub
-        if not d.is_dir():
-            continue
-        for p in d.iterdir():
-            if p.is_file() and p.suffix in suffixes and f"{sub}/{p.name}" not in keep:
-                p.unlink()
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (Ctrl-C's SIGINT, or SIGTERM); ``signum`` says which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` in the main thread, for a clean stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop every worker now (each kills its kernels' process groups first), then the pool."""
+    procs = list(getattr(pool, "_processes", {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _relative(path: str | Path, base: Path) -> str:
+    """``path`` relative to the report folder, for pages that must not show absolute paths."""
+    return os.path.relpath(Path(path).resolve(), base)
+
+
+def _command_line(out: Path) -> str:
+    """The ``loyalty`` command of this run, with absolute paths made relative to the report."""
+    if not (sys.argv and "loyalty" in sys.argv[0]):
+        return "run_report(...)"
+    args = []
+    for a in sys.argv[1:]:
+        flag, eq, value = a.partition("=") if a.startswith("--") else ("", "", a)
+        if os.path.isabs(value):
+            value = _relative(value, out)
+        args.append(f"{flag}{eq}{value}")
+    return " ".join(["loyalty", *args])
 
 
 def run_report(
@@ -1028,6 +1097,13 @@ def run_report(
 ) -> ReportResult:
     """Check the data, run every stage notebook and write the HTML report.
 
+    The report is built in a hidden folder beside ``out_dir`` while the run holds a lock on
+    ``out_dir``, and swapped in whole when it is complete: ``out_dir`` holds either the previous
+    report or the new one, never a mix, whatever happens to the run (see
+    :mod:`loyalty_lib.outdir`). SIGINT (Ctrl-C) and SIGTERM stop the run at once: the stage
+    workers and their kernels are killed, the partial build is removed and
+    :class:`Interrupted` is raised.
+
     Parameters
     ----------
     data_dir : str or Path, optional
@@ -1035,13 +1111,14 @@ def run_report(
     out_dir : str or Path, optional
         Report folder (default: a new ``outputs/runs/YYYYmmdd-HHMMSS``).
     params : path or dict, optional
-        Notebook parameters (see :func:`read_params`).
+        Notebook parameters (see :func:`read_params`), checked against
+        :mod:`loyalty_lib.params` before anything runs.
     mapping : path or dict, optional
         Column mapping for own exports (see :mod:`loyalty_lib.mapping`).
     jobs : int
-        Notebooks run at once.
+        Notebooks run at once (each in a worker process).
     force : bool
-        Overwrite the report in an existing ``out_dir``.
+        Replace the earlier report in ``out_dir`` (only files its manifest lists).
     quarantine : bool
         Set rows that break the contract aside instead of stopping.
     notebooks_dir : str or Path, optional
@@ -1059,16 +1136,14 @@ def run_report(
     Raises
     ------
     ReportError
-        Before anything is written: the report folder holds an earlier report and ``force``
-        is not set, the params file is malformed or names an unknown notebook, no notebooks.
+        Before anything is written: bad or unknown parameters, no notebooks, a report folder
+        that overlaps the data, holds files the suite did not write, holds an earlier report
+        without ``force``, or is being written by another run.
+    Interrupted
+        On SIGINT or SIGTERM; the report folder is left as it was.
     """
-    from tqdm.auto import tqdm
+    from loyalty_lib import outdir
 
-    from loyalty_lib import io, validation
-    from loyalty_lib.mapping import MappingError
-
-    t_start = time.perf_counter()
-    started = dt.datetime.now().astimezone()
     if jobs < 1:
         raise ReportError("--jobs must be at least 1")
     notebooks = find_notebooks(notebooks_dir)
@@ -1085,51 +1160,86 @@ def run_report(
         check_params(common, per_nb, notebooks)
     except ParameterError as e:
         raise ReportError(str(e)) from None
-    data = Path(data_dir) if data_dir is not None else config.SAMPLE_DIR
-    data = data.resolve()
-    if out_dir is not None:
-        wanted = Path(out_dir).resolve()
-        if wanted == data or wanted in data.parents or data in wanted.parents:
-            raise ReportError(f"--out {wanted} must be outside the data folder {data} (its files are only read)")
-    out = prepare_out_dir(out_dir, force=force)
-    result = ReportResult(out_dir=out)
+    data = (Path(data_dir) if data_dir is not None else config.SAMPLE_DIR).resolve()
+    out = prepare_out_dir(out_dir, force=force, data_dir=data)
+    lock = outdir.FolderLock(out)
+    _refuse(lock.acquire)
+    build = None
+    try:
+        _refuse(outdir.check_replaceable, out, force=force, what="--out")  # again, now under the lock
+        if outdir.clean_leftovers(out) or lock.stale:
+            print(f"note: removed what an interrupted run into {out} had left beside it", file=sys.stderr)
+        build = outdir.new_build_dir(out)
+        with _stop_on_signals():
+            result = _build(
+                build,
+                out,
+                data,
+                notebooks,
+                common=common,
+                per_nb=per_nb,
+                params=params,
+                mapping=mapping,
+                jobs=jobs,
+                quarantine=quarantine,
+                progress=progress,
+                kernel_name=kernel_name,
+            )
+            kept = outdir.publish(build, out)
+            build = None
+        if kept:
+            print(f"note: kept {len(kept)} file(s) the suite did not write: {', '.join(kept[:5])}", file=sys.stderr)
+    finally:
+        if build is not None:
+            shutil.rmtree(build, ignore_errors=True)
+        lock.release()
+    result.out_dir = out
+    return result
+
+
+def _build(build, out, data, notebooks, *, common, per_nb, params, mapping, jobs, quarantine, progress, kernel_name):
+    """Everything a run writes, into the build folder ``build`` (published later as ``out``)."""
+    from tqdm.auto import tqdm
+
+    from loyalty_lib import io, validation
+    from loyalty_lib.mapping import MappingError
+
+    t_start = time.perf_counter()
+    started = dt.datetime.now().astimezone()
+    result = ReportResult(out_dir=build)
     meta = {
         "started": started.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "data": str(data),
+        "data": _relative(data, out),
     }
     if mapping is not None:
-        meta["column mapping"] = str(Path(mapping).resolve()) if not isinstance(mapping, dict) else "(given in code)"
+        meta["column mapping"] = _relative(mapping, out) if not isinstance(mapping, dict) else "(given in code)"
     if params is not None:
-        meta["parameter file"] = str(Path(params).resolve()) if not isinstance(params, dict) else "(given in code)"
+        meta["parameter file"] = _relative(params, out) if not isinstance(params, dict) else "(given in code)"
 
     def finish_meta():
         meta["duration"] = f"{time.perf_counter() - t_start:.1f} s"
         meta["git commit"] = _git_commit()
         meta["package versions"] = ", ".join(f"{k} {v}" for k, v in package_versions().items())
-        meta["command"] = (
-            " ".join(["loyalty", *sys.argv[1:]]) if sys.argv and "loyalty" in sys.argv[0] else "run_report(...)"
-        )
+        meta["command"] = _command_line(out)
         return meta
 
     # 1. data
-    qdir = out / "quarantine"
     try:
         ds = io.load(
             data,
             mapping=mapping,
             on_error="quarantine" if quarantine else "raise",
-            quarantine_dir=qdir,
+            quarantine_dir=build / "quarantine",
         )
     except validation.ValidationError as e:
         result.problems = e.report.problems
         result.exit_code = 1
-        _remove_stale(out, set())  # an overwritten earlier report must not look current
-        write_index(out, problems=e.report.problems, meta=finish_meta())
+        write_index(build, problems=e.report.problems, meta=finish_meta())
         return result
     except (FileNotFoundError, MappingError, ValueError, OSError) as e:
         result.exit_code = 1
-        _remove_stale(out, set())
-        write_index(out, fatal=f"{type(e).__name__}: {e}", meta=finish_meta())
+        fatal = f"{type(e).__name__}: {e}".replace(str(data), meta["data"])
+        write_index(build, fatal=fatal, meta=finish_meta())
         return result
     if ds.quarantined is not None and len(ds.quarantined):
         result.quarantined = ds.quarantined
@@ -1139,19 +1249,18 @@ def run_report(
     absent = [n for n, t in TABLES.items() if not t.required and not ds.has(n)]
     meta["tables (rows)"] = present + (f"; not in the data: {', '.join(absent)}" if absent else "")
     meta["synthetic data"] = "yes: planted truth shown beside the estimates" if ds.is_synthetic else "no"
-    run_data = data
+    run_data = str(data)
     if _needs_copy(data, mapping, ds):
-        run_data = io.save(ds, out / "data", fmt="parquet", force=True).resolve()
-        meta["data the notebooks read"] = (
-            f"{run_data} (clean contract tables as Parquet; the original files are untouched)"
-        )
+        io.save(ds, build / "data", fmt="parquet", force=True)
+        run_data = "../data"  # relative to the executed notebooks: valid in the build and once published
+        meta["data the notebooks read"] = "data/ (clean contract tables as Parquet; the original files are untouched)"
     del ds
 
     # 2. notebooks
     jobs_list, ignored_all = [], {}
     for nb in notebooks:
-        passed, ignored = notebook_parameters(nb, common, per_nb, str(run_data))
-        jobs_list.append((str(nb), str(out), passed, kernel_name))
+        passed, ignored = notebook_parameters(nb, common, per_nb, run_data)
+        jobs_list.append((str(nb), str(build), passed, kernel_name))
         for k in ignored:
             ignored_all.setdefault(k, []).append(nb.stem)
     never = sorted(k for k, v in ignored_all.items() if len(v) == len(notebooks) and k != "data_dir")
@@ -1169,48 +1278,51 @@ def run_report(
 
     results: dict[str, dict] = {}
     bar = tqdm(total=len(jobs_list), desc="stage notebooks", unit="nb", disable=not progress)
+    ctx = multiprocessing.get_context("spawn")
+    workers = min(jobs, len(jobs_list))
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
     try:
-        if jobs == 1:
-            for j in jobs_list:
-                r = run_stage(*j)
-                results[r["name"]] = r
-                _tick(bar, r)
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            workers = min(jobs, len(jobs_list))
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_one_blas_thread) as pool:
-                futs = {pool.submit(run_stage, *j): Path(j[0]).stem for j in jobs_list}
-                for f in cf.as_completed(futs):
-                    name = futs[f]
-                    try:
-                        r = f.result()
-                    except Exception as e:  # a worker died: the stage is failed, the run goes on
-                        err = f"{type(e).__name__}: {e}"
-                        _error_page(name, name, err, out / "pages")
-                        r = {
-                            "name": name,
-                            "title": name,
-                            "status": "failed",
-                            "error": err,
-                            "seconds": 0.0,
-                            "kpis": [],
-                            "parameters": {},
-                            "notebook": None,
-                            "page": f"pages/{name}.html",
-                            "code_page": f"pages/{name}.code.html",
-                        }
-                    results[name] = r
-                    _tick(bar, r)
+        futs = {pool.submit(run_stage, *j): Path(j[0]).stem for j in jobs_list}
+        for f in cf.as_completed(futs):
+            name = futs[f]
+            try:
+                r = f.result()
+            except Exception as e:  # a worker died: the stage is failed, the run goes on
+                err = f"{type(e).__name__}: {e}"
+                _error_page(name, name, err, build / "pages")
+                r = {
+                    "name": name,
+                    "title": name,
+                    "status": "failed",
+                    "error": err,
+                    "seconds": 0.0,
+                    "kpis": [],
+                    "parameters": {},
+                    "notebook": None,
+                    "page": f"pages/{name}.html",
+                    "code_page": f"pages/{name}.code.html",
+                }
+            results[name] = r
+            _tick(bar, r)
+    except BaseException:
+        _stop_pool(pool)
+        raise
     finally:
         bar.close()
+    pool.shutdown(wait=True)
     result.stages = [results[Path(j[0]).stem] for j in jobs_list]
     result.failed = [s["name"] for s in result.stages if s["status"] != "ok"]
-    keep = {s["page"] for s in result.stages} | {s["code_page"] for s in result.stages}
-    keep |= {s["notebook"] for s in result.stages if s["notebook"]}
-    _remove_stale(out, keep)
-    write_index(out, stages=result.stages, quarantined=result.quarantined, meta=finish_meta())
+    write_index(build, stages=result.stages, quarantined=result.quarantined, meta=finish_meta())
     result.exit_code = 1 if result.failed else 0
     return result
+
+
+def _worker_init() -> None:
+    """Set up a stage worker: one BLAS thread, and stop with its kernels when told or orphaned."""
+    from loyalty_lib import outdir
+
+    _one_blas_thread()
+    outdir.worker_init()
 
 
 def _one_blas_thread() -> None:
@@ -1243,6 +1355,15 @@ def run_from_cli(args) -> int:
     except ReportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
+        where = f"the report folder {args.out}" if args.out else "no report folder"
+        print(
+            f"interrupted ({signal.Signals(signum).name}): the stage notebooks were stopped and "
+            f"{where} was left as it was",
+            file=sys.stderr,
+        )
+        return 128 + signum
     data = args.data if args.data is not None else config.SAMPLE_DIR
     if res.problems is not None:
         print(

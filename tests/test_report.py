@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from loyalty_lib import cli, report
+from loyalty_lib import cli, outdir, report
 from loyalty_lib.report import ReportError, kpi_status, prepare_out_dir, read_params
 
 KERNELSPEC = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
@@ -231,15 +231,17 @@ def test_out_folder_rules(tmp_path):
     earlier = tmp_path / "earlier"
     earlier.mkdir()
     (earlier / "index.html").write_text("an earlier report")
+    outdir.write_manifest(earlier)  # written by the suite
     with pytest.raises(ReportError, match="--force"):
         prepare_out_dir(earlier)
     assert prepare_out_dir(earlier, force=True) == earlier.resolve()
     other = tmp_path / "other"
     other.mkdir()
-    (other / "thesis.docx").write_text("not a report")
-    with pytest.raises(ReportError, match="not empty"):
+    (other / "index.html").write_text("not a report of the suite")
+    with pytest.raises(ReportError, match="not written by this suite"):
         prepare_out_dir(other, force=True)  # --force never takes over a folder it did not write
     assert prepare_out_dir(tmp_path / "new") == (tmp_path / "new").resolve()
+    assert not (tmp_path / "new").exists()  # built beside it and published whole at the end
 
 
 def test_params_naming_unknown_notebook_is_refused_before_anything_runs(tmp_path):
@@ -386,7 +388,8 @@ def test_quarantine_counts_rows_and_notebooks_read_the_clean_copy(run):
     q = pd.read_csv(out / "quarantine" / "transactions.csv")
     assert q["transaction_id"].tolist() == [103] * len(q)
     stages = json.loads((out / "run.json").read_text())["stages"]
-    assert stages[0]["parameters"] == {"data_dir": str(out / "data"), "target": 0.5}
+    # the copy, relative to the executed notebook: valid in the build folder and once published
+    assert stages[0]["parameters"] == {"data_dir": "../data", "target": 0.5}
     assert len(pd.read_parquet(out / "data" / "transactions.parquet")) == 3
     assert digest(run["data"]) == run["before"]  # the user's files are untouched
 
@@ -395,7 +398,8 @@ def test_index_lists_run_metadata(run):
     page = (run["out"] / "index.html").read_text()
     for label in ("started", "duration", "git commit", "package versions", "parameter file"):
         assert f"<dt>{label}</dt>" in page
-    assert "pandas " in page and str(run["data"]) in page
+    assert "pandas " in page and "<dd>../export</dd>" in page  # the data folder, relative to the report
+    assert str(run["base"]) not in page
 
 
 def test_existing_report_is_not_overwritten_without_force(run):
@@ -421,6 +425,7 @@ def test_force_replaces_an_earlier_report_without_leaving_its_pages(tmp_path):
     (out / "pages").mkdir(parents=True)
     (out / "index.html").write_text("<html>last month</html>")
     (out / "pages" / "09_old_stage.html").write_text("<html>old</html>")
+    outdir.write_manifest(out)
     data = write_tiny_data(tmp_path / "d", broken=True)
     code, _, _ = run_cli(
         [
@@ -477,6 +482,6 @@ def test_report_folder_must_be_outside_the_data_folder(tmp_path):
 def test_analyst_page_shows_the_injected_parameters(run):
     analyst = (run["out"] / "pages" / "01_kpis.code.html").read_text()
     manager = (run["out"] / "pages" / "01_kpis.html").read_text()
-    injected = str(run["out"] / "data")  # the data_dir papermill injected
+    injected = "../data"  # the data_dir papermill injected
     assert "# Parameters" in analyst and injected in analyst
     assert injected not in manager
