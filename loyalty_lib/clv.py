@@ -33,9 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy import special as sc
-from scipy import stats as sps
 
-from loyalty_lib.stats import mean_ci
+from loyalty_lib.stats import check_columns, estimate_frame, mean_frame, normal_interval, percentile_interval
 
 __all__ = [
     "ClvFit",
@@ -104,14 +103,6 @@ _EDGE_HINT["gamma"] = "gamma -> 0 or infinity goes with p or q running off."
 # --------------------------------------------------------------------------------------------
 
 
-def _require(frame: pd.DataFrame, cols, who: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{who}: expected a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{who}: missing column(s) {missing}; the frame has {list(frame.columns)}")
-
-
 def _period_ordinals(dates: pd.Series | pd.Timestamp, freq: str) -> np.ndarray:
     """Integer period numbers of ``dates`` (differences are whole periods of ``freq``)."""
     if isinstance(dates, pd.Timestamp):
@@ -139,7 +130,7 @@ def _period_table(
 ):
     """Validate receipts and return (customer codes, uniques, period ordinals, amounts)."""
     cols = [customer_col, date_col] + ([amount_col] if amount_col else [])
-    _require(transactions, cols, who)
+    check_columns(transactions, cols, who)
     ids = transactions[customer_col]
     bad_id = ids.isna().to_numpy()
     if bad_id.any():
@@ -419,17 +410,11 @@ class ClvFit:
         names = list(self.params)
         est = np.array([self.params[k] for k in names])
         se_log = np.sqrt(np.diag(self.cov_log)) if self.cov_log.size else np.full(len(names), np.nan)
-        z = sps.norm.ppf(0.5 + level / 2)
-        return pd.DataFrame(
-            {
-                "estimate": est,
-                "se": [self.se[k] for k in names],
-                "ci_low": est * np.exp(-z * se_log),
-                "ci_high": est * np.exp(z * se_log),
-                "n": self.n,
-            },
-            index=pd.Index(names, name="parameter"),
+        lo, hi = normal_interval(np.log(est), se_log, level=level)
+        frame = estimate_frame(
+            est, np.exp(lo), np.exp(hi), self.n, index=pd.Index(names, name="parameter"), se=[self.se[k] for k in names]
         )
+        return frame[["estimate", "se", "ci_low", "ci_high", "n"]]
 
 
 def _numerical_hessian(grad, x, step=1e-5):
@@ -527,7 +512,7 @@ def _maximise(neg_ll, grad, x0, names, *, model, n, who):
 
 
 def _rfm_arrays(summary: pd.DataFrame, cols, who: str) -> list[np.ndarray]:
-    _require(summary, cols, who)
+    check_columns(summary, cols, who)
     out = []
     for c in cols:
         v = pd.to_numeric(summary[c], errors="coerce").to_numpy(dtype=float)
@@ -927,7 +912,7 @@ def clv(
     """
     who = "clv"
     k, disc = _clv_schedule(freq, horizon_months, discount_rate_annual, who)
-    _require(summary, ["frequency", "recency", "T", "monetary_value"], who)
+    check_columns(summary, ["frequency", "recency", "T", "monetary_value"], who)
     x, t_x, big_t = _rfm_arrays(summary, ["frequency", "recency", "T"], who)
     cum = _cumulative_purchases(_params(bgnbd, BGNBD_PARAMS, who), x, t_x, big_t, k, len(disc))
     spend = expected_spend(gg, summary)
@@ -989,7 +974,7 @@ def calibration_holdout_table(params, data: pd.DataFrame, *, max_frequency: int 
         ``n`` (customers), ``actual, ci_low, ci_high`` (mean holdout purchase periods and its t
         interval) and ``model`` (mean BG/NBD conditional expectation).
     """
-    _require(
+    check_columns(
         data,
         ["frequency", "recency", "T", "frequency_holdout", "duration_holdout"],
         "calibration_holdout_table",
@@ -1003,11 +988,10 @@ def calibration_holdout_table(params, data: pd.DataFrame, *, max_frequency: int 
             "model": pred.to_numpy(),
         }
     )
-    g = frame.groupby("frequency")
-    out = g.agg(n=("actual", "size"), actual=("actual", "mean"), model=("model", "mean"))
-    ci = g["actual"].agg(lambda v: mean_ci(v.to_numpy())[1:3]).apply(pd.Series)
-    out["ci_low"], out["ci_high"] = ci[0], ci[1]
-    return out.reset_index()[["frequency", "n", "actual", "ci_low", "ci_high", "model"]]
+    out = mean_frame(frame["actual"], frame["frequency"]).rename(columns={"estimate": "actual"})
+    out["n"] = frame.groupby("frequency").size()
+    out["model"] = frame.groupby("frequency")["model"].mean()
+    return out.rename_axis("frequency").reset_index()[["frequency", "n", "actual", "ci_low", "ci_high", "model"]]
 
 
 def summarise_clv(data: pd.DataFrame, *, by: str | None = None, value_col: str = "clv") -> pd.DataFrame:
@@ -1030,10 +1014,8 @@ def summarise_clv(data: pd.DataFrame, *, by: str | None = None, value_col: str =
     pandas.DataFrame
         Indexed by group, columns ``estimate, ci_low, ci_high, n, total``.
     """
-    _require(data, [value_col] + ([by] if by else []), "summarise_clv")
-    groups = data.groupby(by, sort=True)[value_col] if by else [("all", data[value_col])]
-    rows = {k: (*mean_ci(v.to_numpy(dtype=float)), float(v.sum())) for k, v in groups}
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "total"])
+    check_columns(data, [value_col] + ([by] if by else []), "summarise_clv")
+    out = mean_frame(data[value_col], data[by] if by else None)
     out.index.name = by or "group"
     return out
 
@@ -1094,7 +1076,7 @@ def clv_interval(
     """
     who = "clv_interval"
     if by is not None:
-        _require(summary, [by], who)
+        check_columns(summary, [by], who)
     rng = np.random.default_rng(seed)
     point = clv(bgnbd, gg, summary, **clv_kw)["clv"].to_numpy()
     if by is None:
@@ -1125,14 +1107,5 @@ def clv_interval(
         values = margin * spend * (np.diff(cum, axis=1) * disc).sum(axis=1)[inverse]
         for j, pos in enumerate(members):
             means[i, j] = values[rng.choice(pos, len(pos))].mean()
-    alpha = (1 - level) / 2
-    low, high = np.nanquantile(means, [alpha, 1 - alpha], axis=0)
-    return pd.DataFrame(
-        {
-            "estimate": [point[pos].mean() for pos in members],
-            "ci_low": low,
-            "ci_high": high,
-            "n": [len(pos) for pos in members],
-        },
-        index=names,
-    )
+    low, high = percentile_interval(means, level=level)
+    return estimate_frame([point[pos].mean() for pos in members], low, high, [len(pos) for pos in members], index=names)

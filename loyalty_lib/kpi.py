@@ -8,9 +8,10 @@ report reads back out of the executed notebook to build the scorecard on ``index
 from __future__ import annotations
 
 import json
-import math
 
 import pandas as pd
+
+from loyalty_lib.stats import format_number
 
 KPI_MIME = "application/vnd.loyalty.kpis+json"
 KPI_COLUMNS = [
@@ -55,31 +56,14 @@ def kpi_frame(rows: list[dict]) -> pd.DataFrame:
     return df[KPI_COLUMNS]
 
 
-def format_value(value: float, unit: str) -> str:
-    """Format a number for people: shares as percent, money with thousands separators."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if unit == "%":
-        return f"{100 * value:.1f} %"
-    if unit == "pp":
-        return f"{100 * value:+.1f} pp"
-    if unit == "count" or abs(value) >= 100:
-        s = f"{value:,.0f}".replace(",", "\u202f")
-    elif abs(value) >= 10:
-        s = f"{value:.1f}"
-    else:
-        s = f"{value:.3g}"
-    return f"{s} {unit}".strip() if unit not in ("", "count") else s
-
-
 def kpi_markdown(df: pd.DataFrame) -> str:
     """Render a KPI frame as a Markdown table (estimate, 95 % CI, target, planted truth)."""
     lines = ["| figure | estimate | 95 % CI | target | planted truth |", "|---|---|---|---|---|"]
     for r in df.itertuples(index=False):
-        ci = f"{format_value(r.ci_low, r.unit)} – {format_value(r.ci_high, r.unit)}" if not pd.isna(r.ci_low) else "–"
+        ci = f"{format_number(r.ci_low, r.unit)} – {format_number(r.ci_high, r.unit)}" if not pd.isna(r.ci_low) else "–"
         lines.append(
-            f"| {r.label} | **{format_value(r.estimate, r.unit)}** | {ci} | "
-            f"{format_value(r.target, r.unit)} | {format_value(r.truth, r.unit)} |"
+            f"| {r.label} | **{format_number(r.estimate, r.unit)}** | {ci} | "
+            f"{format_number(r.target, r.unit)} | {format_number(r.truth, r.unit)} |"
         )
     return "\n".join(lines)
 

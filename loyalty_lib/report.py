@@ -63,8 +63,9 @@ import pandas as pd
 import yaml
 
 from loyalty_lib import config
-from loyalty_lib.kpi import KPI_COLUMNS, format_value, read_kpis
+from loyalty_lib.kpi import KPI_COLUMNS, read_kpis
 from loyalty_lib.params import ParameterError, check_params
+from loyalty_lib.stats import format_number
 
 #: Stage notebooks are files named like ``02_enrollment.ipynb``.
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
@@ -819,10 +820,7 @@ a { color: #0b5cad; }
 
 
 def fmt(value, unit: str) -> str:
-    """Format a scorecard number for people.
-
-    Like :func:`loyalty_lib.kpi.format_value`, but without decimals from 100 up (``3 000 RUB``,
-    not ``3000.0 RUB``) and with counts as whole numbers.
+    """Format a scorecard number for people (:func:`loyalty_lib.stats.format_number`, millions as ``M``).
 
     Examples
     --------
@@ -831,16 +829,7 @@ def fmt(value, unit: str) -> str:
     >>> fmt(107_620_021.0, "RUB")
     '107.6 M RUB'
     """
-    if value is None or pd.isna(value) or unit in ("%", "pp"):
-        return format_value(value, unit)
-    value = float(value)
-    if abs(value) >= 1e6:
-        s = f"{value / 1e6:,.1f}".replace(",", "\u202f")
-        return f"{s} M {unit}".strip() if unit not in ("", "count") else f"{s} M"
-    if abs(value) >= 100 or (unit == "count" and value.is_integer()):
-        s = f"{value:,.0f}".replace(",", "\u202f")
-        return f"{s} {unit}".strip() if unit not in ("", "count") else s
-    return format_value(value, unit)
+    return format_number(value, unit, millions=True)
 
 
 def fmt_ci(low, high, unit: str, estimate=None) -> str:

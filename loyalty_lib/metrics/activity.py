@@ -15,10 +15,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
-from loyalty_lib.metrics.enrollment import member_table, require_columns
-from loyalty_lib.stats import proportion_frame
+from loyalty_lib.metrics.enrollment import member_table
+from loyalty_lib.stats import (
+    ESTIMATE_COLUMNS,
+    check_columns,
+    estimate_frame,
+    mean_frame,
+    normal_interval,
+    proportion_frame,
+    ratio_frame,
+)
 
 DAY = pd.Timedelta(days=1)
 
@@ -36,37 +43,9 @@ BENCHMARKS = pd.DataFrame(
 
 
 def _receipts(transactions, cols, func, customer_col="customer_id", date_col="date"):
-    require_columns(transactions, [customer_col, date_col, *cols], table="transactions", func=func)
+    check_columns(transactions, [customer_col, date_col, *cols], func, table="transactions")
     t = transactions[[customer_col, date_col, *cols]].rename(columns={customer_col: "customer_id", date_col: "date"})
     return t.assign(date=pd.to_datetime(t["date"]))
-
-
-def _ratio_ci(num, den, level: float = 0.95) -> tuple[float, float, float, int]:
-    """Ratio of sums with a cluster-robust (linearised) interval; one cluster per element."""
-    num, den = np.asarray(num, float), np.asarray(den, float)
-    m = len(num)
-    if m == 0 or den.sum() <= 0:
-        return (np.nan, np.nan, np.nan, m)
-    r = num.sum() / den.sum()
-    if m < 2:
-        return (r, np.nan, np.nan, m)
-    se = np.sqrt(m / (m - 1) * np.sum((num - r * den) ** 2)) / den.sum()
-    z = sps.norm.ppf(0.5 + level / 2)
-    return (r, r - z * se, r + z * se, m)
-
-
-def _t_ci(g: pd.core.groupby.SeriesGroupBy, level: float) -> pd.DataFrame:
-    a = g.agg(["mean", "std", "count"])
-    half = sps.t.ppf(0.5 + level / 2, np.maximum(a["count"] - 1, 1)) * a["std"] / np.sqrt(a["count"])
-    half = half.where(a["count"] > 1)
-    return pd.DataFrame(
-        {
-            "estimate": a["mean"],
-            "ci_low": a["mean"] - half,
-            "ci_high": a["mean"] + half,
-            "n": a["count"],
-        }
-    )
 
 
 def active_members(
@@ -155,8 +134,8 @@ def customer_groups(
         Columns ``customer_id, customer_type, member`` (``"member"`` / ``"non-member"``).
     """
     f = "customer_groups"
-    require_columns(customers, [customer_col, "customer_type"], table="customers", func=f)
-    require_columns(cards, ["customer_id", "issued_date"], table="cards", func=f)
+    check_columns(customers, [customer_col, "customer_type"], f, table="customers")
+    check_columns(cards, ["customer_id", "issued_date"], f, table="cards")
     held = cards.loc[cards["customer_id"].notna() & cards["issued_date"].notna()]
     if as_of is not None:
         held = held[pd.to_datetime(held["issued_date"]) < pd.Timestamp(as_of)]
@@ -205,7 +184,7 @@ def purchase_frequency(
     """
     f = "purchase_frequency"
     by = list(by)
-    require_columns(groups, ["customer_id", *by], table="groups", func=f)
+    check_columns(groups, ["customer_id", *by], f, table="groups")
     t = _receipts(transactions, [], f)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if end <= start:
@@ -221,7 +200,8 @@ def purchase_frequency(
     per = per.merge(groups[["customer_id", *by]], on="customer_id", how="inner")
     out = []
     for metric in ("purchases_per_30d", "median_gap_days"):
-        r = _t_ci(per.dropna(subset=[metric]).groupby(by, observed=True)[metric], level)
+        d = per.dropna(subset=[metric])
+        r = mean_frame(d[metric], [d[c] for c in by], level=level).drop(columns="total")
         out.append(r.reset_index().assign(metric=metric))
     out = pd.concat(out, ignore_index=True)
     return out[[*by, "metric", "estimate", "ci_low", "ci_high", "n"]]
@@ -275,10 +255,10 @@ def card_use_share(
     else:
         if groups is None:
             raise ValueError(f"{f}: by={by!r} needs groups with customer_id and {by!r}")
-        require_columns(groups, ["customer_id", by], table="groups", func=f)
+        check_columns(groups, ["customer_id", by], f, table="groups")
         per["group"] = per.index.map(groups.set_index("customer_id")[by])
-    rows = {g: (*_ratio_ci(d["sum"], d["size"], level), int(d["size"].sum())) for g, d in per.groupby("group")}
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "receipts"])
+    r = ratio_frame(per.reset_index(), "sum", "size", cluster="customer_id", by="group", level=level)
+    out = r.set_index("group")[ESTIMATE_COLUMNS].assign(receipts=r["denominator"].to_numpy().astype(int))
     out[["ci_low", "ci_high"]] = out[["ci_low", "ci_high"]].clip(0, 1)
     out.index.name = by or "group"
     return out
@@ -486,7 +466,7 @@ def churn_rate(
     else:
         if groups is None:
             raise ValueError(f"{f}: by={by!r} needs groups with customer_id and {by!r}")
-        require_columns(groups, ["customer_id", by], table="groups", func=f)
+        check_columns(groups, ["customer_id", by], f, table="groups")
         frame["group"] = frame["customer_id"].map(groups.set_index("customer_id")[by])
     g = frame.groupby("group")["churned"].agg(["sum", "size"])
     return proportion_frame(g["sum"], g["size"], index=pd.Index(g.index, name=by or "group"), level=level)
@@ -537,12 +517,7 @@ def points_summary(
         ``estimate, ci_low, ci_high, n`` (members) and ``unit``.
     """
     f = "points_summary"
-    require_columns(
-        points_ledger,
-        ["customer_id", "date", "entry_type", "points"],
-        table="points_ledger",
-        func=f,
-    )
+    check_columns(points_ledger, ["customer_id", "date", "entry_type", "points"], f, table="points_ledger")
     t = _receipts(transactions, [], f)
     as_of = pd.Timestamp(as_of)
     lg = points_ledger[pd.to_datetime(points_ledger["date"]) < as_of]
@@ -567,8 +542,10 @@ def points_summary(
     inactive = per.index.map(last).to_series(index=per.index) < as_of - pd.Timedelta(days=int(inactive_days))
     bal = per["balance"].clip(lower=0)
     m = len(per)
-    rr = _ratio_ci(per["redeemed"], per["accrued"], level)
-    br = _ratio_ci(bal.where(inactive, 0.0), bal, level)
+    pf = per.assign(_idle=bal.where(inactive, 0.0), _held=bal).reset_index()
+    cl = pf.columns[0]
+    rr = ratio_frame(pf, "redeemed", "accrued", cluster=cl, level=level)[ESTIMATE_COLUMNS[:3]].iloc[0].to_numpy()
+    br = ratio_frame(pf, "_idle", "_held", cluster=cl, level=level)[ESTIMATE_COLUMNS[:3]].iloc[0].to_numpy()
     out_pts = float(bal.sum())
     liab = out_pts * value_per_point
     rows = {
@@ -620,7 +597,7 @@ def goal_gradient_panel(
         ``gap_number`` (1, 2, ... per member), ``gap_days, log_gap, stamps_held``.
     """
     f = "goal_gradient_panel"
-    require_columns(points_ledger, ["customer_id", "date", "points"], table="points_ledger", func=f)
+    check_columns(points_ledger, ["customer_id", "date", "points"], f, table="points_ledger")
     t = _receipts(transactions, [], f)
     end_ts = pd.Timestamp(end) if end is not None else t["date"].max() + pd.Timedelta(seconds=1)
     m = member_table(cards, transactions, end=end_ts)
@@ -652,7 +629,7 @@ def goal_gradient_panel(
 
 def _gaps_with_stamps(panel: pd.DataFrame, func: str) -> pd.DataFrame:
     """Check a :func:`goal_gradient_panel` frame; its rows with both a log gap and a stamp count."""
-    require_columns(panel, ["customer_id", "log_gap", "stamps_held"], table="panel", func=func)
+    check_columns(panel, ["customer_id", "log_gap", "stamps_held"], func, table="panel")
     return panel.dropna(subset=["log_gap", "stamps_held"])
 
 
@@ -694,7 +671,6 @@ def goal_gradient_fit(panel: pd.DataFrame, *, level: float = 0.95) -> pd.DataFra
     p = p[counts >= 2]
     if p["customer_id"].nunique() < 2:
         raise ValueError(f"{f}: needs at least two customers with two or more gaps")
-    z = sps.norm.ppf(0.5 + level / 2)
     idx = p.assign(obs=p.groupby("customer_id").cumcount()).set_index(["customer_id", "obs"])
     fe = PanelOLS(idx["log_gap"], idx[["stamps_held"]], entity_effects=True).fit(
         cov_type="clustered", cluster_entity=True
@@ -704,17 +680,15 @@ def goal_gradient_fit(panel: pd.DataFrame, *, level: float = 0.95) -> pd.DataFra
         cov_type="cluster", cov_kwds={"groups": pd.factorize(p["customer_id"])[0]}
     )
     pb, pse = float(pooled.params[1]), float(pooled.bse[1])
-    nc = p["customer_id"].nunique()
-    return pd.DataFrame(
-        {
-            "estimate": [b, pb],
-            "ci_low": [b - z * se, pb - z * pse],
-            "ci_high": [b + z * se, pb + z * pse],
-            "n": len(p),
-            "se": [se, pse],
-            "n_customers": nc,
-        },
+    lo, hi = normal_interval([b, pb], [se, pse], level=level)
+    return estimate_frame(
+        [b, pb],
+        lo,
+        hi,
+        len(p),
         index=pd.Index(["within", "pooled"], name="model"),
+        se=[se, pse],
+        n_customers=p["customer_id"].nunique(),
     )
 
 
@@ -736,4 +710,4 @@ def goal_gradient_profile(panel: pd.DataFrame, *, level: float = 0.95) -> pd.Dat
     """
     p = _gaps_with_stamps(panel, "goal_gradient_profile")
     dm = p["log_gap"] - p.groupby("customer_id")["log_gap"].transform("mean")
-    return _t_ci(dm.groupby(p["stamps_held"]), level).rename_axis("stamps_held")
+    return mean_frame(dm, p["stamps_held"], level=level).drop(columns="total").rename_axis("stamps_held")

@@ -26,11 +26,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from loyalty_lib.metrics._common import as_list
-from loyalty_lib.metrics._common import check_columns as _require
-from loyalty_lib.stats import ESTIMATE_COLUMNS, cluster_bootstrap
+from loyalty_lib.stats import (
+    ESTIMATE_COLUMNS,
+    cluster_bootstrap,
+    estimate_frame,
+    normal_interval,
+    ratio_frame,
+    t_interval,
+    z_value,
+)
+from loyalty_lib.stats import check_columns as _require
 
 DEFAULT_THRESHOLDS = (1500.0, 5000.0, 15000.0)
 DEFAULT_RATES = (0.05, 0.07, 0.10)
@@ -63,58 +70,17 @@ def _check_thresholds(thresholds: Sequence[float]) -> np.ndarray:
     return t
 
 
-def _z(level: float) -> float:
-    return float(sps.norm.ppf(0.5 + level / 2))
-
-
-def _clustered_ratio(
-    df: pd.DataFrame, groups: list[str], cluster: str, num: str, den: str, level: float
-) -> pd.DataFrame:
-    """Ratio of sums per group with a cluster-robust (delta-method) interval.
-
-    For clusters ``c`` with sums ``A_c`` and ``N_c`` the ratio is ``m = sum A / sum N`` and
-    ``Var(m) ~= G / (G - 1) * sum (A_c - m N_c)^2 / (sum N)^2`` (G clusters), the linearised
-    variance of a ratio estimator with clustered observations.
-    """
-    keys = groups + [cluster]
-    per = df.groupby(keys, sort=True, observed=True, dropna=False)[[num, den]].sum().reset_index()
-    per = per[per[den] > 0]
-    if groups:
-        g = per.groupby(groups, sort=True, observed=True, dropna=False)
-        tot = g[[num, den]].transform("sum")
-    else:
-        tot = pd.DataFrame({num: per[num].sum(), den: per[den].sum()}, index=per.index)
-    m = tot[num] / tot[den]
-    per = per.assign(_z2=(per[num] - m * per[den]) ** 2)
-    if groups:
-        out = per.groupby(groups, sort=True, observed=True, dropna=False).agg(
-            _num=(num, "sum"), _den=(den, "sum"), _z2=("_z2", "sum"), n_customers=(cluster, "size")
-        )
-    else:
-        out = pd.DataFrame(
-            {"_num": [per[num].sum()], "_den": [per[den].sum()], "_z2": [per["_z2"].sum()], "n_customers": [len(per)]}
-        )
-    est = out["_num"] / out["_den"]
-    g_ = out["n_customers"].astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(g_ / (g_ - 1) * out["_z2"]) / out["_den"]
-    se = se.where(g_ > 1)
-    half = _z(level) * se
-    res = pd.DataFrame(
-        {
-            "estimate": est,
-            "ci_low": est - half,
-            "ci_high": est + half,
-            "n": out["_den"].round().astype("int64"),
-            "n_customers": out["n_customers"].astype("int64"),
-        }
-    )
-    return res.reset_index() if groups else res.reset_index(drop=True)
-
-
 # --------------------------------------------------------------------------------------------
 # tiers and receipt labels
 # --------------------------------------------------------------------------------------------
+def _ratio(df: pd.DataFrame, groups: list[str], cluster: str, num: str, den: str, level: float) -> pd.DataFrame:
+    """Ratio of sums per group (customer-clustered interval) with ``n`` receipts, ``n_customers``."""
+    r = ratio_frame(df, num, den, cluster=cluster, by=groups, level=level)
+    return r.assign(n_customers=r["n"], n=r["denominator"].round().astype("int64")).drop(
+        columns=["numerator", "denominator"]
+    )
+
+
 def tier_labels(thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> list[str]:
     """Readable labels of the check-size tiers cut by ``thresholds``.
 
@@ -293,7 +259,7 @@ def check_summary(
             pieces.append(("items_per_check", "_items", "_has_items"))
     frames = []
     for name, num, den in pieces:
-        r = _clustered_ratio(d, groups, customer_col, num, den, level)
+        r = _ratio(d, groups, customer_col, num, den, level)
         r.insert(len(groups), "metric", name)
         frames.append(r)
     out = pd.concat(frames, ignore_index=True)
@@ -345,19 +311,16 @@ def group_difference(
     missing = [g for g in (a, b) if g not in d.index]
     if missing:
         raise ValueError(f"group_difference: no {metric} row for {by} = {missing}")
-    z = _z(level)
-    se = (d["ci_high"] - d["ci_low"]) / (2 * z)
+    se = (d["ci_high"] - d["ci_low"]) / (2 * z_value(level))
     est = float(d.loc[a, "estimate"] - d.loc[b, "estimate"])
-    half = z * float(np.hypot(se[a], se[b]))
-    return pd.DataFrame(
-        {
-            "estimate": [est],
-            "ci_low": [est - half],
-            "ci_high": [est + half],
-            "n": [int(d.loc[a, "n"] + d.loc[b, "n"])],
-            "relative": [float(d.loc[a, "estimate"] / d.loc[b, "estimate"] - 1)],
-        },
+    lo, hi = normal_interval(est, float(np.hypot(se[a], se[b])), level=level)
+    return estimate_frame(
+        [est],
+        [lo],
+        [hi],
+        [int(d.loc[a, "n"] + d.loc[b, "n"])],
         index=[f"{a} - {b}"],
+        relative=[float(d.loc[a, "estimate"] / d.loc[b, "estimate"] - 1)],
     )
 
 
@@ -397,7 +360,7 @@ def tier_shares(
         d = transactions[[customer_col, *groups]].copy()
         d["_in"] = (np.asarray(tiers) == label).astype(float)
         d["_one"] = 1.0
-        r = _clustered_ratio(d, groups, customer_col, "_in", "_one", level)
+        r = _ratio(d, groups, customer_col, "_in", "_one", level)
         r.insert(len(groups), "tier", label)
         frames.append(r)
     out = pd.concat(frames, ignore_index=True)
@@ -510,20 +473,14 @@ def paired_change(per_member: pd.DataFrame, *, level: float = 0.95) -> pd.DataFr
     a = per_member["check_after"].to_numpy(float)
     d = a - b
     n = len(d)
-    rows = {}
-    tq = sps.t.ppf(0.5 + level / 2, n - 1) if n > 1 else np.nan
-    for name, v in (("check_before", b), ("check_after", a), ("difference", d)):
-        m = v.mean() if n else np.nan
-        half = tq * v.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-        rows[name] = (m, m - half, m + half, n)
-    if n > 1 and b.mean() > 0:
-        r = d.mean() / b.mean()
-        z = (d - r * b) / b.mean()
-        half = tq * z.std(ddof=1) / np.sqrt(n)
-        rows["relative_change"] = (r, r - half, r + half, n)
-    else:
-        rows["relative_change"] = (np.nan, np.nan, np.nan, n)
-    return pd.DataFrame.from_dict(rows, orient="index", columns=ESTIMATE_COLUMNS)
+    # three means and the linearised ratio mean(d) / mean(b), whose influence values are
+    # (d - r b) / mean(b): one t interval each, over members
+    r = d.mean() / b.mean() if n > 1 and b.mean() > 0 else np.nan
+    cols = np.column_stack([b, a, d, (d - r * b) / b.mean() if np.isfinite(r) else np.full(n, np.nan)])
+    mean = np.append(cols[:, :3].mean(axis=0) if n else np.full(3, np.nan), r)
+    sd = cols.std(axis=0, ddof=1) if n > 1 else np.full(4, np.nan)
+    lo, hi = t_interval(mean, sd, n, level=level)
+    return estimate_frame(mean, lo, hi, n, index=["check_before", "check_after", "difference", "relative_change"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,13 +17,13 @@ Definitions used throughout:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from loyalty_lib.stats import proportion_frame
+from loyalty_lib.stats import check_columns, proportion_frame, z_value
 
 FUNNEL_STEPS = ["buyers", "card_issued", "activated", "repeat_use"]
 
@@ -31,33 +31,6 @@ FUNNEL_STEPS = ["buyers", "card_issued", "activated", "repeat_use"]
 #: card into a hand and the holder informed. Discounts and rewards scale with use and belong to
 #: the ROI stage.
 ACQUISITION_COST_CATEGORIES = ("card_printing", "communications", "staff", "other")
-
-
-def require_columns(df: pd.DataFrame, columns: Iterable[str], *, table: str, func: str) -> None:
-    """Raise ``ValueError`` naming every column of ``columns`` missing from ``df``.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Table to check.
-    columns : iterable of str
-        Columns the caller needs.
-    table, func : str
-        Table and function names for the message.
-
-    Raises
-    ------
-    ValueError
-        When a column is missing; the message names the table, the columns and the function.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{func}: {table} must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{func}: table '{table}' lacks column(s) {', '.join(repr(c) for c in missing)} "
-            f"(present: {', '.join(map(str, df.columns))})"
-        )
 
 
 def _ts(value) -> pd.Timestamp | None:
@@ -116,8 +89,8 @@ def member_table(
     0                1                 4.0
     """
     f = "member_table"
-    require_columns(cards, [card_col, customer_col, issued_col], table="cards", func=f)
-    require_columns(transactions, [customer_col, date_col, card_col], table="transactions", func=f)
+    check_columns(cards, [card_col, customer_col, issued_col], f, table="cards")
+    check_columns(transactions, [customer_col, date_col, card_col], f, table="transactions")
     end_ts = _end_of(transactions, end, date_col)
     extra = [c for c in ("issue_channel", "store_id", "seller_id") if c in cards.columns]
     c = cards.loc[
@@ -194,7 +167,7 @@ def funnel(
     [2, 1, 0, 0]
     """
     f = "funnel"
-    require_columns(transactions, [customer_col, date_col, "card_id"], table="transactions", func=f)
+    check_columns(transactions, [customer_col, date_col, "card_id"], f, table="transactions")
     end_ts = _end_of(transactions, end, date_col)
     buyers = _buyers(transactions, launch, end_ts, customer_col, date_col)
     m = member_table(cards, transactions, end=end_ts, customer_col=customer_col, date_col=date_col)
@@ -258,7 +231,7 @@ def funnel_by(
     else:
         if customers is None:
             raise ValueError(f"{f}: column '{by}' is not in cards; pass customers with '{by}'")
-        require_columns(customers, [customer_col, by], table="customers", func=f)
+        check_columns(customers, [customer_col, by], f, table="customers")
         buyers = _buyers(transactions, launch, end_ts, customer_col, date_col)
         frame = customers.loc[customers[customer_col].isin(buyers), [customer_col, by]]
         frame = frame.rename(columns={customer_col: "customer_id"}).merge(
@@ -331,8 +304,8 @@ def seller_league(
     f = "seller_league"
     if not 0 <= target <= 1:
         raise ValueError(f"{f}: target must be a share in [0, 1], got {target}")
-    require_columns(transactions, [customer_col, date_col, seller_col], table="transactions", func=f)
-    require_columns(cards, [customer_col, "issued_date", seller_col], table="cards", func=f)
+    check_columns(transactions, [customer_col, date_col, seller_col], f, table="transactions")
+    check_columns(cards, [customer_col, "issued_date", seller_col], f, table="cards")
     end_ts = _end_of(transactions, end, date_col)
     launch = pd.Timestamp(launch)
     issued = cards.loc[
@@ -406,7 +379,7 @@ def stock_burndown(
         (``printed - cumulative_issued``, may go negative when more cards were issued than
         the ``printed`` given).
     """
-    require_columns(cards, [issued_col], table="cards", func="stock_burndown")
+    check_columns(cards, [issued_col], "stock_burndown", table="cards")
     if printed is None or printed <= 0:
         raise ValueError(f"stock_burndown: printed must be a positive count, got {printed}")
     days = pd.to_datetime(cards[issued_col]).dropna().dt.normalize()
@@ -429,7 +402,7 @@ def stock_out_date(cards: pd.DataFrame, *, printed: int, issued_col: str = "issu
     pandas.Timestamp
         Normalised day, or ``NaT``.
     """
-    require_columns(cards, [issued_col], table="cards", func="stock_out_date")
+    check_columns(cards, [issued_col], "stock_out_date", table="cards")
     d = pd.to_datetime(cards[issued_col]).dropna().sort_values()
     return d.iloc[printed - 1].normalize() if len(d) >= printed > 0 else pd.NaT
 
@@ -475,7 +448,7 @@ def stock_projection(
         ``already_out`` (then the days are 0 and the date is the observed one).
     """
     f = "stock_projection"
-    require_columns(cards, [issued_col], table="cards", func=f)
+    check_columns(cards, [issued_col], f, table="cards")
     if window_days <= 0:
         raise ValueError(f"{f}: window_days must be positive, got {window_days}")
     as_of = pd.Timestamp(as_of)
@@ -555,7 +528,7 @@ def cost_per_member(
         (the counted categories, comma-separated).
     """
     f = "cost_per_member"
-    require_columns(program_costs, ["date", "category", "amount"], table="program_costs", func=f)
+    check_columns(program_costs, ["date", "category", "amount"], f, table="program_costs")
     if n_active > n_issued or n_issued < 0 or n_active < 0:
         raise ValueError(f"{f}: need 0 <= n_active <= n_issued, got {n_active}, {n_issued}")
     c = program_costs
@@ -618,7 +591,7 @@ def time_to_activation(
         ``ci_low, ci_high, n_at_risk, n_events``.
     """
     f = "time_to_activation"
-    require_columns(members, ["activated", "days_to_activation", "followup_days"], table="members", func=f)
+    check_columns(members, ["activated", "days_to_activation", "followup_days"], f, table="members")
     if len(members) == 0:
         raise ValueError(f"{f}: members is empty")
     from statsmodels.duration.survfunc import SurvfuncRight
@@ -630,7 +603,7 @@ def time_to_activation(
     sf = SurvfuncRight(time, act.astype(int))
     s = np.asarray(sf.surv_prob, float)
     se = np.asarray(sf.surv_prob_se, float)
-    z = sps.norm.ppf(0.5 + level / 2)
+    z = z_value(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         ll_se = se / (s * np.abs(np.log(s)))
         s_lo = s ** np.exp(z * ll_se)
@@ -685,12 +658,7 @@ def activation_by_day(km: pd.DataFrame, days: Sequence[float]) -> pd.DataFrame:
         watched and not yet activated after that horizon). Horizons past the longest follow-up
         would be an extrapolation and get NaN.
     """
-    require_columns(
-        km,
-        ["day", "estimate", "ci_low", "ci_high", "n_at_risk"],
-        table="km",
-        func="activation_by_day",
-    )
+    check_columns(km, ["day", "estimate", "ci_low", "ci_high", "n_at_risk"], "activation_by_day", table="km")
     d = np.asarray(days, float)
     pos = np.searchsorted(km["day"].to_numpy(), d, side="right") - 1
     rows = km.iloc[np.clip(pos, 0, None)][["estimate", "ci_low", "ci_high"]].to_numpy().copy()
@@ -739,13 +707,10 @@ def planted_activation_by_day(
         Planted share activated by each day, indexed by ``day``.
     """
     f = "planted_activation_by_day"
-    require_columns(
-        truth_customers,
-        ["customer_id", "base_rate_per_year", "activator", "card_use_prob"],
-        table="truth_customers",
-        func=f,
+    check_columns(
+        truth_customers, ["customer_id", "base_rate_per_year", "activator", "card_use_prob"], f, table="truth_customers"
     )
-    require_columns(members, ["customer_id"], table="members", func=f)
+    check_columns(members, ["customer_id"], f, table="members")
     tc = truth_customers.set_index("customer_id").reindex(members["customer_id"])
     rate = (
         tc["base_rate_per_year"].to_numpy(float) / 365.0 * (1 + frequency_uplift) * tc["card_use_prob"].to_numpy(float)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from loyalty_lib.dataset import Dataset
 from loyalty_lib.schema import TABLES
+from loyalty_lib.stats import check_columns
 
 
 def table_overview(ds: Dataset) -> pd.DataFrame:
@@ -49,9 +50,7 @@ def monthly_revenue(
         Columns ``month, group`` (``"card holder"`` / ``"no card"``), ``revenue, receipts,
         buyers``.
     """
-    missing = [c for c in (customer_col, date_col, "amount") if c not in transactions]
-    if missing:
-        raise ValueError(f"monthly_revenue: transactions lacks column(s) {', '.join(missing)}")
+    check_columns(transactions, [customer_col, date_col, "amount"], "monthly_revenue", table="transactions")
     holders = cards["customer_id"].dropna()
     group = transactions[customer_col].isin(holders).map({True: "card holder", False: "no card"})
     month = transactions[date_col].dt.to_period("M").dt.to_timestamp()

@@ -19,11 +19,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from loyalty_lib.metrics._common import as_list
-from loyalty_lib.metrics._common import check_columns as _require
-from loyalty_lib.stats import ESTIMATE_COLUMNS, cluster_bootstrap, proportion_frame
+from loyalty_lib.stats import (
+    ESTIMATE_COLUMNS,
+    bootstrap_draws,
+    estimate_frame,
+    normal_interval,
+    percentile_interval,
+    proportion_frame,
+    resample_counts,
+)
+from loyalty_lib.stats import check_columns as _require
 
 __all__ = [
     "csat",
@@ -96,8 +103,9 @@ def _grouped_bootstrap(
     """Bootstrap (customers resampled) of ``combine(sums, n)`` per group.
 
     ``sums`` is a (k, G) array of per-group sums of ``value_cols`` and ``n`` the per-group
-    counts; ``combine`` returns the statistic per group (G,). ``extras`` maps column names to
-    functions of the same arguments, evaluated on the full data only (no interval).
+    counts; ``combine`` returns the statistic per group (G,) and must broadcast, as it is also
+    called on a batch of resamples (``sums`` (k, b, G), ``n`` (b, G)). ``extras`` maps column
+    names to functions of the same arguments, evaluated on the full data only (no interval).
     """
     if groups:
         keys = d[groups].astype(object).apply(tuple, axis=1) if len(groups) > 1 else d[groups[0]]
@@ -110,22 +118,29 @@ def _grouped_bootstrap(
         f[c] = d[c].to_numpy(float)
     f = f[f["_g"] >= 0]
 
-    def stat(x: pd.DataFrame) -> pd.Series:
-        g = x["_g"].to_numpy()
-        n = np.bincount(g, minlength=G).astype(float)
-        sums = np.vstack([np.bincount(g, weights=x[c].to_numpy(), minlength=G) for c in value_cols])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return pd.Series(combine(sums, n))
-
-    boot = cluster_bootstrap(f, stat, cluster_col="_c", n_boot=n_boot, seed=seed, level=level)
+    # per customer and group: answers and sums; a resample weights customers by how often
+    # they were drawn, so each replicate is a matrix product (no loop over customers)
     g = f["_g"].to_numpy()
-    n = np.bincount(g, minlength=G)
-    boot["n"] = n
-    boot = boot.reset_index(drop=True)
-    sums = np.vstack([np.bincount(g, weights=f[c].to_numpy(), minlength=G) for c in value_cols])
+    cust, _ = pd.factorize(f["_c"], sort=False)
+    C = int(cust.max()) + 1 if len(cust) else 0
+    key = cust * G + g
+    n_cg = np.bincount(key, minlength=C * G).reshape(C, G).astype(float)
+    v_cg = np.stack([np.bincount(key, weights=f[c].to_numpy(), minlength=C * G).reshape(C, G) for c in value_cols])
+    n = n_cg.sum(axis=0)
+    sums = v_cg.sum(axis=1)
+
+    def stat(idx: np.ndarray) -> np.ndarray:
+        w = resample_counts(idx, C)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return combine(w @ v_cg, w @ n_cg)
+
+    draws = bootstrap_draws(C, stat, n_boot=n_boot, seed=seed)
+    lo, hi = percentile_interval(draws, level=level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = estimate_frame(combine(sums, n), lo, hi, n.astype(int))
     for name, fn in (extras or {}).items():
         with np.errstate(invalid="ignore", divide="ignore"):
-            boot[name] = fn(sums, n.astype(float))
+            boot[name] = fn(sums, n)
     if groups:
         if len(groups) > 1:
             idx = pd.DataFrame(list(uniq), columns=groups)
@@ -498,18 +513,10 @@ def retention_logit(
     y = d[returned_col].astype(float)
     groups = pd.factorize(d[customer_col])[0]
     res = sm.Logit(y, X).fit(disp=0, cov_type="cluster", cov_kwds={"groups": groups})
-    z = sps.norm.ppf(0.5 + level / 2)
     b, se = res.params, res.bse
-    out = pd.DataFrame(
-        {
-            "estimate": np.exp(b),
-            "ci_low": np.exp(b - z * se),
-            "ci_high": np.exp(b + z * se),
-            "n": int(res.nobs),
-            "coef": b,
-            "std_err": se,
-            "p_value": res.pvalues,
-        }
+    lo, hi = normal_interval(b, se, level=level)
+    out = estimate_frame(
+        np.exp(b), np.exp(lo), np.exp(hi), int(res.nobs), index=b.index, coef=b, std_err=se, p_value=res.pvalues
     ).drop(index="const")
     out.index.name = "term"
     return out
@@ -551,8 +558,6 @@ def fitted_return_curve(
     G = np.column_stack([np.ones_like(grid), grid])
     eta = G @ res.params
     se = np.sqrt(np.einsum("ij,jk,ik->i", G, res.cov_params(), G))
-    z = sps.norm.ppf(0.5 + level / 2)
+    lo, hi = normal_interval(eta, se, level=level)
     expit = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
-    return pd.DataFrame(
-        {"score": grid, "estimate": expit(eta), "ci_low": expit(eta - z * se), "ci_high": expit(eta + z * se)}
-    )
+    return pd.DataFrame({"score": grid, "estimate": expit(eta), "ci_low": expit(lo), "ci_high": expit(hi)})

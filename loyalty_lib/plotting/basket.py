@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.metrics._common import check_columns as _need
+from loyalty_lib.stats import check_columns as _need
 
 __all__ = ["plot_before_after", "plot_bunching", "plot_check_histogram", "plot_discount_cost"]
 

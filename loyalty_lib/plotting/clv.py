@@ -9,6 +9,7 @@ from matplotlib.axes import Axes
 
 from loyalty_lib.clv import calibration_holdout_table
 from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.stats import check_columns
 
 
 def plot_calibration_holdout(
@@ -111,9 +112,7 @@ def plot_clv_distribution(
     matplotlib.axes.Axes
     """
     ax = ax or plt.gca()
-    missing = [c for c in [value_col] + ([by] if by else []) if c not in data.columns]
-    if missing:
-        raise ValueError(f"plot_clv_distribution: missing column(s) {missing}")
+    check_columns(data, [value_col] + ([by] if by else []), "plot_clv_distribution")
     values = data[value_col].to_numpy(dtype=float)
     values = values[np.isfinite(values)]
     if log_scale and (values > 0).any():

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.metrics._common import check_columns as _need
 from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.stats import check_columns as _need
 
 __all__ = ["plot_nps_composition", "plot_return_by_score"]
 
