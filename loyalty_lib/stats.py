@@ -726,4 +726,3 @@ def format_number(value, unit: str = "", *, millions: bool = False) -> str:
         s = f"{value:.3g}"
     s = s.replace(",", "\u202f") + suffix
     return s if unit in ("", "count") else f"{s} {unit}"
-
