@@ -546,8 +546,8 @@ def test_analytic_gradients_match_finite_differences(cdnow_published):
     x, t_x, big_t = (cdnow_published[c].to_numpy(float) for c in ["frequency", "recency", "T"])
     w = np.ones_like(x)
     logp = np.log([0.3, 5.0, 0.9, 2.0])
-    num = approx_fprime(logp, lambda lp: clv._bgnbd_loglik(lp, x, t_x, big_t).sum(), 1e-6)
-    np.testing.assert_allclose(clv._bgnbd_grad(logp, x, t_x, big_t, w), num, rtol=1e-4)
+    num = approx_fprime(logp, lambda lp: clv.bgnbd._loglik(lp, x, t_x, big_t).sum(), 1e-6)
+    np.testing.assert_allclose(clv.bgnbd._grad(logp, x, t_x, big_t, w), num, rtol=1e-4)
 
 
 # ------------------------------------------------------- recovery on the synthetic branch
@@ -616,7 +616,7 @@ def test_clv_interval(bgnbd_fit, gg_fit, cdnow_summary):
 
 def test_week_numbers_match_pandas_weekly_periods(rng):
     dates = pd.Series(pd.Timestamp("1996-12-25") + pd.to_timedelta(rng.integers(0, 2000, 500), "D"))
-    ours = clv._period_ordinals(dates, "W")
+    ours = clv.data._period_ordinals(dates, "W")
     ref = dates.dt.to_period("W").array.asi8
     np.testing.assert_array_equal(ours - ours.min(), ref - ref.min())
     # other pandas period aliases also work (months here)
@@ -640,9 +640,9 @@ def test_one_pass_likelihood_matches_reference(cdnow_published):
     w = np.random.default_rng(0).integers(1, 4, len(x)).astype(float)
     xv, xi = np.unique(x, return_inverse=True)
     logp = np.log([0.3, 5.0, 0.9, 2.0])
-    ll, grad = clv._bgnbd_value_grad(logp, xv, xi, x, t_x, big_t, w, np.bincount(xi, weights=w))
-    assert ll == pytest.approx(w @ clv._bgnbd_loglik(logp, x, t_x, big_t), rel=1e-12)
-    np.testing.assert_allclose(grad, clv._bgnbd_grad(logp, x, t_x, big_t, w), rtol=1e-10)
+    ll, grad = clv.bgnbd._value_grad(logp, xv, xi, x, t_x, big_t, w, np.bincount(xi, weights=w))
+    assert ll == pytest.approx(w @ clv.bgnbd._loglik(logp, x, t_x, big_t), rel=1e-12)
+    np.testing.assert_allclose(grad, clv.bgnbd._grad(logp, x, t_x, big_t, w), rtol=1e-10)
 
 
 def test_gamma_gamma_without_within_customer_spread_warns(rng):
@@ -656,3 +656,52 @@ def test_gamma_gamma_without_within_customer_spread_warns(rng):
     # expected spend is then the customer's own average
     s = pd.DataFrame({"frequency": x, "monetary_value": zbar})
     np.testing.assert_allclose(clv.expected_spend(fit, s), zbar, rtol=1e-3)
+
+
+# ------------------------------------------------------------------ the shared fitting base
+
+
+class _PoissonRate(clv.ClvModel):
+    """Purchases x in time T at one rate lam: the simplest model on the base, solvable by hand."""
+
+    name = "poisson"
+    who = "fit_poisson"
+    param_names = ("lam",)
+
+    def prepare(self, summary):
+        return {"x": summary["frequency"].to_numpy(float), "t": summary["T"].to_numpy(float)}, len(summary)
+
+    def start_values(self, data):
+        return np.array([1.0])
+
+    def objective(self, data):
+        x, t = data["x"].sum(), data["t"].sum()
+        # log L = x log(lam) - lam t; in log-parameters u = log(lam): d/du = x - lam t
+        return (lambda u: -(x * u[0] - np.exp(u[0]) * t)), (lambda u: -np.array([x - np.exp(u[0]) * t]))
+
+
+def test_fitting_base_owns_optimisation_standard_errors_and_summary():
+    # 12 purchases in 40 periods: lam = 12/40 = 0.3; Fisher information of log(lam) is
+    # lam * T = 12, so se(log lam) = 1/sqrt(12) and se(lam) = 0.3/sqrt(12) = 0.0866025
+    s = pd.DataFrame({"frequency": [2, 4, 6], "T": [10.0, 10.0, 20.0]})
+    fit = _PoissonRate().fit(s)
+    assert fit.model == "poisson" and fit.n == 3 and fit.boundary == ()
+    assert fit.params["lam"] == pytest.approx(0.3, rel=1e-6)
+    assert fit.se["lam"] == pytest.approx(0.3 / np.sqrt(12), rel=1e-4)
+    assert fit.log_likelihood == pytest.approx(12 * np.log(0.3) - 12, rel=1e-9)
+    table = fit.to_frame()
+    # interval symmetric on the log scale: 0.3 * exp(-/+ 1.959964 / sqrt(12))
+    assert table.loc["lam", "ci_low"] == pytest.approx(0.3 * np.exp(-1.959964 / np.sqrt(12)), rel=1e-4)
+    assert table.loc["lam", "ci_high"] == pytest.approx(0.3 * np.exp(1.959964 / np.sqrt(12)), rel=1e-4)
+    narrow = fit.to_frame(level=0.9)
+    assert np.log(narrow.loc["lam", "ci_high"] / 0.3) == pytest.approx(1.644854 / np.sqrt(12), rel=1e-4)
+    assert list(table.columns) == ["estimate", "se", "ci_low", "ci_high", "n"]
+    # parameter checks come with the base too
+    assert _PoissonRate.check_params({"lam": 0.5}, "f") == [0.5]
+    with pytest.raises(ValueError, match=r"f: params lack \['lam'\]"):
+        _PoissonRate.check_params({}, "f")
+
+
+def test_models_are_classes_on_the_base():
+    assert issubclass(clv.BetaGeoModel, clv.ClvModel) and issubclass(clv.GammaGammaModel, clv.ClvModel)
+    assert clv.BetaGeoModel.param_names == clv.BGNBD_PARAMS
