@@ -119,21 +119,7 @@ class BetaGeoModel(ClvModel):
     edge_hints = {"r": _SAME_RATES, "alpha": _SAME_RATES, "a": _NO_DROPOUT, "b": _NO_DROPOUT}
 
     def prepare(self, summary: pd.DataFrame) -> tuple[dict, int]:
-        """Check ``frequency, recency, T`` and compress them to distinct rows with counts.
-
-        Parameters
-        ----------
-        summary : pandas.DataFrame
-            RFM summary.
-
-        Returns
-        -------
-        data : dict
-            Arrays of the distinct rows (``x, t_x, big_t, weight``), of the distinct
-            frequencies (``xv, wx``, ``xi`` mapping rows to them) and the means for the start.
-        n : int
-            Customers.
-        """
+        """Check ``frequency, recency, T`` and compress them to distinct rows with counts."""
         who = self.who
         x, t_x, big_t = rfm_arrays(summary, ["frequency", "recency", "T"], who)
         check_rfm(x, t_x, big_t, who)
@@ -162,33 +148,11 @@ class BetaGeoModel(ClvModel):
         return data, len(x)
 
     def start_values(self, data: dict) -> np.ndarray:
-        """Start at r = 1, alpha = mean T / (mean frequency + 1), a = b = 1.
-
-        Parameters
-        ----------
-        data : dict
-            Output of :meth:`prepare`.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``r, alpha, a, b``.
-        """
+        """Start at r = 1, alpha = mean T / (mean frequency + 1), a = b = 1."""
         return np.array([1.0, max(data["mean_t"] / (data["mean_x"] + 1.0), 1e-3), 1.0, 1.0])
 
     def objective(self, data: dict):
-        """Negative log-likelihood and gradient, sharing one pass (cached for the last point).
-
-        Parameters
-        ----------
-        data : dict
-            Output of :meth:`prepare`.
-
-        Returns
-        -------
-        neg_ll, grad : callable
-            Functions of the log-parameters.
-        """
+        """Negative log-likelihood and gradient, sharing one pass (cached for the last point)."""
         d = data
         last: dict = {}
 
@@ -202,20 +166,7 @@ class BetaGeoModel(ClvModel):
         return (lambda logp: -value_grad(logp)[0]), (lambda logp: -value_grad(logp)[1])
 
     def boundary(self, logp: np.ndarray) -> tuple[np.ndarray, str]:
-        """Edge parameters; with (almost) no visible dropout a and b count as at the edge.
-
-        Parameters
-        ----------
-        logp : numpy.ndarray
-            Fitted log-parameters.
-
-        Returns
-        -------
-        edge : numpy.ndarray of bool
-            One flag per parameter.
-        note : str
-            The mean dropout probability a/(a+b) when a and b are at the edge.
-        """
+        """Edge parameters; with (almost) no visible dropout a and b count as at the edge."""
         edge, note = super().boundary(logp)
         a, b = np.exp(logp[2:4])
         if edge[2:4].any() or a / (a + b) < 1e-6:

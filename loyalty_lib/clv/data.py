@@ -165,22 +165,22 @@ def rfm_summary(
     2          0      0.0   8.0             0.0
     """
     who = "rfm_summary"
-    codes, uniques, ords, amount = _period_table(
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        freq=freq,
-        who=who,
+    table = _period_table(
+        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col, freq=freq, who=who
     )
+    end = None if observation_end is None else int(_period_ordinals(pd.Timestamp(observation_end), freq)[0])
+    return _summary(table, end, time_scaler, who)
+
+
+def _summary(table, end: int | None, time_scaler: float, who: str) -> pd.DataFrame:
+    """RFM summary of parsed receipts (:func:`_period_table`) up to period ``end`` (default: the last)."""
+    codes, uniques, ords, amount = table
     if not time_scaler > 0:
         raise ValueError(f"{who}: time_scaler must be positive, got {time_scaler}")
-    if observation_end is None:
+    if end is None:
         if len(ords) == 0:
             raise ValueError(f"{who}: no transactions and no observation_end")
         end = int(ords.max())
-    else:
-        end = int(_period_ordinals(pd.Timestamp(observation_end), freq)[0])
     n_periods, first, last, _, repeat_spend = _customer_periods(codes, ords, amount, ords <= end, len(uniques))
     present = n_periods > 0
     f = np.maximum(n_periods - 1, 0)
@@ -249,23 +249,11 @@ def calibration_and_holdout(
         raise ValueError(
             f"{who}: observation_end ({observation_end}) must be after calibration_end ({calibration_end})"
         )
-    cal = rfm_summary(
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        observation_end=calibration_end,
-        freq=freq,
-        time_scaler=time_scaler,
+    table = _period_table(
+        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col, freq=freq, who=who
     )
-    codes, uniques, ords, amount = _period_table(
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        freq=freq,
-        who=who,
-    )
+    cal = _summary(table, cal_end, time_scaler, who)
+    codes, uniques, ords, amount = table
     n_hold, _, _, spend_hold, _ = _customer_periods(
         codes, ords, amount, (ords > cal_end) & (ords <= obs_end), len(uniques)
     )

@@ -45,20 +45,7 @@ class GammaGammaModel(ClvModel):
     }
 
     def prepare(self, summary: pd.DataFrame) -> tuple[dict, int]:
-        """Keep repeat buyers with positive spend.
-
-        Parameters
-        ----------
-        summary : pandas.DataFrame
-            RFM summary.
-
-        Returns
-        -------
-        data : dict
-            ``x`` (frequency) and ``m`` (mean spend) of the repeat buyers.
-        n : int
-            Repeat buyers used.
-        """
+        """Keep repeat buyers with positive spend."""
         who = self.who
         x, m = rfm_arrays(summary, ["frequency", "monetary_value"], who)
         use = (x > 0) & (m > 0)
@@ -70,33 +57,11 @@ class GammaGammaModel(ClvModel):
         return {"x": x, "m": m}, int(use.sum())
 
     def start_values(self, data: dict) -> np.ndarray:
-        """Start at p = 1, q = 2, gamma = mean spend (method of moments, roughly).
-
-        Parameters
-        ----------
-        data : dict
-            Output of :meth:`prepare`.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``p, q, gamma``.
-        """
+        """Start at p = 1, q = 2, gamma = mean spend (method of moments, roughly)."""
         return np.array([1.0, 2.0, float(data["m"].mean())])
 
     def objective(self, data: dict):
-        """Negative log-likelihood and its gradient over the log-parameters.
-
-        Parameters
-        ----------
-        data : dict
-            Output of :meth:`prepare`.
-
-        Returns
-        -------
-        neg_ll, grad : callable
-            Functions of the log-parameters.
-        """
+        """Negative log-likelihood and its gradient over the log-parameters."""
         x, m = data["x"], data["m"]
         log_x, log_m = np.log(x), np.log(m)
 
