@@ -32,12 +32,15 @@ __all__ = [
     "add_treatment",
     "balance_table",
     "bootstrap_counts",
+    "card_months",
     "counterfactual_columns",
     "customer_month_panel",
     "did_balanced",
+    "did_imputation",
     "did_panel",
     "event_study",
     "naive_gap",
+    "planted_card_effect",
     "planted_effect",
     "pre_period_features",
     "propensity_weights",
@@ -200,9 +203,11 @@ def customer_month_panel(
     start=None,
     end=None,
     values: Mapping[str, str] | None = None,
+    cards: pd.DataFrame | None = None,
     customer_col: str = "customer_id",
     date_col: str = "date",
     first_seen_col: str = "first_seen",
+    issued_col: str = "issued_date",
 ) -> pd.DataFrame:
     """Build the customer-by-month panel, with zeros for months without purchases.
 
@@ -222,7 +227,12 @@ def customer_month_panel(
         month inclusive. Receipts outside the window are ignored.
     values : mapping of str to str, optional
         Output column -> receipt column to sum per cell; default ``{"revenue": "amount"}``.
-    customer_col, date_col, first_seen_col : str
+    cards : pandas.DataFrame, optional
+        Cards with ``customer_col`` and ``issued_col``. When given, every count also gets a
+        ``<name>_card`` twin: the part of the cell from receipts dated *after the day* the
+        customer's first card was handed out (the receipt at which it was handed out, and
+        anything else that day, stays on the before-the-card side). See :func:`did_imputation`.
+    customer_col, date_col, first_seen_col, issued_col : str
         Column names.
 
     Returns
@@ -230,7 +240,8 @@ def customer_month_panel(
     pandas.DataFrame
         One row per customer-month, sorted by customer and month, with columns
         ``customer_id`` (named ``customer_col``), ``month`` (month start), ``month_index``
-        (0 = the window's first month), ``visits`` (receipts) and one column per ``values`` key.
+        (0 = the window's first month), ``visits`` (receipts) and one column per ``values`` key;
+        with ``cards`` also ``visits_card`` and ``<key>_card``.
 
     Examples
     --------
@@ -244,6 +255,8 @@ def customer_month_panel(
     _require(transactions, [customer_col, date_col, *values.values()], "customer_month_panel")
     if customers is not None:
         _require(customers, [customer_col], "customer_month_panel (customers)")
+    if cards is not None:
+        _require(cards, [customer_col, issued_col], "customer_month_panel (cards)")
     tx_month = _month_number(transactions[date_col])
     if len(transactions) == 0 and (start is None or end is None):
         raise ValueError("customer_month_panel: no transactions; give start and end")
@@ -298,7 +311,56 @@ def customer_month_panel(
     for name, col in values.items():
         v = pd.to_numeric(transactions[col], errors="raise").to_numpy(dtype=float)[in_win]
         out[name] = np.bincount(pos, weights=v, minlength=total)
+    if cards is not None:
+        day = pd.to_datetime(transactions[date_col]).dt.normalize()
+        issue_day = transactions[customer_col].map(_first_issue(cards, customer_col, issued_col).dt.normalize())
+        with_card = (day > pd.to_datetime(issue_day)).to_numpy(dtype=bool)[in_win]
+        out["visits_card"] = np.bincount(pos, weights=with_card.astype(float), minlength=total).astype(np.int64)
+        for name, col in values.items():
+            v = pd.to_numeric(transactions[col], errors="raise").to_numpy(dtype=float)[in_win]
+            out[f"{name}_card"] = np.bincount(pos, weights=v * with_card, minlength=total)
     return out
+
+
+def _first_issue(cards: pd.DataFrame, customer_col: str, issued_col: str) -> pd.Series:
+    """Date of each holder's first card, indexed by customer (cards in stock are ignored)."""
+    held = cards.loc[cards[customer_col].notna() & cards[issued_col].notna(), [customer_col, issued_col]]
+    return pd.to_datetime(held[issued_col]).groupby(held[customer_col]).min()
+
+
+def card_months(first_issue, end) -> np.ndarray:
+    """Months with a card per holder: from the day after the card was handed out to ``end``.
+
+    Each calendar month counts the share of its days that fall there, exactly as the
+    ``card_exposure`` column of :func:`add_treatment` (a card handed out on 20 April gives
+    10/30 of April, then 1 for every later month).
+
+    Parameters
+    ----------
+    first_issue : array-like of date-like
+        Date each holder's (first) card was handed out.
+    end : date-like
+        End of the data (exclusive); a month that ``end`` cuts counts in full, as in the panel.
+
+    Returns
+    -------
+    numpy.ndarray
+        Months with a card, one per holder (0 when the card came on the last day or later).
+
+    Examples
+    --------
+    >>> card_months(pd.to_datetime(["2026-04-20", "2026-12-31"]), "2027-01-01").round(3).tolist()
+    [8.333, 0.0]
+    """
+    d = pd.Series(pd.to_datetime(first_issue)).dt.normalize() + pd.Timedelta(days=1)
+    month = d.dt.to_period("M").dt.to_timestamp()
+    nxt = month + pd.offsets.MonthBegin(1)
+    frac = ((nxt - d).dt.days / (nxt - month).dt.days).to_numpy(dtype=float)
+    end = pd.Timestamp(end)
+    last = _month_number(end) + (0 if end == end.to_period("M").to_timestamp() else 1)  # first month not in the data
+    first = _month_number(month)
+    full = np.clip(last - first - 1, 0, None)
+    return np.where(first < last, frac + full, 0.0)
 
 
 def add_treatment(
@@ -327,12 +389,20 @@ def add_treatment(
         A copy of ``panel`` plus ``issue_month`` (month of the first card, NaT for non-members),
         ``ever_member`` (bool), ``post`` (bool, month >= launch month), ``treated``
         (``ever_member & post``: the ever-member x post-launch DiD regressor), ``issue_cell``
-        (the month the card was handed out) and ``after_issue`` (months strictly after it).
+        (the month the card was handed out), ``after_issue`` (months strictly after it) and
+        ``card_exposure``: the share of the month's days after the day the card was handed out
+        (0 before and for non-members, 1 in later months, in between in the issue month).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"customer_id": [1, 1], "month": pd.to_datetime(["2026-04-01", "2026-05-01"])})
+    >>> cards = pd.DataFrame({"customer_id": [1], "issued_date": pd.to_datetime(["2026-04-20"])})
+    >>> add_treatment(p, cards, launch="2026-04-01")["card_exposure"].round(3).tolist()
+    [0.333, 1.0]
     """
     _require(panel, [customer_col, "month"], "add_treatment (panel)")
     _require(cards, [customer_col, issued_col], "add_treatment (cards)")
-    held = cards.loc[cards[customer_col].notna() & cards[issued_col].notna(), [customer_col, issued_col]]
-    first_issue = pd.to_datetime(held[issued_col]).groupby(held[customer_col]).min()
+    first_issue = _first_issue(cards, customer_col, issued_col)
     issue_month = first_issue.dt.to_period("M").dt.to_timestamp()
     out = panel.copy()
     out["issue_month"] = out[customer_col].map(issue_month)
@@ -343,6 +413,13 @@ def add_treatment(
     out["treated"] = out["ever_member"] & out["post"]
     out["issue_cell"] = out["month"] == out["issue_month"]
     out["after_issue"] = out["month"] > out["issue_month"]
+    # the card counts from the day after it was handed out (see did_imputation)
+    card_from = pd.to_datetime(out[customer_col].map(first_issue.dt.normalize())) + pd.Timedelta(days=1)
+    month = pd.to_datetime(out["month"])
+    month_end = month + pd.offsets.MonthBegin(1)
+    days = (month_end - month).dt.days.to_numpy(dtype=float)
+    with_card = (month_end - np.maximum(month, card_from)).dt.days.to_numpy(dtype=float)
+    out["card_exposure"] = np.clip(np.nan_to_num(with_card, nan=0.0) / days, 0.0, 1.0)
     return out
 
 
@@ -389,6 +466,8 @@ def planted_effect(
     revenue_col: str = "revenue",
     cf_revenue_col: str = "cf_revenue",
     cf_visits_col: str = "cf_visits",
+    visits_col: str = "visits",
+    exposure=None,
 ) -> pd.Series:
     """Compute the true effect of the program over chosen panel cells (synthetic data only).
 
@@ -397,27 +476,76 @@ def planted_effect(
     Parameters
     ----------
     panel : pandas.DataFrame
-        Panel with ``visits``, ``revenue_col``, ``cf_revenue_col`` and ``cf_visits_col`` (build it
-        with :func:`customer_month_panel` from :func:`counterfactual_columns` output).
+        Panel with ``visits_col``, ``revenue_col``, ``cf_revenue_col`` and ``cf_visits_col``
+        (build it with :func:`customer_month_panel` from :func:`counterfactual_columns` output).
     mask : array-like of bool
         The cells the estimator's effect refers to (e.g. ever-members' post-launch months).
+    exposure : array-like of float, optional
+        Months of exposure in each cell (e.g. ``card_exposure``); the effect is then per month
+        of exposure instead of per cell.
 
     Returns
     -------
     pandas.Series
-        Indexed by ``revenue`` (mean actual - no-program revenue per cell), ``visits`` (the same
-        for receipts) and ``check`` (actual mean check minus no-program mean check over the
-        cells' receipts).
+        Indexed by ``revenue`` (mean actual - no-program revenue per cell, or per month of
+        exposure), ``visits`` (the same for receipts) and ``check`` (actual mean check minus
+        no-program mean check over the cells' receipts).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"visits": [2, 1], "revenue": [30.0, 10], "cf_visits": [1, 1], "cf_revenue": [10.0, 10]})
+    >>> planted_effect(p, [True, True]).round(3).tolist()
+    [10.0, 0.5, 3.333]
     """
-    _require(panel, ["visits", revenue_col, cf_revenue_col, cf_visits_col], "planted_effect")
+    _require(panel, [visits_col, revenue_col, cf_revenue_col, cf_visits_col], "planted_effect")
     m = np.asarray(mask, dtype=bool)
     p = panel.loc[m]
     rev, cf = p[revenue_col].sum(), p[cf_revenue_col].sum()
-    vis, cfv = p["visits"].sum(), p[cf_visits_col].sum()
-    n = max(len(p), 1)
+    vis, cfv = p[visits_col].sum(), p[cf_visits_col].sum()
+    n = max(len(p), 1) if exposure is None else float(np.asarray(exposure, dtype=float)[m].sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         check = rev / vis - cf / cfv
     return pd.Series({"revenue": (rev - cf) / n, "visits": (vis - cfv) / n, "check": check})
+
+
+def planted_card_effect(
+    panel: pd.DataFrame,
+    *,
+    revenue: str = "revenue",
+    cf_revenue: str = "cf_revenue",
+    exposure_col: str = "card_exposure",
+    suffix: str = "_card",
+) -> pd.Series:
+    """True effect per member-month with a card: the estimand of :func:`did_imputation`.
+
+    Over the with-card part of every cell (receipts after the day the card was handed out):
+    planted (actual - no-program) outcome divided by the member-months of with-card time.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Panel from :func:`customer_month_panel` with ``cards`` and the counterfactual values
+        (``cf_revenue``, ``cf_visits``), then :func:`add_treatment`.
+    revenue, cf_revenue : str
+        Revenue column and its no-program twin (e.g. ``gross`` and ``cf_gross``).
+    exposure_col, suffix : str
+        As in :func:`did_imputation`.
+
+    Returns
+    -------
+    pandas.Series
+        ``revenue``, ``visits`` and ``check``, as :func:`planted_effect`.
+    """
+    e = panel[exposure_col].to_numpy(dtype=float)
+    return planted_effect(
+        panel,
+        e > 0,
+        revenue_col=revenue + suffix,
+        cf_revenue_col=cf_revenue + suffix,
+        cf_visits_col="cf_visits" + suffix,
+        visits_col="visits" + suffix,
+        exposure=e,
+    )
 
 
 # ----------------------------------------------------------------------------- estimators
@@ -1014,49 +1142,82 @@ def did_imputation(
     panel: pd.DataFrame,
     *,
     outcomes: Sequence[str] = ("revenue",),
-    treated_col: str = "after_issue",
-    group_col: str = "ever_member",
+    exposure_col: str = "card_exposure",
     post_col: str = "post",
     customer_col: str = "customer_id",
     month_col: str = "month",
+    suffix: str = "_card",
     n_boot: int = 300,
     seed: int = 0,
     level: float = 0.95,
     return_draws: bool = False,
 ):
-    """DiD by imputation for staggered membership: effect per member-month after the card.
+    """DiD by imputation, timed from the day each card was handed out: effect per member-month.
 
-    For every treated cell (a member's month in ``treated_col``) the no-program outcome is
-    imputed as the member's own pre-launch mean plus the non-members' change from their
-    pre-launch mean to that calendar month; the estimate is the mean of actual minus imputed
-    over the treated cells (Borusyak, Jaravel and Spiess's imputation estimator with customer and
-    month effects). Members' post-launch months outside ``treated_col`` (before and in the month
-    the card was handed out) are left out: a card is handed out at a purchase, so those months
-    are not comparable with ordinary months.
+    A card is handed out *at a purchase*, so who becomes a member, and when, depends on the
+    outcome itself: a member has at least one purchase after launch (the one where the card was
+    handed out) and a non-member is someone none of whose purchases ended in a card. Comparing
+    "ever members" after launch with non-members therefore mixes in a bias even when the card
+    does nothing. This design removes it by splitting every customer's time at the card:
+
+    * **before the card**: the pre-launch months, then from the launch up to *and including*
+      the day the card was handed out (with the receipt at which it was handed out); all of a
+      non-member's time;
+    * **with the card**: from the day after the card was handed out (``exposure_col`` is the
+      share of each month that falls there; the outcome of that part is ``<outcome><suffix>``).
+
+    The no-card level of each customer is their own pre-launch monthly mean (pre-launch
+    purchases do not decide who gets a card later); the month effects are the mean change,
+    per month of exposure, over *all* before-the-card time after launch, members' and
+    non-members' alike. Counting the issuing receipt on the before side is what makes that
+    honest: up to the moment a card is handed out, the purchases seen are on average exactly
+    the purchases the customer makes without a program (the stopped-process argument), and
+    after it a member's purchases start afresh. The estimate is, over all with-card time,
+    actual minus imputed no-card outcome, divided by the member-months of with-card time (the
+    effect on the treated, ATT, per member-month from the day after the card; Borusyak,
+    Jaravel and Spiess's imputation estimator with the customer effects taken from before the
+    launch).
 
     Parameters
     ----------
     panel : pandas.DataFrame
-        Balanced customer-month panel from :func:`add_treatment`.
+        Balanced customer-month panel from :func:`customer_month_panel` (with ``cards``) and
+        :func:`add_treatment`: ``outcome`` and ``outcome + suffix`` for each outcome,
+        ``exposure_col`` and ``post_col``.
     outcomes : sequence of str
-        Outcome columns.
-    treated_col, group_col, post_col : str
-        Treated cells, member flag and post-launch flag.
+        Outcome columns. With both ``revenue`` and ``visits`` a ``check`` row is added: the
+        members' mean check with the card minus the imputed no-card mean check.
+    exposure_col, post_col, customer_col, month_col : str
+        Column names.
+    suffix : str
+        Suffix of the with-card part of each outcome.
     n_boot, seed, level
-        Bootstrap over customers (vectorised).
+        Bootstrap over customers (vectorised): each resample redraws customers with all their
+        months, so the interval allows for the correlation of a customer's months.
     return_draws : bool
-        Also return the bootstrap draws ``(n_boot, len(outcomes))``.
+        Also return the bootstrap draws ``(n_boot, len(outcomes))`` (outcomes only, no check).
 
     Returns
     -------
     pandas.DataFrame or (pandas.DataFrame, numpy.ndarray)
-        Indexed by outcome with ``estimate, ci_low, ci_high, n`` (customers), ``se`` and
-        ``n_cells`` (treated cells averaged over).
+        Indexed by outcome with ``estimate, ci_low, ci_high, n`` (customers), ``se`` (bootstrap
+        standard deviation), ``member_months`` (with-card exposure averaged over) and
+        ``counterfactual`` (imputed no-card outcome per member-month, for the same time).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({
+    ...     "customer_id": list("AABB"), "month": pd.to_datetime(["2026-01-01", "2026-02-01"] * 2),
+    ...     "revenue": [10.0, 30, 10, 20], "revenue_card": [0.0, 30, 0, 0],
+    ...     "card_exposure": [0.0, 1, 0, 0], "post": [False, True] * 2})
+    >>> did_imputation(p, n_boot=10)["estimate"].tolist()  # 30 - (10 + 10)
+    [10.0]
     """
     outcomes = list(outcomes)
+    card_cols = [o + suffix for o in outcomes]
     _require(
         panel,
-        [customer_col, month_col, treated_col, group_col, post_col, *outcomes],
+        [customer_col, month_col, exposure_col, post_col, *outcomes, *card_cols],
         "did_imputation",
     )
     ci, cust = pd.factorize(panel[customer_col], sort=True)
@@ -1065,41 +1226,71 @@ def did_imputation(
     if len(panel) != n * T or pd.Series(ci * T + mi).duplicated().any():
         raise ValueError("did_imputation: the panel is not balanced (every customer in every month)")
     flat = ci * T + mi
+
+    def grid(col):
+        out = np.zeros(n * T)
+        out[flat] = panel[col].to_numpy(dtype=float)
+        return out.reshape(n, T)
+
     post_m = np.zeros(T, bool)
     post_m[mi] = panel[post_col].to_numpy(dtype=bool)
-    A = np.zeros(n * T)
-    A[flat] = panel[treated_col].fillna(False).to_numpy(dtype=float)
-    A = A.reshape(n, T)
-    g = np.zeros(n, bool)
-    g[ci] = panel[group_col].to_numpy(dtype=bool)
-    if g.all() or not g.any() or A.sum() == 0:
-        raise ValueError(f"did_imputation: need members with '{treated_col}' cells and non-members")
+    if post_m.all() or not post_m.any():
+        raise ValueError(f"did_imputation: '{post_col}' must mark some months before and some after launch")
+    E = grid(exposure_col)
+    if (E[:, ~post_m] > 0).any() or (E < 0).any() or (E > 1).any():
+        raise ValueError(f"did_imputation: '{exposure_col}' must be a share in [0, 1], and 0 before launch")
+    U = np.where(post_m, 1.0 - E, 0.0)  # before-the-card exposure after launch
+    if E.sum() == 0 or U.sum() == 0:
+        raise ValueError(f"did_imputation: need time with a card ('{exposure_col}' > 0) and without one after launch")
     pre = (~post_m).astype(float)
-    cm = (~g).astype(float)
-    k = A.sum(1)
+    e_i = E.sum(1)
     parts = []
-    for o in outcomes:
-        Y = np.zeros(n * T)
-        Y[flat] = panel[o].to_numpy(dtype=float)
-        Y = Y.reshape(n, T)
-        pre_mean = Y @ pre / pre.sum()
-        own = (Y * A).sum(1) - k * pre_mean  # sum over treated cells of y - own pre mean
-        parts.append((own, Y, pre_mean))
+    for o, oc in zip(outcomes, card_cols, strict=True):
+        Y, Yc = grid(o), grid(oc)
+        if (Yc[:, ~post_m] != 0).any():
+            raise ValueError(f"did_imputation: '{oc}' is not 0 before launch")
+        alpha = Y @ pre / pre.sum()  # own pre-launch monthly mean
+        before = (Y - Yc) - U * alpha[:, None]  # before-the-card outcome minus own level
+        own = Yc.sum(1) - e_i * alpha  # with-card outcome minus own level, per customer
+        parts.append((own, before, alpha))
 
-    def stat(c):  # (b, n) counts -> (b, k)
-        wt = c * g
-        ncell = wt @ k
-        at = wt @ A  # (b, T) treated cells per month
-        res = []
-        for own, Y, pre_mean in parts:
-            wc = c * cm
-            ct = (wc @ Y) / wc.sum(1, keepdims=True)  # control mean by month
-            cpre = (wc @ pre_mean) / wc.sum(1)
-            res.append((wt @ own - (at * (ct - cpre[:, None])).sum(1)) / ncell)
-        return np.vstack(res).T
+    def stat(c):  # (b, n) counts -> (b, k) effects and (b, k) counterfactual means
+        exp_t = c @ E  # (b, T) with-card exposure per month
+        u_t = c @ U
+        mm = c @ e_i
+        eff, cf = [], []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for own, before, alpha in parts:
+                delta = np.where(u_t > 0, (c @ before) / u_t, 0.0)  # month effects
+                shift = (exp_t * delta).sum(1)
+                eff.append((c @ own - shift) / mm)
+                cf.append((c @ (e_i * alpha) + shift) / mm)
+        return np.vstack(eff).T, np.vstack(cf).T
 
-    point = stat(np.ones((1, n)))[0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        draws = np.vstack([stat(c) for c in bootstrap_counts(n, n_boot, seed)])
-    out = _bootstrap_frame(point, draws, level, outcomes, n=n, se=draws.std(0, ddof=1), n_cells=int(A.sum()))
+    point, cf_point = (a[0] for a in stat(np.ones((1, n))))
+    draws, cf_draws = [], []
+    for c in bootstrap_counts(n, n_boot, seed):
+        d, f = stat(c)
+        draws.append(d)
+        cf_draws.append(f)
+    draws, cf_draws = np.vstack(draws), np.vstack(cf_draws)
+    names, est, all_draws, cf_all = list(outcomes), point, draws, cf_point
+    if "revenue" in outcomes and "visits" in outcomes:
+        r, v = outcomes.index("revenue"), outcomes.index("visits")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            chk = lambda e, f: (f[..., r] + e[..., r]) / (f[..., v] + e[..., v]) - f[..., r] / f[..., v]  # noqa: E731
+            est = np.r_[point, chk(point, cf_point)]
+            all_draws = np.column_stack([draws, chk(draws, cf_draws)])
+            cf_all = np.r_[cf_point, cf_point[r] / cf_point[v]]
+        names.append("check")
+    out = _bootstrap_frame(
+        est,
+        all_draws,
+        level,
+        names,
+        n=n,
+        se=np.nanstd(all_draws, 0, ddof=1),
+        member_months=float(E.sum()),
+        counterfactual=cf_all,
+    )
     return (out, draws) if return_draws else out

@@ -150,7 +150,11 @@ def cost_from_parameters(
 def member_months(
     cards: pd.DataFrame, *, end, issued_col: str = "issued_date", customer_col: str = "customer_id"
 ) -> float:
-    """Member-months of exposure: months from each holder's first card to the data end.
+    """Member-months with a card: from the day after each holder's first card to the data end.
+
+    The same exposure the impact estimate is measured per (:func:`loyalty_lib.metrics.impact.
+    did_imputation`): the day a card is handed out belongs to the time before it, and each
+    calendar month counts the share of its days with a card.
 
     Parameters
     ----------
@@ -162,13 +166,19 @@ def member_months(
     Returns
     -------
     float
-        Sum over members of ``(end - first issue date)`` in months of 365.25 / 12 days.
+        Sum over members of their months with a card (:func:`~loyalty_lib.metrics.impact.card_months`).
+
+    Examples
+    --------
+    >>> cards = pd.DataFrame({"customer_id": [1, 2, None],
+    ...                       "issued_date": pd.to_datetime(["2026-11-30", "2026-12-16", None])})
+    >>> round(member_months(cards, end="2027-01-01"), 3)  # 1 month + 15/31
+    1.484
     """
+    from loyalty_lib.metrics.impact import _first_issue, card_months
+
     _require(cards, [customer_col, issued_col], "member_months")
-    held = cards.loc[cards[customer_col].notna() & cards[issued_col].notna()]
-    first = pd.to_datetime(held[issued_col]).groupby(held[customer_col]).min()
-    days = (pd.Timestamp(end) - first).dt.total_seconds() / 86400
-    return float(np.clip(days, 0, None).sum() / (365.25 / 12))
+    return float(card_months(_first_issue(cards, customer_col, issued_col), end).sum())
 
 
 def incremental_from_effect(effect: pd.DataFrame | pd.Series, exposure: float) -> pd.Series:

@@ -7,6 +7,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from loyalty_lib.dataset import Dataset
+from loyalty_lib.metrics.impact import card_months
 from loyalty_lib.synth.arrays import rank_within
 from loyalty_lib.synth.scenario import Scenario
 
@@ -123,11 +124,21 @@ def ground_truth(
     n_est_members = int(est_members.sum())
     post_months = len(pd.date_range(sc.t_launch, sc.t_end, freq="MS", inclusive="left"))
 
+    # time with a card: from the day after the card was handed out (the estimand of the
+    # imputation DiD; the issue day, with the receipt at which the card was handed out, is before)
+    issue_day = np.floor(t_issue)
+    with_card = member[cust] & (np.floor(t) > issue_day[cust])
+    card_mm = np.zeros(len(t_issue))
+    card_mm[member] = card_months(sc.t_start + pd.to_timedelta(issue_day[member], unit="D"), sc.t_end)
+    est_card = with_card & established[cust]
+    est_card_mm = float(card_mm[est_members].sum())
+
     cost = ds.program_costs
     cost_total = float(cost["amount"].sum())
     post = t >= sc.pre_days
     inc_gross = float(delta_gross[post].sum())
     inc_net = float(delta[post].sum())
+    inc_card = float(delta_gross[with_card].sum())
 
     seller_channel = pd.Series(
         np.where(offer_rate.index.str.startswith("DLV"), "delivery", "offline"), index=offer_rate.index
@@ -228,6 +239,14 @@ def ground_truth(
             else float("nan"),
             "member_months": member_months,
             "n_established_members": n_est_members,
+            "card_revenue_per_member_month": float(delta[est_card].sum() / est_card_mm) if est_card_mm else float("nan"),
+            "card_visits_per_member_month": float(incremental[est_card].sum() / est_card_mm)
+            if est_card_mm
+            else float("nan"),
+            "card_gross_per_member_month": float(delta_gross[est_card].sum() / est_card_mm)
+            if est_card_mm
+            else float("nan"),
+            "card_member_months": est_card_mm,
         },
         "program": {
             "incremental_gross_revenue": inc_gross,
@@ -237,5 +256,10 @@ def ground_truth(
             "cost_by_category": {k: float(v) for k, v in cost.groupby("category")["amount"].sum().items()},
             "margin": sc.margin,
             "roi_pct": float((sc.margin * inc_gross - cost_total) / cost_total * 100) if cost_total else float("nan"),
+            "incremental_gross_revenue_with_card": inc_card,
+            "member_months_with_card": float(card_mm.sum()),
+            "roi_pct_with_card": float((sc.margin * inc_card - cost_total) / cost_total * 100)
+            if cost_total
+            else float("nan"),
         },
     }
