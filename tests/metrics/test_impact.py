@@ -81,6 +81,9 @@ def test_add_treatment_flags():
     assert out["post"].tolist() == [False, True, True] * 2
     assert out["issue_cell"].tolist() == [False, True, False] + [False] * 3
     assert out["after_issue"].tolist() == [False, False, True] + [False] * 3
+    # card from 15 Feb: 14 of Feb's 28 days, all of March
+    assert out["card_exposure"].tolist() == pytest.approx([0, 0.5, 1, 0, 0, 0])
+    assert out["card_exposure"].sum() == pytest.approx(im.card_months(cards["issued_date"].dropna(), "2026-04-01").sum())
     with pytest.raises(ValueError, match="issued_date"):
         im.add_treatment(p, cards.drop(columns="issued_date"), launch="2026-02-01")
 
@@ -109,23 +112,71 @@ def test_did_balanced_rejects_unbalanced_panel():
         im.did_balanced(panel_2x2().drop(columns="post"))
 
 
-def test_did_imputation_by_hand():
-    # A is a member: card in month 1 (issue month left out), treated month 2.
-    # Controls B, C: pre mean (5 + 15) / 2 = 10, month 2 mean (9 + 21) / 2 = 15 -> change +5.
-    # A's pre mean 10 -> imputed 15 in month 2; actual 40 -> effect 25.
-    p = pd.DataFrame(
+def card_panel():
+    # Jan is before launch, Feb and Mar after. Member A got a card on 14 Feb (28 days): with a
+    # card from 15 Feb, 14/28 = 0.5 of Feb and all of Mar; B and C never got one.
+    return pd.DataFrame(
         {
             "customer_id": list("AAABBBCCC"),
             "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"] * 3),
-            "revenue": [10.0, 100, 40, 5, 7, 9, 15, 13, 21],
-            "ever_member": [True] * 3 + [False] * 6,
+            "revenue": [10.0, 30, 40, 5, 7, 9, 15, 11, 21],
+            "revenue_card": [0.0, 20, 40] + [0.0] * 6,
+            "visits": [1, 3, 2, 1, 1, 1, 1, 1, 2],
+            "visits_card": [0, 2, 2] + [0] * 6,
+            "card_exposure": [0.0, 0.5, 1.0] + [0.0] * 6,
             "post": [False, True, True] * 3,
-            "after_issue": [False, False, True] + [False] * 6,
         }
     )
-    out = im.did_imputation(p, n_boot=20)
-    assert out.loc["revenue", "estimate"] == pytest.approx(25.0)
-    assert out.loc["revenue", "n_cells"] == 1
+
+
+def test_did_imputation_by_hand():
+    # Own pre-launch levels: A 10, B 5, C 15 (revenue); 1, 1, 1 (visits).
+    # Month effects over before-the-card time after launch (per month of exposure):
+    #   Feb: A's first half (30 - 20 = 10, exposure 0.5, own level 0.5 * 10 = 5 -> +5),
+    #        B 7 - 5 = +2, C 11 - 15 = -4; total +3 over 2.5 months -> +1.2
+    #   Mar: B 9 - 5 = +4, C 21 - 15 = +6 over 2 months -> +5
+    # A with a card: Feb 20 - 0.5 * (10 + 1.2) = 14.4, Mar 40 - (10 + 5) = 25; over 1.5 months
+    # -> 39.4 / 1.5 = 26.2667. Visits: effects Feb (1 - 0.5 + 0 + 0) / 2.5 = 0.2, Mar (0 + 1) / 2
+    # = 0.5; A: Feb 2 - 0.5 * 1.2 = 1.4, Mar 2 - 1.5 = 0.5 -> 1.9 / 1.5.
+    out = im.did_imputation(card_panel(), outcomes=["revenue", "visits"], n_boot=20)
+    assert out.loc["revenue", "estimate"] == pytest.approx(39.4 / 1.5)
+    assert out.loc["visits", "estimate"] == pytest.approx(1.9 / 1.5)
+    assert out.loc["revenue", "member_months"] == pytest.approx(1.5)
+    # imputed no-card revenue over A's card time: 0.5 * 11.2 + 15 = 20.6 -> per month 20.6 / 1.5
+    assert out.loc["revenue", "counterfactual"] == pytest.approx(20.6 / 1.5)
+    # check: actual 60 / 4 with the card, imputed no-card (20.6 / 1.5) / (2.1 / 1.5)
+    assert out.loc["check", "estimate"] == pytest.approx(60 / 4 - 20.6 / 2.1)
+    assert out.loc["revenue", "n"] == 3
+
+
+def test_did_imputation_rejects_bad_exposure():
+    p = card_panel()
+    with pytest.raises(ValueError, match="card_exposure"):
+        im.did_imputation(p.assign(card_exposure=p["card_exposure"] * 2))
+    with pytest.raises(ValueError, match="revenue_card"):
+        im.did_imputation(p.drop(columns="revenue_card"))
+    with pytest.raises(ValueError, match="balanced"):
+        im.did_imputation(p.iloc[1:])
+
+
+def test_panel_splits_receipts_at_the_day_after_issue():
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 1, 2],
+            # the card is handed out on 14 Feb: that day's receipts stay before the card
+            "date": pd.to_datetime(
+                ["2026-02-03 09:00", "2026-02-14 10:00", "2026-02-14 18:00", "2026-02-15 09:00", "2026-02-20 09:00"]
+            ),
+            "amount": [1.0, 2.0, 4.0, 8.0, 16.0],
+        }
+    )
+    cards = pd.DataFrame({"customer_id": pd.array([1, pd.NA], dtype="Int64"), "issued_date": pd.to_datetime(["2026-02-14", None])})
+    p = im.customer_month_panel(tx, start="2026-02-01", end="2026-03-01", cards=cards)
+    assert p["revenue"].tolist() == [15.0, 16.0]
+    assert p["revenue_card"].tolist() == [8.0, 0.0]
+    assert p["visits_card"].tolist() == [1, 0]
+    t = im.add_treatment(p, cards, launch="2026-02-01")
+    assert t["card_exposure"].tolist() == pytest.approx([14 / 28, 0.0])
 
 
 def test_naive_gap_by_hand():
@@ -277,6 +328,7 @@ def generated():
         start=P["start"],
         end=P["end"],
         values={"revenue": "amount", "cf_revenue": "cf_amount", "cf_visits": "cf_visit"},
+        cards=ds.cards,
     )
     return ds, im.add_treatment(panel, ds.cards, launch=P["launch"])
 
@@ -292,18 +344,26 @@ def test_did_recovers_planted_effect(generated):
     assert naive > 2 * truth  # heavier buyers join more: the naive gap is far above the effect
 
 
-def test_did_imputation_recovers_effect_after_issue(generated):
-    _, e = generated
-    truth = im.planted_effect(e, e["after_issue"])["revenue"]
-    d = im.did_imputation(e, outcomes=["revenue"], n_boot=200).iloc[0]
-    assert d.ci_low <= truth <= d.ci_high
+def test_did_imputation_recovers_effect_with_card(generated):
+    ds, e = generated
+    truth = im.planted_card_effect(e)
+    # the planted key is exactly the effect over the with-card time of the established members
+    assert truth["revenue"] == pytest.approx(ds.truth["impact"]["card_revenue_per_member_month"], rel=1e-9)
+    assert truth["visits"] == pytest.approx(ds.truth["impact"]["card_visits_per_member_month"], rel=1e-9)
+    d = im.did_imputation(e, outcomes=["revenue", "visits"], n_boot=200)
+    for k in ("revenue", "visits"):
+        assert d.loc[k, "ci_low"] <= truth[k] <= d.loc[k, "ci_high"], d
+    # on the no-program world the same design finds no effect (the true one is 0 there)
+    placebo = e.assign(revenue=e["cf_revenue"], revenue_card=e["cf_revenue_card"])
+    p = im.did_imputation(placebo, n_boot=200).loc["revenue"]
+    assert p.ci_low <= 0 <= p.ci_high
 
 
 @pytest.mark.parametrize(
     ("func", "kwargs", "missing"),
     [
         (im.did_panel, {}, "treated"),
-        (im.did_imputation, {}, "after_issue"),
+        (im.did_imputation, {}, "card_exposure"),
         (im.event_study, {}, "ever_member"),
         (im.did_balanced, {"outcomes": ["gross"]}, "gross"),
     ],

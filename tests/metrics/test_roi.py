@@ -73,8 +73,9 @@ def test_member_months_by_hand():
             "issued_date": pd.to_datetime(["2026-01-01", "2026-06-01", "2026-12-01", None]),
         }
     )
-    # customer 1 from 2026-01-01 (first card) = 365 days, customer 2: 31 days; / 30.4375
-    assert roi.member_months(cards, end="2027-01-01") == pytest.approx((365 + 31) / (365.25 / 12))
+    # with a card from the day after the first card: customer 1 from 2 Jan (30/31 of January,
+    # then 11 months), customer 2 from 2 Dec (30/31 of December)
+    assert roi.member_months(cards, end="2027-01-01") == pytest.approx(11 + 60 / 31)
 
 
 def test_roi_estimate_with_draws_by_hand():
@@ -152,18 +153,25 @@ def test_roi_recovers_planted_roi():
         start=P["start"],
         end=P["end"],
         values={"gross": "gross_amount"},
+        cards=ds.cards,
     )
     panel = im.add_treatment(panel, ds.cards, launch=P["launch"])
     eff, draws = im.did_imputation(panel, outcomes=["gross"], n_boot=300, return_draws=True)
     cost = roi.cost_ledger(ds.program_costs)["total"].sum()
     assert cost == pytest.approx(prog["cost_total"])
+    exposure = roi.member_months(ds.cards, end=P["end"])
+    assert exposure == pytest.approx(prog["member_months_with_card"], rel=1e-9)
     out = roi.roi_estimate(
         eff["estimate"].iloc[0],
-        exposure=roi.member_months(ds.cards, end=P["end"]),
+        exposure=exposure,
         cost_total=cost,
         margin=prog["margin"],
         draws=draws[:, 0],
     )
-    assert out.loc["roi_pct", "ci_low"] <= prog["roi_pct"] <= out.loc["roi_pct", "ci_high"]
+    # the estimand: incremental gross revenue over every member's time with a card (from the day
+    # after the card), established members' effect per member-month carried to all members
+    assert out.loc["roi_pct", "ci_low"] <= prog["roi_pct_with_card"] <= out.loc["roi_pct", "ci_high"]
     inc = out.loc["incremental_gross_revenue"]
-    assert inc.ci_low <= prog["incremental_gross_revenue"] <= inc.ci_high
+    assert inc.ci_low <= prog["incremental_gross_revenue_with_card"] <= inc.ci_high
+    # the issue days left out hold almost none of the program's effect
+    assert prog["incremental_gross_revenue_with_card"] == pytest.approx(prog["incremental_gross_revenue"], rel=0.01)
