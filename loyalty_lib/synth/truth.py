@@ -239,7 +239,9 @@ def ground_truth(
             else float("nan"),
             "member_months": member_months,
             "n_established_members": n_est_members,
-            "card_revenue_per_member_month": float(delta[est_card].sum() / est_card_mm) if est_card_mm else float("nan"),
+            "card_revenue_per_member_month": float(delta[est_card].sum() / est_card_mm)
+            if est_card_mm
+            else float("nan"),
             "card_visits_per_member_month": float(incremental[est_card].sum() / est_card_mm)
             if est_card_mm
             else float("nan"),

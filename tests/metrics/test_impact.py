@@ -83,7 +83,9 @@ def test_add_treatment_flags():
     assert out["after_issue"].tolist() == [False, False, True] + [False] * 3
     # card from 15 Feb: 14 of Feb's 28 days, all of March
     assert out["card_exposure"].tolist() == pytest.approx([0, 0.5, 1, 0, 0, 0])
-    assert out["card_exposure"].sum() == pytest.approx(im.card_months(cards["issued_date"].dropna(), "2026-04-01").sum())
+    assert out["card_exposure"].sum() == pytest.approx(
+        im.card_months(cards["issued_date"].dropna(), "2026-04-01").sum()
+    )
     with pytest.raises(ValueError, match="issued_date"):
         im.add_treatment(p, cards.drop(columns="issued_date"), launch="2026-02-01")
 
@@ -170,7 +172,9 @@ def test_panel_splits_receipts_at_the_day_after_issue():
             "amount": [1.0, 2.0, 4.0, 8.0, 16.0],
         }
     )
-    cards = pd.DataFrame({"customer_id": pd.array([1, pd.NA], dtype="Int64"), "issued_date": pd.to_datetime(["2026-02-14", None])})
+    cards = pd.DataFrame(
+        {"customer_id": pd.array([1, pd.NA], dtype="Int64"), "issued_date": pd.to_datetime(["2026-02-14", None])}
+    )
     p = im.customer_month_panel(tx, start="2026-02-01", end="2026-03-01", cards=cards)
     assert p["revenue"].tolist() == [15.0, 16.0]
     assert p["revenue_card"].tolist() == [8.0, 0.0]
