@@ -162,7 +162,6 @@ def _n_boot(notebooks) -> Param:
 
 _THRESHOLDS = dict(unit="RUB", item="float", low=0.01, order="increasing")
 _PAIR = dict(low=0, min_len=2, max_len=2, order="low-high")
-_COVERAGE = "assert the truth inside the CI only on data at least this big"
 
 #: Every parameter of the suite's stage notebooks.
 PARAMETERS: tuple[Param, ...] = (
@@ -256,7 +255,6 @@ PARAMETERS: tuple[Param, ...] = (
     # 06
     _p("launch_date", "date", ["06_impact", "07_roi_clv"], "program launch; empty means planted or first card"),
     _p("propensity_clip", "float", ["06_impact"], "propensity scores clipped to [1 - clip, clip]", low=0.5, high=1),
-    _p("min_customers_for_coverage", "int", ["06_impact", "07_roi_clv"], _COVERAGE, unit="count", low=0),
     _p("target_effect_revenue", "float", ["06_impact"], "target revenue caused per member-month", unit="RUB", low=0),
     _p("target_effect_visits", "float", ["06_impact"], "target extra visits per member-month", low=0),
     # 07
