@@ -21,6 +21,11 @@ def _member_rate_factor(sc: Scenario) -> float:
     return 1 + sc.uplift_frequency
 
 
+def _per(total: float, denominator: float) -> float:
+    """``total / denominator`` as a float, NaN when the denominator is 0 (nothing to average over)."""
+    return float(total / denominator) if denominator else float("nan")
+
+
 def effective_rate(latent, activator, t_issue, cust, t, sc: Scenario) -> np.ndarray:
     """Visit rate (per day) in force at time ``t`` for customer rows ``cust``."""
     r = latent["rate"].to_numpy()[cust]
@@ -224,30 +229,16 @@ def ground_truth(
             "odds_ratio_per_nps_point": satisfaction_odds_ratio(ds, latent, activator, t_issue, sc),
         },
         "impact": {
-            "att_revenue_per_member_month": float(delta[post_issue].sum() / member_months)
-            if member_months
-            else float("nan"),
-            "att_visits_per_member_month": float(incremental[post_issue].sum() / member_months)
-            if member_months
-            else float("nan"),
+            "att_revenue_per_member_month": _per(delta[post_issue].sum(), member_months),
+            "att_visits_per_member_month": _per(incremental[post_issue].sum(), member_months),
             "att_check": float(delta[both_worlds].mean()) if both_worlds.any() else float("nan"),
-            "did_revenue_per_customer_month": float(delta[did_cells].sum() / (n_est_members * post_months))
-            if n_est_members
-            else float("nan"),
-            "did_visits_per_customer_month": float(incremental[did_cells].sum() / (n_est_members * post_months))
-            if n_est_members
-            else float("nan"),
+            "did_revenue_per_customer_month": _per(delta[did_cells].sum(), (n_est_members * post_months)),
+            "did_visits_per_customer_month": _per(incremental[did_cells].sum(), (n_est_members * post_months)),
             "member_months": member_months,
             "n_established_members": n_est_members,
-            "card_revenue_per_member_month": float(delta[est_card].sum() / est_card_mm)
-            if est_card_mm
-            else float("nan"),
-            "card_visits_per_member_month": float(incremental[est_card].sum() / est_card_mm)
-            if est_card_mm
-            else float("nan"),
-            "card_gross_per_member_month": float(delta_gross[est_card].sum() / est_card_mm)
-            if est_card_mm
-            else float("nan"),
+            "card_revenue_per_member_month": _per(delta[est_card].sum(), est_card_mm),
+            "card_visits_per_member_month": _per(incremental[est_card].sum(), est_card_mm),
+            "card_gross_per_member_month": _per(delta_gross[est_card].sum(), est_card_mm),
             "card_member_months": est_card_mm,
         },
         "program": {
@@ -260,8 +251,6 @@ def ground_truth(
             "roi_pct": float((sc.margin * inc_gross - cost_total) / cost_total * 100) if cost_total else float("nan"),
             "incremental_gross_revenue_with_card": inc_card,
             "member_months_with_card": float(card_mm.sum()),
-            "roi_pct_with_card": float((sc.margin * inc_card - cost_total) / cost_total * 100)
-            if cost_total
-            else float("nan"),
+            "roi_pct_with_card": _per(100 * (sc.margin * inc_card - cost_total), cost_total),
         },
     }
