@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from loyalty_lib.synth.scenario import SCENARIOS
+
 
 def _generate(args: argparse.Namespace) -> int:
     from loyalty_lib import io, synth
@@ -86,7 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, type=Path, help="target folder")
     g.add_argument("--customers", type=int, default=25_000, help="number of customers (default 25000)")
     g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    g.add_argument("--scenario", default="sergey_branch", help="scenario name (default sergey_branch)")
+    g.add_argument(
+        "--scenario",
+        default="sergey_branch",
+        choices=list(SCENARIOS),
+        metavar="NAME",
+        help=f"scenario: {', '.join(SCENARIOS)} (default sergey_branch)",
+    )
     g.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     g.add_argument("--force", action="store_true", help="overwrite a folder that already holds data")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
