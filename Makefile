@@ -43,8 +43,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check loyalty_lib tests notebooks
 	$(BIN)/ruff format --check loyalty_lib tests
 
+# Jupyter refuses to start as root (containers, CI images) unless told it may.
+USER_ID ?= $(shell id -u)
+LAB_FLAGS := $(if $(filter 0,$(USER_ID)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 bench: $(STAMP)  ## add BENCH_ARGS=--large for the million-customer case
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
