@@ -31,9 +31,10 @@ $(DATA)/ground_truth.json: $(STAMP)
 report: data
 	$(BIN)/loyalty report --data $(DATA) --out outputs/report --jobs $(JOBS) --force
 
+# tests, the docstring examples of every module (--doctest-modules) and the notebooks (nbval)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m "not slow" tests notebooks \
-		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m "not slow" tests loyalty_lib notebooks \
+		--doctest-modules --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		-p no:cacheprovider
 
 test-slow: $(STAMP)
