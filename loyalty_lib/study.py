@@ -174,8 +174,12 @@ def infer_tiers(
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"card_id": [1, 1, 1, 1], "gross_amount": [900.0, 1500.4, 2000.0, 5100.0],
-    ...                    "discount_rate": [0.0, 0.05, 0.05, 0.07]})
+    Five card receipts without discount, five at 5 % from 1,500.40 and five at 7 % from 5,100
+    (a rate counts once it is seen on at least five receipts):
+
+    >>> gross = [900, 1000, 1200, 1400, 1450, 1500.4, 1800, 2000, 3000, 4000, 5100, 6000, 7000, 8000, 9000]
+    >>> rate = [0.0] * 5 + [0.05] * 5 + [0.07] * 5
+    >>> tx = pd.DataFrame({"card_id": 1, "gross_amount": gross, "discount_rate": rate})
     >>> infer_tiers(tx)[:2]
     ((1500.0, 5000.0), (0.05, 0.07))
     """

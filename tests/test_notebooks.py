@@ -62,7 +62,9 @@ def test_help_notebook_documents_every_parameter(path):
 
 
 def test_help_notebook_check_catches_an_unparsable_comment(tmp_path):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [
         nbformat.v4.new_code_cell(
             "seed: int = 42  # generator seed\n"
