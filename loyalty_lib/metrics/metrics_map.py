@@ -131,14 +131,15 @@ _MAP = [
     },
     {
         "stage": "program level",
-        "metric": "Incremental revenue caused by the card (difference-in-differences against "
-        "non-members, pre vs post launch)",
+        "metric": "Incremental revenue caused by the card (difference-in-differences timed from "
+        "the day each card was handed out, pre vs post)",
         "key": "did_revenue",
         "when": "Plan on day one (keep receipts of non-members, keep 12 months of history before "
         "the launch); estimate after 6-12 months",
-        "how": "Members' change in monthly revenue minus non-members' change, customer bootstrap",
+        "how": "Members' revenue with the card minus their own pre-launch level and the change "
+        "all customers show before their card, customer bootstrap",
         "notebook": "06_impact",
-        "function": "impact.customer_month_panel, impact.did_balanced",
+        "function": "impact.customer_month_panel, impact.did_imputation",
         "why_first": "The naive member/non-member gap is biased by self-selection (heavy buyers "
         "join). The causal estimate needs a pre-period and a control group, which "
         "cannot be created afterwards: collect them from the start.",
@@ -406,12 +407,12 @@ def headline_figures(
 
 
 def _did_rows(ds, start, launch, end, *, n_boot: int, seed: int) -> list[dict]:
-    """DiD revenue per member-month on customers who bought before the data start."""
+    """DiD revenue per member-month with a card, on customers who bought before the data start."""
     try:
         from loyalty_lib.metrics import impact
     except ImportError:  # pragma: no cover - the impact stage is optional for the map
         return []
-    panel = impact.customer_month_panel(ds.transactions, customers=ds.customers, start=start, end=end)
+    panel = impact.customer_month_panel(ds.transactions, customers=ds.customers, start=start, end=end, cards=ds.cards)
     panel = impact.add_treatment(panel, ds.cards, launch=launch)
     tc = ds.truth_tables.get("customers") if ds.truth_tables else None
     if tc is not None and "established" in tc:
@@ -419,16 +420,15 @@ def _did_rows(ds, start, launch, end, *, n_boot: int, seed: int) -> list[dict]:
     else:
         est_ids = ds.customers.loc[pd.to_datetime(ds.customers["first_seen"]) < start, "customer_id"]
     est = panel[panel["customer_id"].isin(est_ids)].reset_index(drop=True)
-    if est["ever_member"].nunique() < 2 or est["post"].nunique() < 2:
+    if est["post"].nunique() < 2 or not (est["card_exposure"] > 0).any():
         return []
-    d = impact.did_balanced(est, outcomes=["revenue"], n_boot=n_boot, seed=seed).loc["revenue"]
-    truth = ds.truth
-    t = truth["impact"]["did_revenue_per_customer_month"] if truth else np.nan
+    d = impact.did_imputation(est, outcomes=["revenue"], n_boot=n_boot, seed=seed).loc["revenue"]
+    t = impact.truth_value(ds.truth, "impact.card_revenue_per_member_month")
     return [
         _row(
             "did_revenue",
             "program level",
-            "Net revenue caused per member-month (DiD, established customers)",
+            "Net revenue caused per member-month with a card (DiD, established customers)",
             d["estimate"],
             d["ci_low"],
             d["ci_high"],
