@@ -51,10 +51,12 @@ def _study(args: argparse.Namespace) -> int:
     import tempfile
 
     from loyalty_lib import io, report
+    from loyalty_lib.params import check_params
     from loyalty_lib.study import Study, format_study, merge_parameters
 
     try:
         common, per_notebook = report.read_params(args.params)
+        check_params(common, per_notebook, report.find_notebooks())
         params, notes = merge_parameters(common, per_notebook)
         with tempfile.TemporaryDirectory() as qdir:  # rows that break the contract are counted, not kept
             ds = io.load(args.dir, mapping=args.mapping, on_error="quarantine", quarantine_dir=qdir)
@@ -129,15 +131,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every stage notebook and write the HTML report",
         description="Check the data, run every stage notebook (NN_*.ipynb) with papermill and "
         "write one HTML page per stage (a manager's page without code and an analyst's page "
-        "with code) plus index.html with the KPI scorecard. Exit status: 0 all stages ran, "
-        "1 broken data or a stage failed (named on stderr), 2 bad arguments.",
+        "with code) plus index.html with the KPI scorecard. The report is built beside the "
+        "report folder and swapped in whole; the folder is locked while a run writes it. "
+        "Exit status: 0 all stages ran, 1 broken data or a stage failed (named on stderr), "
+        "2 bad arguments or parameters (nothing written), 130/143 stopped by Ctrl-C/SIGTERM "
+        "(the folder left as it was).",
     )
     r.add_argument("--data", type=Path, help="data folder (default: the committed teaching sample)")
     r.add_argument("--out", type=Path, help="report folder (default: new outputs/runs/YYYYmmdd-HHMMSS)")
     r.add_argument("--params", type=Path, help="YAML of notebook parameters (see docs/own_data.md)")
     r.add_argument("--mapping", type=Path, help="column-mapping YAML for own exports")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
-    r.add_argument("--force", action="store_true", help="overwrite an existing report folder")
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the earlier report in --out (only the files its manifest lists are removed)",
+    )
     r.add_argument(
         "--quarantine",
         action="store_true",

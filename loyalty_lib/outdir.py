@@ -162,9 +162,16 @@ def check_replaceable(folder: str | Path, *, force: bool, what: str = "--out", k
     if not any(folder.iterdir()):
         return
     if read_manifest(folder) is None:
+        legacy = (folder / "index.html").is_file() and (folder / "run.json").is_file()
         raise OutputFolderError(
             f"{what} {folder} is not empty and was not written by this suite (no {MANIFEST}); "
             "choose a new or empty folder. Nothing in it was touched."
+            + (
+                " (A report from a version of the suite older than the manifest looks like this: "
+                "delete or move it yourself if it is one.)"
+                if legacy
+                else ""
+            )
         )
     foreign = foreign_files(folder)
     if foreign:

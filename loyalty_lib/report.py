@@ -1179,8 +1179,11 @@ def run_report(
         if kept:
             print(f"note: kept {len(kept)} file(s) the suite did not write: {', '.join(kept[:5])}", file=sys.stderr)
     finally:
-        if build is not None:
+        if build is not None:  # not published: remove the partial build and a new, empty run folder
             shutil.rmtree(build, ignore_errors=True)
+            if out_dir is None:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
         lock.release()
     result.out_dir = out
     return result

@@ -4,11 +4,12 @@ and nothing executable in what the suite writes (escaped Markdown, neutralised C
 from __future__ import annotations
 
 import json
+import signal
 
 import pandas as pd
 import pytest
 from nbconvert.filters import markdown2html
-from test_report import digest, run_cli, write_tiny_data
+from test_report import digest, run_cli, write_notebooks, write_tiny_data
 
 from loyalty_lib import outdir
 from loyalty_lib.escape import md_escape, neutralise_formulas, write_csv
@@ -162,3 +163,39 @@ def test_leftovers_of_killed_runs_are_recognised_by_name(tmp_path):
     neighbour.mkdir()
     found = outdir.clean_leftovers(out)
     assert found == [build] and not build.exists() and neighbour.exists()
+
+
+def test_a_run_stopped_before_publishing_leaves_no_trace(tmp_path, monkeypatch):
+    from loyalty_lib import config, report
+
+    def stopped(*_args, **_kwargs):
+        raise report.Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(config, "OUTPUTS_DIR", tmp_path / "outputs")
+    monkeypatch.setattr(report, "_build", stopped)
+    data = write_tiny_data(tmp_path / "d")
+    nbs = write_notebooks(tmp_path / "nbs")
+    with pytest.raises(report.Interrupted):
+        report.run_report(data, None, notebooks_dir=nbs, progress=False)
+    assert list((tmp_path / "outputs" / "runs").iterdir()) == []  # no empty run folder, build or lock
+    out = tmp_path / "o"
+    before = old_report_like(out)
+    with pytest.raises(report.Interrupted):
+        report.run_report(data, out, notebooks_dir=nbs, force=True, progress=False)
+    assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["d", "nbs", "o", "outputs"]
+
+
+def old_report_like(out):
+    (out / "pages").mkdir(parents=True)
+    (out / "index.html").write_text("earlier")
+    outdir.write_manifest(out)
+    return digest(out)
+
+
+def test_a_legacy_report_without_manifest_is_refused_with_a_hint(tmp_path):
+    f = tmp_path / "report"
+    f.mkdir()
+    (f / "index.html").write_text("old")
+    (f / "run.json").write_text("{}")
+    with pytest.raises(OutputFolderError, match="older than the manifest"):
+        outdir.check_replaceable(f, force=True)

@@ -112,3 +112,10 @@ def test_bad_params_stop_the_report_before_any_notebook_runs(tmp_path):
     assert "parameter target (notebook 01_kpis), set in the params file: must be a number" in err and "'30%'" in err
     assert "data_dir" in err and "--data" in err
     assert not out.exists()
+
+
+def test_study_checks_its_params_file_too(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text("notebooks:\n  06_impact:\n    n_boot: -5\n")
+    code, _, err = run_cli(["study", str(write_tiny_data(tmp_path / "d")), "--params", str(p)])
+    assert code == 2 and "parameter n_boot (notebook 06_impact)" in err
