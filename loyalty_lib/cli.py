@@ -11,8 +11,14 @@ from loyalty_lib.synth.scenario import SCENARIOS
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from loyalty_lib import io, synth
+    from loyalty_lib import io, outdir, synth
 
+    if args.force:
+        try:
+            outdir.check_regenerable(args.out)
+        except outdir.OutputFolderError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     t0 = time.perf_counter()
     ds = synth.generate(args.scenario, n_customers=args.customers, seed=args.seed, progress=not args.quiet)
     io.save(ds, args.out, fmt=args.format, force=args.force)
@@ -98,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"scenario: {', '.join(SCENARIOS)} (default sergey_branch)",
     )
     g.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    g.add_argument("--force", action="store_true", help="overwrite a folder that already holds data")
+    g.add_argument("--force", action="store_true", help="overwrite earlier generated data (never exports)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_generate)
 

@@ -216,6 +216,46 @@ def remove_listed(folder: str | Path) -> list[str]:
     return []
 
 
+def check_regenerable(folder: str | Path) -> None:
+    """Refuse ``loyalty generate --force`` into a folder the generator did not write.
+
+    ``--force`` may replace synthetic data only: a folder holding contract tables must also
+    hold ``ground_truth.json`` (which every generated folder has and no shop export has), and
+    nothing but the generator's files (tables, ``truth_*`` tables, the truth file).
+
+    Raises
+    ------
+    OutputFolderError
+        Naming the folder and why it is not the generator's.
+    """
+    from loyalty_lib.io import FORMATS, TRUTH_FILE, TRUTH_PREFIX
+    from loyalty_lib.schema import TABLES
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    tables = {f"{n}.{f}" for n in TABLES for f in FORMATS}
+    names = [p.name for p in folder.iterdir()]
+    if not tables.intersection(names):
+        return
+    if TRUTH_FILE not in names:
+        raise OutputFolderError(
+            f"--out {folder} holds contract tables the generator did not write (no {TRUTH_FILE}): "
+            "--force never overwrites a shop's own exports; choose another folder"
+        )
+    ours = tables | {TRUTH_FILE, MANIFEST}
+    foreign = sorted(
+        n
+        for n in names
+        if n not in ours and not n.startswith(TRUTH_PREFIX) and not (n.startswith(".") and n.endswith(".tmp"))
+    )
+    if foreign:
+        raise OutputFolderError(
+            f"--out {folder} holds files the generator did not write ({', '.join(foreign[:5])}); "
+            "move them out or choose another folder"
+        )
+
+
 # --------------------------------------------------------------------------- lock
 
 

@@ -199,3 +199,18 @@ def test_a_legacy_report_without_manifest_is_refused_with_a_hint(tmp_path):
     (f / "run.json").write_text("{}")
     with pytest.raises(OutputFolderError, match="older than the manifest"):
         outdir.check_replaceable(f, force=True)
+
+
+def test_generate_force_never_overwrites_a_shops_exports(tmp_path):
+    exports = write_tiny_data(tmp_path / "exports")
+    before = digest(exports)
+    code, _, err = run_cli(["generate", "--out", str(exports), "--customers", "200", "--force", "--quiet"])
+    assert code == 2 and "ground_truth.json" in err and "own exports" in err
+    assert digest(exports) == before
+    synthetic = tmp_path / "synthetic"
+    gen = ["generate", "--out", str(synthetic), "--customers", "200", "--quiet"]
+    assert run_cli(gen)[0] == 0
+    assert run_cli([*gen, "--seed", "2", "--force"])[0] == 0  # earlier generated data: replaced
+    (synthetic / "notes.txt").write_text("mine")
+    code, _, err = run_cli([*gen, "--force"])
+    assert code == 2 and "notes.txt" in err
