@@ -1152,13 +1152,18 @@ def run_report(
     data = (Path(data_dir) if data_dir is not None else config.SAMPLE_DIR).resolve()
     out = prepare_out_dir(out_dir, force=force, data_dir=data)
     lock = outdir.FolderLock(out)
-    _refuse(lock.acquire)
-    build = None
+    build, published = None, False
     try:
-        _refuse(outdir.check_replaceable, out, force=force, what="--out")  # again, now under the lock
-        if outdir.clean_leftovers(out) or lock.stale:
-            print(f"note: removed what an interrupted run into {out} had left beside it", file=sys.stderr)
-        build = outdir.new_build_dir(out)
+        try:
+            lock.acquire()
+            outdir.check_replaceable(out, force=force, what="--out")  # again, now under the lock
+            if outdir.clean_leftovers(out) or lock.stale:
+                print(f"note: removed what an interrupted run into {out} had left beside it", file=sys.stderr)
+            build = outdir.new_build_dir(out)
+        except outdir.OutputFolderError as e:
+            raise ReportError(str(e)) from None
+        except OSError as e:  # a read-only or missing parent folder, ...
+            raise ReportError(f"cannot write the report folder {out}: {e.strerror or e}") from None
         with _stop_on_signals():
             result = _build(
                 build,
@@ -1175,15 +1180,15 @@ def run_report(
                 kernel_name=kernel_name,
             )
             kept = outdir.publish(build, out)
-            build = None
+            build, published = None, True
         if kept:
             print(f"note: kept {len(kept)} file(s) the suite did not write: {', '.join(kept[:5])}", file=sys.stderr)
     finally:
-        if build is not None:  # not published: remove the partial build and a new, empty run folder
+        if build is not None:  # not published: remove the partial build
             shutil.rmtree(build, ignore_errors=True)
-            if out_dir is None:
-                with contextlib.suppress(OSError):
-                    out.rmdir()
+        if out_dir is None and not published:  # and the new run folder, still empty
+            with contextlib.suppress(OSError):
+                out.rmdir()
         lock.release()
     result.out_dir = out
     return result
@@ -1356,6 +1361,10 @@ def run_from_cli(args) -> int:
             file=sys.stderr,
         )
         return 128 + signum
+    except OSError as e:  # the disk filled up, a folder became unwritable, ...
+        where = f"the report folder {args.out}" if args.out else "no report folder"
+        print(f"error: the report could not be written ({e}); {where} was left as it was", file=sys.stderr)
+        return 1
     data = args.data if args.data is not None else config.SAMPLE_DIR
     if res.problems is not None:
         print(

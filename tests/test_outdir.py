@@ -214,3 +214,25 @@ def test_generate_force_never_overwrites_a_shops_exports(tmp_path):
     (synthetic / "notes.txt").write_text("mine")
     code, _, err = run_cli([*gen, "--force"])
     assert code == 2 and "notes.txt" in err
+
+
+def test_an_unwritable_report_folder_is_a_clear_error_not_a_traceback(tmp_path, monkeypatch):
+    from loyalty_lib import report
+
+    data = write_tiny_data(tmp_path / "d")
+    nbs = write_notebooks(tmp_path / "nbs")
+    (tmp_path / "a_file").write_text("x")
+    code, _, err = run_cli(
+        ["report", "--data", str(data), "--out", str(tmp_path / "a_file" / "r"), "--notebooks", str(nbs)]
+    )
+    assert code == 2 and "cannot write the report folder" in err
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report, "_build", disk_full)
+    out = tmp_path / "o"
+    before = old_report_like(out)
+    code, _, err = run_cli(["report", "--data", str(data), "--out", str(out), "--notebooks", str(nbs), "--force"])
+    assert code == 1 and "No space left on device" in err and "left as it was" in err
+    assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "d", "nbs", "o"]

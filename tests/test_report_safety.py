@@ -81,15 +81,14 @@ def beside(out: Path) -> list[str]:
     return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
 
 
-@pytest.fixture
-def slow_run(tmp_path):
-    """Start ``loyalty report`` on the slow notebook in a child process; yield its handles."""
-    data = write_tiny_data(tmp_path / "d")
-    nbs = write_slow_notebook(tmp_path / "nbs")
-    out = tmp_path / "o"
+def start_slow_run(base: Path) -> dict:
+    """Start ``loyalty report`` on the slow notebook in a child process, over an earlier report."""
+    data = write_tiny_data(base / "d")
+    nbs = write_slow_notebook(base / "nbs")
+    out = base / "o"
     before = old_report(out)
-    marker = tmp_path / "kernel.pid"
-    params = tmp_path / "p.yaml"
+    marker = base / "kernel.pid"
+    params = base / "p.yaml"
     params.write_text(f"marker: {marker}\nseconds: 120\n")
     argv = ["report", "--data", str(data), "--out", str(out), "--notebooks", str(nbs), "--force", "--quiet"]
     proc = subprocess.Popen(
@@ -99,52 +98,66 @@ def slow_run(tmp_path):
         text=True,
         cwd=config.PROJECT_DIR,
     )
-    try:
-        assert wait_for(marker.exists, 90), proc.stderr.read() if proc.poll() is not None else "no kernel started"
-        time.sleep(0.2)
-        kernel, worker = (int(x) for x in marker.read_text().split())
-        yield {"proc": proc, "out": out, "before": before, "kernel": kernel, "worker": worker, "argv": argv}
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    return {"proc": proc, "out": out, "before": before, "marker": marker, "argv": argv, "base": base}
+
+
+def busy(run: dict) -> dict:
+    """Wait until the run's kernel is executing the slow cell; add the kernel's and worker's pids."""
+    proc = run["proc"]
+    assert wait_for(run["marker"].exists, 120), proc.stderr.read() if proc.poll() is not None else "no kernel"
+    time.sleep(0.2)
+    run["kernel"], run["worker"] = (int(x) for x in run["marker"].read_text().split())
+    return run
+
+
+@pytest.fixture(scope="module")
+def slow_runs(tmp_path_factory):
+    """Three runs started at once (their kernels start in parallel): one per way of stopping."""
+    runs = {name: start_slow_run(tmp_path_factory.mktemp(name)) for name in ("SIGINT", "SIGTERM", "SIGKILL")}
+    yield runs
+    for run in runs.values():
+        if run["proc"].poll() is None:
+            run["proc"].kill()
+        run["proc"].wait()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_run_stops_promptly_kills_its_kernel_and_keeps_the_old_report(slow_run, sig):
-    out = slow_run["out"]
+def test_interrupted_run_stops_promptly_kills_its_kernel_and_keeps_the_old_report(slow_runs, sig):
+    run = busy(slow_runs[signal.Signals(sig).name])
+    out = run["out"]
     # a second run into the same folder while the first holds it is refused at once
-    code, _, err = run_cli([*slow_run["argv"], "--params", str(out.parent / "p.yaml")])
-    assert code == 2 and "another report run" in err and f"pid {slow_run['proc'].pid}" in err
+    code, _, err = run_cli([*run["argv"], "--params", str(run["base"] / "p.yaml")])
+    assert code == 2 and "another report run" in err and f"pid {run['proc'].pid}" in err
     t0 = time.monotonic()
-    slow_run["proc"].send_signal(sig)
-    _, stderr = slow_run["proc"].communicate(timeout=30)
+    run["proc"].send_signal(sig)
+    _, stderr = run["proc"].communicate(timeout=30)
     assert time.monotonic() - t0 < 15  # the notebook would have slept two minutes
-    assert slow_run["proc"].returncode == 128 + sig
+    assert run["proc"].returncode == 128 + sig
     assert "interrupted" in stderr and "left as it was" in stderr
-    assert wait_for(lambda: not running(slow_run["kernel"]) and not running(slow_run["worker"]), 10)
-    assert digest(out) == slow_run["before"]  # the old report, whole
+    assert wait_for(lambda: not running(run["kernel"]) and not running(run["worker"]), 10)
+    assert digest(out) == run["before"]  # the old report, whole
     assert beside(out) == []  # no build folder, no lock
 
 
-def test_killed_run_leaves_the_old_report_and_the_next_run_cleans_up(slow_run, tmp_path):
-    out = slow_run["out"]
-    slow_run["proc"].kill()  # kill -9: no handler runs
-    slow_run["proc"].wait()
+def test_killed_run_leaves_the_old_report_and_the_next_run_cleans_up(slow_runs):
+    run = busy(slow_runs["SIGKILL"])
+    out = run["out"]
+    run["proc"].kill()  # kill -9: no handler runs
+    run["proc"].wait()
     # the worker notices its parent is gone, kills its kernel's process group and exits
-    assert wait_for(lambda: not running(slow_run["kernel"]) and not running(slow_run["worker"]), 10)
+    assert wait_for(lambda: not running(run["kernel"]) and not running(run["worker"]), 10)
     left = beside(out)
     assert f".{out.name}.lock" in left and any(".build-" in n for n in left)
     time.sleep(1.0)
-    assert beside(out) == left and digest(out) == slow_run["before"]  # no orphan goes on writing
+    assert beside(out) == left and digest(out) == run["before"]  # no orphan goes on writing
     # the next run takes the dead run's lock, removes its leftovers and publishes a whole report
-    params = tmp_path / "fast.yaml"
-    params.write_text("seconds: 0\n")
-    code, _, err = run_cli([*slow_run["argv"], "--params", str(params)])
-    assert code == 0, err
+    # (here the page of broken data, which needs no kernel)
+    broken = write_tiny_data(run["base"] / "broken", broken=True)
+    code, _, err = run_cli(["report", "--data", str(broken), *run["argv"][3:]])
+    assert code == 1 and "interrupted run" in err, err
     assert beside(out) == []
-    assert not (out / "pages" / "09_retired_stage.html").exists()  # listed in the old manifest: replaced
-    assert "slept" in (out / "pages" / "01_slow.code.html").read_text()
+    assert not (out / "pages").exists()  # every file of the old report was listed: all replaced
+    assert "Data problems" in (out / "index.html").read_text()
     assert sorted(outdir.read_manifest(out)) == sorted(
         p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST
     )
