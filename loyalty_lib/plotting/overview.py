@@ -9,9 +9,11 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
+from loyalty_lib.stats import format_number
+
 
 def _thousands(ax: Axes, axis: str = "y") -> None:
-    fmt = FuncFormatter(lambda v, _: f"{v / 1e6:.1f} M" if abs(v) >= 1e6 else f"{v:,.0f}")
+    fmt = FuncFormatter(lambda v, _: format_number(v, "count", millions=True))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
