@@ -26,14 +26,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from loyalty_lib.metrics._common import as_list
 from loyalty_lib.stats import (
     ESTIMATE_COLUMNS,
-    cluster_bootstrap,
+    bootstrap_draws,
     estimate_frame,
     normal_interval,
+    percentile_interval,
     ratio_frame,
+    resample_counts,
     t_interval,
     z_value,
 )
@@ -616,7 +619,12 @@ def _bunch_stats(idx: np.ndarray, specs: list[dict]) -> np.ndarray:
     Returns ``[e_1, m_1, u_1, e_2, m_2, u_2, ...]``.
     """
     sizes = [len(s["edges"]) - 1 for s in specs]
-    counts = np.bincount(idx[idx >= 0], minlength=sum(sizes)).astype(float)
+    return _bunch_from_counts(np.bincount(idx[idx >= 0], minlength=sum(sizes)).astype(float), specs)
+
+
+def _bunch_from_counts(counts: np.ndarray, specs: list[dict]) -> np.ndarray:
+    """:func:`_bunch_stats` from the receipt counts of every bin of every threshold's range."""
+    sizes = [len(s["edges"]) - 1 for s in specs]
     out = []
     for s, c in zip(specs, np.split(counts, np.cumsum(sizes)[:-1]), strict=True):
         cf = _fit(s, c)
@@ -755,23 +763,25 @@ def bunching(
     t = _check_thresholds(thresholds)
     specs = _setup(t, span_pct, bin_pct, below_pct, above_pct, degree)
     g = transactions[gross_col].to_numpy(float)
-    frame = pd.DataFrame({"_b": _bin_index(g, specs)})
-    frame["_cl"] = transactions[customer_col].to_numpy() if customer_col else np.arange(len(g))
-    # receipts outside every studied range do not change the statistic; customers who have
-    # only such receipts still count as clusters, kept with one row each
-    keep = frame["_b"].to_numpy() >= 0
-    others = frame.loc[~keep, "_cl"].drop_duplicates()
-    others = others[~others.isin(frame.loc[keep, "_cl"])]
-    frame = pd.concat([frame[keep], pd.DataFrame({"_b": -1, "_cl": others})], ignore_index=True)
+    b = _bin_index(g, specs)
+    clusters = transactions[customer_col].to_numpy() if customer_col else np.arange(len(g))
+    # the statistic depends on the bin counts only: receipts per customer and bin;
+    # a resample's counts are the customers' counts weighted by how often each was drawn
+    # (customers with no receipt in a studied range still count as clusters)
+    keep = b >= 0
+    # customers numbered by first receipt inside a studied range, then the others
+    codes, uniques = pd.factorize(np.concatenate([clusters[keep], clusters[~keep]]), sort=False)
+    n_cust, n_bins = len(uniques), sum(len(s["edges"]) - 1 for s in specs)
+    per = sparse.csr_matrix((np.ones(keep.sum()), (codes[: keep.sum()], b[keep])), shape=(n_cust, n_bins))
     names = [f"{k}_{i}" for i in range(len(t)) for k in ("e", "m", "u")]
-    boot = cluster_bootstrap(
-        frame,
-        lambda f: pd.Series(_bunch_stats(f["_b"].to_numpy(), specs), index=names),
-        cluster_col="_cl",
-        n_boot=n_boot,
-        seed=seed,
-        level=level,
-    )
+
+    def stat(idx: np.ndarray) -> np.ndarray:
+        counts = np.asarray((per.T @ resample_counts(idx, n_cust).T).T)
+        return np.vstack([_bunch_from_counts(c, specs) for c in counts])
+
+    draws = bootstrap_draws(n_cust, stat, n_boot=n_boot, seed=seed)
+    low, high = percentile_interval(draws, level=level)
+    boot = estimate_frame(_bunch_stats(b, specs), low, high, n_cust, index=names)
     n_in = [int(((g >= s["edges"][0]) & (g < s["edges"][-1])).sum()) for s in specs]
     cf_above = []
     for s in specs:
