@@ -11,7 +11,8 @@ truth can be joined beside it. This module is the only place that
   cluster-robust ratio of sums (:func:`ratio_frame`) and bootstrap percentile
   (:func:`percentile_interval`);
 - resamples customers (:func:`bootstrap_draws`, on :func:`scipy.stats.bootstrap`;
-  :func:`cluster_bootstrap` for a statistic of a tidy frame);
+  :func:`cluster_bootstrap` for a statistic of a tidy frame) and turns the replicates into an
+  estimate frame (:func:`bootstrap_frame`);
 - assembles estimate frames (:func:`estimate_frame`) and joins planted truth
   (:func:`with_truth`);
 - formats a number for people (:func:`format_number`).
@@ -31,6 +32,7 @@ ESTIMATE_COLUMNS = ["estimate", "ci_low", "ci_high", "n"]
 __all__ = [
     "ESTIMATE_COLUMNS",
     "bootstrap_draws",
+    "bootstrap_frame",
     "bootstrap_se",
     "check_columns",
     "cluster_bootstrap",
@@ -490,6 +492,7 @@ def bootstrap_draws(
     n_boot: int = 500,
     seed: int = 0,
     batch: int = 50,
+    counts: bool = False,
 ) -> np.ndarray:
     """Bootstrap replicates of a statistic of resampled clusters (customers).
 
@@ -512,6 +515,10 @@ def bootstrap_draws(
         Seed of the generator.
     batch : int
         Resamples per call of ``statistic`` (memory: ``batch * n_clusters`` integers).
+    counts : bool
+        Hand the statistic ``(b, n_clusters)`` float counts of how often each cluster was
+        drawn (:func:`resample_counts`) instead of the drawn numbers: a statistic of
+        per-customer sums ``S`` is then ``counts @ S``.
 
     Returns
     -------
@@ -531,7 +538,7 @@ def bootstrap_draws(
     rng = np.random.default_rng(seed)
 
     def per_batch(idx):
-        out = np.asarray(statistic(idx), dtype=float)
+        out = np.asarray(statistic(resample_counts(idx, n_clusters) if counts else idx), dtype=float)
         return out.reshape(len(idx), -1)
 
     if n_clusters < 2:  # scipy needs two observations; one cluster resamples to itself
@@ -579,6 +586,39 @@ def resample_counts(idx: np.ndarray, n_clusters: int) -> np.ndarray:
     b = len(idx)
     flat = (idx + (np.arange(b) * n_clusters)[:, None]).ravel()
     return np.bincount(flat, minlength=b * n_clusters).reshape(b, n_clusters).astype(float)
+
+
+def bootstrap_frame(point, draws, *, n, level: float = 0.95, index=None, **extra) -> pd.DataFrame:
+    """Estimate frame of a bootstrap: the point estimates with percentile intervals of the draws.
+
+    Parameters
+    ----------
+    point : array-like
+        ``(k,)`` estimates on the data.
+    draws : array-like
+        ``(n_boot, k)`` replicates (from :func:`bootstrap_draws`); NaN replicates are left out.
+    n : int or array-like
+        Sample size (customers).
+    level : float
+        Confidence level.
+    index : array-like or pandas.Index, optional
+        What each estimate is.
+    **extra
+        Further columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``estimate, ci_low, ci_high, n`` then the ``extra`` columns.
+
+    Examples
+    --------
+    >>> bootstrap_frame([2.0], np.arange(101.0)[:, None] / 25, n=5, level=0.9)[["ci_low", "ci_high"]]
+       ci_low  ci_high
+    0     0.2      3.8
+    """
+    low, high = percentile_interval(draws, level=level)
+    return estimate_frame(np.asarray(point, dtype=float), low, high, n, index=index, **extra)
 
 
 def cluster_bootstrap(
@@ -643,8 +683,9 @@ def cluster_bootstrap(
         return np.vstack(rows)
 
     draws = bootstrap_draws(n_clusters, stat, n_boot=n_boot, seed=seed)
-    low, high = percentile_interval(draws, level=level)
-    return estimate_frame(point.to_numpy(), low, high, n_clusters, index=point.index, se=bootstrap_se(draws))
+    return bootstrap_frame(
+        point.to_numpy(), draws, n=n_clusters, level=level, index=point.index, se=bootstrap_se(draws)
+    )
 
 
 # --------------------------------------------------------------------------------------------

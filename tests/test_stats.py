@@ -132,6 +132,24 @@ def test_bootstrap_draws_resample_customers_with_a_fixed_seed():
         stats.bootstrap_draws(3, lambda idx: idx.sum(1), n_boot=0)
 
 
+def test_bootstrap_draws_with_counts_weight_per_customer_sums():
+    # customer sums 1, 2, 4: a resample's total is counts @ sums, the same as summing the drawn
+    sums = np.array([1.0, 2.0, 4.0])
+    by_counts = stats.bootstrap_draws(3, lambda c: c @ sums, n_boot=9, seed=3, counts=True)
+    by_index = stats.bootstrap_draws(3, lambda idx: sums[idx].sum(axis=1), n_boot=9, seed=3)
+    np.testing.assert_allclose(by_counts, by_index)
+
+
+def test_bootstrap_frame_percentiles_and_level():
+    # replicates 0, 0.04, ..., 4.00 (101 of them): the 5 % and 95 % quantiles are 0.2 and 3.8
+    draws = np.arange(101.0)[:, None] / 25
+    f = stats.bootstrap_frame([2.0], draws, n=5, level=0.9, index=["x"], se=[1.0])
+    assert list(f.columns) == [*stats.ESTIMATE_COLUMNS, "se"]
+    assert f.loc["x", "ci_low"] == pytest.approx(0.2) and f.loc["x", "ci_high"] == pytest.approx(3.8)
+    wide = stats.bootstrap_frame([2.0], draws, n=5)  # 95 %: 2.5 % and 97.5 % quantiles
+    assert wide.loc[0, "ci_low"] == pytest.approx(0.1) and wide.loc[0, "ci_high"] == pytest.approx(3.9)
+
+
 def test_resample_counts_hand_worked():
     counts = stats.resample_counts(np.array([[0, 0, 2], [1, 2, 2]]), 3)
     np.testing.assert_array_equal(counts, [[2, 0, 1], [0, 1, 2]])

@@ -18,7 +18,7 @@ from loyalty_lib.clv.base import ClvFit
 from loyalty_lib.clv.bgnbd import BGNBD_PARAMS, BetaGeoModel, _expected_purchases, probability_alive
 from loyalty_lib.clv.data import rfm_arrays
 from loyalty_lib.clv.gamma_gamma import GAMMA_GAMMA_PARAMS, _expected_spend, expected_spend
-from loyalty_lib.stats import check_columns, estimate_frame, mean_frame, percentile_interval
+from loyalty_lib.stats import bootstrap_frame, check_columns, mean_frame
 
 __all__ = ["PERIODS_PER_MONTH", "clv", "clv_interval", "summarise_clv"]
 
@@ -219,5 +219,5 @@ def clv_interval(
         values = margin * spend * (np.diff(cum, axis=1) * disc).sum(axis=1)[inverse]
         for j, pos in enumerate(members):
             means[i, j] = values[rng.choice(pos, len(pos))].mean()
-    low, high = percentile_interval(means, level=level)
-    return estimate_frame([point[pos].mean() for pos in members], low, high, [len(pos) for pos in members], index=names)
+    point_means = [point[pos].mean() for pos in members]
+    return bootstrap_frame(point_means, means, n=[len(pos) for pos in members], level=level, index=names)

@@ -1,14 +1,8 @@
-"""Small helpers shared by the metric modules.
-
-The column check lives in :mod:`loyalty_lib.stats` (:func:`~loyalty_lib.stats.check_columns`)
-and is re-exported here for the modules that import it from this place.
-"""
+"""Small helpers shared by the metric modules (the column check is :func:`loyalty_lib.stats.check_columns`)."""
 
 from __future__ import annotations
 
-from loyalty_lib.stats import check_columns
-
-__all__ = ["as_list", "check_columns"]
+__all__ = ["as_list"]
 
 
 def as_list(by) -> list[str]:

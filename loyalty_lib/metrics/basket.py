@@ -32,11 +32,10 @@ from loyalty_lib.metrics._common import as_list
 from loyalty_lib.stats import (
     ESTIMATE_COLUMNS,
     bootstrap_draws,
+    bootstrap_frame,
     estimate_frame,
     normal_interval,
-    percentile_interval,
     ratio_frame,
-    resample_counts,
     t_interval,
     z_value,
 )
@@ -775,13 +774,11 @@ def bunching(
     per = sparse.csr_matrix((np.ones(keep.sum()), (codes[: keep.sum()], b[keep])), shape=(n_cust, n_bins))
     names = [f"{k}_{i}" for i in range(len(t)) for k in ("e", "m", "u")]
 
-    def stat(idx: np.ndarray) -> np.ndarray:
-        counts = np.asarray((per.T @ resample_counts(idx, n_cust).T).T)
-        return np.vstack([_bunch_from_counts(c, specs) for c in counts])
+    def stat(w: np.ndarray) -> np.ndarray:
+        return np.vstack([_bunch_from_counts(c, specs) for c in np.asarray((per.T @ w.T).T)])
 
-    draws = bootstrap_draws(n_cust, stat, n_boot=n_boot, seed=seed)
-    low, high = percentile_interval(draws, level=level)
-    boot = estimate_frame(_bunch_stats(b, specs), low, high, n_cust, index=names)
+    draws = bootstrap_draws(n_cust, stat, n_boot=n_boot, seed=seed, counts=True)
+    boot = bootstrap_frame(_bunch_stats(b, specs), draws, n=n_cust, level=level, index=names)
     n_in = [int(((g >= s["edges"][0]) & (g < s["edges"][-1])).sum()) for s in specs]
     cf_above = []
     for s in specs:

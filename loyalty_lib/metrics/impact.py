@@ -23,15 +23,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
-from loyalty_lib.metrics._common import check_columns
-from loyalty_lib.stats import with_truth
+from loyalty_lib.stats import (
+    bootstrap_draws,
+    bootstrap_frame,
+    bootstrap_se,
+    check_columns,
+    estimate_frame,
+    normal_interval,
+)
 
 __all__ = [
     "add_treatment",
     "balance_table",
-    "bootstrap_counts",
     "card_months",
     "counterfactual_columns",
     "customer_month_panel",
@@ -46,17 +50,12 @@ __all__ = [
     "propensity_weights",
     "psw_att",
     "truth_value",
-    "with_planted",
 ]
 
 OUTCOMES = ("revenue", "visits", "check")
 
 
 # ----------------------------------------------------------------------------- helpers
-def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    check_columns(df, cols, where, frame=True)
-
-
 def _month_number(s: pd.Series | pd.Timestamp) -> np.ndarray | int:
     """Months since year 0 (``year * 12 + month - 1``), vectorised; NaT gives -1."""
     if isinstance(s, pd.Timestamp):
@@ -76,6 +75,11 @@ def _month_start(number: np.ndarray | int) -> pd.DatetimeIndex | pd.Timestamp:
         }
     )
     return stamps.iloc[0] if np.ndim(number) == 0 else pd.DatetimeIndex(stamps)
+
+
+def _outcomes(names) -> pd.Index:
+    """Index of an impact estimate frame: one row per outcome."""
+    return pd.Index(list(names), name="outcome")
 
 
 def truth_value(truth: Mapping | None, key: str, default: float = np.nan):
@@ -112,87 +116,6 @@ def truth_value(truth: Mapping | None, key: str, default: float = np.nan):
             return default
         node = node[part]
     return node
-
-
-def with_planted(estimates: pd.DataFrame, truth) -> pd.DataFrame:
-    """Join planted truth beside estimates, as :func:`loyalty_lib.stats.with_truth`.
-
-    Falls back to an equivalent local computation where the shared helper cannot store a
-    missing flag in a boolean column (pandas 3).
-
-    Parameters
-    ----------
-    estimates : pandas.DataFrame
-        Estimate frame with ``estimate, ci_low, ci_high``.
-    truth : mapping or Series or None
-        Planted values by the same index (``None`` on real data).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``estimates`` plus ``truth`` and ``covered`` (``<NA>`` where no truth is known).
-    """
-    try:
-        return with_truth(estimates, truth)
-    except TypeError:
-        out = estimates.copy()
-        t = pd.Series(truth if truth is not None else {}, dtype=float)
-        out["truth"] = [float(t.get(k, np.nan)) for k in out.index]
-        cov = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
-        out["covered"] = pd.array(cov.to_numpy(), dtype="boolean")
-        out.loc[out["truth"].isna(), "covered"] = pd.NA
-        return out
-
-
-def bootstrap_counts(n: int, n_boot: int, seed: int = 0, chunk: int = 50):
-    """Yield customer-bootstrap resampling counts in chunks (vectorised cluster bootstrap).
-
-    Each row of a yielded ``(b, n)`` matrix says how often each of ``n`` customers is drawn in one
-    resample (a multinomial draw of ``n`` out of ``n``). Statistics that are ratios of sums over
-    customers become matrix products, ``counts @ values``, so a resample costs no Python loop.
-
-    Parameters
-    ----------
-    n : int
-        Number of customers (clusters).
-    n_boot : int
-        Number of resamples in total.
-    seed : int
-        Seed of ``numpy.random.default_rng``.
-    chunk : int
-        Resamples per yielded block (memory: ``chunk * n`` floats).
-
-    Yields
-    ------
-    numpy.ndarray
-        ``(b, n)`` float matrix of counts; rows sum to ``n``.
-    """
-    rng = np.random.default_rng(seed)
-    done = 0
-    while done < n_boot:
-        b = min(chunk, n_boot - done)
-        idx = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
-        yield np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(float)
-        done += b
-
-
-def _percentile_ci(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    a = (1 - level) / 2
-    lo, hi = np.nanquantile(draws, [a, 1 - a], axis=0)
-    return lo, hi
-
-
-def _bootstrap_frame(point, draws: np.ndarray, level: float, outcomes, *, n, **extra) -> pd.DataFrame:
-    """Estimate frame of a customer bootstrap, one row per outcome.
-
-    Columns ``estimate, ci_low, ci_high`` (percentile interval of ``draws``), ``n`` and the
-    ``extra`` columns in the order given; indexed by ``outcome``.
-    """
-    lo, hi = _percentile_ci(draws, level)
-    return pd.DataFrame(
-        {"estimate": point, "ci_low": lo, "ci_high": hi, "n": n, **extra},
-        index=pd.Index(outcomes, name="outcome"),
-    )
 
 
 # ----------------------------------------------------------------------------- panel
@@ -252,11 +175,11 @@ def customer_month_panel(
     ([1, 0, 1, 1, 0], [10.0, 0.0, 5.0, 7.0, 0.0])
     """
     values = dict(values or {"revenue": "amount"})
-    _require(transactions, [customer_col, date_col, *values.values()], "customer_month_panel")
+    check_columns(transactions, [customer_col, date_col, *values.values()], "customer_month_panel")
     if customers is not None:
-        _require(customers, [customer_col], "customer_month_panel (customers)")
+        check_columns(customers, [customer_col], "customer_month_panel (customers)")
     if cards is not None:
-        _require(cards, [customer_col, issued_col], "customer_month_panel (cards)")
+        check_columns(cards, [customer_col, issued_col], "customer_month_panel (cards)")
     tx_month = _month_number(transactions[date_col])
     if len(transactions) == 0 and (start is None or end is None):
         raise ValueError("customer_month_panel: no transactions; give start and end")
@@ -400,8 +323,8 @@ def add_treatment(
     >>> add_treatment(p, cards, launch="2026-04-01")["card_exposure"].round(3).tolist()
     [0.333, 1.0]
     """
-    _require(panel, [customer_col, "month"], "add_treatment (panel)")
-    _require(cards, [customer_col, issued_col], "add_treatment (cards)")
+    check_columns(panel, [customer_col, "month"], "add_treatment (panel)")
+    check_columns(cards, [customer_col, issued_col], "add_treatment (cards)")
     first_issue = _first_issue(cards, customer_col, issued_col)
     issue_month = first_issue.dt.to_period("M").dt.to_timestamp()
     out = panel.copy()
@@ -445,9 +368,9 @@ def counterfactual_columns(
         A copy of ``transactions`` plus ``cf_amount``, ``cf_gross_amount`` and ``cf_visit``
         (1 when the receipt would also exist without the program, else 0).
     """
-    _require(transactions, [id_col], "counterfactual_columns (transactions)")
+    check_columns(transactions, [id_col], "counterfactual_columns (transactions)")
     need = [id_col, "cf_amount", "cf_gross_amount", "incremental"]
-    _require(truth_transactions, need, "counterfactual_columns (truth transactions)")
+    check_columns(truth_transactions, need, "counterfactual_columns (truth transactions)")
     t = truth_transactions[need].set_index(id_col)
     out = transactions.copy()
     idx = t.index.get_indexer(out[id_col])
@@ -497,7 +420,7 @@ def planted_effect(
     >>> planted_effect(p, [True, True]).round(3).tolist()
     [10.0, 0.5, 3.333]
     """
-    _require(panel, [visits_col, revenue_col, cf_revenue_col, cf_visits_col], "planted_effect")
+    check_columns(panel, [visits_col, revenue_col, cf_revenue_col, cf_visits_col], "planted_effect")
     m = np.asarray(mask, dtype=bool)
     p = panel.loc[m]
     rev, cf = p[revenue_col].sum(), p[cf_revenue_col].sum()
@@ -593,7 +516,7 @@ def naive_gap(
         Indexed by ``revenue, visits, check`` with ``estimate, ci_low, ci_high, n`` (customers),
         ``members`` and ``non_members`` (the two group means).
     """
-    _require(panel, [customer_col, group_col, "visits", revenue_col], "naive_gap")
+    check_columns(panel, [customer_col, group_col, "visits", revenue_col], "naive_gap")
     mask = np.ones(len(panel), bool) if mask is None else np.asarray(mask, bool)
     codes, _, rev, vis, cells = _customer_sums(panel, mask, customer_col, revenue_col)
     g = np.zeros(len(rev), bool)
@@ -612,8 +535,10 @@ def naive_gap(
 
     point, a, b = stat(M.sum(0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        draws = np.vstack([stat(c @ M)[0] for c in bootstrap_counts(len(rev), n_boot, seed)])
-    return _bootstrap_frame(point, draws, level, OUTCOMES, n=int(present.sum()), members=a, non_members=b)
+        draws = bootstrap_draws(len(rev), lambda c: stat(c @ M)[0], n_boot=n_boot, seed=seed, counts=True)
+    return bootstrap_frame(
+        point, draws, n=int(present.sum()), level=level, index=_outcomes(OUTCOMES), members=a, non_members=b
+    )
 
 
 def did_panel(
@@ -655,7 +580,7 @@ def did_panel(
     from linearmodels.panel import PanelOLS
 
     cols = [customer_col, month_col, outcome, treat_col] + ([weights_col] if weights_col else [])
-    _require(panel, cols, "did_panel")
+    check_columns(panel, cols, "did_panel")
     d = panel[cols].dropna(subset=[outcome])
     if weights_col:
         d = d[d[weights_col] > 0]
@@ -671,18 +596,16 @@ def did_panel(
         cov_type="clustered", cluster_entity=True
     )
     est, se = float(res.params["treated"]), float(res.std_errors["treated"])
-    z = sps.norm.ppf(0.5 + level / 2)
-    return pd.DataFrame(
-        {
-            "estimate": [est],
-            "ci_low": [est - z * se],
-            "ci_high": [est + z * se],
-            "n": [int(ent.max() + 1)],
-            "se": [se],
-            "p_value": [float(res.pvalues["treated"])],
-            "n_obs": [len(d)],
-        },
-        index=pd.Index([outcome], name="outcome"),
+    lo, hi = normal_interval(est, se, level=level)
+    return estimate_frame(
+        [est],
+        [lo],
+        [hi],
+        [int(ent.max() + 1)],
+        index=_outcomes([outcome]),
+        se=[se],
+        p_value=[float(res.pvalues["treated"])],
+        n_obs=[len(d)],
     )
 
 
@@ -725,7 +648,7 @@ def did_balanced(
         (group means per customer-month).
     """
     outcomes = list(outcomes)
-    _require(panel, [customer_col, group_col, post_col, *outcomes], "did_balanced")
+    check_columns(panel, [customer_col, group_col, post_col, *outcomes], "did_balanced")
     codes, uniques = pd.factorize(panel[customer_col], sort=True)
     n = len(uniques)
     post = panel[post_col].to_numpy(dtype=bool)
@@ -756,13 +679,13 @@ def did_balanced(
 
     point, mt, mc = stat(np.ones((1, n)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        draws = np.vstack([stat(c)[0] for c in bootstrap_counts(n, n_boot, seed)])
-    out = _bootstrap_frame(
+        draws = bootstrap_draws(n, lambda c: stat(c)[0], n_boot=n_boot, seed=seed, counts=True)
+    out = bootstrap_frame(
         point[0],
         draws,
-        level,
-        outcomes,
         n=n,
+        level=level,
+        index=_outcomes(outcomes),
         se=draws.std(0, ddof=1),
         pre_members=mt[0, 0::2],
         post_members=mt[0, 1::2],
@@ -808,8 +731,8 @@ def pre_period_features(
         last pre-launch receipt to launch; the pre-period length when none), ``pre_buyer``
         (0/1) and the demographic columns.
     """
-    _require(transactions, [customer_col, date_col, amount_col], "pre_period_features (transactions)")
-    _require(customers, [customer_col], "pre_period_features (customers)")
+    check_columns(transactions, [customer_col, date_col, amount_col], "pre_period_features (transactions)")
+    check_columns(customers, [customer_col], "pre_period_features (customers)")
     launch = pd.Timestamp(launch)
     dates = pd.to_datetime(transactions[date_col])
     start = pd.Timestamp(start) if start is not None else dates.min()
@@ -1016,9 +939,9 @@ def psw_att(
         Indexed by ``revenue, visits, check`` with ``estimate, ci_low, ci_high, n`` (customers),
         ``members`` and ``non_members_weighted``.
     """
-    _require(outcomes, ["revenue", "visits"], "psw_att (outcomes)")
+    check_columns(outcomes, ["revenue", "visits"], "psw_att (outcomes)")
     if baseline is not None:
-        _require(baseline, ["revenue", "visits"], "psw_att (baseline)")
+        check_columns(baseline, ["revenue", "visits"], "psw_att (baseline)")
     t = np.asarray(treated, dtype=bool)
     pw = propensity_weights(features, t, clip=clip)
     X, _ = _design(features)
@@ -1041,17 +964,17 @@ def psw_att(
 
     # point estimate from the statsmodels fit; the bootstrap refits by Newton steps from it
     point, mt, mc = stat(np.ones(len(t)), beta_full, pw["propensity"].to_numpy())
-    draws = []
-    for counts in bootstrap_counts(len(t), n_boot, seed, chunk=25):
-        for c in counts:
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                beta = _logit_irls(X, tf, c, beta_full, iters=4)
-                draws.append(stat(c, beta)[0])
+
+    def refit(counts):  # each resample refits the propensity model by a few Newton steps
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return np.vstack([stat(c, _logit_irls(X, tf, c, beta_full, iters=4))[0] for c in counts])
+
+    draws = bootstrap_draws(len(t), refit, n_boot=n_boot, seed=seed, batch=25, counts=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         members = np.r_[mt, mt[0] / mt[1]]
         non = np.r_[mc, mc[0] / mc[1]]
-    return _bootstrap_frame(
-        point, np.array(draws), level, OUTCOMES, n=len(t), members=members, non_members_weighted=non
+    return bootstrap_frame(
+        point, draws, n=len(t), level=level, index=_outcomes(OUTCOMES), members=members, non_members_weighted=non
     )
 
 
@@ -1094,7 +1017,7 @@ def event_study(
         exists, else 0 = reference month + 1), ``estimate, ci_low, ci_high, n`` (customers),
         ``mean_members`` and ``mean_non_members`` (levels, weighted when ``weights`` given).
     """
-    _require(panel, [customer_col, month_col, outcome, group_col], "event_study")
+    check_columns(panel, [customer_col, month_col, outcome, group_col], "event_study")
     wide = panel.pivot(index=customer_col, columns=month_col, values=outcome)
     if wide.isna().any().any():
         raise ValueError("event_study: the panel is not balanced (every customer in every month)")
@@ -1122,15 +1045,15 @@ def event_study(
     vt = D[g].var(0, ddof=1) / g.sum()
     vc = (wc[:, None] ** 2 * (D[~g] - mc) ** 2).sum(0) / wc.sum() ** 2
     est = mt - mc
-    half = sps.norm.ppf(0.5 + level / 2) * np.sqrt(vt + vc)
+    lo, hi = normal_interval(est, np.sqrt(vt + vc), level=level)
     ref_pos = months.get_loc(ref)
     return pd.DataFrame(
         {
             "month": months,
             "relative_month": np.arange(len(months)) - ref_pos - 1,
             "estimate": est,
-            "ci_low": est - half,
-            "ci_high": est + half,
+            "ci_low": lo,
+            "ci_high": hi,
             "n": len(wide),
             "mean_members": Y[g].mean(0),
             "mean_non_members": wc @ Y[~g] / wc.sum(),
@@ -1215,7 +1138,7 @@ def did_imputation(
     """
     outcomes = list(outcomes)
     card_cols = [o + suffix for o in outcomes]
-    _require(
+    check_columns(
         panel,
         [customer_col, month_col, exposure_col, post_col, *outcomes, *card_cols],
         "did_imputation",
@@ -1268,12 +1191,9 @@ def did_imputation(
         return np.vstack(eff).T, np.vstack(cf).T
 
     point, cf_point = (a[0] for a in stat(np.ones((1, n))))
-    draws, cf_draws = [], []
-    for c in bootstrap_counts(n, n_boot, seed):
-        d, f = stat(c)
-        draws.append(d)
-        cf_draws.append(f)
-    draws, cf_draws = np.vstack(draws), np.vstack(cf_draws)
+    k = len(outcomes)
+    both = bootstrap_draws(n, lambda c: np.hstack(stat(c)), n_boot=n_boot, seed=seed, counts=True)
+    draws, cf_draws = both[:, :k], both[:, k:]
     names, est, all_draws, cf_all = list(outcomes), point, draws, cf_point
     if "revenue" in outcomes and "visits" in outcomes:
         r, v = outcomes.index("revenue"), outcomes.index("visits")
@@ -1283,13 +1203,13 @@ def did_imputation(
             all_draws = np.column_stack([draws, chk(draws, cf_draws)])
             cf_all = np.r_[cf_point, cf_point[r] / cf_point[v]]
         names.append("check")
-    out = _bootstrap_frame(
+    out = bootstrap_frame(
         est,
         all_draws,
-        level,
-        names,
         n=n,
-        se=np.nanstd(all_draws, 0, ddof=1),
+        level=level,
+        index=_outcomes(names),
+        se=bootstrap_se(all_draws),
         member_months=float(E.sum()),
         counterfactual=cf_all,
     )

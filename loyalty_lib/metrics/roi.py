@@ -10,13 +10,13 @@ discount) and also counting the discounts as a cost would subtract them twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from loyalty_lib.metrics._common import check_columns
 from loyalty_lib.schema import COST_CATEGORIES
+from loyalty_lib.stats import check_columns, percentile_interval
 
 __all__ = [
     "break_even_members",
@@ -29,10 +29,6 @@ __all__ = [
     "roi_pct",
     "roi_sensitivity",
 ]
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    check_columns(df, cols, where, frame=True)
 
 
 def roi_pct(incremental_gross_revenue, cost_total, *, margin: float):
@@ -93,7 +89,7 @@ def cost_ledger(
     >>> cost_ledger(c)["total"].tolist()
     [15.0, 7.0]
     """
-    _require(program_costs, [date_col, category_col, amount_col], "cost_ledger")
+    check_columns(program_costs, [date_col, category_col, amount_col], "cost_ledger")
     month = pd.to_datetime(program_costs[date_col]).dt.to_period("M").dt.to_timestamp()
     wide = program_costs.assign(month=month).pivot_table(
         index="month",
@@ -177,7 +173,7 @@ def member_months(
     """
     from loyalty_lib.metrics.impact import _first_issue, card_months
 
-    _require(cards, [customer_col, issued_col], "member_months")
+    check_columns(cards, [customer_col, issued_col], "member_months")
     return float(card_months(_first_issue(cards, customer_col, issued_col), end).sum())
 
 
@@ -253,17 +249,12 @@ def roi_estimate(
 
     point = figures([effect])[:, 0]
     if draws is not None:
-        d = figures(np.ravel(draws))
-        a = (1 - level) / 2
-        lo, hi = np.nanquantile(d, [a, 1 - a], axis=1)
+        lo, hi = percentile_interval(figures(np.ravel(draws)).T, level=level)
     else:
         lo = hi = np.full(4, np.nan)
     return pd.DataFrame(
         {"estimate": point, "ci_low": lo, "ci_high": hi},
-        index=pd.Index(
-            ["incremental_gross_revenue", "incremental_margin", "net_gain", "roi_pct"],
-            name="figure",
-        ),
+        index=pd.Index(["incremental_gross_revenue", "incremental_margin", "net_gain", "roi_pct"], name="figure"),
     )
 
 

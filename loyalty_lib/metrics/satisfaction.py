@@ -24,11 +24,10 @@ from loyalty_lib.metrics._common import as_list
 from loyalty_lib.stats import (
     ESTIMATE_COLUMNS,
     bootstrap_draws,
+    bootstrap_frame,
     estimate_frame,
     normal_interval,
-    percentile_interval,
     proportion_frame,
-    resample_counts,
 )
 from loyalty_lib.stats import check_columns as _require
 
@@ -129,15 +128,13 @@ def _grouped_bootstrap(
     n = n_cg.sum(axis=0)
     sums = v_cg.sum(axis=1)
 
-    def stat(idx: np.ndarray) -> np.ndarray:
-        w = resample_counts(idx, C)
+    def stat(w: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return combine(w @ v_cg, w @ n_cg)
 
-    draws = bootstrap_draws(C, stat, n_boot=n_boot, seed=seed)
-    lo, hi = percentile_interval(draws, level=level)
+    draws = bootstrap_draws(C, stat, n_boot=n_boot, seed=seed, counts=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        boot = estimate_frame(combine(sums, n), lo, hi, n.astype(int))
+        boot = bootstrap_frame(combine(sums, n), draws, n=n.astype(int), level=level)
     for name, fn in (extras or {}).items():
         with np.errstate(invalid="ignore", divide="ignore"):
             boot[name] = fn(sums, n)

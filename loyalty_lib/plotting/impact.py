@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.metrics._common import check_columns as _need
+from loyalty_lib.stats import check_columns as _need
 
 __all__ = ["plot_balance", "plot_event_study", "plot_parallel_trends", "plot_propensity_overlap"]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.metrics._common import check_columns
+from loyalty_lib.stats import check_columns
 
 __all__ = ["plot_cost_ledger", "plot_roi_curve", "plot_tornado"]
 

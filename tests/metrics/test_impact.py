@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from loyalty_lib import stats
 from loyalty_lib.metrics import impact as im
 from loyalty_lib.plotting import impact as pim
 
@@ -403,6 +404,6 @@ def test_bootstrap_refit_matches_statsmodels():
     beta = im._logit_irls(X, t.astype(float), np.ones(400), np.zeros(X.shape[1]))
     p_newton = 1 / (1 + np.exp(-X @ beta))
     np.testing.assert_allclose(p_newton, im.propensity_weights(f, t)["propensity"], rtol=1e-6)
-    # bootstrap counts are multinomial draws of n out of n
-    counts = next(im.bootstrap_counts(50, 7, seed=1))
+    # the customer bootstrap hands the statistic multinomial draws of n out of n
+    counts = stats.bootstrap_draws(50, lambda c: c, n_boot=7, seed=1, counts=True)
     assert counts.shape == (7, 50) and (counts.sum(1) == 50).all()
