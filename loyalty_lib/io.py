@@ -329,7 +329,7 @@ def parse_numbers(
     other = {".": ",", ",": "."}.get(decimal)
     if other is not None and other != th:
         mixed = bad & t.str.contains(other, regex=False).fillna(False).astype(bool)
-        problems.append((mixed, f"'{other}' in a number with decimal '{decimal}'"))
+        problems.append((mixed, f"decimal mark is a {'comma' if decimal == ',' else 'point'}"))
         bad = bad & ~mixed
     return values, [*problems, (bad, "number")]
 
