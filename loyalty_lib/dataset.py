@@ -34,7 +34,7 @@ class Dataset:
     source : str
         Where the data came from, for report metadata.
     quarantined : pandas.DataFrame or None
-        Summary of rows set aside by the loader (``table, column, rule, n_rows, row_ids, values``).
+        Summary of rows set aside by the loader (``table, column, rule, n_rows, row_ids, first_values``).
     warnings : pandas.DataFrame or None
         Implausible values the loader kept but flagged (same columns), e.g. dates in 2099.
     """

@@ -27,7 +27,7 @@ from loyalty_lib.schema import TABLES, pandera_schema
 
 #: How many offending row ids each problem lists.
 N_EXAMPLES = 10
-PROBLEM_COLUMNS = ["table", "column", "rule", "n_rows", "row_ids", "values"]
+PROBLEM_COLUMNS = ["table", "column", "rule", "n_rows", "row_ids", "first_values"]
 #: Tables without which no stage can run: an empty one is an error, not a warning.
 CORE_TABLES = ("customers", "transactions")
 #: Plausibility: a date more than this after the day of the check is flagged (a typing slip such as 2099).
@@ -52,7 +52,7 @@ class ValidationReport:
     ----------
     problems : pandas.DataFrame
         One row per (table, column, rule) with columns ``table, column, rule, n_rows,
-        row_ids, values``: the first offending key values (``line N`` for a row without a
+        row_ids, first_values``: the first offending key values (``line N`` for a row without a
         key), and the offending values of the column as they are, comma-separated.
     rows : dict
         ``(table, column, rule) -> index`` of every offending row, for quarantine.
@@ -92,7 +92,7 @@ def _lines(frame: pd.DataFrame) -> list[str]:
     lines = []
     for r in frame.itertuples(index=False):
         ids = f"; first row ids: {r.row_ids}" if r.row_ids else ""
-        vals = f"; values: {r.values}" if r.values else ""
+        vals = f"; values: {r.first_values}" if r.first_values else ""
         lines.append(f"  - table '{r.table}', column '{r.column}', rule '{r.rule}': {r.n_rows} row(s){ids}{vals}")
     return lines
 
@@ -155,7 +155,7 @@ class _Collector:
             "rule": rule,
             "n_rows": int(len(index)),
             "row_ids": ids,
-            "values": vals,
+            "first_values": vals,
         }
 
     def add(self, table: str, column: str, rule: str, index, *, fatal: bool = False, values=None) -> None:

@@ -77,7 +77,7 @@ def test_ids_as_written_reach_messages_quarantine_and_the_data_copy(tmp_path, un
     tables, report = io.check_folder(folder)
     p = problems(report)
     assert p[("transactions", "customer_id", "customer exists in customers")].row_ids == "0102"
-    assert p[("transactions", "customer_id", "customer exists in customers")].values == "'0002'"
+    assert p[("transactions", "customer_id", "customer exists in customers")].first_values == "'0002'"
     assert p[("transactions", "amount", ">= 0")].row_ids == "0102"
     ds = io.load(folder, on_error="quarantine", quarantine_dir=tmp_path / "q")
     q = pd.read_csv(tmp_path / "q" / "transactions.csv", dtype=str)
@@ -156,7 +156,7 @@ def test_total_footer_and_null_ids_affect_only_their_rows(generated_csv, tmp_pat
     assert pd.api.types.is_string_dtype(tables["transactions"]["customer_id"])
     p = problems(report)
     exists = p[("transactions", "customer_id", "customer exists in customers")]
-    assert exists.n_rows == 2 and exists.values == "'NULL', 'NULL'"
+    assert exists.n_rows == 2 and exists.first_values == "'NULL', 'NULL'"
     assert p[("transactions", "customer_id", "not empty")].row_ids == "TOTAL"
     # the footer's total is an implausible amount, flagged beside the errors
     w = report.warnings
@@ -177,12 +177,12 @@ def test_value_that_does_not_parse_is_named_with_its_row_and_value(tmp_path, unc
     p = problems(io.check_folder(folder)[1])
     assert (
         p[("transactions", "amount", "float value")].row_ids,
-        p[("transactions", "amount", "float value")].values,
+        p[("transactions", "amount", "float value")].first_values,
     ) == (
         "101",
         "'n/a'",
     )
-    assert p[("transactions", "date", "dates parse")].values == "'31/02/2025'"
+    assert p[("transactions", "date", "dates parse")].first_values == "'31/02/2025'"
 
 
 def test_row_without_a_key_is_named_by_its_line_not_na(tmp_path, unchanged):
@@ -198,7 +198,7 @@ def test_missing_markers_are_declared_not_guessed(tmp_path, unchanged):
     text = TRANSACTIONS.replace("offline,01,\n", "offline,01,NULL\n")
     folder = unchanged(write(tmp_path / "d", transactions=text))
     p = problems(io.check_folder(folder)[1])
-    assert p[("transactions", "card_id", "card exists in cards")].values == "'NULL'"
+    assert p[("transactions", "card_id", "card exists in cards")].first_values == "'NULL'"
     tables, report = io.check_folder(folder, mapping={"csv": {"missing": "NULL"}})
     assert report.ok and tables["transactions"]["card_id"].isna().sum() == 2
 
@@ -244,7 +244,7 @@ def test_decimal_comma_mapping_refuses_a_point_instead_of_multiplying(tmp_path, 
     tables, report = io.check_folder(folder, mapping=spec)
     p = problems(report)
     hit = p[("transactions", "amount", "decimal mark is a comma")]
-    assert (hit.row_ids, hit.values) == ("101", "'371.81'")
+    assert (hit.row_ids, hit.first_values) == ("101", "'371.81'")
     assert tables["transactions"]["amount"].iloc[0] == pytest.approx(371.81)
     assert tables["transactions"]["amount"].max() < 1000  # never 37,181
 
@@ -290,7 +290,7 @@ def test_offset_dates_in_a_file_load(tmp_path, unchanged):
 def test_dates_beyond_what_pandas_holds_are_row_problems(tmp_path, unchanged):
     folder = unchanged(write(tmp_path / "d", customers=CUSTOMERS.replace("2025-02-01", "3025-02-01")))
     hit = problems(io.check_folder(folder)[1])[("customers", "first_seen", "date between 1678 and 2261")]
-    assert (hit.row_ids, hit.values) == ("2", "'3025-02-01'")
+    assert (hit.row_ids, hit.first_values) == ("2", "'3025-02-01'")
 
 
 def test_semicolon_and_tab_files_without_mapping_are_read(tmp_path, unchanged):
@@ -409,7 +409,7 @@ def test_dates_far_in_the_future_and_before_1900_are_warnings(tmp_path, unchange
     assert report.ok  # kept: only warned about
     w = {r.rule: r for r in report.warnings.itertuples(index=False) if r.column == "first_seen"}
     future = next(r for rule, r in w.items() if rule.startswith("date not after"))
-    assert (future.n_rows, future.row_ids, future.values) == (1, "02", "2099-01-06 00:00:00")
+    assert (future.n_rows, future.row_ids, future.first_values) == (1, "02", "2099-01-06 00:00:00")
     assert w["date not before 1900"].row_ids == "2"
     with pytest.warns(validation.DataWarning, match="2099"):
         ds = io.load(folder)
