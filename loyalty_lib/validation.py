@@ -217,16 +217,30 @@ def _single_table(c: _Collector, name: str, df: pd.DataFrame, parse_problems: pd
             c.add(name, str(col), _PANDERA_RULES.get(str(check), str(check)), idx)
 
 
+def _position(values: pd.Series | pd.Index, keys: pd.Series | pd.Index) -> np.ndarray:
+    """Position in ``keys`` of each value (its first occurrence), -1 where absent or missing.
+
+    Ids are compared as they are (text with text, numbers with numbers). Text ids go through
+    Arrow's hash lookup: pandas' own ``isin``/``map`` on Arrow strings walk the keys in Python.
+    """
+    values, keys = pd.Series(values, copy=False), pd.Series(keys, copy=False)
+    if pd.api.types.is_string_dtype(values) and pd.api.types.is_string_dtype(keys):
+        found = pc.index_in(pa.array(values, type=pa.large_string()), value_set=pa.array(keys, type=pa.large_string()))
+        pos = np.asarray(found.fill_null(-1), dtype=np.int64)
+        return np.where(values.notna().to_numpy(), pos, -1)
+    codes, uniques = pd.factorize(keys)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    ok = codes >= 0
+    first[codes[ok][::-1]] = np.flatnonzero(ok)[::-1]
+    if not len(uniques):
+        return np.full(len(values), -1, dtype=np.int64)
+    hit = uniques.get_indexer(values)
+    return np.where(hit >= 0, first[np.maximum(hit, 0)], -1)
+
+
 def _not_in(values: pd.Series, allowed: pd.Series) -> np.ndarray:
-    """Which present values are not among ``allowed`` (ids compared as they are: text or numbers)."""
-    present = values.notna().to_numpy()
-    if pd.api.types.is_string_dtype(values) and pd.api.types.is_string_dtype(allowed):
-        # pandas' own isin for Arrow strings walks the allowed values in Python
-        found = pc.is_in(
-            pa.array(values, type=pa.large_string()), value_set=pa.array(allowed.dropna(), type=pa.large_string())
-        )
-        return present & ~np.asarray(found.fill_null(False))
-    return present & ~values.isin(allowed.dropna()).to_numpy()
+    """Which present values are not among ``allowed``."""
+    return values.notna().to_numpy() & (_position(values, allowed) < 0)
 
 
 def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
@@ -260,15 +274,17 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
         and has("cards", "card_id", "customer_id", "issued_date")
         and (tx["card_id"].notna().any() and len(cards))
     ):
-        used = tx["card_id"].notna()
-        lookup = cards.drop_duplicates("card_id").set_index("card_id")
-        holder = tx.loc[used, "card_id"].map(lookup["customer_id"])
-        issued = tx.loc[used, "card_id"].map(lookup["issued_date"])
-        known = tx.loc[used, "card_id"].isin(lookup.index)
-        wrong = known & (holder.astype(str) != tx.loc[used, "customer_id"].astype(str))
-        c.add("transactions", "card_id", "card belongs to the transaction's customer", wrong.index[wrong])
-        early = known & (issued.isna() | (tx.loc[used, "date"].dt.normalize() < issued.dt.normalize()))
-        c.add("transactions", "card_id", "card issued before its first use", early.index[early.fillna(False)])
+        used = tx.index[tx["card_id"].notna().to_numpy()]
+        pos = _position(tx.loc[used, "card_id"], cards["card_id"])
+        known = pos >= 0
+        at = np.where(known, pos, 0)
+        holder = cards["customer_id"].iloc[at].astype(str).to_numpy()
+        wrong = known & (holder != tx.loc[used, "customer_id"].astype(str).to_numpy())
+        c.add("transactions", "card_id", "card belongs to the transaction's customer", used[wrong])
+        issued = cards["issued_date"].iloc[at].dt.normalize().to_numpy()
+        bought = tx.loc[used, "date"].dt.normalize().to_numpy()
+        early = known & (np.isnat(issued) | (bought < issued))
+        c.add("transactions", "card_id", "card issued before its first use", used[early])
     if has("transaction_items", "transaction_id") and tx is not None:
         items = t["transaction_items"]
         c.add(
@@ -286,7 +302,8 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
             )
         if "line_amount" in items and "gross_amount" in tx:
             sums = items.groupby("transaction_id")["line_amount"].sum()
-            s = tx["transaction_id"].map(sums)
+            at = _position(tx["transaction_id"], sums.index)
+            s = pd.Series(np.where(at >= 0, sums.to_numpy()[np.maximum(at, 0)], np.nan), index=tx.index)
             off = s.notna() & ((s - tx["gross_amount"]).abs() > 0.01 * tx["gross_amount"].abs() + 0.02)
             c.add("transactions", "gross_amount", "receipt lines add up to gross_amount", tx.index[off])
     if tx is not None:
