@@ -60,12 +60,16 @@ class ValidationReport:
         ``(table, column, rule)`` of problems no row can be set aside for (a missing table).
     warnings : pandas.DataFrame
         Implausible values that were kept, same columns as ``problems``.
+    written : dict
+        ``(table, column, rule) -> Series`` of the values as written (by row) of every value
+        that did not parse, for the quarantine files (the parsed table holds none there).
     """
 
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
     rows: dict = field(default_factory=dict)
     fatal: list = field(default_factory=list)
     warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    written: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -134,6 +138,7 @@ class _Collector:
         self.records: list[dict] = []
         self.warned: list[dict] = []
         self.rows: dict = {}
+        self.written: dict = {}
         self.fatal: list = []
 
     def _record(self, table: str, column: str, rule: str, index: pd.Index, values) -> dict:
@@ -165,6 +170,8 @@ class _Collector:
             return
         self.records.append(self._record(table, column, rule, index, values))
         self.rows[(table, column, rule)] = index
+        if isinstance(values, pd.Series):
+            self.written[(table, column, rule)] = values
         if fatal:
             self.fatal.append((table, column, rule))
 
@@ -177,7 +184,9 @@ class _Collector:
     def report(self) -> ValidationReport:
         problems = pd.DataFrame(self.records, columns=PROBLEM_COLUMNS)
         warned = pd.DataFrame(self.warned, columns=PROBLEM_COLUMNS)
-        return ValidationReport(problems=problems, rows=self.rows, fatal=self.fatal, warnings=warned)
+        return ValidationReport(
+            problems=problems, rows=self.rows, fatal=self.fatal, warnings=warned, written=self.written
+        )
 
 
 _PANDERA_RULES = {
@@ -426,7 +435,10 @@ def quarantine(
         summaries.append(report.problems)
         for (table, column, rule), idx in report.rows.items():
             idx = clean[table].index.intersection(idx)
-            reasons.setdefault(table, []).append(pd.Series(f"{column}: {rule}", index=idx))
+            why = pd.Series(f"{column}: {rule}", index=idx)
+            if (table, column, rule) in report.written:  # the value as written: the table holds none
+                why = why + " (" + report.written[(table, column, rule)].reindex(idx).astype(str) + ")"
+            reasons.setdefault(table, []).append(why)
         for table in {k[0] for k in report.rows}:
             drop = pd.Index([]).append([report.rows[k] for k in report.rows if k[0] == table])
             clean[table] = clean[table].drop(index=clean[table].index.intersection(drop))

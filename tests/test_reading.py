@@ -183,6 +183,10 @@ def test_value_that_does_not_parse_is_named_with_its_row_and_value(tmp_path, unc
         "'n/a'",
     )
     assert p[("transactions", "date", "dates parse")].first_values == "'31/02/2025'"
+    io.load(folder, on_error="quarantine", quarantine_dir=tmp_path / "q")
+    q = pd.read_csv(tmp_path / "q" / "transactions.csv", dtype=str).set_index("transaction_id")
+    assert q.loc["101", "_problems"] == "amount: float value (n/a)"  # the value the file holds
+    assert q.loc["102", "_problems"] == "date: dates parse (31/02/2025)"
 
 
 def test_row_without_a_key_is_named_by_its_line_not_na(tmp_path, unchanged):
