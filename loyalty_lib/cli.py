@@ -44,6 +44,8 @@ def _validate(args: argparse.Namespace) -> int:
     if report.ok:
         sizes = ", ".join(f"{n} {len(t):,}" for n, t in tables.items())
         print(f"{args.dir}: all contract rules pass ({sizes})")
+        if not report.warnings.empty:
+            print(report.warning_message(), file=sys.stderr)
         return 0
     print(report.message(), file=sys.stderr)
     if args.quarantine:

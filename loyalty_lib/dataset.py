@@ -34,7 +34,9 @@ class Dataset:
     source : str
         Where the data came from, for report metadata.
     quarantined : pandas.DataFrame or None
-        Summary of rows set aside by the loader (``table, column, rule, n_rows, row_ids``).
+        Summary of rows set aside by the loader (``table, column, rule, n_rows, row_ids, first_values``).
+    warnings : pandas.DataFrame or None
+        Implausible values the loader kept but flagged (same columns), e.g. dates in 2099.
     """
 
     customers: pd.DataFrame
@@ -50,6 +52,7 @@ class Dataset:
     truth_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     source: str = ""
     quarantined: pd.DataFrame | None = None
+    warnings: pd.DataFrame | None = None
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:

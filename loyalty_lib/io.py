@@ -1,16 +1,31 @@
 """Reading and writing contract folders (Parquet or CSV), with type parsing and atomic writes.
 
-A user's files are only ever read. Parsing problems (a date that does not parse, a number that
-is text) are not turned into silent blanks: they come back as problems for
-:mod:`loyalty_lib.validation` to report with the row ids.
+A user's files are only ever read, and reading never guesses silently:
+
+- **ids** are text exactly as written (``0001`` stays ``0001``; ``02`` and ``2`` are two ids),
+  unless a column mapping says ``ids: integer``;
+- a value that does not parse (a ``TOTAL`` footer, ``NULL``, ``371.81`` in a column declared
+  with decimal comma) is reported as that value, in that row and column, and affects only its
+  row: it comes back as a problem for :mod:`loyalty_lib.validation` to report;
+- numbers are read with the decimal mark, thousands separator and currency signs declared in
+  the mapping (default: decimal point, no thousands separator, no currency sign), and a value
+  written with the other decimal mark is refused, not reinterpreted;
+- a time written with a UTC offset (``2026-03-01 14:05+03:00``, ``...Z``) is read as the
+  wall-clock time written (``14:05``), the offset dropped: every time is the shop's local time;
+- a CSV file is UTF-8 (with or without BOM) or UTF-16 with a BOM unless the mapping declares
+  another encoding; its field separator is the one declared, else the one its header line
+  uses (``,``, ``;``, tab or ``|``); every reading error names the table and the file.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,58 +40,372 @@ TRUTH_PREFIX = "truth_"
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
+#: How id columns are read: as written (the default) or as whole numbers.
+ID_MODES = ("text", "integer")
+#: Field separators recognised in a CSV header when none is declared.
+SEPARATORS = (",", ";", "\t", "|")
+_SPACES = (" ", "\u00a0", "\u202f")
+#: A time followed by a UTC offset or ``Z``; the offset is dropped (the wall-clock time is kept).
+_OFFSET = r"(\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s*(?:Z|UTC|[+-]\d\d(?::?\d\d)?)$"
+
+
+class ReadError(ValueError):
+    """A table file cannot be read as a table; the message names the table, the file and a fix."""
+
+
+@dataclass(frozen=True)
+class Parsing:
+    """How one table's values are read into the contract's kinds (set by a column mapping).
+
+    Attributes
+    ----------
+    date_formats : mapping of str to str
+        ``strftime`` format per datetime column (default ISO 8601).
+    decimal : str
+        Decimal mark of numbers written as text: ``"."`` (default) or ``","``.
+    thousands : str or None
+        Thousands separator (``" "``, ``"."``, ``","`` or ``"'"``), or ``None`` (default):
+        no separator is accepted. A space also stands for a no-break space.
+    currency : tuple of str
+        Currency signs removed from numbers before reading (``"₽"``, ``"руб."``, ``"$"``).
+    ids : {"text", "integer"}
+        How id columns are read (see :func:`as_ids`).
+    """
+
+    date_formats: Mapping[str, str] = field(default_factory=dict)
+    decimal: str = "."
+    thousands: str | None = None
+    currency: tuple[str, ...] = ()
+    ids: str = "text"
+
+
+def _table_files(folder: Path, name: str) -> list[Path]:
+    return [folder / f"{name}.{fmt}" for fmt in FORMATS if (folder / f"{name}.{fmt}").exists()]
 
 
 def table_path(folder: Path, name: str) -> Path | None:
-    """Return the file holding table ``name`` in ``folder`` (Parquet first), or ``None``."""
-    for fmt in FORMATS:
-        p = folder / f"{name}.{fmt}"
-        if p.exists():
-            return p
-    return None
+    """Return the file holding table ``name`` in ``folder``, or ``None``.
+
+    Raises
+    ------
+    ReadError
+        If the table is there in two formats (a stale CSV beside a newer Parquet, say): the
+        suite does not pick one for the user.
+    """
+    found = _table_files(Path(folder), name)
+    if len(found) > 1:
+        raise ReadError(
+            f"table '{name}' is in the data folder {folder} twice: {found[0].name} and {found[1].name}; "
+            f"remove or move the one that is out of date"
+        )
+    return found[0] if found else None
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read one table file; CSV values stay text until :func:`coerce_table` parses them."""
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+def _encoding(head: bytes, declared: str | None) -> str:
+    if declared:
+        enc = str(declared)
+        return "utf-8-sig" if enc.lower().replace("_", "-") in ("utf-8", "utf8") else enc
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return "utf-8-sig"
 
 
-def _parse(kind: str, s: pd.Series, date_format: str | None) -> pd.Series:
+def _not_text(what: str, path: Path, enc: str, declared: bool) -> ReadError:
+    data = path.read_bytes()
+    try:
+        data.decode(enc)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        where = f"line {line} holds byte 0x{data[e.start]:02x}, which is not {e.encoding} text"
+    except LookupError:
+        return ReadError(f"{what}: unknown encoding {enc!r} (see docs/own_data.md for the 'encoding' option)")
+    else:  # pragma: no cover - pandas and Python disagree on the bytes
+        where = f"it is not {enc} text"
+    fix = (
+        "check the encoding declared in the column mapping"
+        if declared
+        else "declare its encoding in a column mapping, e.g. `csv: {encoding: cp1251}` for Windows Cyrillic"
+    )
+    return ReadError(f"{what}: {where}; {fix}")
+
+
+def _header(first_line: str, what: str, sep: str | None) -> tuple[str, list[str]]:
+    """Return the separator and the stripped column names of a CSV header line."""
+    if sep is None:
+        splits = {s: next(csv.reader([first_line], delimiter=s)) for s in SEPARATORS if s in first_line}
+        several = [s for s, cols in splits.items() if len(cols) > 1]
+        if len(several) > 1:
+            shown = " and ".join(repr(s) for s in several)
+            raise ReadError(
+                f"{what}: the header line could be split at {shown}; declare the separator in a "
+                f'column mapping, e.g. `csv: {{sep: ";"}}`'
+            )
+        sep = several[0] if several else ","
+    names = [c.strip() for c in next(csv.reader([first_line], delimiter=sep))] if first_line else []
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise ReadError(
+            f"{what}: column(s) {', '.join(repr(c) for c in dup)} appear more than once in the header; "
+            f"rename or remove the copies (only one of them could be read)"
+        )
+    return sep, names
+
+
+def read_table(path: str | Path, *, table: str = "", csv_options: Mapping | None = None) -> pd.DataFrame:
+    """Read one table file; CSV values stay text until :func:`coerce_table` parses them.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.parquet`` file, or a CSV (any other suffix).
+    table : str
+        Contract table the file holds, named in every error.
+    csv_options : mapping, optional
+        ``sep`` (default: the separator the header uses), ``encoding`` (default UTF-8, or
+        UTF-16 with a BOM) and ``missing`` (texts meaning "no value" besides an empty cell).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Column names stripped of surrounding spaces; CSV values as text (``str``), an empty
+        cell as missing. ``attrs["first_line"]`` is the file line of the first row (CSV), so
+        a row without a key can be named by its line.
+
+    Raises
+    ------
+    ReadError
+        When the file cannot be opened, is empty, is not text in its encoding, has a header
+        that repeats a column or cannot tell its separator, or has a malformed line.
+    """
+    path = Path(path)
+    opts = dict(csv_options or {})
+    what = f"table '{table}' ({path.name})" if table else f"file {path.name}"
+    try:
+        size = path.stat().st_size
+        if path.suffix.lower() == ".parquet":
+            try:
+                df = pd.read_parquet(path)
+            except OSError:
+                raise
+            except Exception as e:  # pyarrow raises its own error types for a broken file
+                raise ReadError(f"{what} is not a readable Parquet file: {e}") from e
+            df.columns = [str(c).strip() for c in df.columns]
+            return df
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError as e:
+        raise ReadError(f"{what}: cannot read {path}: {e.strerror or e}") from e
+    if size == 0:
+        raise ReadError(f"{what} is empty (0 bytes): export the table again, or remove the file")
+    enc = _encoding(head, opts.get("encoding"))
+    try:
+        first_line = head.decode(enc, errors="replace").lstrip("\ufeff").splitlines()[0]
+    except LookupError as e:
+        raise ReadError(f"{what}: unknown encoding {enc!r} (see docs/own_data.md for the 'encoding' option)") from e
+    except IndexError:
+        first_line = ""
+    sep, _ = _header(first_line, what, opts.get("sep"))
+    missing = [str(m) for m in opts.get("missing") or []]
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=["", *missing], sep=sep, encoding=enc)
+    except UnicodeDecodeError:
+        raise _not_text(what, path, enc, "encoding" in opts) from None
+    except (pd.errors.ParserError, csv.Error) as e:
+        raise ReadError(f"{what}: malformed CSV ({e}); fix that line or quote its fields") from e
+    except pd.errors.EmptyDataError as e:
+        raise ReadError(f"{what} holds no header line") from e
+    except OSError as e:
+        raise ReadError(f"{what}: cannot read {path}: {e.strerror or e}") from e
+    df.columns = [str(c).strip() for c in df.columns]
+    df.attrs["first_line"] = 2
+    return df
+
+
+def as_ids(s: pd.Series, ids: str = "text") -> tuple[pd.Series, pd.Series]:
+    """Read an id column as the contract's key: text exactly as written, or whole numbers.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        Raw column: text from a CSV export, or typed values from Parquet.
+    ids : {"text", "integer"}
+        ``"text"`` (the default): ids are strings exactly as written, so ``0001`` stays
+        ``0001`` and ``02`` and ``2`` are two ids; numbers stored in Parquet become their
+        decimal text (``7.0`` stored as a float becomes ``7``). ``"integer"``: ids are whole
+        numbers (``0001``, ``1`` and ``1.0`` are the same id); a value that is not one is a
+        problem.
+
+    Returns
+    -------
+    ids : pandas.Series
+        ``str`` dtype for ``"text"``, ``int64`` (``Int64`` when some are empty) for ``"integer"``.
+    bad : pandas.Series of bool
+        Values present but not readable as ids (only with ``ids="integer"``).
+
+    Examples
+    --------
+    >>> as_ids(pd.Series(["0001", "02", "2"]))[0].tolist()
+    ['0001', '02', '2']
+    >>> as_ids(pd.Series(["0001", "02", "x"]), "integer")[0].tolist()
+    [1, 2, <NA>]
+    """
+    if ids not in ID_MODES:
+        raise ValueError(f"ids must be one of {', '.join(ID_MODES)}, got {ids!r}")
+    no_bad = pd.Series(False, index=s.index)
+    if ids == "text":
+        if pd.api.types.is_float_dtype(s):
+            whole = s.notna() & (s == np.round(s))
+            out = s.astype("str")
+            out[whole] = s[whole].astype("int64").astype("str")
+            return out, no_bad
+        return s.astype("str"), no_bad
+    if pd.api.types.is_integer_dtype(s):
+        return s, no_bad
+    if pd.api.types.is_float_dtype(s):
+        num = s
+    else:
+        text = s.astype("str").str.strip()
+        num = pd.to_numeric(text.where(text.str.fullmatch(r"[+-]?\d+(?:\.0*)?")), errors="coerce")
+    bad = s.notna() & (num.isna() | (num != np.round(num)))
+    num = num.where(~bad)
+    return num.astype("Int64" if num.isna().any() else "int64"), bad
+
+
+def _is_text(s: pd.Series) -> bool:
+    return s.dtype == object or pd.api.types.is_string_dtype(s)
+
+
+def parse_numbers(
+    s: pd.Series, *, decimal: str = ".", thousands: str | None = None, currency: tuple[str, ...] = ()
+) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
+    """Read numbers written as text with a declared decimal mark, thousands separator and currency.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        Text (from CSV) or already numbers (from Parquet: returned as they are).
+    decimal : str
+        Decimal mark, ``"."`` or ``","``.
+    thousands : str or None
+        Thousands separator, or ``None``: then none is accepted. Groups must have three digits.
+    currency : tuple of str
+        Signs removed wherever they appear (``"₽"``, ``"$"``).
+
+    Returns
+    -------
+    values : pandas.Series
+        float64; a value that is not a number as declared is missing here.
+    problems : list of (mask, rule)
+        The values present that were refused, by reason: written with the other decimal mark
+        (``371.81`` where the decimal mark is ``,``: never reinterpreted), or not a number.
+
+    Examples
+    --------
+    >>> v, probs = parse_numbers(pd.Series(["1.234,50", "371.81", "7"]), decimal=",", thousands=".")
+    >>> v.tolist()[0], [int(m.sum()) for m, _ in probs]
+    (1234.5, [1])
+    """
+    if not _is_text(s):
+        return pd.to_numeric(s, errors="coerce").astype("float64"), []
+    t = s.astype("str").str.strip()
+    for sign in currency:
+        t = t.str.replace(str(sign), "", regex=False)
+    t = t.str.strip()
+    th = thousands
+    if th in _SPACES:
+        t = t.str.replace(r"[\u00a0\u202f]", " ", regex=True)
+        th = " "
+    dec = re.escape(decimal)
+    digits = rf"(?:\d{{1,3}}(?:{re.escape(th)}\d{{3}})+|\d+)" if th else r"\d+"
+    ok = t.str.fullmatch(rf"[+-]?(?:{digits}(?:{dec}\d*)?|{dec}\d+)(?:[eE][+-]?\d+)?").fillna(False).astype(bool)
+    clean = t.where(ok)
+    if th:
+        clean = clean.str.replace(th, "", regex=False)
+    if decimal != ".":
+        clean = clean.str.replace(decimal, ".", regex=False)
+    values = pd.to_numeric(clean, errors="coerce").astype("float64")
+    bad = s.notna() & ~ok
+    problems = []
+    other = {".": ",", ",": "."}.get(decimal)
+    if other is not None and other != th:
+        mixed = bad & t.str.contains(other, regex=False).fillna(False).astype(bool)
+        problems.append((mixed, f"decimal mark is a {'comma' if decimal == ',' else 'point'}"))
+        bad = bad & ~mixed
+    return values, [*problems, (bad, "number")]
+
+
+def parse_dates(s: pd.Series, date_format: str | None = None) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
+    """Read dates and times; a time with a UTC offset keeps its wall-clock time.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        Text, or datetimes (from Parquet; a time-zone-aware column keeps its local times).
+    date_format : str, optional
+        ``strftime`` format (default ISO 8601). A ``%z`` in it is accepted and the offset
+        dropped like any other.
+
+    Returns
+    -------
+    values : pandas.Series
+        ``datetime64[ns]``, time-zone naive.
+    problems : list of (mask, rule)
+        Values that are not dates, and dates outside 1678-2261 (what the suite can hold).
+
+    Examples
+    --------
+    >>> parse_dates(pd.Series(["2026-03-01 14:05+03:00", "2026-03-01 09:00Z"]))[0].dt.hour.tolist()
+    [14, 9]
+    """
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return (s if s.dt.tz is None else s.dt.tz_localize(None)).astype("datetime64[ns]"), []
+    t = s.astype("str").str.strip()
+    offset = t.str.contains(_OFFSET.replace("(", "(?:", 1), regex=True).fillna(False).astype(bool)
+    if offset.any():
+        t = t.where(~offset, t.str.replace(_OFFSET, r"\1", regex=True))
+    fmt = (date_format or "ISO8601").replace("%z", "").replace("%Z", "").strip()
+    try:
+        parsed = pd.to_datetime(t, errors="coerce", format=fmt)
+    except ValueError as e:
+        raise ReadError(f"date format {date_format!r} cannot be used: {e}") from e
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_localize(None)
+    far = parsed.notna() & ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max))
+    values = parsed.where(~far).astype("datetime64[ns]")
+    return values, [(far, "date between 1678 and 2261"), (s.notna() & parsed.isna(), "dates parse")]
+
+
+def _parse(kind: str, s: pd.Series, col: str, parsing: Parsing) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
+    """Parse one column; return the values and the refused values by reason."""
     if kind == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(s):
-            return s.astype("datetime64[ns]") if s.dt.tz is None else s.dt.tz_localize(None)
-        return pd.to_datetime(s, errors="coerce", format=date_format or "ISO8601").astype("datetime64[ns]")
+        return parse_dates(s, parsing.date_formats.get(col))
     if kind in ("float", "int"):
-        out = pd.to_numeric(s, errors="coerce")
-        if kind == "int":
-            whole = out.isna() | (out == np.round(out))
-            out = out.where(whole).astype("Int64" if out.isna().any() else "int64")
-        return out.astype("float64") if kind == "float" else out
+        out, probs = parse_numbers(s, decimal=parsing.decimal, thousands=parsing.thousands, currency=parsing.currency)
+        if kind == "float":
+            return out, [(m, "float value" if r == "number" else r) for m, r in probs]
+        frac = out.notna() & (out != np.round(out))
+        out = out.where(~frac)
+        out = out.astype("Int64" if out.isna().any() else "int64")
+        return out, [*((m, "int value" if r == "number" else r) for m, r in probs), (frac, "int value")]
     if kind == "bool":
         if pd.api.types.is_bool_dtype(s):
-            return s
+            return s, []
         low = s.astype("string").str.strip().str.lower()
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[low.isin(_TRUE)] = True
         out[low.isin(_FALSE)] = False
-        return out if out.isna().any() else out.astype(bool)
+        return (out if out.isna().any() else out.astype(bool)), [(out.isna() & s.notna(), "true/false value")]
     if kind == "id":
-        if pd.api.types.is_float_dtype(s) and (s.dropna() == s.dropna().round()).all():
-            return s.astype("Int64")
-        if s.dtype == object or pd.api.types.is_string_dtype(s):
-            num = pd.to_numeric(s, errors="coerce")
-            if num.notna().sum() == s.notna().sum() and (num.dropna() == num.dropna().round()).all():
-                return num.astype("Int64") if num.isna().any() else num.astype("int64")
-        return s
-    return s
+        out, bad = as_ids(s, parsing.ids)
+        return out, [(bad, "whole-number id")]
+    return s, []
 
 
-def coerce_table(
-    name: str, df: pd.DataFrame, date_formats: Mapping[str, str] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def coerce_table(name: str, df: pd.DataFrame, parsing: Parsing | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse a table's columns to the contract's kinds without losing bad values.
+
+    A value that does not parse is reported as that value, in that row and column; it does
+    not change how the rest of its column is read.
 
     Parameters
     ----------
@@ -84,29 +413,41 @@ def coerce_table(
         Table name.
     df : pandas.DataFrame
         Raw table (text from CSV, or typed from Parquet). Not modified.
-    date_formats : mapping of str to str, optional
-        ``strftime`` format per datetime column, for exports that do not use ISO dates.
+    parsing : Parsing, optional
+        Date formats, number format and id reading (default: ISO dates, decimal point, ids
+        as text).
 
     Returns
     -------
     table : pandas.DataFrame
         Parsed copy.
     problems : pandas.DataFrame
-        Columns ``column, rule, index``: one row per value that was present but did not parse.
+        Columns ``column, rule, index, value``: one row per value that was present but did
+        not parse, ``value`` being the value as written.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"cost_id": ["007", "8"], "date": ["2026-01-05", "2026-01-06"],
+    ...                     "category": ["other", "other"], "amount": ["12.5", "TOTAL"]})
+    >>> table, problems = coerce_table("program_costs", raw)
+    >>> table["cost_id"].tolist(), problems[["column", "rule", "value"]].values.tolist()
+    (['007', '8'], [['amount', 'float value', 'TOTAL']])
     """
+    parsing = parsing or Parsing()
     out = df.copy()
     probs = []
     for c in TABLES[name].columns:
         if c.name not in out:
             continue
         raw = out[c.name]
-        parsed = _parse(c.kind, raw, (date_formats or {}).get(c.name))
-        bad = parsed.isna() & raw.notna()
-        if bad.any():
-            rule = {"datetime": "dates parse", "bool": "true/false value"}.get(c.kind, f"{c.kind} value")
-            probs.append(pd.DataFrame({"column": c.name, "rule": rule, "index": out.index[bad]}))
+        parsed, found = _parse(c.kind, raw, c.name, parsing)
+        for bad, rule in found:
+            if bad.any():
+                values = raw[bad].astype(str).to_numpy()
+                probs.append(pd.DataFrame({"column": c.name, "rule": rule, "index": out.index[bad], "value": values}))
         out[c.name] = parsed
-    problems = pd.concat(probs, ignore_index=True) if probs else pd.DataFrame({"column": [], "rule": [], "index": []})
+    cols = {"column": [], "rule": [], "index": [], "value": []}
+    problems = pd.concat(probs, ignore_index=True) if probs else pd.DataFrame(cols)
     return out, problems
 
 
@@ -116,7 +457,9 @@ def read_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
     Raises
     ------
     FileNotFoundError
-        If the folder does not exist or holds none of the required tables.
+        If the folder does not exist or lacks a required table.
+    ReadError
+        If a table file cannot be read (see :func:`read_table`) or a table is there twice.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -125,7 +468,7 @@ def read_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
     for name in TABLES:
         p = table_path(folder, name)
         if p is not None:
-            tables[name] = read_table(p)
+            tables[name] = read_table(p, table=name)
     missing = [n for n, t in TABLES.items() if t.required and n not in tables]
     if missing:
         raise FileNotFoundError(
@@ -135,14 +478,23 @@ def read_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def read_truth(folder: Path) -> tuple[dict | None, dict[str, pd.DataFrame]]:
-    """Read ``ground_truth.json`` and ``truth_*`` tables if the folder has them."""
+#: Every column name the contract reads as an id, in any table.
+ID_COLUMNS = frozenset(c.name for t in TABLES.values() for c in t.columns if c.kind == "id")
+
+
+def read_truth(folder: Path, *, ids: str = "text") -> tuple[dict | None, dict[str, pd.DataFrame]]:
+    """Read ``ground_truth.json`` and ``truth_*`` tables if the folder has them.
+
+    Id columns of the truth tables are read like the data's (see :func:`as_ids`), so the
+    truth joins the loaded tables on the same keys.
+    """
     truth_path = folder / TRUTH_FILE
     truth = json.loads(truth_path.read_text()) if truth_path.exists() else None
     tables = {}
     for p in sorted(folder.glob(f"{TRUTH_PREFIX}*")):
         if p.suffix in (".parquet", ".csv"):
-            t = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+            t = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, dtype={c: str for c in ID_COLUMNS})
+            t = t.assign(**{c: as_ids(t[c], ids)[0] for c in t.columns if c in ID_COLUMNS})
             tables[p.stem.removeprefix(TRUTH_PREFIX)] = t
     return truth, tables
 
@@ -167,14 +519,17 @@ def check_folder(folder: str | Path, *, mapping: str | Path | Mapping | None = N
     from loyalty_lib import validation
     from loyalty_lib.mapping import read_mapped_folder
 
-    date_formats: dict[str, dict[str, str]] = {}
+    parsing: dict[str, Parsing] = {}
     if mapping is not None:
-        raw, date_formats = read_mapped_folder(Path(folder), mapping)
+        raw, parsing = read_mapped_folder(Path(folder), mapping)
     else:
         raw = read_folder(folder)
     tables, parse_problems = {}, {}
     for name, df in raw.items():
-        tables[name], parse_problems[name] = coerce_table(name, df, date_formats.get(name))
+        try:
+            tables[name], parse_problems[name] = coerce_table(name, df, parsing.get(name))
+        except ReadError as e:
+            raise ReadError(f"table '{name}': {e}") from e
     return tables, validation.validate(tables, parse_problems=parse_problems)
 
 
@@ -206,12 +561,19 @@ def load(
     Returns
     -------
     Dataset
+        ``Dataset.warnings`` lists what looked implausible (dates far in the future, amounts
+        far beyond the rest); they are also issued as a :class:`~loyalty_lib.validation.DataWarning`.
     """
+    import warnings
+
     from loyalty_lib import config, outdir, validation
+    from loyalty_lib.mapping import id_mode
 
     folder = Path(folder)
     tables, report = check_folder(folder, mapping=mapping)
-    truth, truth_tables = read_truth(folder)
+    if not report.warnings.empty:
+        warnings.warn(validation.DataWarning(report.warning_message()), stacklevel=2)
+    truth, truth_tables = read_truth(folder, ids=id_mode(mapping))
     summary = None
     if not report.ok:
         if on_error == "raise":
@@ -219,7 +581,14 @@ def load(
         qdir = Path(quarantine_dir) if quarantine_dir else config.QUARANTINE_DIR / folder.name
         outdir.refuse_data_overlap(qdir, [folder], what="quarantine folder")
         tables, summary = validation.quarantine(tables, report, out_dir=qdir)
-    return Dataset.from_tables(tables, truth=truth, truth_tables=truth_tables, source=str(folder), quarantined=summary)
+    return Dataset.from_tables(
+        tables,
+        truth=truth,
+        truth_tables=truth_tables,
+        source=str(folder),
+        quarantined=summary,
+        warnings=report.warnings if not report.warnings.empty else None,
+    )
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -271,7 +640,7 @@ def save(dataset: Dataset, folder: str | Path, *, fmt: str = "parquet", force: b
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     folder = Path(folder)
-    if folder.exists() and any(table_path(folder, n) for n in TABLES) and not force:
+    if folder.exists() and any(_table_files(folder, n) for n in TABLES) and not force:
         raise FileExistsError(f"{folder} already holds data; pass force=True (--force) to overwrite")
     folder.mkdir(parents=True, exist_ok=True)
     for name, df in dataset.tables.items():

@@ -4,13 +4,17 @@ A shop's CRM and till system rarely export files named ``customers.csv`` with th
 column names, ISO dates and the contract's category values. A mapping file (YAML) says how to
 read each export and how its names translate; the user's files are only ever read::
 
+    ids: text               # optional: ids as written (default) or `integer` (0001 = 1)
     csv:                    # optional, defaults for every CSV export
-      sep: ";"              # field separator (default ",")
-      decimal: ","          # decimal mark of numbers (default ".")
+      sep: ";"              # field separator (default: the one the header line uses)
       encoding: cp1251      # text encoding (default utf-8, with or without BOM)
+      decimal: ","          # decimal mark of numbers (default ".")
+      thousands: " "        # thousands separator (default: none accepted)
+      currency: ["₽", "руб."]  # signs removed from numbers (default: none)
+      missing: ["NULL", "-"]   # texts meaning "no value" besides an empty cell
     tables:
       transactions:
-        file: receipts.csv  # export file in the data folder (default transactions.csv/.parquet)
+        file: receipts.csv  # export file inside the data folder (default transactions.csv/.parquet)
         csv: {sep: ","}     # optional, overrides the defaults above for this file
         columns:            # export name: contract name
           receipt_no: transaction_id
@@ -28,6 +32,10 @@ and values not listed under ``values`` are kept as they are (the contract check 
 any that are still not allowed). Quote values YAML would read as something else
 (``"yes"``, ``"no"``, ``"on"``, numbers with leading zeros).
 
+Nothing is guessed: a number written with the other decimal mark than the declared one
+(``371.81`` under ``decimal: ","``) or with an undeclared thousands separator is reported
+with its row, never reinterpreted; a ``file:`` must lie inside the data folder.
+
 :func:`read_mapped_folder` reads a folder through a mapping; :func:`loyalty_lib.io.load`
 calls it when given ``mapping=``.
 """
@@ -40,14 +48,23 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from loyalty_lib.io import ID_MODES, Parsing, read_table, table_path
 from loyalty_lib.schema import TABLES
 
 _TABLE_KEYS = {"file", "csv", "columns", "date_formats", "values"}
-_CSV_KEYS = {"sep", "decimal", "encoding"}
+_CSV_KEYS = {"sep", "decimal", "thousands", "currency", "missing", "encoding"}
+_THOUSANDS = (" ", "\u00a0", "\u202f", ".", ",", "'")
 
 
 class MappingError(ValueError):
     """The column-mapping file is malformed or names things the data does not have."""
+
+
+def _texts(where: str, key: str, value) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str) and v for v in items):
+        raise MappingError(f"mapping: '{where}.{key}' must be a text or a list of texts (quote them)")
+    return tuple(items)
 
 
 def _check_csv(where: str, opts) -> dict:
@@ -60,7 +77,21 @@ def _check_csv(where: str, opts) -> dict:
         raise MappingError(
             f"mapping: '{where}' has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_CSV_KEYS))}"
         )
-    return dict(opts)
+    opts = dict(opts)
+    if "decimal" in opts and opts["decimal"] not in (".", ","):
+        raise MappingError(f'mapping: \'{where}.decimal\' must be "." or ",", not {opts["decimal"]!r}')
+    if opts.get("thousands") is not None:
+        if opts["thousands"] not in _THOUSANDS:
+            shown = ", ".join(repr(t) for t in _THOUSANDS)
+            raise MappingError(f"mapping: '{where}.thousands' must be one of {shown}, not {opts['thousands']!r}")
+        if opts["thousands"] == opts.get("decimal", "."):
+            raise MappingError(f"mapping: '{where}' declares {opts['thousands']!r} as both decimal mark and thousands")
+    for key in ("currency", "missing"):
+        if key in opts:
+            opts[key] = _texts(where, key, opts[key])
+    if "sep" in opts and (not isinstance(opts["sep"], str) or len(opts["sep"]) != 1):
+        raise MappingError(f"mapping: '{where}.sep' must be one character, e.g. \";\" (quote it)")
+    return opts
 
 
 def read_mapping(mapping: str | Path | Mapping) -> dict:
@@ -103,6 +134,8 @@ def read_mapping(mapping: str | Path | Mapping) -> dict:
             f"mapping names unknown table(s) {', '.join(unknown)}; contract tables are {', '.join(TABLES)}"
         )
     _check_csv("csv", spec.get("csv"))
+    if spec.get("ids", "text") not in ID_MODES:
+        raise MappingError(f"mapping: 'ids' must be one of {', '.join(ID_MODES)}, not {spec['ids']!r}")
     for name, tspec in tables.items():
         if tspec is None:
             continue
@@ -133,19 +166,26 @@ def _recode(s: pd.Series, codes: Mapping) -> pd.Series:
     return out
 
 
-def _decimal_to_point(s: pd.Series, decimal: str) -> pd.Series:
-    """Turn text numbers written with another decimal mark into ``.`` numbers."""
-    if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
-        return s
-    t = s.astype("string").str.replace(r"[\s\u00a0\u202f]", "", regex=True)
-    if decimal != ".":
-        t = t.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
-    return t.astype(object).where(s.notna(), None)
+def id_mode(mapping: str | Path | Mapping | None) -> str:
+    """Return how a mapping reads ids: ``"text"`` (the default, also without a mapping) or ``"integer"``."""
+    return "text" if mapping is None else read_mapping(mapping).get("ids", "text")
+
+
+def _parsing(spec: Mapping, name: str) -> Parsing:
+    tspec = spec["tables"].get(name) or {}
+    opts = {**_check_csv("csv", spec.get("csv")), **_check_csv(f"tables.{name}.csv", tspec.get("csv"))}
+    return Parsing(
+        date_formats=dict(tspec.get("date_formats") or {}),
+        decimal=opts.get("decimal", "."),
+        thousands=opts.get("thousands"),
+        currency=opts.get("currency", ()),
+        ids=spec.get("ids", "text"),
+    )
 
 
 def apply_mapping(
     raw: dict[str, pd.DataFrame], mapping: str | Path | Mapping
-) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
+) -> tuple[dict[str, pd.DataFrame], dict[str, Parsing]]:
     """Rename export columns to contract names and recode category values.
 
     Parameters
@@ -153,15 +193,16 @@ def apply_mapping(
     raw : dict of str to pandas.DataFrame
         Tables as read (not modified).
     mapping : path or mapping
-        See the module docstring (``columns``, ``values`` and the ``decimal`` CSV option are
-        applied here; ``file`` and the other CSV options by :func:`read_mapped_folder`).
+        See the module docstring (``columns`` and ``values`` are applied here; ``file`` and
+        the CSV reading options by :func:`read_mapped_folder`).
 
     Returns
     -------
     tables : dict of str to pandas.DataFrame
         Renamed, recoded copies.
-    date_formats : dict
-        Per table, the ``strftime`` format of each datetime column that has one.
+    parsing : dict of str to loyalty_lib.io.Parsing
+        Per table of ``raw``: its date formats, number format (``decimal``, ``thousands``,
+        ``currency``) and how ids are read, for :func:`loyalty_lib.io.coerce_table`.
 
     Raises
     ------
@@ -179,8 +220,7 @@ def apply_mapping(
     [{'customer_id': '1', 'customer_type': 'b2c'}]
     """
     spec = read_mapping(mapping)
-    default_csv = _check_csv("csv", spec.get("csv"))
-    out, formats = dict(raw), {}
+    out = dict(raw)
     for name, tspec in spec.get("tables", {}).items():
         tspec = tspec or {}
         cols = tspec.get("columns", {}) or {}
@@ -213,31 +253,8 @@ def apply_mapping(
                         f"mapping for table '{name}': values of '{col}' must map export values to contract values"
                     )
                 df = df.assign(**{col: _recode(df[col], codes)})
-            decimal = {**default_csv, **(tspec.get("csv") or {})}.get("decimal", ".")
-            numeric = [c.name for c in TABLES[name].columns if c.kind in ("float", "int") and c.name in df]
-            if decimal != "." and numeric:
-                df = df.assign(**{c: _decimal_to_point(df[c], str(decimal)) for c in numeric})
             out[name] = df
-        formats[name] = dict(tspec.get("date_formats", {}) or {})
-    return out, formats
-
-
-def _read_export(path: Path, opts: Mapping) -> pd.DataFrame:
-    if path.suffix.lower() == ".parquet":
-        df = pd.read_parquet(path)
-    else:
-        enc = opts.get("encoding", "utf-8-sig")
-        enc = "utf-8-sig" if str(enc).lower().replace("_", "-") in ("utf-8", "utf8") else enc
-        df = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            sep=opts.get("sep", ","),
-            encoding=enc,
-        )
-    df.columns = [str(c).strip() for c in df.columns]
-    return df
+    return out, {name: _parsing(spec, name) for name in out}
 
 
 def read_mapped_folder(
@@ -257,8 +274,8 @@ def read_mapped_folder(
     tables : dict of str to pandas.DataFrame
         Raw tables under contract names, columns renamed and values recoded (CSV values are
         still text; :func:`loyalty_lib.io.coerce_table` parses them).
-    date_formats : dict
-        Per table, the ``strftime`` format of each datetime column that has one.
+    parsing : dict of str to loyalty_lib.io.Parsing
+        Per table, how its dates, numbers and ids are read.
 
     Raises
     ------
@@ -266,10 +283,11 @@ def read_mapped_folder(
         If the folder does not exist, a file the mapping names is missing, or a required table
         is in neither the mapping nor the folder.
     MappingError
-        If the mapping is malformed or does not fit the exports.
+        If the mapping is malformed, does not fit the exports, or names a file outside the
+        data folder (its content is never read or shown).
+    loyalty_lib.io.ReadError
+        If an export cannot be read as a table (see :func:`loyalty_lib.io.read_table`).
     """
-    from loyalty_lib.io import table_path
-
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"data folder {folder} does not exist")
@@ -280,6 +298,11 @@ def read_mapped_folder(
         tspec = spec["tables"].get(name) or {}
         if tspec.get("file"):
             path = folder / str(tspec["file"])
+            if not path.resolve().is_relative_to(folder.resolve()):
+                raise MappingError(
+                    f"mapping for table '{name}' names file {tspec['file']}, which is not inside the "
+                    f"data folder {folder}; copy the export into the data folder and name it relative to it"
+                )
             if not path.is_file():
                 raise FileNotFoundError(
                     f"mapping for table '{name}' names file {tspec['file']}, which is not in {folder}"
@@ -288,7 +311,9 @@ def read_mapped_folder(
             path = table_path(folder, name)
             if path is None:
                 continue
-        raw[name] = _read_export(path, {**default_csv, **(tspec.get("csv") or {})})
+        raw[name] = read_table(
+            path, table=name, csv_options={**default_csv, **_check_csv(f"tables.{name}.csv", tspec.get("csv"))}
+        )
     missing = [n for n, t in TABLES.items() if t.required and n not in raw]
     if missing:
         raise FileNotFoundError(

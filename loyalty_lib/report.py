@@ -722,10 +722,11 @@ a { color: #0b5cad; }
 <main>
 {% macro rule_table(rows) %}
   <table>
-    <tr><th>table</th><th>column</th><th>rule</th><th class="num">rows</th><th>first row ids</th></tr>
+    <tr><th>table</th><th>column</th><th>rule</th><th class="num">rows</th><th>first row ids</th><th>their values</th></tr>
     {% for p in rows %}
     <tr><td><code>{{ p.table }}</code></td><td><code>{{ p.column }}</code></td><td>{{ p.rule }}</td>
-        <td class="num">{{ "{:,}".format(p.n_rows) }}</td><td><code>{{ p.row_ids }}</code></td></tr>
+        <td class="num">{{ "{:,}".format(p.n_rows) }}</td><td><code>{{ p.row_ids }}</code></td>
+        <td><code>{{ p.first_values }}</code></td></tr>
     {% endfor %}
   </table>
 {%- endmacro %}

@@ -3,8 +3,13 @@
 Single-table rules (presence, empties, bounds, allowed values, unique keys) are checked by
 pandera schemas built from :mod:`loyalty_lib.schema`; rules across tables (keys that must exist,
 a card issued before its first use, net = gross - discount, ...) are vectorised pandas here.
-Every problem names the table, the column, the rule, how many rows and the first offending row
-ids, and all problems are collected before anything is raised.
+Every problem names the table, the column, the rule, how many rows, the first offending row
+ids (a row without a key by its file line) and the offending values as they are, and all
+problems are collected before anything is raised.
+
+Implausible values are not errors: dates more than a year after the day of the check or
+before 1900, and amounts more than 1,000 times the column's median are kept, and listed
+as warnings with their counts (:attr:`ValidationReport.warnings`).
 """
 
 from __future__ import annotations
@@ -15,12 +20,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from loyalty_lib.schema import TABLES, pandera_schema
 
 #: How many offending row ids each problem lists.
 N_EXAMPLES = 10
-PROBLEM_COLUMNS = ["table", "column", "rule", "n_rows", "row_ids"]
+PROBLEM_COLUMNS = ["table", "column", "rule", "n_rows", "row_ids", "first_values"]
+#: Tables without which no stage can run: an empty one is an error, not a warning.
+CORE_TABLES = ("customers", "transactions")
+#: Plausibility: a date more than this after the day of the check is flagged (a typing slip such as 2099).
+FUTURE_MARGIN = pd.Timedelta(days=366)
+#: Plausibility: a date before this is flagged (an empty date some systems write as 1899-12-30 or 1900-01-01).
+EARLIEST_DATE = pd.Timestamp("1900-01-02")
+#: Plausibility: an amount more than this many times its column's median (of non-zero amounts) is flagged.
+AMOUNT_FACTOR = 1000
+#: Plausibility: the amount rule needs at least this many non-zero amounts to know the column's range.
+AMOUNT_MIN_ROWS = 20
+
+
+class DataWarning(UserWarning):
+    """Data were loaded, but some values look implausible (see ``ValidationReport.warnings``)."""
 
 
 @dataclass
@@ -31,14 +52,24 @@ class ValidationReport:
     ----------
     problems : pandas.DataFrame
         One row per (table, column, rule) with columns ``table, column, rule, n_rows,
-        row_ids`` (the first offending key values, comma-separated).
+        row_ids, first_values``: the first offending key values (``line N`` for a row without a
+        key), and the offending values of the column as they are, comma-separated.
     rows : dict
         ``(table, column, rule) -> index`` of every offending row, for quarantine.
+    fatal : list
+        ``(table, column, rule)`` of problems no row can be set aside for (a missing table).
+    warnings : pandas.DataFrame
+        Implausible values that were kept, same columns as ``problems``.
+    written : dict
+        ``(table, column, rule) -> Series`` of the values as written (by row) of every value
+        that did not parse, for the quarantine files (the parsed table holds none there).
     """
 
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
     rows: dict = field(default_factory=dict)
     fatal: list = field(default_factory=list)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    written: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -46,14 +77,28 @@ class ValidationReport:
         return self.problems.empty
 
     def message(self) -> str:
-        """Human-readable list of every problem."""
-        if self.ok:
-            return "data contract: all rules pass"
-        lines = [f"data contract violated: {len(self.problems)} problem(s)"]
-        for r in self.problems.itertuples(index=False):
-            ids = f"; first row ids: {r.row_ids}" if r.row_ids else ""
-            lines.append(f"  - table '{r.table}', column '{r.column}', rule '{r.rule}': {r.n_rows} row(s){ids}")
+        """Human-readable list of every problem (and of the warnings, if any)."""
+        head = (
+            "data contract: all rules pass" if self.ok else f"data contract violated: {len(self.problems)} problem(s)"
+        )
+        lines = [head, *_lines(self.problems)]
+        if not self.warnings.empty:
+            lines.append(self.warning_message())
         return "\n".join(lines)
+
+    def warning_message(self) -> str:
+        """Human-readable list of the warnings (implausible values that were kept)."""
+        n = len(self.warnings)
+        return "\n".join([f"implausible values kept: {n} warning(s)", *_lines(self.warnings)])
+
+
+def _lines(frame: pd.DataFrame) -> list[str]:
+    lines = []
+    for r in frame.itertuples(index=False):
+        ids = f"; first row ids: {r.row_ids}" if r.row_ids else ""
+        vals = f"; values: {r.first_values}" if r.first_values else ""
+        lines.append(f"  - table '{r.table}', column '{r.column}', rule '{r.rule}': {r.n_rows} row(s){ids}{vals}")
+    return lines
 
 
 class ValidationError(ValueError):
@@ -64,31 +109,84 @@ class ValidationError(ValueError):
         self.report = report
 
 
+def _show(v) -> str:
+    """A value as the user wrote it: text in quotes, numbers and dates plain."""
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, float | np.floating):
+        return f"{v:g}"
+    return str(v)
+
+
+def _row_names(df: pd.DataFrame, index: pd.Index, key: str) -> list[str]:
+    """Key values of the rows; a row without a key is named by its file line (or row label)."""
+    first_line = df.attrs.get("first_line")
+    names = []
+    for label, k in zip(index, df.loc[index, key].tolist(), strict=True):
+        if not pd.isna(k):
+            names.append(str(k))
+        elif first_line is not None and isinstance(label, int | np.integer):
+            names.append(f"line {int(label) + first_line}")
+        else:
+            names.append(f"row {label}")
+    return names
+
+
 class _Collector:
     def __init__(self, tables: dict[str, pd.DataFrame]):
         self.tables = tables
         self.records: list[dict] = []
+        self.warned: list[dict] = []
         self.rows: dict = {}
+        self.written: dict = {}
         self.fatal: list = []
 
-    def add(self, table: str, column: str, rule: str, index, *, fatal: bool = False) -> None:
+    def _record(self, table: str, column: str, rule: str, index: pd.Index, values) -> dict:
+        df = self.tables.get(table)
+        key = TABLES[table].key
+        ids = vals = ""
+        if df is not None and len(index):
+            first = index[:N_EXAMPLES]
+            if key in df:
+                ids = ", ".join(_row_names(df, first, key))
+            if values is None and column in df and column != key:
+                values = df.loc[first, column]
+            if values is not None:
+                shown = pd.Series(values).reindex(first) if isinstance(values, pd.Series) else pd.Series(values)
+                vals = ", ".join(_show(v) for v in shown.iloc[:N_EXAMPLES].tolist() if not pd.isna(v))
+        return {
+            "table": table,
+            "column": column,
+            "rule": rule,
+            "n_rows": int(len(index)),
+            "row_ids": ids,
+            "first_values": vals,
+        }
+
+    def add(self, table: str, column: str, rule: str, index, *, fatal: bool = False, values=None) -> None:
+        """Record a broken rule; ``values`` (by row) overrides the column's parsed values."""
         index = pd.Index(index).unique()
         if len(index) == 0 and not fatal:
             return
-        df = self.tables.get(table)
-        key = TABLES[table].key
-        ids = ""
-        if df is not None and len(index) and key in df:
-            ex = df.loc[index[:N_EXAMPLES], key]
-            ids = ", ".join(map(str, ex.tolist()))
-        self.records.append({"table": table, "column": column, "rule": rule, "n_rows": int(len(index)), "row_ids": ids})
+        self.records.append(self._record(table, column, rule, index, values))
         self.rows[(table, column, rule)] = index
+        if isinstance(values, pd.Series):
+            self.written[(table, column, rule)] = values
         if fatal:
             self.fatal.append((table, column, rule))
 
+    def warn(self, table: str, column: str, rule: str, index) -> None:
+        """Record implausible values that are kept."""
+        index = pd.Index(index).unique()
+        if len(index):
+            self.warned.append(self._record(table, column, rule, index, None))
+
     def report(self) -> ValidationReport:
         problems = pd.DataFrame(self.records, columns=PROBLEM_COLUMNS)
-        return ValidationReport(problems=problems, rows=self.rows, fatal=self.fatal)
+        warned = pd.DataFrame(self.warned, columns=PROBLEM_COLUMNS)
+        return ValidationReport(
+            problems=problems, rows=self.rows, fatal=self.fatal, warnings=warned, written=self.written
+        )
 
 
 _PANDERA_RULES = {
@@ -102,10 +200,17 @@ def _single_table(c: _Collector, name: str, df: pd.DataFrame, parse_problems: pd
     missing = [col.name for col in spec.columns if col.required and col.name not in df.columns]
     for m in missing:
         c.add(name, m, "required column present", [], fatal=True)
+    if len(df) == 0 or df.isna().all(axis=None):
+        if name in CORE_TABLES:
+            c.add(name, "-", "table has rows", [], fatal=True)
+        else:
+            c.warned.append(dict(zip(PROBLEM_COLUMNS, [name, "-", "table has rows", 0, "", ""], strict=True)))
+        return
     already: dict[str, set] = {}
     if parse_problems is not None and len(parse_problems):
         for (col, rule), grp in parse_problems.groupby(["column", "rule"], sort=False):
-            c.add(name, col, rule, grp["index"].to_numpy())
+            raw = pd.Series(grp["value"].to_numpy(), index=grp["index"].to_numpy()) if "value" in grp else None
+            c.add(name, col, rule, grp["index"].to_numpy(), values=raw)
             already.setdefault(col, set()).update(grp["index"].tolist())
     schema = pandera_schema(name, list(df.columns))
     present = df[[col for col in schema.columns if col in df.columns]]
@@ -121,8 +226,30 @@ def _single_table(c: _Collector, name: str, df: pd.DataFrame, parse_problems: pd
             c.add(name, str(col), _PANDERA_RULES.get(str(check), str(check)), idx)
 
 
+def _position(values: pd.Series | pd.Index, keys: pd.Series | pd.Index) -> np.ndarray:
+    """Position in ``keys`` of each value (its first occurrence), -1 where absent or missing.
+
+    Ids are compared as they are (text with text, numbers with numbers). Text ids go through
+    Arrow's hash lookup: pandas' own ``isin``/``map`` on Arrow strings walk the keys in Python.
+    """
+    values, keys = pd.Series(values, copy=False), pd.Series(keys, copy=False)
+    if pd.api.types.is_string_dtype(values) and pd.api.types.is_string_dtype(keys):
+        found = pc.index_in(pa.array(values, type=pa.large_string()), value_set=pa.array(keys, type=pa.large_string()))
+        pos = np.asarray(found.fill_null(-1), dtype=np.int64)
+        return np.where(values.notna().to_numpy(), pos, -1)
+    codes, uniques = pd.factorize(keys)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    ok = codes >= 0
+    first[codes[ok][::-1]] = np.flatnonzero(ok)[::-1]
+    if not len(uniques):
+        return np.full(len(values), -1, dtype=np.int64)
+    hit = uniques.get_indexer(values)
+    return np.where(hit >= 0, first[np.maximum(hit, 0)], -1)
+
+
 def _not_in(values: pd.Series, allowed: pd.Series) -> np.ndarray:
-    return values.notna().to_numpy() & ~values.isin(allowed.dropna()).to_numpy()
+    """Which present values are not among ``allowed``."""
+    return values.notna().to_numpy() & (_position(values, allowed) < 0)
 
 
 def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
@@ -156,15 +283,17 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
         and has("cards", "card_id", "customer_id", "issued_date")
         and (tx["card_id"].notna().any() and len(cards))
     ):
-        used = tx["card_id"].notna()
-        lookup = cards.drop_duplicates("card_id").set_index("card_id")
-        holder = tx.loc[used, "card_id"].map(lookup["customer_id"])
-        issued = tx.loc[used, "card_id"].map(lookup["issued_date"])
-        known = tx.loc[used, "card_id"].isin(lookup.index)
-        wrong = known & (holder.astype(str) != tx.loc[used, "customer_id"].astype(str))
-        c.add("transactions", "card_id", "card belongs to the transaction's customer", wrong.index[wrong])
-        early = known & (issued.isna() | (tx.loc[used, "date"].dt.normalize() < issued.dt.normalize()))
-        c.add("transactions", "card_id", "card issued before its first use", early.index[early.fillna(False)])
+        used = tx.index[tx["card_id"].notna().to_numpy()]
+        pos = _position(tx.loc[used, "card_id"], cards["card_id"])
+        known = pos >= 0
+        at = np.where(known, pos, 0)
+        holder = cards["customer_id"].iloc[at].astype(str).to_numpy()
+        wrong = known & (holder != tx.loc[used, "customer_id"].astype(str).to_numpy())
+        c.add("transactions", "card_id", "card belongs to the transaction's customer", used[wrong])
+        issued = cards["issued_date"].iloc[at].dt.normalize().to_numpy()
+        bought = tx.loc[used, "date"].dt.normalize().to_numpy()
+        early = known & (np.isnat(issued) | (bought < issued))
+        c.add("transactions", "card_id", "card issued before its first use", used[early])
     if has("transaction_items", "transaction_id") and tx is not None:
         items = t["transaction_items"]
         c.add(
@@ -182,7 +311,8 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
             )
         if "line_amount" in items and "gross_amount" in tx:
             sums = items.groupby("transaction_id")["line_amount"].sum()
-            s = tx["transaction_id"].map(sums)
+            at = _position(tx["transaction_id"], sums.index)
+            s = pd.Series(np.where(at >= 0, sums.to_numpy()[np.maximum(at, 0)], np.nan), index=tx.index)
             off = s.notna() & ((s - tx["gross_amount"]).abs() > 0.01 * tx["gross_amount"].abs() + 0.02)
             c.add("transactions", "gross_amount", "receipt lines add up to gross_amount", tx.index[off])
     if tx is not None:
@@ -192,8 +322,38 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
                 c.add(name, "transaction_id", "receipt exists in transactions", t[name].index[bad])
 
 
+def _plausibility(c: _Collector, name: str, df: pd.DataFrame, today: pd.Timestamp) -> None:
+    """Warn (never fail) about dates far in the future or before 1900, and outlandish amounts."""
+    latest = today.normalize() + FUTURE_MARGIN
+    for col in TABLES[name].columns:
+        if col.name not in df or len(df) == 0:
+            continue
+        s = df[col.name]
+        if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(s):
+            c.warn(
+                name,
+                col.name,
+                f"date not after {latest:%Y-%m-%d} (a year from today)",
+                df.index[(s > latest).fillna(False)],
+            )
+            c.warn(name, col.name, f"date not before {EARLIEST_DATE.year}", df.index[(s < EARLIEST_DATE).fillna(False)])
+        elif col.kind == "float" and col.ge == 0 and col.le is None and pd.api.types.is_numeric_dtype(s):
+            positive = s[s > 0]
+            if len(positive) >= AMOUNT_MIN_ROWS:
+                limit = AMOUNT_FACTOR * float(positive.median())
+                c.warn(
+                    name,
+                    col.name,
+                    f"at most {AMOUNT_FACTOR:,} x the median ({limit:,.2f})",
+                    df.index[(s > limit).fillna(False)],
+                )
+
+
 def validate(
-    tables: dict[str, pd.DataFrame], *, parse_problems: dict[str, pd.DataFrame] | None = None
+    tables: dict[str, pd.DataFrame],
+    *,
+    parse_problems: dict[str, pd.DataFrame] | None = None,
+    today: pd.Timestamp | str | None = None,
 ) -> ValidationReport:
     """Check a set of tables against the contract.
 
@@ -203,6 +363,8 @@ def validate(
         Parsed tables (see :func:`loyalty_lib.io.coerce_table`), or ``Dataset.tables``.
     parse_problems : dict of str to pandas.DataFrame, optional
         Values that did not parse, per table, from :func:`~loyalty_lib.io.coerce_table`.
+    today : Timestamp or str, optional
+        The day of the check, for the "date in the future" warning (default: today).
 
     Returns
     -------
@@ -222,6 +384,7 @@ def validate(
                 c.add(name, "-", "required table present", [], fatal=True)
             continue
         _single_table(c, name, tables[name], (parse_problems or {}).get(name))
+        _plausibility(c, name, tables[name], pd.Timestamp(today) if today is not None else pd.Timestamp.now())
     _cross_tables(c, tables)
     return c.report()
 
@@ -272,7 +435,10 @@ def quarantine(
         summaries.append(report.problems)
         for (table, column, rule), idx in report.rows.items():
             idx = clean[table].index.intersection(idx)
-            reasons.setdefault(table, []).append(pd.Series(f"{column}: {rule}", index=idx))
+            why = pd.Series(f"{column}: {rule}", index=idx)
+            if (table, column, rule) in report.written:  # the value as written: the table holds none
+                why = why + " (" + report.written[(table, column, rule)].reindex(idx).astype(str) + ")"
+            reasons.setdefault(table, []).append(why)
         for table in {k[0] for k in report.rows}:
             drop = pd.Index([]).append([report.rows[k] for k in report.rows if k[0] == table])
             clean[table] = clean[table].drop(index=clean[table].index.intersection(drop))

@@ -15,7 +15,7 @@ from loyalty_lib.mapping import MappingError, apply_mapping, read_mapped_folder,
 EXAMPLE = config.PROJECT_DIR / "examples" / "own_data"
 
 MAPPING = {
-    "csv": {"sep": ";", "decimal": ","},
+    "csv": {"sep": ";", "decimal": ",", "thousands": "."},
     "tables": {
         "customers": {
             "file": "clients.csv",
@@ -82,10 +82,10 @@ def test_mapped_export_loads_with_contract_names_types_and_values(tmp_path):
     assert ds.customers["first_seen"].iloc[0] == pd.Timestamp("2025-01-05")
     assert ds.cards["issue_channel"].tolist() == ["offline"]
     tx = ds.transactions.set_index("transaction_id")
-    assert tx.loc[7, "amount"] == pytest.approx(1234.50)
-    assert tx.loc[7, "gross_amount"] == pytest.approx(1235.00)
-    assert tx.loc[8, "channel"] == "delivery"
-    assert tx.loc[7, "date"] == pd.Timestamp("2025-01-05 10:30")
+    assert tx.loc["7", "amount"] == pytest.approx(1234.50)
+    assert tx.loc["7", "gross_amount"] == pytest.approx(1235.00)
+    assert tx.loc["8", "channel"] == "delivery"
+    assert tx.loc["7", "date"] == pd.Timestamp("2025-01-05 10:30")
     assert not ds.has("surveys")  # optional tables the shop lacks are simply absent
 
 
@@ -109,10 +109,11 @@ def test_unlisted_values_are_kept_so_the_contract_check_names_them(tmp_path):
 def test_apply_mapping_does_not_modify_its_input():
     raw = {"customers": pd.DataFrame({"Client": ["1"], "Kind": ["private"], "Since": ["x"]})}
     before = raw["customers"].copy()
-    out, formats = apply_mapping(raw, MAPPING)
+    out, parsing = apply_mapping(raw, MAPPING)
     pd.testing.assert_frame_equal(raw["customers"], before)
     assert list(out["customers"].columns) == ["customer_id", "customer_type", "first_seen"]
-    assert formats["customers"] == {"first_seen": "%d.%m.%Y"}
+    assert parsing["customers"].date_formats == {"first_seen": "%d.%m.%Y"}
+    assert (parsing["customers"].decimal, parsing["customers"].thousands) == (",", ".")
 
 
 def test_mapping_read_from_yaml(tmp_path):

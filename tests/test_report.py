@@ -43,7 +43,7 @@ def write_tiny_data(folder: Path, *, broken: bool = False) -> Path:
     pd.DataFrame(
         {
             "card_id": [10, 11, 12],
-            "customer_id": [1, 2, None],
+            "customer_id": pd.array([1, 2, None], dtype="Int64"),  # ids as a till writes them: 1, not 1.0
             "issued_date": ["2025-01-05", "2025-01-10", None],
             "issue_channel": ["offline", "delivery", None],
         }
@@ -63,7 +63,7 @@ def write_tiny_data(folder: Path, *, broken: bool = False) -> Path:
             "amount": [95.0, 186.0, 50.0, -80.0 if broken else 80.0],
             "channel": ["offline", "offline", "delivery", "offline"],
             "store_id": [1, 1, 2, 1],
-            "card_id": [10, 10, None, None],
+            "card_id": pd.array([10, 10, None, None], dtype="Int64"),
         }
     ).to_csv(folder / "transactions.csv", index=False)
     return folder
