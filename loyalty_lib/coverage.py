@@ -32,6 +32,26 @@ from loyalty_lib.metrics import satisfaction as sat
 ROW_COLUMNS = ["estimator", "estimate", "ci_low", "ci_high", "truth"]
 LEVEL = 0.95
 
+#: Figures whose flag in docs/validation.md has a known cause, and what it is. The large sweep
+#: lists them under its table and does not fail on them; remove an entry once its fix lands.
+KNOWN_ISSUES: dict[str, str] = {
+    "activation_km_90d": (
+        "the planted curve (`enrollment.planted_activation_by_day`) leaves out campaign visits, at "
+        "which holders also use their card, so it sits about 1 point (1.7 %) below the real share; "
+        "the Kaplan-Meier estimate is right and the planted value is too low."
+    ),
+    "goal_gradient": (
+        "biased toward zero by about a tenth of the effect: the generator's stamp count that drives "
+        "the visit rate ignores the stamps earned at campaign visits, which the ledger (and so the "
+        "estimator) counts; with campaigns switched off the gap halves; the rest comes from each "
+        "member's limited watch (documented in `activity.goal_gradient_fit`)."
+    ),
+    "did_revenue": "the impact design's upward bias (issue 9: membership is defined by a post-launch purchase).",
+    "did_visits": "the same design bias, larger on visits: the purchase at which a card is handed out counts.",
+    "psw_revenue": "the same cells as the DiD (members' post-launch months); see did_revenue.",
+    "roi_pct": "carries the impact estimate's bias, and compares with all incremental revenue, new customers too.",
+}
+
 
 @dataclass
 class Branch:
@@ -84,7 +104,11 @@ def _rows(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
 
 
 def return_curve_rows(b: Branch) -> pd.DataFrame:
-    """Chance of a next visit within the planted horizon after visit 1 and visit 2 (``03_activity``)."""
+    """Chance of a next visit within the planted horizon after visit 1 and visit 2 (``03_activity``).
+
+    Planted value: the mean planted probability of a return within the horizon over the same
+    eligible visits of customers first seen inside the data.
+    """
     start, _, end = b.period
     ds = b.ds
     h = int(ds.truth["return_curve"]["horizon_days"])
@@ -94,7 +118,11 @@ def return_curve_rows(b: Branch) -> pd.DataFrame:
 
 
 def activation_rows(b: Branch, days: float = 90) -> pd.DataFrame:
-    """Kaplan-Meier share of cards used within ``days`` of issue (``02_enrollment``)."""
+    """Kaplan-Meier share of cards used within ``days`` of issue (``02_enrollment``).
+
+    Planted value: the mean over the same holders of activator x (1 - exp(-rate x days)), the
+    member visit rate times the card-use probability (campaign visits are not in it).
+    """
     _, launch, end = b.period
     members = enrollment.member_table(b.ds.cards, b.ds.transactions, end=end)
     members = members[members["issued_date"] >= launch]
@@ -103,7 +131,10 @@ def activation_rows(b: Branch, days: float = 90) -> pd.DataFrame:
 
 
 def bunching_rows(b: Branch) -> pd.DataFrame:
-    """Excess mass of card receipts just above each planted tier threshold (``04_average_check``)."""
+    """Excess mass of card receipts just above each planted tier threshold (``04_average_check``).
+
+    Planted value: the number of checks the generator topped up over that threshold.
+    """
     thresholds = [float(t) for t in b.ds.truth["tiers"]["thresholds"]]
     card = b.ds.transactions[b.ds.transactions["card_id"].notna()]
     bunch = basket.bunching(card, thresholds, n_boot=b.n_boot, seed=b.seed)
@@ -111,13 +142,19 @@ def bunching_rows(b: Branch) -> pd.DataFrame:
 
 
 def nps_rows(b: Branch) -> pd.DataFrame:
-    """NPS of all survey answers, customer bootstrap (``05_satisfaction``)."""
+    """NPS of all survey answers, customer bootstrap (``05_satisfaction``).
+
+    Planted value: the expected NPS of the same answers given each respondent's planted satisfaction.
+    """
     score = sat.nps(b.ds.surveys, n_boot=b.n_boot, seed=b.seed)
     return _rows(tl.annotate(score.set_axis(["score"]), b.ds, "nps_score"), ["nps"])
 
 
 def odds_ratio_rows(b: Branch, horizon_days: int = 90) -> pd.DataFrame:
-    """Odds ratio of buying again within the horizon per NPS point, NPS alone (``05_satisfaction``)."""
+    """Odds ratio of buying again within the horizon per NPS point, NPS alone (``05_satisfaction``).
+
+    Planted value: the fractional-logit fit of the planted return probability on the same answers.
+    """
     ds = b.ds
     _, _, end = b.period
     ret = sat.retention_frame(ds.surveys, ds.transactions, horizon_days=horizon_days, data_end=end)
@@ -127,7 +164,10 @@ def odds_ratio_rows(b: Branch, horizon_days: int = 90) -> pd.DataFrame:
 
 
 def goal_gradient_rows(b: Branch) -> pd.DataFrame:
-    """Within-member slope of the log pause on stamps held (``03_activity``)."""
+    """Within-member slope of the log pause on stamps held (``03_activity``).
+
+    Planted value: minus the planted log visit rate per stamp held.
+    """
     _, _, end = b.period
     panel = activity.goal_gradient_panel(b.ds.transactions, b.ds.points_ledger, b.ds.cards, end=end)
     fit = activity.goal_gradient_fit(panel).loc[["within"]]
@@ -135,7 +175,10 @@ def goal_gradient_rows(b: Branch) -> pd.DataFrame:
 
 
 def did_rows(b: Branch) -> pd.DataFrame:
-    """Two-way fixed-effects DiD, ever-member x post, revenue and visits (``06_impact``)."""
+    """Two-way fixed-effects DiD, ever-member x post, revenue and visits (``06_impact``).
+
+    Planted value: mean of actual minus no-program outcome over established members' post-launch months.
+    """
     est = b.established
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -146,7 +189,10 @@ def did_rows(b: Branch) -> pd.DataFrame:
 
 
 def imputation_rows(b: Branch) -> pd.DataFrame:
-    """DiD by imputation, revenue per member-month after the card (``06_impact``)."""
+    """DiD by imputation, revenue per member-month after the card (``06_impact``).
+
+    Planted value: mean of actual minus no-program revenue over members' months after the card.
+    """
     est = b.established
     imp = impact.did_imputation(est, outcomes=["revenue"], n_boot=b.n_boot, seed=b.seed)
     planted = impact.planted_effect(est, est["after_issue"])
@@ -154,7 +200,10 @@ def imputation_rows(b: Branch) -> pd.DataFrame:
 
 
 def psw_rows(b: Branch) -> pd.DataFrame:
-    """Propensity-score weighting (ATT), revenue per member-month after launch (``06_impact``)."""
+    """Propensity-score weighting (ATT), revenue per member-month after launch (``06_impact``).
+
+    Planted value: the DiD's (established members' post-launch months).
+    """
     start, launch, _ = b.period
     est = b.established
     tx = b.ds.transactions[b.ds.transactions["customer_id"].isin(est["customer_id"].unique())]
@@ -170,7 +219,10 @@ def psw_rows(b: Branch) -> pd.DataFrame:
 
 
 def roi_rows(b: Branch) -> pd.DataFrame:
-    """Program ROI from the imputation DiD on gross revenue (``07_roi_clv``)."""
+    """Program ROI from the imputation DiD on gross revenue (``07_roi_clv``).
+
+    Planted value: the ROI of the planted incremental gross revenue at the same margin and cost.
+    """
     ds = b.ds
     _, _, end = b.period
     est = b.established
@@ -334,15 +386,17 @@ def coverage_floor(seeds: int, *, level: float = LEVEL, alpha: float = 0.01) -> 
     return float(sps.binom.ppf(alpha, seeds, level) / seeds)
 
 
-def flags(table: pd.DataFrame, *, z_max: float = 3.0, ratio_min: float = 0.7) -> pd.Series:
+def flags(table: pd.DataFrame, *, z_max: float | None = None, ratio_min: float = 0.7) -> pd.Series:
     """What is wrong with each row of a coverage table, in words (empty when nothing is).
 
     Parameters
     ----------
     table : pandas.DataFrame
         Output of :func:`summarise`.
-    z_max : float
-        A mean bias further than this many standard errors from 0 is flagged *biased*.
+    z_max : float, optional
+        A mean bias further than this many standard errors from 0 is flagged *biased*. By
+        default the two-sided 1 % point of Student's t with ``seeds - 1`` degrees of freedom
+        (4.0 for 6 seeds, 3.2 for 10), so chance alone flags a figure once in a hundred.
     ratio_min : float
         An SE/spread ratio below this is flagged *too narrow*.
 
@@ -359,17 +413,18 @@ def flags(table: pd.DataFrame, *, z_max: float = 3.0, ratio_min: float = 0.7) ->
     ['', 'low coverage, biased, too narrow']
     """
     floor = table["seeds"].map(lambda n: coverage_floor(int(n)))
+    limit = z_max if z_max is not None else sps.t.ppf(0.995, np.maximum(table["seeds"] - 1, 1))
     parts = pd.DataFrame(
         {
             "low coverage": table["coverage"] < floor - 1e-12,
-            "biased": table["bias_z"].abs() > z_max,
+            "biased": table["bias_z"].abs() > limit,
             "too narrow": table["se_ratio"] < ratio_min,
         }
     )
     return parts.apply(lambda r: ", ".join(k for k, v in r.items() if v), axis=1).astype(str)
 
 
-def validation_markdown(table: pd.DataFrame, *, note: str = "") -> str:
+def validation_markdown(table: pd.DataFrame, *, note: str = "", known: dict[str, str] | None = None) -> str:
     """Render a :func:`summarise` table as the ``docs/validation.md`` page.
 
     Parameters
@@ -378,6 +433,8 @@ def validation_markdown(table: pd.DataFrame, *, note: str = "") -> str:
         Output of :func:`summarise`.
     note : str
         How the sweep was run (seeds, sizes, time), put under the title.
+    known : dict of str to str, optional
+        Figure name -> what is known about its flag (cause, fix under way), listed under the table.
 
     Returns
     -------
@@ -416,16 +473,57 @@ def validation_markdown(table: pd.DataFrame, *, note: str = "") -> str:
             f"{r.mean_truth:.4g} | {r.mean_bias:+.3g} | {r.bias_z:+.1f} | {r.mean_width:.3g} | {r.se_ratio:.2f} | "
             f"{flag} |"
         )
+    if known:
+        lines += ["", "## Known causes of the flags", ""]
+        lines += [f"- **{name}**: {text}" for name, text in known.items()]
+    lines += ["", "## What each row compares", ""]
+    for name, fn in ESTIMATORS.items():
+        summary, planted = (" ".join(part.split()) for part in fn.__doc__.strip().split("\n\n")[:2])
+        lines.append(f"- `{name}` (`coverage.{fn.__name__}`): {summary} {planted}")
     return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Render ``docs/validation.md`` from sweep rows saved as CSV (``python -m loyalty_lib.coverage``).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        ``ROWS.csv [ROWS.csv ...] --out FILE [--note TEXT]``.
+
+    Returns
+    -------
+    int
+        Exit code.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m loyalty_lib.coverage", description=main.__doc__.splitlines()[0])
+    parser.add_argument("rows", nargs="+", help="CSV files of sweep rows (from the large sweep)")
+    parser.add_argument("--out", required=True, help="markdown file to write")
+    parser.add_argument("--note", default="", help="how the sweep was run")
+    args = parser.parse_args(argv)
+    rows = pd.concat([pd.read_csv(f) for f in args.rows], ignore_index=True)
+    rows = rows.drop_duplicates(subset=["estimator", "seed", "n_customers"], keep="last")
+    table = summarise(rows.sort_values(["n_customers", "seed"], kind="stable"))
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write(validation_markdown(table, note=args.note, known=KNOWN_ISSUES))
+    return 0
 
 
 __all__ = [
     "Branch",
     "ESTIMATORS",
+    "KNOWN_ISSUES",
     "coverage_floor",
     "flags",
+    "main",
     "seed_rows",
     "summarise",
     "sweep",
     "validation_markdown",
 ]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
