@@ -55,6 +55,7 @@ ESTIMATOR_ROWS = [
     "did_revenue",
     "did_visits",
     "imputation_did_revenue",
+    "imputation_did_visits",
     "psw_revenue",
     "roi_pct",
 ]
