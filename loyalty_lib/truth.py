@@ -90,6 +90,16 @@ def _nps(frame, ds, *, horizon_days: int):
     return _by_index(frame, {"nps": sat.get("odds_ratio_per_nps_point", np.nan)})
 
 
+def _nps_score(frame, ds):
+    from loyalty_lib.synth.surveys import expected_nps
+
+    tc = ds.truth_tables.get("customers")
+    if tc is None or ds.surveys is None or "satisfaction_z" not in tc:
+        return None
+    z = ds.surveys["customer_id"].map(tc.set_index("customer_id")["satisfaction_z"])
+    return np.full(len(frame), float(np.mean(expected_nps(z.to_numpy(dtype=float)))))
+
+
 def _did(frame, ds):
     imp = ds.truth.get("impact") or {}
     return _by_index(
@@ -172,6 +182,11 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
     "bunching": (_bunching, (), "rows by threshold; planted count of checks moved over it"),
     "goal_gradient": (_goal_gradient, (), "every row: planted log pause per stamp held"),
     "nps": (_nps, ("horizon_days",), "row 'nps': planted odds ratio of returning per NPS point (NPS alone)"),
+    "nps_score": (
+        _nps_score,
+        (),
+        "every row: planted NPS of the survey table's answers, from each client's satisfaction",
+    ),
     "did": (_did, (), "rows 'revenue', 'visits': planted effect per established customer-month after launch"),
     "impact": (
         _impact,

@@ -4,9 +4,41 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from loyalty_lib.synth.arrays import rank_within
 from loyalty_lib.synth.scenario import Scenario
+
+# An NPS answer is round(NPS_CENTRE + NPS_PER_SD * satisfaction + normal noise of sd NPS_NOISE), clipped to 0-10.
+NPS_CENTRE, NPS_PER_SD, NPS_NOISE = 8.0, 1.8, 1.2
+
+
+def expected_nps(sat_z) -> np.ndarray:
+    """Planted NPS contribution of an answer by a client of latent satisfaction ``sat_z``.
+
+    An answer is a promoter (9-10) when the unrounded score reaches 8.5 and a detractor (0-6)
+    below 6.5, so its expected contribution is ``100 * (P(promoter) - P(detractor))``; the mean
+    over the answers of a survey table is the NPS the generator planted for those respondents.
+
+    Parameters
+    ----------
+    sat_z : array-like
+        Latent satisfaction (standard normal across the population).
+
+    Returns
+    -------
+    numpy.ndarray
+        Points, from -100 to 100.
+
+    Examples
+    --------
+    >>> round(float(expected_nps(0.0)), 1)
+    23.3
+    """
+    mu = NPS_CENTRE + NPS_PER_SD * np.asarray(sat_z, dtype=float)
+    promoter = sps.norm.sf((8.5 - mu) / NPS_NOISE)
+    detractor = sps.norm.cdf((6.5 - mu) / NPS_NOISE)
+    return 100 * (promoter - detractor)
 
 
 def surveys(card_tx: pd.DataFrame, sat_z: np.ndarray, sc: Scenario, rng: np.random.Generator) -> pd.DataFrame:
@@ -34,7 +66,7 @@ def surveys(card_tx: pd.DataFrame, sat_z: np.ndarray, sc: Scenario, rng: np.rand
     stage = np.where(first, "after_first_use", np.where(repeat, "after_repeat", "periodic"))[pick]
     z = sat_z[cust[pick]]
     n = int(pick.sum())
-    nps = np.clip(np.round(8.0 + 1.8 * z + rng.normal(0, 1.2, n)), 0, 10).astype(np.int64)
+    nps = np.clip(np.round(NPS_CENTRE + NPS_PER_SD * z + rng.normal(0, NPS_NOISE, n)), 0, 10).astype(np.int64)
     csat = np.clip(np.round(4.0 + 0.7 * z + rng.normal(0, 0.6, n)), 1, 5).astype(np.int64)
     date = card_tx["date"].to_numpy()[pick] + pd.to_timedelta(rng.integers(1, 4, n), unit="D").to_numpy()
     out = pd.DataFrame(
