@@ -66,7 +66,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/metrics/test_impact_mutations.py",
         "tests/metrics/test_impact_calibration.py",
     ],
-    "loyalty_lib/stats.py": ["tests/test_stats.py"],
+    "loyalty_lib/stats.py": ["tests/test_stats.py", "tests/test_stats_mutations.py"],
 }
 
 LEVELS = {0.95: 0.90, 0.975: 0.95, 1.96: 1.645, 0.5: 0.25, 0.05: 0.10, 0.025: 0.05}
