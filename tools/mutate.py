@@ -179,19 +179,18 @@ class _Mutator(ast.NodeTransformer):
                 node.ops[i] = new()
         return node
 
-    def visit_BinOp(self, node):  # noqa: N802
+    def _swap_op(self, node, suffix: str = ""):
         self.generic_visit(node)
         new = BINOP.get(type(node.op))
-        if new and self._offer(node, f"{_sym(node.op)} -> {_sym(new())}"):
+        if new and self._offer(node, f"{_sym(node.op)}{suffix} -> {_sym(new())}{suffix}"):
             node.op = new()
         return node
 
+    def visit_BinOp(self, node):  # noqa: N802
+        return self._swap_op(node)
+
     def visit_AugAssign(self, node):  # noqa: N802
-        self.generic_visit(node)
-        new = BINOP.get(type(node.op))
-        if new and self._offer(node, f"{_sym(node.op)}= -> {_sym(new())}="):
-            node.op = new()
-        return node
+        return self._swap_op(node, "=")
 
     def visit_UnaryOp(self, node):  # noqa: N802
         self.generic_visit(node)
