@@ -12,7 +12,7 @@ JOBS   ?= 2
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup data report test test-slow lint lab bench sample clean
+.PHONY: setup data report test test-slow lint lab bench sample clean mutation
 
 setup: $(STAMP)
 
@@ -40,9 +40,13 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m slow tests
 
+# Mutation testing of the estimators (tools/mutate.py): slow, not part of make test; writes docs/mutation.md.
+mutation: $(STAMP)
+	$(BIN)/python tools/mutate.py --all --report docs/mutation.md
+
 lint: $(STAMP)
-	$(BIN)/ruff check loyalty_lib tests notebooks
-	$(BIN)/ruff format --check loyalty_lib tests
+	$(BIN)/ruff check loyalty_lib tests notebooks tools conftest.py
+	$(BIN)/ruff format --check loyalty_lib tests tools conftest.py
 
 # Jupyter refuses to start as root (containers, CI images) unless told it may.
 USER_ID ?= $(shell id -u)

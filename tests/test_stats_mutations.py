@@ -1,0 +1,64 @@
+"""Hand-worked values of the statistical core that a subtly wrong formula cannot match.
+
+Written against the survivors of ``make mutation`` (tools/mutate.py): each test fails when a
+confidence level, a degree of freedom, a boundary or an operator in the interval builders moves.
+"""
+
+import numpy as np
+import pytest
+
+from loyalty_lib import stats
+
+Z95, Z90 = 1.959964, 1.644854  # standard-normal quantiles 0.975 and 0.95
+T95 = {1: 12.706205, 2: 4.302653, 9: 2.262157}  # Student-t 0.975 quantiles by degrees of freedom
+
+
+def test_default_level_is_95_percent():
+    assert stats.z_value() == pytest.approx(Z95, rel=1e-6)
+    assert stats.z_value(0.90) == pytest.approx(Z90, rel=1e-6)
+    lo, hi = stats.normal_interval(10.0, 2.0)  # 10 ± 1.96 x 2
+    assert (lo, hi) == pytest.approx((10 - 2 * Z95, 10 + 2 * Z95), rel=1e-6)
+    lo, hi = stats.percentile_interval(np.arange(1001.0))  # 2.5 % and 97.5 % of 0..1000
+    assert (lo, hi) == pytest.approx((25.0, 975.0))
+
+
+def test_t_value_from_one_degree_of_freedom():
+    got = stats.t_value(0.95, [0, 0.5, 1, 2, 9])
+    assert np.isnan(got[:2]).all()  # fewer than one degree of freedom: no interval
+    assert got[2:] == pytest.approx([T95[1], T95[2], T95[9]], rel=1e-6)
+
+
+def test_t_interval_scales_with_the_standard_deviation():
+    # n = 2: half-width 12.706205 x sd 3 / sqrt(2) = 26.953; n = 10: 2.262157 x 3 / sqrt(10) = 2.146
+    lo, hi = stats.t_interval([5.0, 5.0, 5.0], [3.0, 3.0, 3.0], [1, 2, 10])
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+    half = np.array([T95[1] * 3 / np.sqrt(2), T95[9] * 3 / np.sqrt(10)])
+    np.testing.assert_allclose(hi[1:] - 5.0, half, rtol=1e-6)
+    np.testing.assert_allclose(5.0 - lo[1:], half, rtol=1e-6)
+
+
+def test_percentile_interval_ignores_missing_draws_and_works_by_column():
+    draws = np.column_stack([np.arange(101.0), 2 * np.arange(101.0)])
+    draws = np.vstack([draws, [np.nan, np.nan]])
+    lo, hi = stats.percentile_interval(draws, level=0.8)  # 10 % and 90 % of 0..100, and of 0..200
+    np.testing.assert_allclose(lo, [10.0, 20.0])
+    np.testing.assert_allclose(hi, [90.0, 180.0])
+
+
+def test_bootstrap_se_is_the_sample_standard_deviation():
+    # draws 1, 2, 3, 6: mean 3, squares 4 + 1 + 0 + 9 = 14, / (4 - 1) -> sqrt(14 / 3) = 2.160247
+    assert float(stats.bootstrap_se([1.0, 2.0, 3.0, 6.0, np.nan])) == pytest.approx(2.160247, rel=1e-6)
+    assert np.isnan(stats.bootstrap_se([4.0]))
+
+
+def test_wilson_interval_by_hand_at_the_edges():
+    # 0 of 10: low 0, high z^2 / (n + z^2) = 3.841459 / 13.841459 = 0.277533
+    # 10 of 10: low n / (n + z^2) = 0.722467, high 1
+    lo, hi = stats.wilson_ci([0, 10, 5, 0], [10, 10, 10, 0])
+    np.testing.assert_allclose(lo[:2], [0.0, 0.722467], atol=1e-6)
+    np.testing.assert_allclose(hi[:2], [0.277533, 1.0], atol=1e-6)
+    # 5 of 10: symmetric about 0.5, half-width z sqrt(0.025 + z^2 / 400) / (1 + z^2 / 10) = 0.263407
+    np.testing.assert_allclose([lo[2], hi[2]], [0.5 - 0.263407, 0.5 + 0.263407], atol=1e-6)
+    assert np.isnan(lo[3]) and np.isnan(hi[3])  # no trials, no interval
+    lo90, hi90 = stats.wilson_ci(5, 10, level=0.9)
+    assert hi90 - lo90 < hi[2] - lo[2]
