@@ -584,4 +584,4 @@ def test_cli_study_counts_rows_that_break_the_contract_and_rejects_bad_parameter
     bad = tmp_path / "params.yaml"
     bad.write_text("tier_thresholds: [5000, 1500]\n")
     code, _, err = _run(["study", str(data), "--params", str(bad)])
-    assert code == 2 and "strictly increase" in err
+    assert code == 2 and "tier_thresholds" in err and "increas" in err
