@@ -111,7 +111,9 @@ def _did(frame, ds):
     )
 
 
-def counterfactual_panel(ds: Dataset, panel: pd.DataFrame, *, customer_col: str = "customer_id") -> pd.DataFrame:
+def counterfactual_panel(
+    ds: Dataset, panel: pd.DataFrame, *, card_time: bool = False, customer_col: str = "customer_id"
+) -> pd.DataFrame:
     """Planted no-program outcomes on the cells of a customer-month panel (synthetic data only).
 
     Parameters
@@ -121,12 +123,18 @@ def counterfactual_panel(ds: Dataset, panel: pd.DataFrame, *, customer_col: str 
     panel : pandas.DataFrame
         A panel from :func:`loyalty_lib.metrics.impact.customer_month_panel` (``customer_col``,
         ``month``), built from the receipts alone.
+    card_time : bool
+        Also split each cell at the day after the card was handed out (the ``*_card`` twins of
+        ``customer_month_panel(..., cards=ds.cards)``).
+    customer_col : str
+        Customer column of ``panel``.
 
     Returns
     -------
     pandas.DataFrame
         One row per panel row, same order: ``visits``, ``revenue`` (net), ``gross`` as recorded,
-        and their planted no-program values ``cf_visits``, ``cf_revenue``, ``cf_gross``.
+        and their planted no-program values ``cf_visits``, ``cf_revenue``, ``cf_gross``; with
+        ``card_time`` also each of them with a ``_card`` suffix.
     """
     from loyalty_lib.metrics import impact
 
@@ -140,11 +148,18 @@ def counterfactual_panel(ds: Dataset, panel: pd.DataFrame, *, customer_col: str 
     }
     months = pd.to_datetime(panel["month"])
     full = impact.customer_month_panel(
-        tx, start=months.min(), end=months.max() + pd.offsets.MonthBegin(1), values=values, customer_col=customer_col
+        tx,
+        start=months.min(),
+        end=months.max() + pd.offsets.MonthBegin(1),
+        values=values,
+        customer_col=customer_col,
+        cards=ds.cards if card_time else None,
     )
     keys = panel[[customer_col, "month"]].assign(month=months)
     out = keys.merge(full, on=[customer_col, "month"], how="left")
     cols = ["visits", *values]
+    if card_time:
+        cols += [f"{c}_card" for c in cols]
     return out[cols].fillna(0.0).reset_index(drop=True)
 
 
@@ -160,10 +175,31 @@ def _impact(frame, ds, *, panel: pd.DataFrame, cells):
     return _by_index(frame, {**net.to_dict(), "gross": gross["revenue"]})
 
 
-def _roi(frame, ds, *, margin: float, cost_total: float):
+def _card_impact(frame, ds, *, panel: pd.DataFrame):
+    from loyalty_lib.metrics.impact import planted_card_effect
+
+    if "transactions" not in ds.truth_tables:
+        return None
+    cf = counterfactual_panel(ds, panel, card_time=True).assign(card_exposure=panel["card_exposure"].to_numpy(float))
+    net = planted_card_effect(cf)
+    gross = planted_card_effect(cf, revenue="gross", cf_revenue="cf_gross")
+    return _by_index(frame, {**net.to_dict(), "gross": gross["revenue"]})
+
+
+def _card_did(frame, ds):
+    imp = ds.truth.get("impact") or {}
+    keys = {
+        "revenue": "card_revenue_per_member_month",
+        "visits": "card_visits_per_member_month",
+        "gross": "card_gross_per_member_month",
+    }
+    return _by_index(frame, {k: imp.get(v, np.nan) for k, v in keys.items()})
+
+
+def _roi(frame, ds, *, margin: float, cost_total: float, key: str = "program.incremental_gross_revenue"):
     from loyalty_lib.metrics.roi import roi_pct
 
-    inc = planted(ds, "program.incremental_gross_revenue")
+    inc = planted(ds, key)
     if inc is None or not np.isfinite(inc):
         return None
     rows = {
@@ -193,10 +229,26 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
         ("panel", "cells"),
         "rows 'revenue', 'gross', 'visits', 'check': planted effect over the panel cells the estimator used",
     ),
+    "card_did": (
+        _card_did,
+        (),
+        "rows 'revenue', 'visits', 'gross': planted effect per member-month with a card (the card-timed design)",
+    ),
+    "card_impact": (
+        _card_impact,
+        ("panel",),
+        "rows 'revenue', 'gross', 'visits', 'check': planted effect over the panel's time with a card "
+        "(the panel needs card_exposure from add_treatment)",
+    ),
     "roi": (
         _roi,
         ("margin", "cost_total"),
         "rows of roi_estimate: planted incremental revenue at this margin and cost",
+    ),
+    "roi_with_card": (
+        lambda frame, ds, **kw: _roi(frame, ds, key="program.incremental_gross_revenue_with_card", **kw),
+        ("margin", "cost_total"),
+        "rows of roi_estimate: planted incremental revenue over members' time with a card",
     ),
 }
 
@@ -215,7 +267,8 @@ def annotate(frame: pd.DataFrame, ds: Dataset, figure: str, **context) -> pd.Dat
     **context
         What the figure needs to name its estimand exactly: ``horizon_days`` (return curve,
         NPS), ``members`` (activation), ``panel`` and ``cells`` (a boolean mask or column name:
-        the panel cells the effect refers to; impact), ``margin`` and ``cost_total`` (ROI).
+        the panel cells the effect refers to; impact; card_impact takes the panel alone),
+        ``margin`` and ``cost_total`` (ROI).
 
     Returns
     -------

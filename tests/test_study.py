@@ -566,3 +566,22 @@ def test_dates_as_text_are_parsed_and_the_table_is_left_alone():
     s = Study.from_data(replace(ds, transactions=text))
     assert s == Study.from_data(ds)
     pd.testing.assert_frame_equal(text, before)
+
+
+def test_cli_study_counts_rows_that_break_the_contract_and_rejects_bad_parameters(tmp_path):
+    import shutil
+
+    data = tmp_path / "export"
+    shutil.copytree(config.SAMPLE_DIR, data)
+    tx = pd.read_csv(data / "transactions.csv")
+    tx.loc[0, "amount"] = -5.0  # breaks amount >= 0 (and amount = gross - discount)
+    tx.to_csv(data / "transactions.csv", index=False)
+    written = (data / "transactions.csv").read_bytes()
+    code, out, _ = _run(["study", str(data)])
+    assert code == 0 and "break the data contract and are left out here" in out
+    assert (data / "transactions.csv").read_bytes() == written  # the user's file is untouched
+    assert sorted(p.name for p in data.iterdir()) == sorted(p.name for p in config.SAMPLE_DIR.iterdir())
+    bad = tmp_path / "params.yaml"
+    bad.write_text("tier_thresholds: [5000, 1500]\n")
+    code, _, err = _run(["study", str(data), "--params", str(bad)])
+    assert code == 2 and "tier_thresholds" in err and "increas" in err

@@ -91,6 +91,21 @@ def test_impact_on_the_study_panel_matches_the_planted_did(small_ds, study):
     np.testing.assert_array_equal(cf["visits"], est["visits"])
 
 
+def test_card_timed_impact_matches_its_planted_figure(small_ds, study):
+    panel = impact.customer_month_panel(
+        small_ds.transactions, customers=small_ds.customers, start=study.start, end=study.end, cards=small_ds.cards
+    )
+    panel = impact.add_treatment(panel, small_ds.cards, launch=study.launch)
+    est = panel[panel["customer_id"].isin(study.established_ids)].reset_index(drop=True)
+    out = truth.annotate(_frame(["revenue", "visits", "gross"]), small_ds, "card_impact", panel=est)
+    imp = small_ds.truth["impact"]
+    assert out.loc["revenue", "truth"] == pytest.approx(imp["card_revenue_per_member_month"], rel=1e-6)
+    assert out.loc["visits", "truth"] == pytest.approx(imp["card_visits_per_member_month"], rel=1e-6)
+    assert out.loc["gross", "truth"] == pytest.approx(imp["card_gross_per_member_month"], rel=1e-6)
+    d = truth.annotate(_frame(["revenue", "visits", "gross"]), small_ds, "card_did")
+    np.testing.assert_allclose(d["truth"], out["truth"], rtol=1e-6)
+
+
 def test_activation_and_roi(small_ds, study):
     members = enrollment.member_table(small_ds.cards, small_ds.transactions, end=study.end)
     members = members[members["issued_date"] >= study.launch]
@@ -110,6 +125,9 @@ def test_activation_and_roi(small_ds, study):
     inc = small_ds.truth["program"]["incremental_gross_revenue"]
     # by hand: margin 0.3 x inc, minus cost 1,000; ROI = (0.3 inc - 1000) / 1000 x 100
     assert r["truth"].tolist() == pytest.approx([inc, 0.3 * inc, 0.3 * inc - 1000, (0.3 * inc - 1000) / 10])
+    card = truth.annotate(_frame(rows), small_ds, "roi_with_card", margin=0.3, cost_total=1000.0)
+    planted_card = small_ds.truth["program"]["incremental_gross_revenue_with_card"]
+    assert card.loc["incremental_gross_revenue", "truth"] == pytest.approx(planted_card)
 
 
 def test_covered_by_hand():
