@@ -214,3 +214,16 @@ def test_odds_ratio_recovers_planted_truth():
     r = out.loc["nps"]
     assert r["ci_low"] <= truth["odds_ratio_per_nps_point"] <= r["ci_high"], (r.to_dict(), truth)
     assert r["estimate"] > 1
+
+
+@pytest.mark.parametrize("metric", [sat.nps, sat.csat])
+def test_default_interval_is_95_percent(metric):
+    # A changed default level (95 % -> 90 %) must not pass unnoticed: the default interval is
+    # the explicit 95 % one, and strictly wider than the 90 % one drawn from the same resamples.
+    rng = np.random.default_rng(3)
+    sv = pd.DataFrame({"customer_id": np.arange(400), "nps": rng.integers(0, 11, 400), "csat": rng.integers(1, 6, 400)})
+    default = metric(sv, n_boot=200)
+    at95 = metric(sv, n_boot=200, level=0.95)
+    at90 = metric(sv, n_boot=200, level=0.90)
+    np.testing.assert_allclose(default[["ci_low", "ci_high"]], at95[["ci_low", "ci_high"]])
+    assert ((default["ci_high"] - default["ci_low"]) > (at90["ci_high"] - at90["ci_low"])).all()
