@@ -14,6 +14,7 @@ from a numerical Hessian (delta method back to the natural scale) and the fitted
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -104,7 +105,7 @@ def _numerical_hessian(grad, x, step=1e-5):
     return (hess + hess.T) / 2
 
 
-class ClvModel:
+class ClvModel(ABC):
     """Maximum-likelihood fitting shared by the CLV models (the role of lifetimes' ``BaseFitter``).
 
     A model sets :attr:`name`, :attr:`who`, :attr:`param_names`, :attr:`scale_params` and
@@ -140,17 +141,17 @@ class ClvModel:
     edge_scale: ClassVar[float] = 18.0
 
     # -- what a model provides ------------------------------------------------------------
+    @abstractmethod
     def prepare(self, summary: pd.DataFrame) -> tuple[dict, int]:
         """Check the RFM summary and return the model's arrays and the number of customers used."""
-        raise NotImplementedError
 
+    @abstractmethod
     def start_values(self, data: dict) -> np.ndarray:
         """Starting values of the parameters (natural scale)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def objective(self, data: dict) -> tuple[Callable, Callable]:
         """Total negative log-likelihood of the log-parameters and its gradient, as two callables."""
-        raise NotImplementedError
 
     def boundary(self, logp: np.ndarray) -> tuple[np.ndarray, str]:
         """Parameters at the edge of the parameter space, and a note for the warning.
