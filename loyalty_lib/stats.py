@@ -36,6 +36,7 @@ __all__ = [
     "bootstrap_se",
     "check_columns",
     "cluster_bootstrap",
+    "covers",
     "estimate_frame",
     "format_number",
     "mean_frame",
@@ -715,9 +716,31 @@ def with_truth(estimates: pd.DataFrame, truth: dict | pd.Series | None) -> pd.Da
     out = estimates.copy()
     t = pd.Series(truth if truth is not None else {}, dtype=float)
     out["truth"] = out.index.map(lambda k: t.get(k, np.nan))
-    covered = ((out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])).astype("boolean")
-    out["covered"] = covered.mask(out["truth"].isna())
+    out["covered"] = covers(out)
     return out
+
+
+def covers(frame: pd.DataFrame) -> pd.Series:
+    """Whether each row's interval contains its ``truth`` (``<NA>`` where no truth is given).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``ci_low``, ``ci_high`` and ``truth``.
+
+    Returns
+    -------
+    pandas.Series of boolean
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"ci_low": [0.0, 0.0, 0.0], "ci_high": [1.0, 1.0, 1.0], "truth": [0.5, 2.0, None]})
+    >>> covers(f).tolist()
+    [True, False, <NA>]
+    """
+    t = frame["truth"]
+    inside = (frame["ci_low"] <= t) & (t <= frame["ci_high"])
+    return inside.astype("boolean").mask(t.isna())
 
 
 def format_number(value, unit: str = "", *, millions: bool = False) -> str:

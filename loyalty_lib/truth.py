@@ -23,6 +23,7 @@ import pandas as pd
 
 from loyalty_lib.dataset import Dataset
 from loyalty_lib.metrics.impact import truth_value as _truth_value
+from loyalty_lib.stats import covers
 
 
 def planted(ds: Dataset, key: str, default: float = np.nan):
@@ -310,9 +311,7 @@ def covered(frame: pd.DataFrame) -> pd.Series:
     -------
     pandas.Series of boolean
     """
-    t = frame["truth"]
-    inside = (frame["ci_low"] <= t) & (t <= frame["ci_high"])
-    return pd.Series(pd.array(inside.to_numpy(), dtype="boolean"), index=frame.index).mask(t.isna())
+    return covers(frame)
 
 
 __all__ = ["FIGURES", "annotate", "counterfactual_panel", "covered", "planted"]
