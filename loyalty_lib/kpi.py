@@ -25,6 +25,7 @@ KPI_COLUMNS = [
     "target",
     "better",
     "truth",
+    "reason",
 ]
 
 
@@ -34,6 +35,9 @@ def kpi_frame(rows: list[dict]) -> pd.DataFrame:
     Each row needs ``stage, kpi, label, estimate`` and may give ``ci_low, ci_high, unit``
     (``"%"`` for shares in [0, 1], ``"RUB"``, ``"count"``, ``"days"``, ...), ``target``,
     ``better`` (``"higher"`` or ``"lower"``) and ``truth`` (planted value on synthetic data).
+    A figure the data cannot support keeps its row, with ``estimate`` missing and ``reason``
+    saying in one plain sentence why (see :func:`not_available`); the scorecard then shows
+    "not available (reason)" instead of a number.
 
     Returns
     -------
@@ -41,13 +45,15 @@ def kpi_frame(rows: list[dict]) -> pd.DataFrame:
         Columns :data:`KPI_COLUMNS`.
     """
     df = pd.DataFrame(rows)
-    defaults = {"unit": "", "better": "higher"}
+    defaults = {"unit": "", "better": "higher", "reason": ""}
     for c in KPI_COLUMNS:
         if c not in df:
             df[c] = defaults.get(c, float("nan"))
         elif c in defaults:
             df[c] = df[c].fillna(defaults[c])
-    missing = [c for c in ("stage", "kpi", "label", "estimate") if df[c].isna().any()]
+    missing = [c for c in ("stage", "kpi", "label") if df[c].isna().any()]
+    if df["estimate"].isna().any() and (df.loc[df["estimate"].isna(), "reason"].astype(str).str.strip() == "").any():
+        missing.append("estimate (or a reason why it is not available)")
     if missing:
         raise ValueError(f"kpi_frame: every KPI needs {', '.join(missing)}")
     bad = ~df["better"].isin(["higher", "lower"])
@@ -56,10 +62,29 @@ def kpi_frame(rows: list[dict]) -> pd.DataFrame:
     return df[KPI_COLUMNS]
 
 
+def not_available(stage: str, kpi: str, label: str, reason: str, **fields) -> dict:
+    """A KPI row for a figure the data cannot support, with the plain sentence why.
+
+    Examples
+    --------
+    >>> row = not_available("06", "did_revenue", "Revenue caused per member-month",
+    ...                     "no identified non-members to compare with", unit="USD")
+    >>> r = kpi_frame([row]).iloc[0]
+    >>> bool(pd.isna(r["estimate"])), r["reason"]
+    (True, 'no identified non-members to compare with')
+    """
+    if not str(reason).strip():
+        raise ValueError("not_available: give the reason the figure cannot be estimated")
+    return {"stage": stage, "kpi": kpi, "label": label, "estimate": float("nan"), "reason": reason, **fields}
+
+
 def kpi_markdown(df: pd.DataFrame) -> str:
     """Render a KPI frame as a Markdown table (estimate, 95 % CI, target, planted truth)."""
     lines = ["| figure | estimate | 95 % CI | target | planted truth |", "|---|---|---|---|---|"]
     for r in df.itertuples(index=False):
+        if pd.isna(r.estimate):
+            lines.append(f"| {r.label} | not available ({r.reason}) | – | – | – |")
+            continue
         ci = f"{format_number(r.ci_low, r.unit)} – {format_number(r.ci_high, r.unit)}" if not pd.isna(r.ci_low) else "–"
         lines.append(
             f"| {r.label} | **{format_number(r.estimate, r.unit)}** | {ci} | "

@@ -105,6 +105,7 @@ STATUS_TEXT = {
     "amber": "≈ target inside CI",
     "red": "✗ missed",
     "grey": "no target",
+    "na": "not available",
 }
 
 #: Text-only results that are object reprs (``<BarContainer object of 3 artists>``,
@@ -661,6 +662,8 @@ def scorecard(stages: list[dict]) -> pd.DataFrame:
     for c in ("estimate", "ci_low", "ci_high", "target", "truth"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
     df["status"] = [kpi_status(r.estimate, r.ci_low, r.ci_high, r.target, r.better) for r in df.itertuples()]
+    df["reason"] = df["reason"].fillna("").astype(str)
+    df.loc[df["estimate"].isna() & (df["reason"] != ""), "status"] = "na"
     return df
 
 
@@ -697,6 +700,7 @@ tr.stage td a { font-weight: 400; font-size: 13px; margin-left: 10px; }
 .amber { color: var(--amber); background: var(--amber-bg); }
 .red   { color: var(--red);   background: var(--red-bg); }
 .grey  { color: var(--grey);  background: var(--grey-bg); }
+.na    { color: var(--grey);  background: #fff; border: 1px dashed var(--line); }
 .box { border-left: 6px solid; padding: 12px 16px; margin: 0 0 20px; border-radius: 4px; }
 .box.red { border-color: var(--red); } .box.amber { border-color: var(--amber); } .box.green { border-color: var(--green); }
 .box p { margin: 4px 0; color: var(--ink); }
@@ -873,7 +877,7 @@ def _stage_rows(stage: dict, card: pd.DataFrame) -> list[dict]:
         rows.append(
             {
                 "label": r.label,
-                "estimate": fmt(r.estimate, unit),
+                "estimate": fmt(r.estimate, unit) if r.status != "na" else f"not available: {r.reason}",
                 "ci": ci,
                 "target": _fmt_target(r.target, unit, r.better),
                 "status": r.status,
@@ -965,7 +969,7 @@ def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, me
     for s in stages:
         s["rows"] = _stage_rows(s, card)
     failed = [s for s in stages if s["status"] != "ok"]
-    counts = [(c, int((card["status"] == c).sum())) for c in ("green", "amber", "red", "grey")]
+    counts = [(c, int((card["status"] == c).sum())) for c in ("green", "amber", "red", "grey", "na")]
     meta = dict(meta or {})
     source = meta.get("data", "")
     if fatal or problems is not None:

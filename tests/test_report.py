@@ -489,3 +489,20 @@ def test_analyst_page_shows_the_injected_parameters(run):
     injected = "../data"  # the data_dir papermill injected
     assert "# Parameters" in analyst and injected in analyst
     assert injected not in manager
+
+
+def test_a_figure_the_data_cannot_support_is_marked_not_available_with_its_reason():
+    from loyalty_lib.kpi import kpi_frame, kpi_markdown, not_available
+    from loyalty_lib.report import scorecard
+
+    rows = kpi_frame(
+        [
+            {"stage": "06", "kpi": "naive", "label": "Naive gap", "estimate": 10.0, "target": 5.0},
+            not_available("06", "did", "Revenue caused", "no identified non-members to compare with"),
+        ]
+    )
+    card = scorecard([{"name": "06_impact", "kpis": rows.to_dict("records")}])
+    assert card["status"].tolist() == ["green", "na"]
+    assert "not available (no identified non-members to compare with)" in kpi_markdown(rows)
+    with pytest.raises(ValueError, match="reason"):
+        kpi_frame([{"stage": "06", "kpi": "x", "label": "X", "estimate": float("nan")}])
