@@ -21,7 +21,18 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from loyalty_lib.dataset import Dataset
-from loyalty_lib.synth import campaigns, costs, enrollment, items, members, population, purchasing, rewards, tiers
+from loyalty_lib.synth import (
+    campaigns,
+    costs,
+    enrollment,
+    items,
+    members,
+    population,
+    purchasing,
+    rewards,
+    shapes,
+    tiers,
+)
 from loyalty_lib.synth import surveys as survey_piece
 from loyalty_lib.synth.scenario import SCENARIOS, Scenario
 from loyalty_lib.synth.truth import ground_truth
@@ -114,6 +125,8 @@ def generate(
     act_join = rng.random(len(joins)) < sc.activation_prob
     activator[joins["cust"].to_numpy()[act_join]] = True
     use_prob = np.where(activator, rng.beta(sc.card_use_alpha, sc.card_use_beta, n_customers), 0.0)
+    if sc.always_show_card:
+        use_prob = activator.astype(float)
     t_issue = np.full(n_customers, np.inf)
     t_issue[joins["cust"].to_numpy()] = joins["t_issue"].to_numpy()
     step("cards issued")
@@ -129,7 +142,7 @@ def generate(
 
     # campaigns: contacts with holdout; treated contacts add visits
     keys = np.sort(visits["cust"].to_numpy() * _SPAN + visits["t"].to_numpy())
-    contacts = campaigns.contacts(joins, customers, keys, _SPAN, sc, rng)
+    contacts = campaigns.contacts(joins, customers, keys, _SPAN, sc, rng, rate=latent["rate"].to_numpy())
     cv = campaigns.campaign_visits(contacts, sc, rng)
     cv_ctx = purchasing.visit_context(cv["cust"].to_numpy(), latent, customers, sc, rng)
     cv = pd.concat([cv.reset_index(drop=True), cv_ctx], axis=1).assign(
@@ -137,6 +150,8 @@ def generate(
     )
     visits = pd.concat([visits, cv], ignore_index=True)
     visits = visits.sort_values(["t", "cust"], kind="stable").reset_index(drop=True)
+    if sc.program_stores is not None:  # the card counts only where the program runs
+        visits["card_used"] = visits["card_used"].to_numpy(dtype=bool) & visits["store_id"].isin(sc.program_stores)
     step("campaigns")
 
     # checks: no-program basket, then card uplift, bunching and tier discounts
@@ -150,7 +165,7 @@ def generate(
     card_of[joins["cust"].to_numpy()] = joins["card_id"].to_numpy()
     tx_id = np.arange(1, len(visits) + 1, dtype=np.int64)
     catalogue = items.products(sc, rng)
-    lines, n_items = items.receipt_lines(tx_id, gross, catalogue, rng)
+    lines, n_items = items.receipt_lines(tx_id, gross, catalogue, rng, line_scale=400.0 * sc.b2c_basket_median / 1200)
     tx = pd.DataFrame(
         {
             "transaction_id": tx_id,
@@ -168,6 +183,12 @@ def generate(
         }
     )
     tx.loc[~used, "card_id"] = pd.NA
+    coupon = shapes.coupons(len(tx), sc, rng)
+    if coupon is not None:  # a shop coupon is redeemed in both worlds: it lowers the paid amount in each
+        coupon = np.minimum(coupon, np.round(tx["amount"].to_numpy() - 0.01, 2).clip(0))
+        tx.insert(tx.columns.get_loc("discount_amount") + 1, "other_discount_amount", coupon)
+        tx["amount"] = np.round(tx["amount"].to_numpy() - coupon, 2)
+        cf_gross = np.where(cf_gross > 0, np.maximum(np.round(cf_gross - coupon, 2), 0.01), 0.0)
     step("checks and receipt lines")
 
     # ledger, surveys, offers with responses, costs
@@ -215,7 +236,7 @@ def generate(
     truth_tx = pd.DataFrame(
         {
             "transaction_id": tx_id,
-            "cf_gross_amount": cf_gross,
+            "cf_gross_amount": cf_gross if coupon is None else cf_gross + coupon * (cf_gross > 0),
             "cf_amount": cf_gross,
             "incremental": ~visits["cf_exists"].to_numpy(dtype=bool),
             "bunched": bunched >= 0,
@@ -256,6 +277,8 @@ def generate(
     )
     step("ground truth")
     bar.close()
-    return Dataset(
-        **{**ds.__dict__, "truth": truth, "truth_tables": {"customers": truth_cust, "transactions": truth_tx}}
-    )
+    ds = Dataset(**{**ds.__dict__, "truth": truth, "truth_tables": {"customers": truth_cust, "transactions": truth_tx}})
+    if sc.shape == "full":
+        return ds
+    world = shapes.World(latent=latent, visits=visits, activator=activator, t_issue=t_issue, bunched=bunched)
+    return shapes.SHAPERS[sc.shape](ds, world, sc, np.random.default_rng([seed, 1]))

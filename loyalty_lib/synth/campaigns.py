@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from loyalty_lib.schema import CONTACT_CHANNELS
 from loyalty_lib.synth.scenario import Scenario
@@ -32,11 +33,15 @@ def contacts(
     span: float,
     sc: Scenario,
     rng: np.random.Generator,
+    rate: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Draw campaign contacts: one wave on the 5th of each post-launch month.
 
     Each opted-in member already holding a card is contacted with ``contact_prob`` through one
-    of the channels they opted in to. The offer is a birthday offer in the birthday month, a
+    of the channels they opted in to; with ``campaign_targeting`` > 0 the heavier buyers are
+    chosen more often (log-odds of contact rise by ``campaign_targeting`` per log of the visit
+    rate ``rate``, relative to the members' geometric mean), as in a campaign sent to the best
+    customers. The offer is a birthday offer in the birthday month, a
     win-back after 60 days without a visit, otherwise a routine offer. A random
     ``holdout_share`` is held out (not contacted) to measure uplift.
 
@@ -50,11 +55,15 @@ def contacts(
     cust_all = members["cust"].to_numpy()
     t_issue = members["t_issue"].to_numpy()
     birth_month = customers["birthday"].dt.month.to_numpy()
+    p_contact = np.full(len(customers), sc.contact_prob)
+    if sc.campaign_targeting and rate is not None and len(cust_all):
+        lr = np.log(rate)
+        p_contact = expit(logit(sc.contact_prob) + sc.campaign_targeting * (lr - lr[cust_all].mean()))
     frames = []
     for wave in months:  # twelve monthly waves, each vectorised over members
         tw = float((wave - sc.t_start).days)
         m = cust_all[(t_issue < tw) & opt[cust_all].any(axis=1)]
-        m = m[rng.random(len(m)) < sc.contact_prob]
+        m = m[rng.random(len(m)) < p_contact[m]]
         if not len(m):
             continue
         # a random opted-in channel: argmax of random keys over allowed channels

@@ -11,11 +11,17 @@ from loyalty_lib.synth.scenario import Scenario
 
 
 def seller_offer_rates(sc: Scenario, rng: np.random.Generator) -> pd.Series:
-    """Probability that each seller offers a card at a purchase (couriers offer less)."""
+    """Probability that each seller offers a card at a purchase (couriers offer less).
+
+    When only some stores run the program (``program_stores``), sellers of the other stores and
+    the couriers never offer a card.
+    """
     _, sellers, seller_store = stores_and_sellers(sc)
     k = sc.offer_rate_concentration
     p = rng.beta(sc.offer_rate_mean * k, (1 - sc.offer_rate_mean) * k, len(sellers))
     p = np.where(seller_store == "DLV", p * sc.courier_offer_factor, p)
+    if sc.program_stores is not None:
+        p = np.where(np.isin(seller_store, sc.program_stores), p, 0.0)
     return pd.Series(p, index=sellers, name="offer_rate")
 
 

@@ -25,12 +25,18 @@ CATEGORIES = {
 
 
 def products(sc: Scenario, rng: np.random.Generator, per_category: int = 25) -> pd.DataFrame:
-    """The product catalogue: ``per_category`` products per category, a quarter premium."""
+    """The product catalogue: ``per_category`` products per category, a quarter premium.
+
+    Prices are those of :data:`CATEGORIES` (roubles at a median b2c check of 1,200) scaled to the
+    scenario's median b2c check, so a catalogue in another currency keeps its proportions.
+    """
     cats = np.repeat(list(CATEGORIES), per_category)
-    med = np.repeat([v[0] for v in CATEGORIES.values()], per_category).astype(float)
+    scale = sc.b2c_basket_median / 1200.0
+    med = np.repeat([v[0] for v in CATEGORIES.values()], per_category).astype(float) * scale
     rep = np.repeat([np.nan if v[1] is None else v[1] for v in CATEGORIES.values()], per_category)
     premium = rng.random(len(cats)) < 0.25
-    price = np.round(med * np.exp(0.35 * rng.standard_normal(len(cats))) * np.where(premium, 1.8, 1.0), 0)
+    digits = 0 if scale >= 0.5 else 2
+    price = np.round(med * np.exp(0.35 * rng.standard_normal(len(cats))) * np.where(premium, 1.8, 1.0), digits)
     return pd.DataFrame(
         {
             "product_id": np.arange(1, len(cats) + 1, dtype=np.int64),
@@ -43,12 +49,19 @@ def products(sc: Scenario, rng: np.random.Generator, per_category: int = 25) -> 
 
 
 def receipt_lines(
-    transaction_id: np.ndarray, gross: np.ndarray, catalogue: pd.DataFrame, rng: np.random.Generator
+    transaction_id: np.ndarray,
+    gross: np.ndarray,
+    catalogue: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    line_scale: float = 400.0,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Split each gross check into receipt lines that add up to it exactly.
 
-    Line counts grow with the check; products follow a skewed popularity; each line's share of
-    the check is random; quantity is the line amount over the list price, rounded (at least 1).
+    Line counts grow with the check (one more line on average each time the check grows by a
+    factor e above ``line_scale``, 400 roubles at Sergey's prices); products follow a skewed
+    popularity; each line's share of the check is random; quantity is the line amount over the
+    list price, rounded (at least 1).
 
     Returns
     -------
@@ -57,7 +70,7 @@ def receipt_lines(
     n_items : numpy.ndarray
         Lines per receipt.
     """
-    n_items = 1 + rng.poisson(np.maximum(np.log(gross / 400.0), 0.0) + 0.3)
+    n_items = 1 + rng.poisson(np.maximum(np.log(gross / line_scale), 0.0) + 0.3)
     n_items = np.minimum(n_items, 30)
     tx = np.repeat(np.arange(len(gross)), n_items)
     pop = 1.0 / np.arange(1, len(catalogue) + 1) ** 0.8

@@ -51,8 +51,9 @@ def visit_context(
 ) -> pd.DataFrame:
     """Channel, store and seller of each visit.
 
-    Offline visits happen mostly at the customer's home store, served by one of its sellers;
-    deliveries are served by a courier of the delivery hub ``DLV``.
+    Offline visits happen mostly (``home_store_prob``) at the customer's home store, served by
+    one of its sellers; deliveries are served by a courier and booked to the delivery hub
+    ``DLV``, or to the home store when ``delivery_from_home_store`` is set.
 
     Returns
     -------
@@ -65,7 +66,7 @@ def visit_context(
     delivery = rng.random(n) < p_del
     stores, sellers, seller_store = stores_and_sellers(sc)
     home = pd.Index(stores).get_indexer(customers["home_store_id"].to_numpy())[cust]
-    store = np.where(rng.random(n) < 0.9, home, rng.integers(0, len(stores), n))
+    store = np.where(rng.random(n) < sc.home_store_prob, home, rng.integers(0, len(stores), n))
     store_sellers = np.flatnonzero(seller_store != "DLV").reshape(len(stores), sc.sellers_per_store)
     seller = store_sellers[store, rng.integers(0, sc.sellers_per_store, n)]
     couriers = np.flatnonzero(seller_store == "DLV")
@@ -74,7 +75,9 @@ def visit_context(
     return pd.DataFrame(
         {
             "channel": pd.Categorical.from_codes(delivery.astype(np.int8), ["offline", "delivery"]),
-            "store_id": pd.Categorical.from_codes(np.where(delivery, len(stores), store), [*stores, "DLV"]),
+            "store_id": pd.Categorical.from_codes(
+                np.where(delivery, home if sc.delivery_from_home_store else len(stores), store), [*stores, "DLV"]
+            ),
             "seller_id": pd.Categorical.from_codes(seller, list(sellers)),
         }
     )

@@ -6,10 +6,13 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+#: How a generated world is exported: the whole world, or the shape of a realistic export.
+SHAPES = ("full", "members_only", "walk_ins", "messy_till")
+
 
 @dataclass(frozen=True)
 class Scenario:
-    """All settings of one synthetic branch. Money in RUB; rates per year unless stated.
+    """All settings of one synthetic branch. Money in ``currency`` (RUB); rates per year unless stated.
 
     The defaults are Sergey's branch from the teaching case: 12 months before and 12 after the
     launch of a discount card with 5/7/10 % tiers by check size, 10,000 printed cards per
@@ -100,6 +103,20 @@ class Scenario:
     # estimable targets
     return_horizon_days: int = 180
     satisfaction_horizon_days: int = 90
+    # realistic-export shapes (see loyalty_lib.synth.shapes); the defaults keep Sergey's branch
+    currency: str = "RUB"
+    home_store_prob: float = 0.9  # share of offline visits at the customer's home store
+    delivery_from_home_store: bool = False  # deliveries booked to the home store, not a hub
+    program_stores: tuple[str, ...] | None = None  # stores running the program; None: all
+    always_show_card: bool = False  # every active holder shows the card at every purchase
+    campaign_targeting: float = 0.0  # log-odds of being contacted per log visit rate (0: at random)
+    shape: str = "full"  # "full", "members_only", "walk_ins" or "messy_till"
+    export_days: int | None = None  # members_only: the export covers only the last N days
+    coupon_share: float = 0.0  # receipts carrying a shop coupon (a discount the program did not cause)
+    coupon_value: float = 0.0  # mean coupon value
+    return_share: float = 0.0  # receipts of which some lines are brought back later
+    zero_qty_share: float = 0.0  # extra voided (zero-quantity) lines per line
+    unknown_product_share: float = 0.0  # lines whose product is missing from the catalogue
 
     @property
     def t_start(self) -> pd.Timestamp:
@@ -137,6 +154,10 @@ class Scenario:
             raise ValueError("set both dropout_a and dropout_b, or neither")
         if out.dropout_a is not None and out.printed_cards != 0:
             raise ValueError("drop-out is only planted in a world without the program: set printed_cards=0")
+        if out.shape not in SHAPES:
+            raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {out.shape!r}")
+        if out.program_stores is not None:
+            out = replace(out, program_stores=tuple(str(s) for s in out.program_stores))
         if not all(0 <= r < 1 for r in out.tier_rates):
             raise ValueError(f"tier_rates must be in [0, 1), got {out.tier_rates}")
         return out
@@ -162,5 +183,86 @@ SCENARIOS: dict[str, Scenario] = {
         dropout_b=2.4,
         reward="none",
         goal_gradient=0.0,
+    ),
+    # Realistic exports (issue 11): the same behavioural model, shown the way a retailer's
+    # systems export it (loyalty_lib.synth.shapes; written to files by loyalty_lib.synth.export).
+    # A chain whose program is older than the data: the last year of card holders' receipts in
+    # US dollars, check-size tiers of 2/3/5 %, campaigns sent to the heaviest buyers, no holdout.
+    "members_only": Scenario(
+        name="members_only",
+        shape="members_only",
+        currency="USD",
+        start="2024-01-01",
+        pre_days=90,
+        post_days=730,
+        export_days=365,
+        tier_thresholds=(30.0, 75.0, 200.0),
+        tier_rates=(0.02, 0.03, 0.05),
+        b2b_share=0.03,
+        b2c_rate_shape=0.6,
+        b2c_rate_mean=10.0,
+        b2b_rate_mean=24.0,
+        b2c_basket_median=38.0,
+        b2b_basket_median=220.0,
+        offer_rate_mean=0.5,
+        refuse_share=0.15,
+        activation_prob=1.0,
+        always_show_card=True,
+        reward="none",
+        goal_gradient=0.0,
+        holdout_share=0.0,
+        campaign_targeting=1.5,
+        contact_prob=0.25,
+    ),
+    # Four branches in euros; the first launches a discount card half-way through two years, the
+    # others never do. Walk-in buyers are anonymous; only deliveries, business clients and card
+    # receipts name the customer.
+    "walk_ins": Scenario(
+        name="walk_ins",
+        shape="walk_ins",
+        currency="EUR",
+        n_stores=4,
+        program_stores=("S1",),
+        home_store_prob=1.0,
+        delivery_from_home_store=True,
+        b2b_share=0.06,
+        tier_thresholds=(25.0, 80.0, 250.0),
+        tier_rates=(0.03, 0.05, 0.08),
+        b2c_basket_median=22.0,
+        b2b_basket_median=130.0,
+        uplift_frequency=0.3,
+        uplift_check=0.1,
+        reward="none",
+        goal_gradient=0.0,
+        card_print_cost=0.4,
+        seller_bonus_per_card=1.0,
+        setup_cost=2500.0,
+        contact_cost={"email": 0.02, "push": 0.01, "sms": 0.06, "social": 0.03},
+    ),
+    # A shop's till in tenge, exported in Russian: return receipts, voided lines, unknown product
+    # codes and a coupon discount beside the card discount; eight months before the launch.
+    "messy_till": Scenario(
+        name="messy_till",
+        shape="messy_till",
+        currency="KZT",
+        start="2025-03-01",
+        pre_days=245,
+        post_days=365,
+        n_stores=2,
+        tier_thresholds=(8000.0, 25000.0, 70000.0),
+        tier_rates=(0.03, 0.05, 0.07),
+        b2c_basket_median=6500.0,
+        b2b_basket_median=38000.0,
+        reward="none",
+        goal_gradient=0.0,
+        card_print_cost=120.0,
+        seller_bonus_per_card=250.0,
+        setup_cost=600_000.0,
+        contact_cost={"email": 5.0, "push": 2.5, "sms": 20.0, "social": 10.0},
+        coupon_share=0.06,
+        coupon_value=1000.0,
+        return_share=0.03,
+        zero_qty_share=0.03,
+        unknown_product_share=0.02,
     ),
 }
