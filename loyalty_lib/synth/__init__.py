@@ -281,4 +281,4 @@ def generate(
     if sc.shape == "full":
         return ds
     world = shapes.World(latent=latent, visits=visits, activator=activator, t_issue=t_issue, bunched=bunched)
-    return shapes.SHAPERS[sc.shape](ds, world, sc, np.random.default_rng([seed, 1]))
+    return shapes.apply(ds, world, sc, seed)

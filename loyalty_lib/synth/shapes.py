@@ -227,7 +227,8 @@ def walk_ins(ds: Dataset, world: World, sc: Scenario, rng: np.random.Generator) 
 
     A receipt keeps its customer when it is a delivery, a business client's or a card receipt;
     the others are anonymous (empty ``customer_id``). Customers are those named on a receipt or
-    holding a card. Receipt lines and the catalogue are not exported.
+    holding a card. Receipt lines, the catalogue, sellers, discount rates and line counts are not
+    exported.
 
     Returns
     -------
@@ -236,7 +237,7 @@ def walk_ins(ds: Dataset, world: World, sc: Scenario, rng: np.random.Generator) 
         store-month in the launching branch after the launch (``branch.by_month`` per month),
         and the same per store-month in the other branches (zero: the card works nowhere else).
     """
-    tx = ds.transactions.copy()
+    tx = ds.transactions.drop(columns=["seller_id", "discount_rate", "n_items"])
     cust = world.visits["cust"].to_numpy()
     b2b = world.latent["b2b"].to_numpy()[cust]
     named = b2b | (tx["channel"] == "delivery").to_numpy() | tx["card_id"].notna().to_numpy()
@@ -416,6 +417,18 @@ def messy_till(ds: Dataset, world: World, sc: Scenario, rng: np.random.Generator
             "truth_tables": {"customers": ds.truth_tables["customers"], "transactions": tt_all},
         }
     )
+
+
+def apply(ds: Dataset, world: World, sc: Scenario, seed: int) -> Dataset:
+    """Show a generated world in the scenario's export shape (``sc.shape``), with its truth.
+
+    The shape draws from its own random stream (seeded by ``seed``), so the world itself is
+    the one every other scenario with the same settings would generate. The truth gains
+    ``currency``.
+    """
+    out = SHAPERS[sc.shape](ds, world, sc, np.random.default_rng([seed, 1]))
+    out.truth["currency"] = sc.currency
+    return out
 
 
 def _export_note(sc: Scenario, n_receipts: int, n_customers: int) -> dict:

@@ -167,7 +167,6 @@ def ground_truth(
     return {
         "scenario": sc.name,
         "seed": int(seed),
-        "currency": sc.currency,
         "n_customers": int(n_customers),
         "period": {
             "start": sc.t_start.date().isoformat(),
