@@ -64,12 +64,27 @@ def _return_curve(frame, ds, *, horizon_days: int):
 
 def _activation(frame, ds, *, members: pd.DataFrame):
     from loyalty_lib.metrics.enrollment import planted_activation_by_day
+    from loyalty_lib.synth.campaigns import RESPONSE_DELAY_MEAN_DAYS
 
     tc = ds.truth_tables.get("customers")
     if tc is None:
         return None
     uplift = float(planted(ds, "uplift.frequency_pct", 0.0)) / 100
-    curve = planted_activation_by_day(tc, members, list(frame.index), frequency_uplift=uplift)
+    camp = planted(ds, "campaigns", None) or {}
+    offers = ds.offers if getattr(ds, "offers", None) is not None and camp.get("extra_visit_prob") else None
+    period = ds.truth.get("period") or {}
+    curve = planted_activation_by_day(
+        tc,
+        members,
+        list(frame.index),
+        frequency_uplift=uplift,
+        offers=offers,
+        extra_visit_prob=camp.get("extra_visit_prob"),
+        start=pd.Timestamp(period["start"]) if offers is not None else None,
+        end=pd.Timestamp(period["end"]) if offers is not None else None,
+        response_window_days=int(camp.get("response_window_days", 14)),
+        response_delay_days=RESPONSE_DELAY_MEAN_DAYS,
+    )
     return curve.to_numpy(dtype=float)
 
 

@@ -45,6 +45,7 @@ def test_every_estimator_gives_finite_rows_for_every_seed(small_rows):
 ESTIMATOR_ROWS = [
     "return_curve_k1",
     "return_curve_k2",
+    "activation_90d",
     "activation_km_90d",
     "bunching_1500",
     "bunching_5000",

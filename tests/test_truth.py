@@ -116,6 +116,10 @@ def test_activation_and_roi(small_ds, study):
         members,
         days,
         frequency_uplift=small_ds.truth["uplift"]["frequency_pct"] / 100,
+        offers=small_ds.offers,
+        extra_visit_prob=small_ds.truth["campaigns"]["extra_visit_prob"],
+        start=pd.Timestamp(small_ds.truth["period"]["start"]),
+        end=pd.Timestamp(small_ds.truth["period"]["end"]),
     )
     np.testing.assert_allclose(out["truth"], direct.to_numpy())
     assert out["truth"].is_monotonic_increasing and out["truth"].between(0, 1).all()

@@ -672,22 +672,73 @@ def activation_by_day(km: pd.DataFrame, days: Sequence[float]) -> pd.DataFrame:
     )
 
 
+def activation_within(members: pd.DataFrame, days: Sequence[float], *, level: float = 0.95) -> pd.DataFrame:
+    """Share of cards used within *d* days of issue, among cards watched for at least *d* days.
+
+    A plain proportion a retailer can recount: of the cards issued at least *d* days before the
+    data end, how many were used (a card receipt) within *d* days. Unlike the Kaplan-Meier
+    curve of :func:`time_to_activation`, it does not assume that cards issued late activate
+    like cards issued early; where the first cards go to the most frequent buyers (a seller
+    offers a card at a purchase) that assumption fails and the Kaplan-Meier reading runs high.
+
+    Parameters
+    ----------
+    members : pandas.DataFrame
+        Output of :func:`member_table` (``days_to_activation``, ``followup_days``).
+    days : sequence of float
+        Horizons in days.
+    level : float
+        Confidence level of the Wilson interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``day``: ``estimate, ci_low, ci_high, n`` (cards watched ≥ *d* days) and
+        ``successes`` (of them, used within *d* days); NaN where no card was watched that long.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"days_to_activation": [1.0, 40.0, np.nan, 5.0], "followup_days": [100, 100, 100, 20]})
+    >>> activation_within(m, [30, 90])[["estimate", "n"]].to_dict("list")
+    {'estimate': [0.3333333333333333, 0.6666666666666666], 'n': [3, 3]}
+    """
+    check_columns(members, ["days_to_activation", "followup_days"], "activation_within", table="members")
+    d = np.asarray(days, float)
+    follow = members["followup_days"].to_numpy(float)[:, None] >= d[None, :]
+    used = members["days_to_activation"].to_numpy(float)[:, None] <= d[None, :]
+    return proportion_frame((follow & used).sum(axis=0), follow.sum(axis=0), index=pd.Index(d, name="day"), level=level)
+
+
 def planted_activation_by_day(
     truth_customers: pd.DataFrame,
     members: pd.DataFrame,
     days: Sequence[float],
     *,
     frequency_uplift: float,
+    offers: pd.DataFrame | None = None,
+    extra_visit_prob: dict | None = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    response_window_days: int = 14,
+    response_delay_days: float = 4.0,
 ) -> pd.Series:
     """Planted share of holders who use their card by day *d* (synthetic data only).
 
     In the generator a holder is an *activator* or not; an activator visits at their base rate
-    times ``1 + frequency_uplift`` and shows the card with their own probability at each
-    visit, so the wait for the first use is exponential with rate
-    ``base rate × (1 + uplift) × card-use probability``. Averaging
-    ``activator × (1 − exp(−rate × d))`` over the holders gives the curve the Kaplan-Meier
-    estimate should track (campaign visits, not in this formula, make the real curve slightly
-    faster).
+    times ``1 + frequency_uplift`` and shows the card with their own probability ``u`` at each
+    visit, so, without campaigns, the wait for the first use is exponential with rate
+    ``base rate × (1 + uplift) × u``. Campaigns add visits: a treated contact at time ``c``
+    brings a visit with probability ``p`` (by offer type and channel) at
+    ``c + 0.5 + min(delay, window − 1)`` days, ``delay`` exponential with mean
+    ``response_delay_days``, and only before the data end; the holder shows the card there
+    with the same ``u``. So the chance of no use by day *d* after the issue time ``s`` is
+
+    ``exp(−rate × d) × Π_contacts (1 − p × u × F(min(s + d, end) − c − 0.5))``
+
+    with ``F`` the capped delay's distribution function. Averaging ``activator × (1 − that)``
+    over the holders gives the curve the Kaplan-Meier estimate should track. Without
+    ``offers`` the campaign factor is left out (the curve is then slightly too slow wherever
+    campaigns ran).
 
     Parameters
     ----------
@@ -700,6 +751,17 @@ def planted_activation_by_day(
         Horizons.
     frequency_uplift : float
         Planted member visit-rate uplift as a fraction (``truth["uplift"]["frequency_pct"] / 100``).
+    offers : pandas.DataFrame, optional
+        The offers table (``customer_id, date, channel, offer_type, group``); only the
+        ``treatment`` rows bring visits.
+    extra_visit_prob : dict, optional
+        ``{offer_type: {channel: p}}``, the planted ``truth["campaigns"]["extra_visit_prob"]``.
+    start, end : pandas.Timestamp, optional
+        Data start (model time 0, shop opening 9:00 of that day) and exclusive end; needed with
+        ``offers``. Issue and contact times are mapped back to the generator's time scale
+        (a shop day is 9:00–21:00).
+    response_window_days, response_delay_days : float
+        The planted response window and mean delay of a campaign visit.
 
     Returns
     -------
@@ -717,5 +779,56 @@ def planted_activation_by_day(
     )
     act = tc["activator"].fillna(False).to_numpy(bool)
     d = np.asarray(days, float)
-    share = (act[:, None] * (1 - np.exp(-rate[:, None] * d[None, :]))).mean(axis=0)
+    log_none = -rate[:, None] * d[None, :]
+    if offers is not None and extra_visit_prob:
+        if start is None or end is None or "issued_date" not in members:
+            raise ValueError(f"{f}: campaign visits need start, end and members' issued_date")
+        log_none = log_none + _campaign_log_no_use(
+            members,
+            tc["card_use_prob"].to_numpy(float),
+            offers,
+            extra_visit_prob,
+            d,
+            start=start,
+            end=end,
+            window=response_window_days,
+            mean_delay=response_delay_days,
+        )
+    share = (act[:, None] * (1 - np.exp(log_none))).mean(axis=0)
     return pd.Series(share, index=pd.Index(d, name="day"), name="truth")
+
+
+def _model_days(stamps: pd.Series, start: pd.Timestamp) -> np.ndarray:
+    """Map shop timestamps back to the generator's time scale.
+
+    Whole days since ``start`` plus the share of the 9:00–21:00 shop day elapsed.
+    """
+    delta = (pd.to_datetime(stamps) - pd.Timestamp(start).normalize()) / pd.Timedelta(days=1)
+    day = np.floor(delta.to_numpy(float))
+    return day + np.clip((delta.to_numpy(float) - day - 9 / 24) * 2, 0.0, 1.0)
+
+
+def _campaign_log_no_use(members, use_prob, offers, extra_visit_prob, d, *, start, end, window, mean_delay):
+    """Per holder and horizon, log of the chance that no campaign visit brought a card use."""
+    cols = ["customer_id", "date", "channel", "offer_type", "group"]
+    check_columns(offers, cols, "planted_activation_by_day", table="offers")
+    t_issue = _model_days(members["issued_date"], start)
+    t_end = float((pd.Timestamp(end) - pd.Timestamp(start).normalize()) / pd.Timedelta(days=1))
+    pos = pd.Index(members["customer_id"].astype(str)).get_indexer(offers["customer_id"].astype(str))
+    treated = (offers["group"].astype(str) == "treatment").to_numpy() & (pos >= 0)
+    o = offers.loc[treated]
+    holder = pos[treated]
+    probs = pd.Series(
+        {(ot, ch): float(v) for ot, by_channel in extra_visit_prob.items() for ch, v in by_channel.items()}, dtype=float
+    )
+    key = pd.MultiIndex.from_arrays([o["offer_type"].astype(str), o["channel"].astype(str)])
+    p = probs.reindex(key).fillna(0.0).to_numpy(float)
+    c = _model_days(o["date"], start)
+    # capped delay: exponential below window - 1, a point mass at window - 1
+    x = np.minimum(t_issue[holder, None] + d[None, :], t_end) - c[:, None] - 0.5
+    cdf = np.where(x >= window - 1, 1.0, 1 - np.exp(-np.clip(x, 0, None) / mean_delay))
+    cdf = np.where(x <= 0, 0.0, cdf)
+    q = np.clip(p[:, None] * use_prob[holder, None] * cdf, 0.0, 1.0 - 1e-12)
+    out = np.zeros((len(members), len(d)))
+    np.add.at(out, holder, np.log1p(-q))
+    return out

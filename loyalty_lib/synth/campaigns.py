@@ -9,6 +9,9 @@ from scipy.special import expit, logit
 from loyalty_lib.schema import CONTACT_CHANNELS
 from loyalty_lib.synth.scenario import Scenario
 
+#: Mean delay (days) between a treated contact and the visit it brings (capped at the window).
+RESPONSE_DELAY_MEAN_DAYS = 4.0
+
 ROUTINE_OFFERS = np.array(
     ["cross_sell", "up_sell", "similar_clients", "personal_discount", "replenishment", "subscription"]
 )
@@ -110,7 +113,7 @@ def campaign_visits(offers: pd.DataFrame, sc: Scenario, rng: np.random.Generator
         * offers["channel"].map(sc.channel_multiplier).to_numpy()
     )
     hit = offers["treated"].to_numpy() & (rng.random(len(offers)) < p)
-    delay = rng.exponential(4.0, len(offers))
+    delay = rng.exponential(RESPONSE_DELAY_MEAN_DAYS, len(offers))
     t = offers["t"].to_numpy() + 0.5 + np.minimum(delay, sc.response_window_days - 1)
     hit &= t < sc.pre_days + sc.post_days
     idx = np.flatnonzero(hit)
