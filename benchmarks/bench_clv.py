@@ -65,7 +65,7 @@ def run(n_transactions: int = 1_000_000, *, compare: bool = True, sample: int = 
     out["rfm_summary_daily_s"], ours = _time(lambda: clv.rfm_summary(tx, freq="D"))
     out["rfm_summary_weekly_s"], _ = _time(lambda: clv.rfm_summary(tx, freq="W"))
     out["calibration_and_holdout_s"], _ = _time(
-        lambda: clv.calibration_and_holdout(tx, calibration_end="2025-06-30", observation_end="2025-12-31")
+        lambda: clv.calibration_and_holdout(tx, calibration_end="2025-07-01", end="2026-01-01")
     )
     out["n_customers"] = len(ours)
     with warnings.catch_warnings():

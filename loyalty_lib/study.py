@@ -411,19 +411,15 @@ class Study:
         return c.loc[~c["established"] & c["first_purchase"].notna(), "customer_id"].reset_index(drop=True)
 
     def clv_split(self) -> dict:
-        """Arguments for :func:`loyalty_lib.clv.calibration_and_holdout` (inclusive last days).
+        """Arguments for :func:`loyalty_lib.clv.calibration_and_holdout` (exclusive ends).
 
         Returns
         -------
         dict
-            ``calibration_end`` (last calibration day), ``observation_end`` (last day of the
-            data) and ``freq``.
+            ``calibration_end`` (first day of the holdout), ``end`` (first day after the data,
+            :attr:`end`) and ``freq``.
         """
-        return {
-            "calibration_end": self.clv_calibration_end - pd.Timedelta(days=1),
-            "observation_end": self.last_day,
-            "freq": self.clv_freq,
-        }
+        return {"calibration_end": self.clv_calibration_end, "end": self.end, "freq": self.clv_freq}
 
     # ------------------------------------------------------------------ capabilities
     def _key(self, analysis: str) -> str:

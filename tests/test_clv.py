@@ -61,7 +61,7 @@ def cdnow_published():
 @pytest.fixture(scope="module")
 def cdnow_summary(cdnow_raw):
     # daily periods, ages in weeks counted to the day, calibration ends 1997-09-30 (week 39)
-    return clv.rfm_summary(cdnow_raw, observation_end="1997-09-30", freq="D", time_scaler=7)
+    return clv.rfm_summary(cdnow_raw, end="1997-10-01", freq="D", time_scaler=7)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def tiny():
 
 
 def test_rfm_summary_daily_by_hand(tiny):
-    out = clv.rfm_summary(tiny, observation_end="2026-01-10")
+    out = clv.rfm_summary(tiny, end="2026-01-11")
     # A: days Jan 1 (10 + 5 = 15, one period) and Jan 4 (20) -> frequency 1,
     #    recency 4 - 1 = 3, T 10 - 1 = 9, monetary = mean of repeat periods = 20
     # B: only Jan 3 -> frequency 0, recency 0, T 10 - 3 = 7, monetary 0
@@ -113,7 +113,7 @@ def test_rfm_summary_daily_by_hand(tiny):
 
 
 def test_rfm_summary_weekly_by_hand(tiny):
-    out = clv.rfm_summary(tiny, observation_end="2026-01-20", freq="W")
+    out = clv.rfm_summary(tiny, end="2026-01-21", freq="W")
     # end = week 3. A: Jan 1, 1, 4 all in week 0 -> one period, frequency 0, T = 3 - 0 = 3
     # B: week 0 -> frequency 0, T 3.  C: week 1 (12) and week 3 (99) -> frequency 1,
     #    recency 3 - 1 = 2, T 3 - 1 = 2, monetary 99
@@ -133,7 +133,7 @@ def test_rfm_summary_default_end_custom_columns(tiny):
 
 
 def test_calibration_and_holdout_by_hand(tiny):
-    out = clv.calibration_and_holdout(tiny, calibration_end="2026-01-05", observation_end="2026-01-20")
+    out = clv.calibration_and_holdout(tiny, calibration_end="2026-01-06", end="2026-01-21")
     # calibration to Jan 5: A f1 r3 T4; B f0 T2; C f0 T0 (first purchase Jan 6 is after: C absent)
     assert list(out.index) == ["A", "B"]
     assert out["T"].tolist() == [4.0, 2.0]
@@ -153,7 +153,7 @@ def test_calibration_and_holdout_by_hand(tiny):
             ),
         ]
     )
-    out = clv.calibration_and_holdout(tx, calibration_end="2026-01-05", observation_end="2026-01-20")
+    out = clv.calibration_and_holdout(tx, calibration_end="2026-01-06", end="2026-01-21")
     # A's two Jan 7 receipts are one holdout period of 3 + 5 = 8
     assert out.loc["A", ["frequency_holdout", "monetary_value_holdout"]].tolist() == [1, 8.0]
 
@@ -176,9 +176,9 @@ def test_rfm_summary_bad_input(tiny, change, match):
         clv.rfm_summary(change(tiny))
 
 
-def test_calibration_end_must_precede_observation_end(tiny):
-    with pytest.raises(ValueError, match="must be after"):
-        clv.calibration_and_holdout(tiny, calibration_end="2026-01-10", observation_end="2026-01-10")
+def test_calibration_end_must_precede_end(tiny):
+    with pytest.raises(ValueError, match="must be at least one D period after"):
+        clv.calibration_and_holdout(tiny, calibration_end="2026-01-11", end="2026-01-11")
 
 
 # ------------------------------------------------------------------ CDNOW: published summary
@@ -198,8 +198,8 @@ def test_rfm_summary_rebuilds_published_cdnow_summary(cdnow_summary, cdnow_publi
 def test_cdnow_calibration_and_holdout(cdnow_raw, cdnow_summary):
     ch = clv.calibration_and_holdout(
         cdnow_raw,
-        calibration_end="1997-09-30",
-        observation_end="1998-06-30",
+        calibration_end="1997-10-01",
+        end="1998-07-01",
         freq="D",
         time_scaler=7,
     )
@@ -216,7 +216,7 @@ def test_cdnow_calibration_and_holdout(cdnow_raw, cdnow_summary):
 def test_rfm_summary_matches_lifetimes(cdnow_raw):
     lt_utils = pytest.importorskip("lifetimes.utils")
     for freq in ["D", "W"]:
-        ours = clv.rfm_summary(cdnow_raw, observation_end="1997-12-31", freq=freq)
+        ours = clv.rfm_summary(cdnow_raw, end="1998-01-01", freq=freq)
         ref = lt_utils.summary_data_from_transaction_data(
             cdnow_raw,
             "customer_id",
@@ -369,8 +369,8 @@ def test_clv_matches_lifetimes(bgnbd_fit, gg_fit, cdnow_summary):
 def test_calibration_holdout_table_cdnow(cdnow_raw):
     ch = clv.calibration_and_holdout(
         cdnow_raw,
-        calibration_end="1997-09-30",
-        observation_end="1998-06-30",
+        calibration_end="1997-10-01",
+        end="1998-07-01",
         freq="D",
         time_scaler=7,
     )
@@ -507,8 +507,8 @@ def test_summarise_clv_by_group():
 def test_plot_calibration_holdout(cdnow_raw):
     ch = clv.calibration_and_holdout(
         cdnow_raw,
-        calibration_end="1997-09-30",
-        observation_end="1998-06-30",
+        calibration_end="1997-10-01",
+        end="1998-07-01",
         freq="D",
         time_scaler=7,
     )
@@ -562,7 +562,7 @@ def synthetic_branch():
 def test_clv_pipeline_on_synthetic_branch(synthetic_branch):
     ds = synthetic_branch
     # stay before the program launch (2026-01-01), where visit rates are the planted base rates
-    ch = clv.calibration_and_holdout(ds.transactions, calibration_end="2025-08-31", observation_end="2025-12-31")
+    ch = clv.calibration_and_holdout(ds.transactions, calibration_end="2025-09-01", end="2026-01-01")
     with pytest.warns(clv.ClvFitWarning, match="no dropout"):
         # the generator plants Poisson buying without churn: a/(a+b) -> 0 is the right answer
         fit = clv.fit_bgnbd(ch)
@@ -582,7 +582,7 @@ def test_clv_pipeline_on_synthetic_branch(synthetic_branch):
     spend = clv.expected_spend(gg, ch)[rep]
     assert np.corrcoef(np.log(spend), np.log(truth.loc[ch.index[rep], "basket_scale"]))[0, 1] > 0.85
     # full-period CLV, members vs everybody else
-    summary = clv.rfm_summary(ds.transactions, observation_end=ds.truth["period"]["end"])
+    summary = clv.rfm_summary(ds.transactions, end=ds.truth["period"]["end"])
     with pytest.warns(clv.ClvFitWarning):
         fit_all = clv.fit_bgnbd(summary)
     values = clv.clv(fit_all, clv.fit_gamma_gamma(summary), summary, freq="D", margin=0.3)
@@ -628,11 +628,11 @@ def test_week_numbers_match_pandas_weekly_periods(rng):
 
 
 def test_rfm_summary_without_amounts_and_with_time_zones(tiny):
-    out = clv.rfm_summary(tiny.drop(columns="amount"), amount_col=None, observation_end="2026-01-10")
+    out = clv.rfm_summary(tiny.drop(columns="amount"), amount_col=None, end="2026-01-11")
     assert out["frequency"].tolist() == [1, 0, 0] and (out["monetary_value"] == 0).all()
     tz = tiny.assign(date=tiny["date"].dt.tz_localize("Europe/Moscow"))
-    out_tz = clv.rfm_summary(tz, observation_end="2026-01-10")
-    pd.testing.assert_frame_equal(out_tz, clv.rfm_summary(tiny, observation_end="2026-01-10"))
+    out_tz = clv.rfm_summary(tz, end="2026-01-11")
+    pd.testing.assert_frame_equal(out_tz, clv.rfm_summary(tiny, end="2026-01-11"))
 
 
 def test_one_pass_likelihood_matches_reference(cdnow_published):

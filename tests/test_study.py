@@ -346,11 +346,7 @@ def test_clv_split_from_the_window_and_parameters(sample):
     s = Study.from_data(sample)
     # 24 months -> a third is 8, capped at 6: calibration ends 2026-07-01
     assert s.holdout_months == 6 and s.clv_calibration_end == pd.Timestamp("2026-07-01") and s.clv_freq == "W"
-    assert s.clv_split() == {
-        "calibration_end": pd.Timestamp("2026-06-30"),
-        "observation_end": pd.Timestamp("2026-12-31"),
-        "freq": "W",
-    }
+    assert s.clv_split() == {"calibration_end": pd.Timestamp("2026-07-01"), "end": pd.Timestamp("2027-01-01"), "freq": "W"}
     short = Study.from_data(toy(days=364))  # 2024-01-02 .. 2024-12-29: 11 month steps -> 3 months
     assert short.holdout_months == 3
     assert short.clv_calibration_end == short.end - pd.DateOffset(months=3)
@@ -554,9 +550,9 @@ def test_cdnow_a_shop_without_a_program():
     for a in ("enrollment_funnel", "activation", "bunching", "did", "imputation_did", "propensity", "roi", "nps"):
         assert not s.can(a), a
     assert s.why("did").startswith("no pre-period: no card appears in the data")
-    # the published calibration period of Fader, Hardie & Lee (2005): 39 weeks, to 1997-09-30
+    # the published calibration period of Fader, Hardie & Lee (2005): 39 weeks, to 1997-09-30 inclusive
     pub = Study.from_data(ds, {"holdout_months": 9})
-    assert pub.clv_split()["calibration_end"] == pd.Timestamp("1997-09-30")
+    assert pub.clv_split()["calibration_end"] == pd.Timestamp("1997-10-01")
 
 
 def test_dates_as_text_are_parsed_and_the_table_is_left_alone():

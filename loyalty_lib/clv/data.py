@@ -37,6 +37,11 @@ def _period_ordinals(dates: pd.Series | pd.Timestamp, freq: str) -> np.ndarray:
     return values.dt.to_period(freq).array.asi8.astype(np.int64)
 
 
+def _last_period(end, freq: str) -> int:
+    """Period number of the last instant before ``end`` (the exclusive end of a window)."""
+    return int(_period_ordinals(pd.Timestamp(end) - pd.Timedelta(1, "ns"), freq)[0])
+
+
 def _period_table(
     transactions: pd.DataFrame,
     *,
@@ -106,16 +111,17 @@ def rfm_summary(
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str | None = "amount",
-    observation_end=None,
+    end=None,
     freq: str = "D",
     time_scaler: float = 1.0,
 ) -> pd.DataFrame:
     """Recency-frequency-monetary summary per customer, as the BG/NBD and Gamma-Gamma need it.
 
     Receipts are first collapsed per period of ``freq`` (several purchases in one period count
-    as one purchase period, their amounts summed). Receipts in periods after the period of
-    ``observation_end`` are ignored. Definitions are those of lifetimes'
-    ``summary_data_from_transaction_data`` and pymc-marketing's ``rfm_summary``.
+    as one purchase period, their amounts summed). Receipts in periods after the one that
+    holds the last instant before ``end`` are ignored. Definitions are those of lifetimes' ``summary_data_from_transaction_data`` and
+    pymc-marketing's ``rfm_summary`` (whose inclusive ``observation_period_end`` is the day
+    before ``end``).
 
     Parameters
     ----------
@@ -125,8 +131,10 @@ def rfm_summary(
         Customer key and purchase time columns.
     amount_col : str or None
         Spend column; ``None`` gives ``monetary_value`` 0 for everybody.
-    observation_end : str or datetime-like, optional
-        End of observation (inclusive, by period); default the last receipt's date.
+    end : str or datetime-like, optional
+        End of observation, exclusive: the first day *after* the observed window (the library's
+        one convention, as :attr:`loyalty_lib.study.Study.end`). ``T`` runs to the period that
+        holds the last instant before it. Default: the day after the last receipt.
     freq : str
         Period length: ``"D"`` day, ``"W"`` week (Monday to Sunday, as pandas' ``"W"``) or any
         other pandas period alias.
@@ -137,14 +145,14 @@ def rfm_summary(
     Returns
     -------
     pandas.DataFrame
-        One row per customer with a purchase period up to ``observation_end``, sorted by
+        One row per customer with a purchase before ``end``, sorted by
         customer, indexed by the customer key (unnamed index, so that ``merge``/``groupby`` on
         the column stay unambiguous) and with columns:
 
         - ``customer_id``: the customer key (whatever ``customer_col`` was called);
         - ``frequency`` (int): number of repeat purchase periods (purchase periods − 1);
         - ``recency`` (float): last − first purchase period, in periods / time_scaler;
-        - ``T`` (float): period of ``observation_end`` − first purchase period, same units;
+        - ``T`` (float): last period before ``end`` − first purchase period, same units;
         - ``monetary_value`` (float): mean spend of the repeat periods, 0 when ``frequency`` is 0.
 
     Raises
@@ -158,7 +166,7 @@ def rfm_summary(
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2],
     ...                    "date": ["2026-01-01", "2026-01-01", "2026-01-05", "2026-01-03"],
     ...                    "amount": [10.0, 5.0, 20.0, 7.0]})
-    >>> out = rfm_summary(tx, observation_end="2026-01-11")
+    >>> out = rfm_summary(tx, end="2026-01-12")
     >>> out[["frequency", "recency", "T", "monetary_value"]]
        frequency  recency     T  monetary_value
     1          1      4.0  10.0            20.0
@@ -168,25 +176,24 @@ def rfm_summary(
     table = _period_table(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col, freq=freq, who=who
     )
-    end = None if observation_end is None else int(_period_ordinals(pd.Timestamp(observation_end), freq)[0])
-    return _summary(table, end, time_scaler, who)
+    return _summary(table, None if end is None else _last_period(end, freq), time_scaler, who)
 
 
-def _summary(table, end: int | None, time_scaler: float, who: str) -> pd.DataFrame:
-    """RFM summary of parsed receipts (:func:`_period_table`) up to period ``end`` (default: the last)."""
+def _summary(table, last: int | None, time_scaler: float, who: str) -> pd.DataFrame:
+    """RFM summary of parsed receipts (:func:`_period_table`) up to period ``last`` (default: the last)."""
     codes, uniques, ords, amount = table
     if not time_scaler > 0:
         raise ValueError(f"{who}: time_scaler must be positive, got {time_scaler}")
-    if end is None:
+    if last is None:
         if len(ords) == 0:
-            raise ValueError(f"{who}: no transactions and no observation_end")
-        end = int(ords.max())
-    n_periods, first, last, _, repeat_spend = _customer_periods(codes, ords, amount, ords <= end, len(uniques))
+            raise ValueError(f"{who}: no transactions and no end")
+        last = int(ords.max())
+    n_periods, first, last_p, _, repeat_spend = _customer_periods(codes, ords, amount, ords <= last, len(uniques))
     present = n_periods > 0
     f = np.maximum(n_periods - 1, 0)
     mon = np.where(f > 0, repeat_spend / np.maximum(f, 1), 0.0)
-    rec = (last - first) / time_scaler
-    t_age = (end - first) / time_scaler
+    rec = (last_p - first) / time_scaler
+    t_age = (last - first) / time_scaler
     ids = pd.Index(uniques)[present]
     out = pd.DataFrame(
         {
@@ -205,7 +212,7 @@ def calibration_and_holdout(
     transactions: pd.DataFrame,
     *,
     calibration_end,
-    observation_end,
+    end,
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str | None = "amount",
@@ -218,8 +225,13 @@ def calibration_and_holdout(
     ----------
     transactions : pandas.DataFrame
         One row per receipt.
-    calibration_end, observation_end : str or datetime-like
-        Last day (period) of the calibration window and of the holdout window.
+    calibration_end, end : str or datetime-like
+        Exclusive ends: ``calibration_end`` is the first day of the holdout (the calibration
+        window is the receipts before it), ``end`` the first day after the holdout (as
+        :meth:`loyalty_lib.study.Study.clv_split` returns them). The calibration runs to the
+        period that holds the last instant before ``calibration_end``, the holdout from the
+        next period to the one that holds the last instant before ``end`` (whole periods, as
+        lifetimes' ``calibration_and_holdout_data``).
     customer_col, date_col, amount_col, freq, time_scaler
         As in :func:`rfm_summary`.
 
@@ -236,33 +248,31 @@ def calibration_and_holdout(
     --------
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 4.0, 6.0],
     ...                    "date": ["2026-01-01", "2026-01-09", "2026-01-02"]})
-    >>> calibration_and_holdout(tx, calibration_end="2026-01-05",
-    ...                         observation_end="2026-01-12")[["frequency", "frequency_holdout"]]
+    >>> calibration_and_holdout(tx, calibration_end="2026-01-06",
+    ...                         end="2026-01-13")[["frequency", "frequency_holdout"]]
        frequency  frequency_holdout
     1          0                  1
     2          0                  0
     """
     who = "calibration_and_holdout"
-    cal_end = int(_period_ordinals(pd.Timestamp(calibration_end), freq)[0])
-    obs_end = int(_period_ordinals(pd.Timestamp(observation_end), freq)[0])
-    if obs_end <= cal_end:
+    cal_last, obs_last = _last_period(calibration_end, freq), _last_period(end, freq)
+    if obs_last <= cal_last:
         raise ValueError(
-            f"{who}: observation_end ({observation_end}) must be after calibration_end ({calibration_end})"
+            f"{who}: end ({end}) must be at least one {freq} period after calibration_end ({calibration_end})"
         )
     table = _period_table(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col, freq=freq, who=who
     )
-    cal = _summary(table, cal_end, time_scaler, who)
+    cal = _summary(table, cal_last, time_scaler, who)
     codes, uniques, ords, amount = table
-    n_hold, _, _, spend_hold, _ = _customer_periods(
-        codes, ords, amount, (ords > cal_end) & (ords <= obs_end), len(uniques)
-    )
+    in_hold = (ords > cal_last) & (ords <= obs_last)
+    n_hold, _, _, spend_hold, _ = _customer_periods(codes, ords, amount, in_hold, len(uniques))
     pos = pd.Index(uniques).get_indexer(cal.index)
     out = cal.copy()
     out["frequency_holdout"] = n_hold[pos]
     with np.errstate(invalid="ignore", divide="ignore"):
         out["monetary_value_holdout"] = np.where(n_hold[pos] > 0, spend_hold[pos] / np.maximum(n_hold[pos], 1), 0.0)
-    out["duration_holdout"] = float((obs_end - cal_end) / time_scaler)
+    out["duration_holdout"] = float((obs_last - cal_last) / time_scaler)
     return out
 
 

@@ -34,7 +34,7 @@ def test_bgnbd_fit_recovers_the_planted_parameters(seed, world):
     t = ds.truth["bgnbd"]
     # hourly periods in units of days: daily periods merge same-day purchases of heavy buyers
     # and bias the rate parameters by a few per cent (a real caveat for shop data too)
-    s = clv.rfm_summary(ds.transactions, observation_end=ds.truth["period"]["end"], freq="h", time_scaler=24)
+    s = clv.rfm_summary(ds.transactions, end=ds.truth["period"]["end"], freq="h", time_scaler=24)
     fit = clv.fit_bgnbd(s)
     truth = np.log([t["r"], t["alpha"], t["a"], t["b"]])
     ll_truth = clv.bgnbd._loglik(truth, *(s[c].to_numpy(float) for c in ("frequency", "recency", "T"))).sum()
