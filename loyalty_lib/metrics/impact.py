@@ -1070,6 +1070,7 @@ def did_imputation(
     customer_col: str = "customer_id",
     month_col: str = "month",
     suffix: str = "_card",
+    month_effects: str = "before_card",
     n_boot: int = 300,
     seed: int = 0,
     level: float = 0.95,
@@ -1114,6 +1115,15 @@ def did_imputation(
         Column names.
     suffix : str
         Suffix of the with-card part of each outcome.
+    month_effects : {"before_card", "year_before"}
+        Where each month's change comes from. ``"before_card"`` (above): all before-the-card
+        time after launch, which is honest only when the panel also holds the customers who never
+        got a card (identified non-members). ``"year_before"``: the same calendar month in the
+        year before the launch, as the panel's customers' mean deviation from their own pre-launch
+        level (the most recent such month); for a members-only panel, where the members' time
+        before their card ends with the purchase at which it was handed out and so cannot serve
+        as a control. It needs at least 12 months before the launch and assumes the months repeat
+        from one year to the next (no trend beyond the season).
     n_boot, seed, level
         Bootstrap over customers (vectorised): each resample redraws customers with all their
         months, so the interval allows for the correlation of a customer's months.
@@ -1163,9 +1173,23 @@ def did_imputation(
     if (E[:, ~post_m] > 0).any() or (E < 0).any() or (E > 1).any():
         raise ValueError(f"did_imputation: '{exposure_col}' must be a share in [0, 1], and 0 before launch")
     U = np.where(post_m, 1.0 - E, 0.0)  # before-the-card exposure after launch
-    if E.sum() == 0 or U.sum() == 0:
+    if month_effects not in ("before_card", "year_before"):
+        raise ValueError(f"did_imputation: month_effects must be 'before_card' or 'year_before', got {month_effects!r}")
+    if E.sum() == 0 or (month_effects == "before_card" and U.sum() == 0):
         raise ValueError(f"did_imputation: need time with a card ('{exposure_col}' > 0) and without one after launch")
     pre = (~post_m).astype(float)
+    lag = np.full(T, -1)  # year_before: the latest pre-launch month of the same calendar month
+    if month_effects == "year_before":
+        cal = np.asarray(pd.DatetimeIndex(months).month)
+        pre_idx = np.flatnonzero(~post_m)
+        if len(set(cal[pre_idx])) < 12:
+            raise ValueError(
+                f"did_imputation: month_effects='year_before' needs 12 months before the launch, the panel has "
+                f"{len(pre_idx)}"
+            )
+        for t in np.flatnonzero(post_m):  # one step per month of the window
+            same = pre_idx[cal[pre_idx] == cal[t]]
+            lag[t] = same.max()
     e_i = E.sum(1)
     parts = []
     for o, oc in zip(outcomes, card_cols, strict=True):
@@ -1173,13 +1197,17 @@ def did_imputation(
         if (Yc[:, ~post_m] != 0).any():
             raise ValueError(f"did_imputation: '{oc}' is not 0 before launch")
         alpha = Y @ pre / pre.sum()  # own pre-launch monthly mean
-        before = (Y - Yc) - U * alpha[:, None]  # before-the-card outcome minus own level
+        if month_effects == "before_card":
+            before = (Y - Yc) - U * alpha[:, None]  # before-the-card outcome minus own level
+        else:  # own deviation in the same calendar month a year before, placed on the post month
+            before = np.where(lag >= 0, Y[:, np.maximum(lag, 0)] - alpha[:, None], 0.0)
         own = Yc.sum(1) - e_i * alpha  # with-card outcome minus own level, per customer
         parts.append((own, before, alpha))
+    W = U if month_effects == "before_card" else np.broadcast_to((lag >= 0).astype(float), (n, T))
 
     def stat(c):  # (b, n) counts -> (b, k) effects and (b, k) counterfactual means
         exp_t = c @ E  # (b, T) with-card exposure per month
-        u_t = c @ U
+        u_t = c @ W
         mm = c @ e_i
         eff, cf = [], []
         with np.errstate(invalid="ignore", divide="ignore"):

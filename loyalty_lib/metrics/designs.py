@@ -1,0 +1,304 @@
+"""Which impact design the data allow (stages 06 and 07), and the panels each design runs on.
+
+What the program caused can be estimated in several ways, and which one a data set supports
+depends on who is in it and when (:class:`loyalty_lib.study.Study`):
+
+* ``card_did`` - identified non-members and a pre-period: the difference-in-differences timed
+  from the day each card was handed out (:func:`loyalty_lib.metrics.impact.did_imputation`) on
+  the established customers, members and non-members (``docs/impact_design.md``);
+* ``event_study`` - members only, card issue dates known and a year before the launch: each
+  member's time with the card against their own level before the launch, moved by the season the
+  members showed in the same calendar month a year earlier;
+* ``staggered`` - members only, issue dates known, a shorter pre-period: the same imputation
+  estimator restricted to members, members who have not yet joined serving as the controls of
+  those who have (staggered adoption; biased low where cards are handed out at purchases);
+* ``branch_did`` - a branch that launched the program while others did not: a
+  difference-in-differences of store-month figures (:mod:`loyalty_lib.metrics.branches`);
+* ``none`` - members only, issue dates unknown, a program older than the data: nobody is seen
+  without the program, so no causal effect can be estimated; the reason says what data would
+  enable it.
+
+:func:`choose_design` picks the first of these the study supports and states its assumption in
+plain words; :func:`impact_panel` builds the customer-month panel of the customer-level designs
+and :func:`program_effect` runs the headline estimate exactly as notebooks 06 and 07 (and the
+coverage sweep) do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from loyalty_lib.dataset import Dataset
+from loyalty_lib.metrics import impact
+from loyalty_lib.study import MIN_PRE_DAYS, Study
+
+__all__ = [
+    "CUSTOMER_DESIGNS",
+    "DESIGNS",
+    "ImpactDesign",
+    "choose_design",
+    "impact_panel",
+    "program_effect",
+    "reference_end",
+]
+
+#: Design key -> (label, the assumption it rests on, in plain words).
+DESIGNS: dict[str, tuple[str, str]] = {
+    "card_did": (
+        "difference-in-differences timed from the card, members against identified non-members",
+        "without the card, a member's purchases would have changed month by month as all customers' "
+        "purchases before a card did (members waiting for their card and non-members together), from "
+        "the member's own level before the launch",
+    ),
+    "event_study": (
+        "before and after each member's join date, against the member's own level and last year's season",
+        "without the card, each member would have bought at their own monthly level of the year before the "
+        "launch, moved up or down in each calendar month as the members' purchases moved in the same month a "
+        "year earlier: the months repeat from one year to the next, with no trend beyond the season",
+    ),
+    "staggered": (
+        "event study around each member's join date, members not yet joined as controls",
+        "without the card, a member's purchases would have changed month by month as those of the members "
+        "who had not joined yet, from the member's own level before the reference period ended; members "
+        "who join later are assumed comparable to those who join earlier. Where a card is handed out at a "
+        "purchase this fails: the controls' time before their card ends with that purchase, so the imputed "
+        "no-card level is too high and the effect too low (12 months before the launch allow the seasonal "
+        "comparison instead)",
+    ),
+    "branch_did": (
+        "difference-in-differences of store-month figures, the launching branch against branches without the "
+        "program",
+        "without the program, the launching branch's monthly figures would have stayed in the same proportion "
+        "to the other branches' as before the launch (the months before the launch show whether they did); "
+        "months are treated as independent, so a drift shared by neighbouring months makes the interval too "
+        "narrow",
+    ),
+    "none": ("no causal design", ""),
+}
+
+
+#: Designs estimated on the customer-month panel of :func:`impact_panel`.
+CUSTOMER_DESIGNS = ("card_did", "event_study", "staggered")
+
+
+@dataclass(frozen=True)
+class ImpactDesign:
+    """The impact design the data allow.
+
+    Attributes
+    ----------
+    key : str
+        A key of :data:`DESIGNS`.
+    label : str
+        Plain name of the design.
+    assumption : str
+        What it assumes, in plain words (empty for ``none``).
+    reason : str
+        Why this design: the study's sentence on what the data hold or lack.
+    """
+
+    key: str
+    label: str
+    assumption: str
+    reason: str
+
+    @property
+    def available(self) -> bool:
+        """Whether a causal effect can be estimated at all."""
+        return self.key != "none"
+
+
+def choose_design(study: Study) -> ImpactDesign:
+    """Pick the impact design the study supports, in the order of :data:`DESIGNS`.
+
+    Parameters
+    ----------
+    study : loyalty_lib.study.Study
+
+    Returns
+    -------
+    ImpactDesign
+        ``card_did`` when identified non-members and a pre-period are there; else
+        ``event_study`` when members join inside the window with known issue dates; else
+        ``branch_did`` when a branch without the program can serve as control; else ``none``,
+        whose ``reason`` says why and what data would enable an estimate.
+    """
+
+    def make(key: str, reason: str) -> ImpactDesign:
+        label, assumption = DESIGNS[key]
+        return ImpactDesign(key, label, assumption, reason)
+
+    if study.can("did") and study.can("imputation_did") and study.issue_dates_known:
+        return make("card_did", study.why("did"))
+    if study.can("imputation_did") and study.issue_dates_known:
+        if study.program == "launched in the data" and study.pre_period_days >= 365:
+            return make("event_study", f"members only; {study.pre_period_days} days before the launch give each "
+                        "member's own level and the season")
+        return make("staggered", study.why("imputation_did"))
+    if study.can("branch_did"):
+        return make("branch_did", study.why("branch_did"))
+    reason = study.why("imputation_did")
+    if not study.can("branch_did"):
+        reason += "; a branch-level comparison is not possible either: " + study.why("branch_did")
+    return make("none", reason)
+
+
+def reference_end(study: Study) -> pd.Timestamp:
+    """End of the period that gives each customer's own no-card level (exclusive).
+
+    The launch when the program starts inside the data; for a program older than the data, the
+    first month start at least :data:`loyalty_lib.study.MIN_PRE_DAYS` days after the data start
+    (members who joined before it are left out of the customer-level designs).
+
+    Parameters
+    ----------
+    study : loyalty_lib.study.Study
+
+    Returns
+    -------
+    pandas.Timestamp
+    """
+    if study.launch is not None and study.launch > study.start:
+        return study.launch
+    t = study.start + pd.Timedelta(days=MIN_PRE_DAYS)
+    return t if t == t.to_period("M").to_timestamp() else (t.to_period("M") + 1).to_timestamp()
+
+
+def impact_panel(
+    ds: Dataset,
+    study: Study,
+    *,
+    design: ImpactDesign | None = None,
+    values: dict[str, str] | None = None,
+    established: bool = True,
+) -> pd.DataFrame:
+    """The customer-month panel of the customer-level designs, set up by the study.
+
+    One row per identified customer and calendar month of the window (zeros for months without a
+    purchase), the receipts split at the day after each member joined (the first card's issue
+    date, or the first card use when issue dates are unknown: ``study.members``), and the treatment
+    columns of :func:`loyalty_lib.metrics.impact.add_treatment` with ``post`` from
+    :func:`reference_end`.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Contract tables.
+    study : loyalty_lib.study.Study
+    design : ImpactDesign, optional
+        Default :func:`choose_design`. With ``event_study`` the panel holds members only, those
+        who joined on or after :func:`reference_end`.
+    values : dict, optional
+        Output column -> receipt column to sum; default net ``revenue`` and ``gross``.
+    established : bool
+        Keep only the study's established customers (history before the data start), the
+        customers with a level of their own before the card. ``False`` keeps everybody (the naive
+        comparison).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The panel of :func:`~loyalty_lib.metrics.impact.customer_month_panel` (``customer_id,
+        month, month_index, visits``, the ``values`` columns and their ``_card`` twins) plus the
+        columns of :func:`~loyalty_lib.metrics.impact.add_treatment`.
+    """
+    design = design or choose_design(study)
+    values = dict(values or {"revenue": "amount", "gross": "gross_amount"})
+    tx = ds.transactions[ds.transactions["customer_id"].notna()]
+    tx = tx.assign(date=pd.to_datetime(tx["date"]))
+    tx = tx[(tx["date"] >= study.start) & (tx["date"] < study.end)]
+    customers = ds.customers
+    # who joined when, as the study reads it: the first card's issue date, else the first card use
+    m = study.members
+    cards = pd.DataFrame({"customer_id": m["customer_id"], "issued_date": pd.to_datetime(m["join_date"])})
+    ref = reference_end(study)
+    keep = None
+    if established:
+        keep = set(study.established_ids)
+    if design.key in ("event_study", "staggered"):
+        joined = m.loc[(m["join_source"] == "issue date") & (m["join_date"] >= ref), "customer_id"]
+        keep = set(joined) if keep is None else keep & set(joined)
+    if keep is not None:
+        tx = tx[tx["customer_id"].isin(keep)]
+        customers = customers[customers["customer_id"].isin(keep)]
+    panel = impact.customer_month_panel(
+        tx, customers=customers, start=study.start, end=study.end, values=values, cards=cards
+    )
+    return impact.add_treatment(panel, cards, launch=ref).reset_index(drop=True)
+
+
+def program_effect(
+    panel: pd.DataFrame,
+    design: ImpactDesign,
+    *,
+    outcomes=("gross",),
+    n_boot: int = 300,
+    seed: int = 0,
+    level: float = 0.95,
+    return_draws: bool = False,
+):
+    """The headline effect per member-month with a card, on a panel from :func:`impact_panel`.
+
+    The imputation DiD timed from the card (:func:`loyalty_lib.metrics.impact.did_imputation`)
+    for the customer-level designs: ``card_did`` takes each month's change from all
+    before-the-card time (non-members' included); ``event_study`` from the same calendar month of
+    the year before the launch (``month_effects="year_before"``); ``staggered`` from the members
+    not yet joined.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        From :func:`impact_panel`.
+    design : ImpactDesign
+        A customer-level design (``card_did``, ``event_study`` or ``staggered``).
+    outcomes : sequence of str
+        Outcome columns (with ``revenue`` and ``visits`` a ``check`` row is added).
+    n_boot, seed, level
+        Customer bootstrap.
+    return_draws : bool
+        Also return the bootstrap draws of the outcomes.
+
+    Returns
+    -------
+    pandas.DataFrame or (pandas.DataFrame, numpy.ndarray)
+        As :func:`~loyalty_lib.metrics.impact.did_imputation`.
+
+    Raises
+    ------
+    ValueError
+        When the panel holds no time with a card or none before it (the message says which).
+    """
+    if design.key not in CUSTOMER_DESIGNS:
+        raise ValueError(f"program_effect: {design.key!r} is not a customer-level design ({', '.join(CUSTOMER_DESIGNS)})")
+    if panel.empty:
+        raise ValueError("program_effect: the panel is empty (no established customer in the study)")
+    if not (panel["card_exposure"].to_numpy(float) > 0).any():
+        raise ValueError("program_effect: no member of the panel holds a card inside the window")
+    return impact.did_imputation(
+        panel,
+        outcomes=list(outcomes),
+        month_effects="year_before" if design.key == "event_study" else "before_card",
+        n_boot=n_boot,
+        seed=seed,
+        level=level,
+        return_draws=return_draws,
+    )
+
+
+def exposure_start(study: Study, design: ImpactDesign) -> pd.Timestamp | None:
+    """Day from which members' time with a card counts for the program's totals (07).
+
+    ``None`` (from each card's issue) when the program was launched inside the data; the data
+    start otherwise, so time with a card before the data is not counted.
+    """
+    return None if study.program == "launched in the data" else study.start
+
+
+def n_members_with_card(ds: Dataset) -> int:
+    """Card holders with a known issue date (the members the exposure counts)."""
+    cards = ds.cards
+    if "issued_date" not in cards:
+        return 0
+    return int(cards.loc[cards["customer_id"].notna() & cards["issued_date"].notna(), "customer_id"].nunique())
