@@ -64,8 +64,9 @@ def test_branch_gap_and_did_by_hand():
         ref = sm.OLS(g["gap"].to_numpy(), sm.add_constant(g["post"].to_numpy(float))).fit(
             cov_type="HAC", cov_kwds={"maxlags": 2, "use_correction": True}
         )
-    assert r["se"] == pytest.approx(ref.bse[1], rel=1e-9)
-    half = 4.302652729911275 * ref.bse[1]  # t(0.975, 2)
+        ref_se = ref.bse[1]
+    assert r["se"] == pytest.approx(ref_se, rel=1e-9)
+    half = 4.302652729911275 * ref_se  # t(0.975, 2)
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((12 - half, 12 + half), rel=1e-9)
 
 
