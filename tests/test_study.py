@@ -346,7 +346,8 @@ def test_clv_split_from_the_window_and_parameters(sample):
     s = Study.from_data(sample)
     # 24 months -> a third is 8, capped at 6: calibration ends 2026-07-01
     assert s.holdout_months == 6 and s.clv_calibration_end == pd.Timestamp("2026-07-01") and s.clv_freq == "W"
-    assert s.clv_split() == {"calibration_end": pd.Timestamp("2026-07-01"), "end": pd.Timestamp("2027-01-01"), "freq": "W"}
+    split = {"calibration_end": pd.Timestamp("2026-07-01"), "end": pd.Timestamp("2027-01-01"), "freq": "W"}
+    assert s.clv_split() == split
     short = Study.from_data(toy(days=364))  # 2024-01-02 .. 2024-12-29: 11 month steps -> 3 months
     assert short.holdout_months == 3
     assert short.clv_calibration_end == short.end - pd.DateOffset(months=3)

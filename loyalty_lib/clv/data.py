@@ -119,9 +119,9 @@ def rfm_summary(
 
     Receipts are first collapsed per period of ``freq`` (several purchases in one period count
     as one purchase period, their amounts summed). Receipts in periods after the one that
-    holds the last instant before ``end`` are ignored. Definitions are those of lifetimes' ``summary_data_from_transaction_data`` and
-    pymc-marketing's ``rfm_summary`` (whose inclusive ``observation_period_end`` is the day
-    before ``end``).
+    holds the last instant before ``end`` are ignored. Definitions are those of lifetimes'
+    ``summary_data_from_transaction_data`` and pymc-marketing's ``rfm_summary`` (whose
+    inclusive ``observation_period_end`` is the day before ``end``).
 
     Parameters
     ----------

@@ -68,8 +68,7 @@ DESIGNS: dict[str, tuple[str, str]] = {
         "comparison instead)",
     ),
     "branch_did": (
-        "difference-in-differences of store-month figures, the launching branch against branches without the "
-        "program",
+        "difference-in-differences of store-month figures, the launching branch against branches without the program",
         "without the program, the launching branch's monthly figures would have stayed in the same proportion "
         "to the other branches' as before the launch (the months before the launch show whether they did); "
         "months are treated as independent, so a drift shared by neighbouring months makes the interval too "
@@ -134,8 +133,11 @@ def choose_design(study: Study) -> ImpactDesign:
         return make("card_did", study.why("did"))
     if study.can("imputation_did") and study.issue_dates_known:
         if study.program == "launched in the data" and study.pre_period_days >= 365:
-            return make("event_study", f"members only; {study.pre_period_days} days before the launch give each "
-                        "member's own level and the season")
+            return make(
+                "event_study",
+                f"members only; {study.pre_period_days} days before the launch give each "
+                "member's own level and the season",
+            )
         return make("staggered", study.why("imputation_did"))
     if study.can("branch_did"):
         return make("branch_did", study.why("branch_did"))
@@ -271,7 +273,8 @@ def program_effect(
         When the panel holds no time with a card or none before it (the message says which).
     """
     if design.key not in CUSTOMER_DESIGNS:
-        raise ValueError(f"program_effect: {design.key!r} is not a customer-level design ({', '.join(CUSTOMER_DESIGNS)})")
+        known = ", ".join(CUSTOMER_DESIGNS)
+        raise ValueError(f"program_effect: {design.key!r} is not a customer-level design ({known})")
     if panel.empty:
         raise ValueError("program_effect: the panel is empty (no established customer in the study)")
     if not (panel["card_exposure"].to_numpy(float) > 0).any():

@@ -1,0 +1,146 @@
+"""Tests of loyalty_lib.metrics.designs: the design the data allow, and the event study on members only."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalty_lib import synth
+from loyalty_lib import truth as tl
+from loyalty_lib.dataset import Dataset
+from loyalty_lib.metrics import designs
+from loyalty_lib.metrics import impact as im
+from loyalty_lib.study import Study
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import impact_data  # noqa: E402
+
+
+def year_panel():
+    # two customers, 12 months before the launch (2025) and one after (January 2026).
+    # A: 10 a month, 16 in January 2025 -> own level (16 + 11 * 10) / 12 = 10.5
+    # B: 20 a month, 26 in January 2025 -> own level (26 + 11 * 20) / 12 = 20.5
+    # January's season: mean of (16 - 10.5, 26 - 20.5) = 5.5; A holds a card all of January 2026 and
+    # buys 30: imputed 10.5 + 5.5 = 16, effect 14 per member-month
+    months = pd.date_range("2025-01-01", periods=13, freq="MS")
+    a = [16.0] + [10.0] * 11 + [30.0]
+    b = [26.0] + [20.0] * 11 + [24.0]
+    return pd.DataFrame(
+        {
+            "customer_id": ["A"] * 13 + ["B"] * 13,
+            "month": list(months) * 2,
+            "revenue": a + b,
+            "revenue_card": [0.0] * 12 + [30.0] + [0.0] * 13,
+            "card_exposure": [0.0] * 12 + [1.0] + [0.0] * 13,
+            "post": [False] * 12 + [True] + [False] * 12 + [True],
+        }
+    )
+
+
+def test_year_before_month_effects_by_hand():
+    out = im.did_imputation(year_panel(), month_effects="year_before", n_boot=20)
+    assert out.loc["revenue", "estimate"] == pytest.approx(14.0)
+    assert out.loc["revenue", "counterfactual"] == pytest.approx(16.0)
+    # the default takes January's change from before-the-card time: B alone, 24 - 20.5 = 3.5
+    assert im.did_imputation(year_panel(), n_boot=20).loc["revenue", "estimate"] == pytest.approx(30 - 10.5 - 3.5)
+
+
+def test_year_before_needs_twelve_months_before_the_launch():
+    p = year_panel()
+    short = p[p["month"] >= "2025-03-01"]
+    with pytest.raises(ValueError, match="needs 12 months before the launch, the panel has 10"):
+        im.did_imputation(short, month_effects="year_before", n_boot=5)
+    with pytest.raises(ValueError, match="month_effects must be"):
+        im.did_imputation(p, month_effects="calendar", n_boot=5)
+
+
+@pytest.fixture(scope="module")
+def branch():
+    return synth.generate(n_customers=1500, seed=3)
+
+
+def test_the_design_follows_what_the_data_hold(branch):
+    full = designs.choose_design(Study.from_data(branch))
+    assert full.key == "card_did" and full.available and "non-members" in full.label
+    members = designs.choose_design(Study.from_data(impact_data.members_only(branch)))
+    assert members.key == "event_study" and "season" in members.assumption
+    older = designs.choose_design(Study.from_data(impact_data.members_only_older(branch)))
+    assert older.key == "none" and not older.available
+    assert "issue dates" in older.reason and "branch" in older.reason  # what data would enable it
+    chain = impact_data.chain(branch, [synth.generate(n_customers=800, seed=4)])
+    assert designs.choose_design(Study.from_data(chain)).key == "branch_did"
+
+
+def test_a_short_pre_period_leaves_the_not_yet_joined_members_as_controls(branch):
+    mo = impact_data.members_only(branch)
+    launch = pd.Timestamp(branch.truth["period"]["launch"])
+    tx = mo.transactions[mo.transactions["date"] >= launch - pd.DateOffset(months=3)]
+    short = Dataset(customers=mo.customers, cards=mo.cards, transactions=tx)
+    study = Study.from_data(short)
+    d = designs.choose_design(study)
+    assert d.key == "staggered" and "too low" in d.assumption
+    assert designs.reference_end(study) == study.launch
+
+
+def test_reference_end_of_a_program_older_than_the_data():
+    tx = pd.DataFrame(
+        {
+            "transaction_id": [1, 2],
+            "customer_id": [1, 2],
+            "date": pd.to_datetime(["2026-01-10", "2026-06-01"]),
+            "card_id": [7, None],
+            "amount": [1.0, 2.0],
+        }
+    )
+    ds = Dataset(
+        customers=pd.DataFrame({"customer_id": [1, 2]}),
+        cards=pd.DataFrame({"card_id": [7], "customer_id": [1], "issued_date": pd.to_datetime(["2025-05-01"])}),
+        transactions=tx,
+    )
+    study = Study.from_data(ds)
+    assert study.program == "older than the data"
+    # 56 days after 2026-01-10 is 2026-03-07: the next month start
+    assert designs.reference_end(study) == pd.Timestamp("2026-04-01")
+
+
+def test_program_effect_takes_customer_level_designs_only(branch):
+    study = Study.from_data(branch)
+    panel = designs.impact_panel(branch, study)
+    with pytest.raises(ValueError, match="not a customer-level design"):
+        designs.program_effect(panel, designs.ImpactDesign("branch_did", "", "", ""))
+    with pytest.raises(ValueError, match="panel is empty"):
+        designs.program_effect(panel.iloc[:0], designs.choose_design(study))
+
+
+def test_the_panel_uses_the_study_window_and_join_dates(branch):
+    study = Study.from_data(branch)
+    panel = designs.impact_panel(branch, study)
+    assert set(panel["customer_id"]) == set(study.established_ids)
+    assert panel["month"].min() == study.start and panel["month"].max() < study.end
+    members = panel.loc[panel["ever_member"], "customer_id"].unique()
+    joined = study.members.set_index("customer_id")["join_date"]
+    first = panel[panel["card_exposure"] > 0].groupby("customer_id")["month"].min()
+    # the card counts from the day after the join date: the first month with a card is the join month
+    # (or the next, when the card came on the month's last day)
+    lag = (first.dt.to_period("M") - joined.reindex(first.index).dt.to_period("M")).map(lambda d: d.n)
+    assert set(lag) <= {0, 1} and set(first.index) <= set(members)
+
+
+def test_event_study_on_members_only_recovers_the_planted_effect():
+    # a members-only export cut from a generated branch: non-members' receipts absent, issue dates
+    # kept, a year before the launch. The planted value: actual minus no-program outcome over the
+    # members' time with a card (the same figure as the card-timed design's, on these members).
+    ds = synth.generate(n_customers=8000, seed=21)
+    mo = impact_data.members_only(ds)
+    study = Study.from_data(mo)
+    design = designs.choose_design(study)
+    assert design.key == "event_study"
+    panel = designs.impact_panel(mo, study, design=design)
+    assert not (~panel["ever_member"]).any()
+    est = designs.program_effect(panel, design, outcomes=["revenue", "visits"], n_boot=200, seed=21)
+    out = tl.annotate(est, ds, "card_impact", panel=panel).loc[["revenue", "visits"]]
+    assert tl.covered(out).all(), out
+    assert (out["ci_low"] > 0).all()
+    assert np.isfinite(out["truth"]).all()
