@@ -202,6 +202,24 @@ def _card_impact(frame, ds, *, panel: pd.DataFrame):
     return _by_index(frame, {**net.to_dict(), "gross": gross["revenue"]})
 
 
+def _branch_did(frame, ds, *, stores, launch):
+    from loyalty_lib.metrics.impact import counterfactual_columns
+
+    if "transactions" not in ds.truth_tables:
+        return None
+    tx = counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    month = pd.to_datetime(tx["date"]).dt.to_period("M").dt.to_timestamp()
+    first = pd.Timestamp(launch).to_period("M").to_timestamp()
+    after = tx["store_id"].isin(list(stores)) & (month >= first)
+    n = month[after].nunique() * len(set(stores))  # launching-branch months after the launch
+    rows = {
+        "revenue": (tx["amount"] - tx["cf_amount"])[after].sum() / n,
+        "gross": (tx["gross_amount"] - tx["cf_gross_amount"])[after].sum() / n,
+        "visits": (1 - tx["cf_visit"])[after].sum() / n,
+    }
+    return _by_index(frame, rows)
+
+
 def _card_did(frame, ds):
     imp = ds.truth.get("impact") or {}
     keys = {
@@ -256,6 +274,11 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
         "rows 'revenue', 'gross', 'visits', 'check': planted effect over the panel's time with a card "
         "(the panel needs card_exposure from add_treatment)",
     ),
+    "branch_did": (
+        _branch_did,
+        ("stores", "launch"),
+        "rows 'revenue', 'gross', 'visits': planted effect per launching-branch month from the launch month on",
+    ),
     "roi": (
         _roi,
         ("margin", "cost_total"),
@@ -284,7 +307,8 @@ def annotate(frame: pd.DataFrame, ds: Dataset, figure: str, **context) -> pd.Dat
         What the figure needs to name its estimand exactly: ``horizon_days`` (return curve,
         NPS), ``members`` (activation), ``panel`` and ``cells`` (a boolean mask or column name:
         the panel cells the effect refers to; impact; card_impact takes the panel alone),
-        ``margin`` and ``cost_total`` (ROI).
+        ``stores`` and ``launch`` (branch_did: the launching branches), ``margin`` and
+        ``cost_total`` (ROI).
 
     Returns
     -------

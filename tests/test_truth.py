@@ -134,6 +134,19 @@ def test_activation_and_roi(small_ds, study):
     assert card.loc["incremental_gross_revenue", "truth"] == pytest.approx(planted_card)
 
 
+def test_branch_effect_over_every_store_is_the_program_total(small_ds):
+    # with every store "launching" at the launch (a month start), the planted effect per branch-month
+    # times the branch-months is the generator's incremental revenue over every day after launch
+    launch = pd.Timestamp(small_ds.truth["period"]["launch"])
+    stores = sorted(small_ds.transactions["store_id"].dropna().unique())
+    months = small_ds.transactions.loc[small_ds.transactions["date"] >= launch, "date"].dt.to_period("M").nunique()
+    frame = pd.DataFrame({"estimate": [0.0, 0.0]}, index=["revenue", "gross"])
+    out = truth.annotate(frame, small_ds, "branch_did", stores=stores, launch=launch)["truth"] * months * len(stores)
+    prog = small_ds.truth["program"]
+    assert out["revenue"] == pytest.approx(prog["incremental_net_revenue"], rel=1e-9)
+    assert out["gross"] == pytest.approx(prog["incremental_gross_revenue"], rel=1e-9)
+
+
 def test_covered_by_hand():
     f = pd.DataFrame({"ci_low": [0.0, 0.0, 0.0], "ci_high": [1.0, 1.0, 1.0], "truth": [0.5, 2.0, np.nan]})
     assert truth.covered(f).tolist() == [True, False, pd.NA]

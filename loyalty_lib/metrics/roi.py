@@ -144,7 +144,7 @@ def cost_from_parameters(
 
 
 def member_months(
-    cards: pd.DataFrame, *, end, issued_col: str = "issued_date", customer_col: str = "customer_id"
+    cards: pd.DataFrame, *, end, start=None, issued_col: str = "issued_date", customer_col: str = "customer_id"
 ) -> float:
     """Member-months with a card: from the day after each holder's first card to the data end.
 
@@ -158,6 +158,9 @@ def member_months(
         Cards with ``customer_col`` and ``issued_col`` (cards in stock are ignored).
     end : date-like
         End of the data (exclusive).
+    start : date-like, optional
+        First day that counts (the data start, for a program older than the data): time with a
+        card before it is left out. Default: from each card's issue.
 
     Returns
     -------
@@ -170,11 +173,18 @@ def member_months(
     ...                       "issued_date": pd.to_datetime(["2026-11-30", "2026-12-16", None])})
     >>> round(member_months(cards, end="2027-01-01"), 3)  # 1 month + 15/31
     1.484
+    >>> round(member_months(cards, end="2027-01-01", start="2026-12-01"), 3)  # December only: 1 + 15/31
+    1.484
+    >>> round(member_months(cards, end="2027-01-01", start="2026-12-20"), 3)  # 12/31 + 12/31
+    0.774
     """
     from loyalty_lib.metrics.impact import _first_issue, card_months
 
     check_columns(cards, [customer_col, issued_col], "member_months")
-    return float(card_months(_first_issue(cards, customer_col, issued_col), end).sum())
+    first = _first_issue(cards, customer_col, issued_col)
+    if start is not None:  # the card counts from the day after issue: a card before start counts from start
+        first = first.clip(lower=pd.Timestamp(start) - pd.Timedelta(days=1))
+    return float(card_months(first, end).sum())
 
 
 def incremental_from_effect(effect: pd.DataFrame | pd.Series, exposure: float) -> pd.Series:
@@ -206,6 +216,7 @@ def roi_estimate(
     cost_total: float,
     margin: float,
     draws=None,
+    effect_interval: tuple[float, float] | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Incremental revenue, incremental margin and ROI with a bootstrap interval.
@@ -222,10 +233,13 @@ def roi_estimate(
         Gross-margin share.
     draws : array-like, optional
         Bootstrap draws of ``effect`` (e.g. from ``did_imputation(..., return_draws=True)``);
-        the percentile interval of each figure comes from them. Without draws the interval is
-        empty.
+        the percentile interval of each figure comes from them.
+    effect_interval : tuple of float, optional
+        Instead of draws, the interval of ``effect`` (e.g. a t interval); every figure grows with
+        the effect, so its interval is the figure at the two ends. Without draws or interval the
+        interval is empty.
     level : float
-        Confidence level.
+        Confidence level of ``draws``.
 
     Returns
     -------
@@ -250,6 +264,9 @@ def roi_estimate(
     point = figures([effect])[:, 0]
     if draws is not None:
         lo, hi = percentile_interval(figures(np.ravel(draws)).T, level=level)
+    elif effect_interval is not None:
+        ends = figures(np.asarray(effect_interval, dtype=float))
+        lo, hi = ends[:, 0], ends[:, 1]
     else:
         lo = hi = np.full(4, np.nan)
     return pd.DataFrame(

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 
 from loyalty_lib.stats import check_columns as _need
 
-__all__ = ["plot_balance", "plot_event_study", "plot_parallel_trends", "plot_propensity_overlap"]
+__all__ = ["plot_balance", "plot_branch_gap", "plot_event_study", "plot_parallel_trends", "plot_propensity_overlap"]
 
 
 def plot_parallel_trends(
@@ -18,7 +18,7 @@ def plot_parallel_trends(
     launch=None,
     weighted: pd.DataFrame | None = None,
     ax: Axes | None = None,
-    ylabel: str = "net revenue per customer-month, RUB",
+    ylabel: str = "net revenue per customer-month",
     **kwargs,
 ) -> Axes:
     """Monthly mean outcome of members and non-members around the launch.
@@ -173,5 +173,48 @@ def plot_propensity_overlap(data: pd.DataFrame, *, bins: int = 30, ax: Axes | No
     for rows, color, label in ((~t, "C0", "non-members"), (t, "C1", "members")):
         ax.hist(data.loc[rows, "propensity"], bins=edges, density=True, alpha=0.5, color=color, label=label, **kwargs)
     ax.set(xlabel="propensity score (modelled chance of joining)", ylabel="density")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_branch_gap(
+    data: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    ylabel: str = "net revenue per branch-month",
+    **kwargs,
+) -> Axes:
+    """The launching branch's monthly figure against what the other branches imply without the program.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        :func:`loyalty_lib.metrics.branches.branch_gap` output (``month, post, treated, expected``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    ylabel : str
+        Y-axis label.
+    **kwargs
+        Passed to ``Axes.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(data, ["month", "post", "treated", "expected"], "plot_branch_gap")
+    ax = ax or plt.gca()
+    ax.plot(data["month"], data["treated"], marker="o", color="C1", label="launching branch", **kwargs)
+    ax.plot(
+        data["month"],
+        data["expected"],
+        marker="o",
+        color="C0",
+        ls="--",
+        label="other branches, scaled to it before the launch",
+        **kwargs,
+    )
+    first_post = data.loc[data["post"].astype(bool), "month"].min()
+    ax.axvline(pd.Timestamp(first_post), color="grey", ls=":", label="launch month")
+    ax.set(xlabel="month", ylabel=ylabel)
     ax.legend(frameon=False)
     return ax

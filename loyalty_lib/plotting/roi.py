@@ -12,13 +12,15 @@ from loyalty_lib.stats import check_columns
 __all__ = ["plot_cost_ledger", "plot_roi_curve", "plot_tornado"]
 
 
-def plot_cost_ledger(data: pd.DataFrame, *, ax: Axes | None = None, **kwargs) -> Axes:
+def plot_cost_ledger(data: pd.DataFrame, *, currency: str = "", ax: Axes | None = None, **kwargs) -> Axes:
     """Stacked monthly program costs by category.
 
     Parameters
     ----------
     data : pandas.DataFrame
         :func:`loyalty_lib.metrics.roi.cost_ledger` output (months x categories, plus ``total``).
+    currency : str
+        Currency of the amounts, for the axis label (empty: none named).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
     **kwargs
@@ -41,7 +43,7 @@ def plot_cost_ledger(data: pd.DataFrame, *, ax: Axes | None = None, **kwargs) ->
         xticks=x,
         xticklabels=[pd.Timestamp(m).strftime("%Y-%m") for m in data.index],
         xlabel="month",
-        ylabel="cost, thousand RUB",
+        ylabel=f"cost, thousand {currency}".rstrip(),
     )
     ax.tick_params(axis="x", labelrotation=90)
     ax.legend(frameon=False)
@@ -84,6 +86,8 @@ def plot_roi_curve(
     *,
     estimate=None,
     truth: float | None = None,
+    unit: str = "member-month",
+    currency: str = "",
     ax: Axes | None = None,
     **kwargs,
 ) -> Axes:
@@ -97,6 +101,10 @@ def plot_roi_curve(
         The estimated effect with ``estimate, ci_low, ci_high`` per member-month (a shaded band).
     truth : float, optional
         Planted effect per member-month.
+    unit : str
+        What the effect is per (``member-month``; ``branch-month`` for the branch design).
+    currency : str
+        Currency of the amounts, for the axis label.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
     **kwargs
@@ -121,6 +129,6 @@ def plot_roi_curve(
         ax.axvline(estimate["estimate"], color="C1")
     if truth is not None and np.isfinite(truth):
         ax.axvline(truth, color="black", ls="--", label="planted truth")
-    ax.set(xlabel="incremental gross revenue per member-month, RUB", ylabel="ROI, %")
+    ax.set(xlabel=f"incremental gross revenue per {unit}" + (f", {currency}" if currency else ""), ylabel="ROI, %")
     ax.legend(frameon=False)
     return ax

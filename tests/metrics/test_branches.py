@@ -120,3 +120,15 @@ def test_branch_did_recovers_the_planted_effect_on_a_generated_chain():
         assert out.loc[o, "ci_low"] <= t <= out.loc[o, "ci_high"], (o, out.loc[o].to_dict(), t)
     # and the comparison is not empty: the effect is far from zero
     assert out.loc["visits", "ci_low"] > 0
+
+
+def test_branch_gap_plot_labels():
+    import matplotlib.pyplot as plt
+
+    from loyalty_lib.plotting import impact as pim
+
+    g = br.branch_gap(chain_panel(), treated=["a"], launch="2026-03-15")
+    ax = pim.plot_branch_gap(g, ylabel="revenue per branch-month, USD", ax=plt.figure().gca())
+    assert ax.get_ylabel() == "revenue per branch-month, USD" and len(ax.get_lines()) == 3
+    with pytest.raises(ValueError, match="expected"):
+        pim.plot_branch_gap(g.drop(columns="expected"), ax=plt.figure().gca())

@@ -89,6 +89,10 @@ def test_roi_estimate_with_draws_by_hand():
     assert out.loc["net_gain", "estimate"] == pytest.approx(2_500)
     with pytest.raises(ValueError, match="exposure"):
         roi.roi_estimate(1.0, exposure=0, cost_total=1, margin=0.3)
+    # an effect with a t interval (8, 12) instead of draws: the same ends
+    out = roi.roi_estimate(10.0, exposure=1000, cost_total=2500, margin=0.5, effect_interval=(8.0, 12.0))
+    assert out.loc["roi_pct", ["ci_low", "ci_high"]].tolist() == pytest.approx([60.0, 140.0])
+    assert out.loc["incremental_gross_revenue", ["ci_low", "ci_high"]].tolist() == pytest.approx([8_000, 12_000])
 
 
 def test_break_even_by_hand():
@@ -129,15 +133,17 @@ def test_plots_label_axes():
         pd.DataFrame({"date": pd.to_datetime(["2026-01-05"]), "category": ["staff"], "amount": [10.0]})
     )
     ax = proi.plot_cost_ledger(led, ax=plt.figure().gca())
-    assert "cost" in ax.get_ylabel()
+    assert ax.get_ylabel() == "cost, thousand"  # no currency named unless given
+    assert proi.plot_cost_ledger(led, currency="USD", ax=plt.figure().gca()).get_ylabel() == "cost, thousand USD"
     grid = pd.DataFrame({"per_member_month": [0.0, 10.0], "roi_pct": [-100.0, 50.0]})
     ax = proi.plot_roi_curve(
         grid,
         estimate=pd.Series({"estimate": 5.0, "ci_low": 4.0, "ci_high": 6.0}),
         truth=5.5,
+        currency="EUR",
         ax=plt.figure().gca(),
     )
-    assert ax.get_ylabel() == "ROI, %"
+    assert ax.get_ylabel() == "ROI, %" and ax.get_xlabel() == "incremental gross revenue per member-month, EUR"
 
 
 def test_roi_recovers_planted_roi():
