@@ -253,16 +253,17 @@ PARAMETERS: tuple[Param, ...] = (
     _p("target_nps", "float", ["05_satisfaction"], "target NPS", unit="points", low=-100, high=100),
     _share("target_csat_share", ["05_satisfaction"], "target share of CSAT answers 4-5"),
     # 06
-    _p("launch_date", "date", ["06_impact", "07_roi_clv"], "program launch; empty means planted or first card"),
+    _p("launch_date", "date", ["06_impact", "07_roi_clv"], "program launch; empty means from the data"),
+    _p("currency", "str", ["06_impact", "07_roi_clv"], "currency code of the amounts; empty means from the data"),
     _p("propensity_clip", "float", ["06_impact"], "propensity scores clipped to [1 - clip, clip]", low=0.5, high=1),
-    _p("target_effect_revenue", "float", ["06_impact"], "target revenue caused per member-month", unit="RUB", low=0),
-    _p("target_effect_visits", "float", ["06_impact"], "target extra visits per member-month", low=0),
+    _p("target_effect_revenue", "float", ["06_impact"], "target revenue caused per member-month; 0 none", low=0),
+    _p("target_effect_visits", "float", ["06_impact"], "target extra visits per member-month; 0 none", low=0),
     # 07
     _share("margin", ["07_roi_clv"], "gross-margin share of a sale"),
     _p("cost_scale", "float", ["07_roi_clv"], "multiplier of every ledger entry", low=0, high=100),
-    _p("extra_cost", "float", ["07_roi_clv"], "cost not in the ledger", unit="RUB", low=0),
-    _p("card_print_cost", "float", ["07_roi_clv"], "cost of a printed card", unit="RUB", low=0),
-    _p("fixed_cost_no_ledger", "float", ["07_roi_clv"], "set-up cost without a ledger", unit="RUB", low=0),
+    _p("extra_cost", "float", ["07_roi_clv"], "cost not in the ledger (a cost parameter)", low=0),
+    _p("card_print_cost", "float", ["07_roi_clv"], "cost of a printed card; 0 means none", low=0),
+    _p("fixed_cost_no_ledger", "float", ["07_roi_clv"], "set-up cost without a ledger; 0 means none", low=0),
     _p("fixed_categories", "list", ["07_roi_clv"], "ledger categories that do not grow with members", item="str"),
     _p(
         "margin_range",
@@ -280,9 +281,12 @@ PARAMETERS: tuple[Param, ...] = (
     _p("uplift_range", "list", ["07_roi_clv"], "uplift multiplier low/high", **_PAIR),
     _p("clv_horizon_months", "int", ["07_roi_clv"], "CLV horizon", unit="months", low=1, high=120),
     _p("discount_rate_annual", "float", ["07_roi_clv"], "CLV discount rate per year", unit="share", low=0, high=1),
-    _p("holdout_months", "int", ["07_roi_clv"], "months held out to check the CLV model", unit="months", low=1),
+    _p("holdout_months", "int", ["07_roi_clv"], "months held out to check the CLV model; 0 from the data", low=0),
+    _p("clv_freq", "str", ["07_roi_clv"], "CLV time unit; empty means weeks", choices=("", "D", "W", "M")),
+    _p("clv_amount", "str", ["07_roi_clv"], "receipt column the CLV spends; empty means gross_amount"),
+    _p("clv_calibration_end", "date", ["07_roi_clv"], "first day of the CLV holdout; empty from the data"),
     _p("target_roi_pct", "float", ["07_roi_clv"], "target ROI; 0 means break even", unit="%", low=-100),
-    _p("target_incremental_revenue", "float", ["07_roi_clv"], "target incremental gross revenue", unit="RUB", low=0),
+    _p("target_incremental_revenue", "float", ["07_roi_clv"], "target incremental gross revenue; 0 none", low=0),
 )
 
 #: Parameters the report sets itself: a params file may not set them.

@@ -49,6 +49,7 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "window_days": (365, "before/after window around each member's join date, days"),
     "clv_freq": ("W", "time unit of the lifetime-value model: D, W or M"),
     "holdout_months": (0, "months held out to check the lifetime-value model; 0: a third of the window, 1 to 6"),
+    "clv_calibration_end": ("", "first day of the lifetime-value holdout, YYYY-MM-DD; empty: end minus holdout_months"),
     "card_print_cost": (None, "cost of one printed card (a cost parameter: enables ROI without a cost ledger)"),
     "fixed_cost_no_ledger": (None, "set-up cost of the program (a cost parameter)"),
     "extra_cost": (None, "cost not in the ledger, e.g. staff time (a cost parameter)"),
@@ -733,16 +734,36 @@ def _build(ds: Dataset, params: dict) -> Study:
     holdout = int(hold_p) if hold_p is not None else int(np.clip(months // 3, 1, 6)) if months >= 3 else 0
     cal_end = end - pd.DateOffset(months=holdout) if holdout else end
     cal_end = pd.Timestamp(max(cal_end, start))
+    cal_p = _param(params, "clv_calibration_end")
+    if cal_p is not None:  # a given calibration end wins; the holdout is what remains of the window
+        cal_end = _day(cal_p)
+        if not start < cal_end < end:
+            raise ValueError(
+                f"Study: clv_calibration_end {cal_end:%Y-%m-%d} must fall inside the window "
+                f"({start:%Y-%m-%d} to {end:%Y-%m-%d})"
+            )
+        holdout = int(round((end - cal_end).days / 30.4375))
     rows.append(("CLV time unit", freq, "parameter" if _param(params, "clv_freq") else "default", "W: weeks"))
     rows.append(
         (
             "CLV holdout",
             f"{holdout} months",
-            "parameter" if hold_p is not None else "default",
-            "given" if hold_p is not None else "a third of the window's months, between 1 and 6",
+            "parameter" if hold_p is not None or cal_p is not None else "default",
+            "from the calibration end given"
+            if cal_p is not None
+            else "given"
+            if hold_p is not None
+            else "a third of the window's months, between 1 and 6",
         )
     )
-    rows.append(("CLV calibration end", _fmt_day(cal_end), "data", "first day of the holdout period"))
+    rows.append(
+        (
+            "CLV calibration end",
+            _fmt_day(cal_end),
+            "parameter" if cal_p is not None else "data",
+            "first day of the holdout period",
+        )
+    )
 
     study = Study(
         start=start,

@@ -356,6 +356,12 @@ def test_clv_split_from_the_window_and_parameters(sample):
     assert given.clv_calibration_end == pd.Timestamp("2026-11-01")
     with pytest.raises(ValueError, match="clv_freq"):
         Study.from_data(sample, {"clv_freq": "Q"})
+    # a calibration end given: the holdout is what remains, 2026-10-01 to 2027-01-01 = 92 days, 3 months
+    cal = Study.from_data(sample, {"clv_calibration_end": "2026-10-01"})
+    assert cal.clv_calibration_end == pd.Timestamp("2026-10-01") and cal.holdout_months == 3
+    assert cal.describe().set_index("concept").loc["CLV calibration end", "source"] == "parameter"
+    with pytest.raises(ValueError, match="clv_calibration_end 2027-02-01 must fall inside the window"):
+        Study.from_data(sample, {"clv_calibration_end": "2027-02-01"})
 
 
 def test_window_parameters_and_complete_months():

@@ -37,9 +37,12 @@ from loyalty_lib.study import MIN_PRE_DAYS, Study
 __all__ = [
     "CUSTOMER_DESIGNS",
     "DESIGNS",
+    "SHORT_NAMES",
     "ImpactDesign",
+    "Incremental",
     "choose_design",
     "impact_panel",
+    "incremental_revenue",
     "program_effect",
     "reference_end",
 ]
@@ -82,6 +85,16 @@ DESIGNS: dict[str, tuple[str, str]] = {
 CUSTOMER_DESIGNS = ("card_did", "event_study", "staggered")
 
 
+#: Design key -> a short name for tables and the scorecard.
+SHORT_NAMES: dict[str, str] = {
+    "card_did": "DiD from the card",
+    "event_study": "event study, members only",
+    "staggered": "event study, not-yet-joined controls",
+    "branch_did": "branch DiD",
+    "none": "no design",
+}
+
+
 @dataclass(frozen=True)
 class ImpactDesign:
     """The impact design the data allow.
@@ -102,6 +115,11 @@ class ImpactDesign:
     label: str
     assumption: str
     reason: str
+
+    @property
+    def short(self) -> str:
+        """A short name for tables and the scorecard."""
+        return SHORT_NAMES[self.key]
 
     @property
     def available(self) -> bool:
@@ -175,6 +193,7 @@ def impact_panel(
     design: ImpactDesign | None = None,
     values: dict[str, str] | None = None,
     established: bool = True,
+    joined_only: bool | None = None,
 ) -> pd.DataFrame:
     """The customer-month panel of the customer-level designs, set up by the study.
 
@@ -198,6 +217,9 @@ def impact_panel(
         Keep only the study's established customers (history before the data start), the
         customers with a level of their own before the card. ``False`` keeps everybody (the naive
         comparison).
+    joined_only : bool, optional
+        Keep only the members who joined on or after :func:`reference_end`. Default: for the
+        members-only designs (``event_study``, ``staggered``).
 
     Returns
     -------
@@ -219,7 +241,9 @@ def impact_panel(
     keep = None
     if established:
         keep = set(study.established_ids)
-    if design.key in ("event_study", "staggered"):
+    if joined_only is None:
+        joined_only = design.key in ("event_study", "staggered")
+    if joined_only:
         joined = m.loc[(m["join_source"] == "issue date") & (m["join_date"] >= ref), "customer_id"]
         keep = set(joined) if keep is None else keep & set(joined)
     if keep is not None:
@@ -295,8 +319,21 @@ def exposure_start(study: Study, design: ImpactDesign) -> pd.Timestamp | None:
 
     ``None`` (from each card's issue) when the program was launched inside the data; the data
     start otherwise, so time with a card before the data is not counted.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> exposure_start(SimpleNamespace(program="older than the data", start=pd.Timestamp("2026-01-01")), None)
+    Timestamp('2026-01-01 00:00:00')
     """
     return None if study.program == "launched in the data" else study.start
+
+
+def treated_branches(ds: Dataset) -> list:
+    """Branches whose receipts show a card (the launching branches of the branch design)."""
+    from loyalty_lib.metrics import branches
+
+    return branches.program_branches(ds.transactions)[0]
 
 
 def n_members_with_card(ds: Dataset) -> int:
@@ -305,3 +342,97 @@ def n_members_with_card(ds: Dataset) -> int:
     if "issued_date" not in cards:
         return 0
     return int(cards.loc[cards["customer_id"].notna() & cards["issued_date"].notna(), "customer_id"].nunique())
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """What the program caused per unit of exposure, and the exposure it applies to (stage 07).
+
+    Attributes
+    ----------
+    design : ImpactDesign
+    effect : pandas.DataFrame
+        One row, ``gross``: the effect on gross revenue per ``unit`` with ``estimate, ci_low,
+        ci_high, n`` (and ``counterfactual``, the no-program figure per unit).
+    draws : numpy.ndarray or None
+        Bootstrap draws of the effect (customer-level designs), else ``None``.
+    exposure : float
+        Units the effect applies to: every member's months with a card, or the launching
+        branches' months after the launch.
+    unit : str
+        ``"member-month"`` or ``"branch-month"``.
+    panel : pandas.DataFrame
+        The panel the effect was estimated on (customer-month or store-month).
+    """
+
+    design: ImpactDesign
+    effect: pd.DataFrame
+    draws: object
+    exposure: float
+    unit: str
+    panel: pd.DataFrame
+
+    def roi(self, *, cost_total: float, margin: float, level: float = 0.95) -> pd.DataFrame:
+        """ROI figures of :func:`loyalty_lib.metrics.roi.roi_estimate` for this increment."""
+        from loyalty_lib.metrics import roi
+
+        e = self.effect.loc["gross"]
+        return roi.roi_estimate(
+            float(e["estimate"]),
+            exposure=self.exposure,
+            cost_total=cost_total,
+            margin=margin,
+            draws=None if self.draws is None else self.draws[:, 0],
+            effect_interval=None if self.draws is not None else (float(e["ci_low"]), float(e["ci_high"])),
+            level=level,
+        )
+
+
+def incremental_revenue(
+    ds: Dataset, study: Study, design: ImpactDesign | None = None, *, n_boot: int = 300, seed: int = 0
+) -> Incremental:
+    """The program's incremental gross revenue, by the design the data allow (stage 07).
+
+    Customer-level designs: the effect per member-month with a card on gross revenue
+    (:func:`program_effect` on :func:`impact_panel`) times every member's months with a card
+    (:func:`loyalty_lib.metrics.roi.member_months`, from the data start when the program is older
+    than the data). That product assumes members who are not in the panel (new customers, members
+    who joined before the reference period) gain as much per month with a card as those in it.
+    Branch design: the effect per launching-branch month (:func:`loyalty_lib.metrics.branches.
+    branch_did`) times the launching branches' months from the launch month on.
+
+    Parameters
+    ----------
+    ds : Dataset
+    study : loyalty_lib.study.Study
+    design : ImpactDesign, optional
+        Default :func:`choose_design`.
+    n_boot, seed
+        Customer bootstrap of the customer-level designs.
+
+    Returns
+    -------
+    Incremental
+
+    Raises
+    ------
+    ValueError
+        When the design estimates no effect (``none``): the message is the study's reason.
+    """
+    from loyalty_lib.metrics import branches, roi
+
+    design = design or choose_design(study)
+    if design.key in CUSTOMER_DESIGNS:
+        panel = impact_panel(ds, study, design=design)
+        effect, draws = program_effect(panel, design, outcomes=["gross"], n_boot=n_boot, seed=seed, return_draws=True)
+        exposure = roi.member_months(ds.cards, end=study.end, start=exposure_start(study, design))
+        return Incremental(design, effect, draws, exposure, "member-month", panel)
+    if design.key == "branch_did":
+        treated = treated_branches(ds)
+        panel = branches.store_month_panel(
+            ds.transactions, start=study.start, end=study.end, values={"gross": "gross_amount"}
+        )
+        effect = branches.branch_did(panel, treated=treated, launch=study.launch, outcomes=["gross"])
+        exposure = float(effect["n_post"].iloc[0] * len(treated))
+        return Incremental(design, effect, None, exposure, "branch-month", panel)
+    raise ValueError(f"incremental_revenue: no impact design on these data: {design.reason}")
