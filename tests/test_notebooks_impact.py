@@ -71,7 +71,12 @@ def run(notebook: str, folder: Path, tmp_path: Path):
 @pytest.mark.parametrize(
     "shape, design, available, missing",
     [
-        ("members_issue_dates", "event study, members only", ["did_revenue", "did_visits"], ["naive_gap", "psw_revenue"]),
+        (
+            "members_issue_dates",
+            "event study, members only",
+            ["did_revenue", "did_visits"],
+            ["naive_gap", "psw_revenue"],
+        ),
     ],
 )
 def test_impact_takes_the_design_the_data_allow(folders, tmp_path, shape, design, available, missing):
