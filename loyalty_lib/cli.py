@@ -50,15 +50,17 @@ def _validate(args: argparse.Namespace) -> int:
     print(report.message(), file=sys.stderr)
     if args.quarantine:
         out = Path(args.quarantine)
-        _, summary = validation.quarantine(tables, report, out_dir=out)
-        print(f"quarantined {int(summary['n_rows'].sum()):,} row(s) into {out}", file=sys.stderr)
+        clean, _ = validation.quarantine(tables, report, out_dir=out)
+        counts = validation.set_aside_counts(tables, clean)
+        n = int(counts["rows_set_aside"].sum())
+        print(f"quarantined {n:,} row(s) into {out}; {validation.set_aside_message(counts)}", file=sys.stderr)
     return 1
 
 
 def _study(args: argparse.Namespace) -> int:
     import tempfile
 
-    from loyalty_lib import io, report
+    from loyalty_lib import io, report, validation
     from loyalty_lib.params import check_params
     from loyalty_lib.study import Study, format_study, merge_parameters
 
@@ -75,9 +77,12 @@ def _study(args: argparse.Namespace) -> int:
     print(f"Study derived from {args.dir}" + (f" with the parameters in {args.params}" if args.params else ""))
     for note in notes:
         print(f"  parameters: {note}")
-    if ds.quarantined is not None and len(ds.quarantined):
-        n = int(ds.quarantined["n_rows"].sum())
-        print(f"  {n:,} row(s) break the data contract and are left out here (see: loyalty validate {args.dir})")
+    if ds.set_aside is not None and len(ds.set_aside):
+        n = int(ds.set_aside["rows_set_aside"].sum())
+        print(
+            f"  {n:,} row(s) break the data contract and are left out here (see: loyalty validate {args.dir}); "
+            + validation.set_aside_message(ds.set_aside)
+        )
     print()
     print(format_study(study))
     return 0

@@ -1,13 +1,105 @@
-"""The one object every metric and notebook receives: the contract's tables plus optional truth."""
+"""The one object every metric and notebook receives: the contract's tables plus optional truth.
+
+It also holds the one definition of what a receipt counts as (see the section "Receipts, visits,
+returns and discounts" of docs/data_contract.md): :func:`receipt_kind`, :func:`visits_mask`,
+:func:`anonymous_mask` and :func:`net_revenue`, so every stage counts visits, returns and
+anonymous receipts the same way.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from loyalty_lib.schema import TABLES
+
+#: What a receipt is, by the sign of its gross amount (see :func:`receipt_kind`).
+RECEIPT_KINDS = ("sale", "return", "zero")
+
+
+def _column(tx: pd.DataFrame, col: str, fn: str) -> pd.Series:
+    if col not in tx:
+        raise ValueError(f"{fn}: the receipts table has no column {col!r} (it has: {', '.join(map(str, tx.columns))})")
+    return tx[col]
+
+
+def receipt_kind(tx: pd.DataFrame, *, gross_col: str = "gross_amount") -> pd.Series:
+    """Say what each receipt is: a sale, a return, or a zero receipt.
+
+    Parameters
+    ----------
+    tx : pandas.DataFrame
+        Receipts (the ``transactions`` table); not modified.
+    gross_col : str
+        Check before any discount.
+
+    Returns
+    -------
+    pandas.Series
+        Category ``receipt_kind`` on the index of ``tx``: ``"sale"`` (gross > 0, a visit),
+        ``"return"`` (gross < 0) or ``"zero"`` (gross = 0 or missing: voided, nothing sold).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"gross_amount": [120.0, -30.0, 0.0]})
+    >>> receipt_kind(tx).tolist()
+    ['sale', 'return', 'zero']
+    """
+    g = pd.to_numeric(_column(tx, gross_col, "receipt_kind"), errors="coerce").to_numpy(dtype="float64", na_value=0.0)
+    kind = np.select([g > 0, g < 0], ["sale", "return"], default="zero")
+    return pd.Series(pd.Categorical(kind, categories=RECEIPT_KINDS), index=tx.index, name="receipt_kind")
+
+
+def visits_mask(tx: pd.DataFrame, *, gross_col: str = "gross_amount") -> pd.Series:
+    """Which receipts are visits: the one definition every stage uses.
+
+    A visit is a receipt on which something was bought: ``gross_amount > 0``. Return receipts
+    and zero receipts are receipts but not visits; a receipt paid fully by discounts is a visit.
+
+    Parameters
+    ----------
+    tx : pandas.DataFrame
+        Receipts; not modified.
+    gross_col : str
+        Check before any discount.
+
+    Returns
+    -------
+    pandas.Series of bool
+        ``True`` for a visit, on the index of ``tx``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"gross_amount": [120.0, -30.0, 0.0, 50.0], "amount": [110.0, -30.0, 0.0, 0.0]})
+    >>> visits_mask(tx).tolist()
+    [True, False, False, True]
+    """
+    return (receipt_kind(tx, gross_col=gross_col) == "sale").rename("visit")
+
+
+def anonymous_mask(tx: pd.DataFrame, *, customer_col: str = "customer_id") -> pd.Series:
+    """Which receipts are anonymous (no customer id: walk-in buyers).
+
+    Examples
+    --------
+    >>> anonymous_mask(pd.DataFrame({"customer_id": ["7", None]})).tolist()
+    [False, True]
+    """
+    return _column(tx, customer_col, "anonymous_mask").isna().rename("anonymous")
+
+
+def net_revenue(tx: pd.DataFrame, *, amount_col: str = "amount") -> float:
+    """Revenue: the sum of ``amount`` over all receipts, net of discounts and of returns.
+
+    Examples
+    --------
+    >>> net_revenue(pd.DataFrame({"amount": [110.0, -30.0, 0.0]}))
+    80.0
+    """
+    return float(pd.to_numeric(_column(tx, amount_col, "net_revenue"), errors="coerce").sum())
 
 
 class MissingTableError(LookupError):
@@ -37,6 +129,10 @@ class Dataset:
         Summary of rows set aside by the loader (``table, column, rule, n_rows, row_ids, first_values``).
     warnings : pandas.DataFrame or None
         Implausible values the loader kept but flagged (same columns), e.g. dates in 2099.
+    set_aside : pandas.DataFrame or None
+        What the quarantine set aside, per table (see
+        :func:`loyalty_lib.validation.set_aside_counts`): rows, and for receipts their share of
+        receipts and of revenue.
     """
 
     customers: pd.DataFrame
@@ -53,6 +149,22 @@ class Dataset:
     source: str = ""
     quarantined: pd.DataFrame | None = None
     warnings: pd.DataFrame | None = None
+    set_aside: pd.DataFrame | None = None
+
+    @property
+    def currency(self) -> str:
+        """The currency code of the amounts (the ``currency`` column of receipts), ``""`` when unknown or mixed."""
+        tx = self.transactions
+        if "currency" not in tx:
+            return ""
+        found = tx["currency"].dropna().astype("str").str.strip().str.upper().unique()
+        found = [c for c in found if c]
+        return found[0] if len(found) == 1 else ""
+
+    @property
+    def n_anonymous_receipts(self) -> int:
+        """Receipts without a customer id (walk-in buyers)."""
+        return int(anonymous_mask(self.transactions).sum()) if "customer_id" in self.transactions else 0
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -13,8 +13,13 @@ A user's files are only ever read, and reading never guesses silently:
 - a time written with a UTC offset (``2026-03-01 14:05+03:00``, ``...Z``) is read as the
   wall-clock time written (``14:05``), the offset dropped: every time is the shop's local time;
 - a CSV file is UTF-8 (with or without BOM) or UTF-16 with a BOM unless the mapping declares
-  another encoding; its field separator is the one declared, else the one its header line
-  uses (``,``, ``;``, tab or ``|``); every reading error names the table and the file.
+  another encoding (a byte-order mark at the start of the file always wins: it says what the
+  file is); its field separator is the one declared, else the one its header line uses (``,``,
+  ``;``, tab or ``|``); every reading error names the table and the file;
+- an ``.xlsx`` workbook is read from its first sheet (or the one the mapping names): numbers
+  and dates stored as such keep their values, text cells are read like CSV text;
+- a table exported as several files (one per month) is read file by file and concatenated
+  (:func:`read_tables`); a row without a key is then named by its file and line.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from loyalty_lib.dataset import Dataset
 from loyalty_lib.schema import TABLES
 
 FORMATS = ("parquet", "csv")
+#: Workbook suffixes read with openpyxl (a mapping names them with ``file:``).
+WORKBOOKS = (".xlsx", ".xlsm")
 TRUTH_FILE = "ground_truth.json"
 TRUTH_PREFIX = "truth_"
 
@@ -70,6 +77,14 @@ class Parsing:
         Currency signs removed from numbers before reading (``"₽"``, ``"руб."``, ``"$"``).
     ids : {"text", "integer"}
         How id columns are read (see :func:`as_ids`).
+    generate_key : bool
+        The export has no key of its own (receipt lines only): :func:`coerce_table` builds
+        ``transaction_item_id`` as ``<transaction_id>-<n>``, ``n`` the line's position (1, 2, ...)
+        within its receipt in the export's row order.
+    sums : mapping of str to tuple of str
+        Contract column -> export columns whose numbers are added up into it (several
+        discount columns into ``other_discount_amount``, say); an empty cell counts as 0, a
+        row with all of them empty stays empty.
     """
 
     date_formats: Mapping[str, str] = field(default_factory=dict)
@@ -77,6 +92,8 @@ class Parsing:
     thousands: str | None = None
     currency: tuple[str, ...] = ()
     ids: str = "text"
+    generate_key: bool = False
+    sums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _table_files(folder: Path, name: str) -> list[Path]:
@@ -102,11 +119,14 @@ def table_path(folder: Path, name: str) -> Path | None:
 
 
 def _encoding(head: bytes, declared: str | None) -> str:
+    """The file's encoding: a byte-order mark decides, else the declared one, else UTF-8."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     if declared:
         enc = str(declared)
         return "utf-8-sig" if enc.lower().replace("_", "-") in ("utf-8", "utf8") else enc
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
     return "utf-8-sig"
 
 
@@ -141,7 +161,12 @@ def _header(first_line: str, what: str, sep: str | None) -> tuple[str, list[str]
                 f'column mapping, e.g. `csv: {{sep: ";"}}`'
             )
         sep = several[0] if several else ","
-    names = [c.strip() for c in next(csv.reader([first_line], delimiter=sep))] if first_line else []
+    return _header_names(next(csv.reader([first_line], delimiter=sep)) if first_line else [], what, sep)
+
+
+def _header_names(cells: list[str], what: str, sep: str = ",") -> tuple[str, list[str]]:
+    """Strip the header's column names and refuse a name that appears twice."""
+    names = [str(c).strip() for c in cells]
     dup = sorted({c for c in names if names.count(c) > 1})
     if dup:
         raise ReadError(
@@ -151,18 +176,23 @@ def _header(first_line: str, what: str, sep: str | None) -> tuple[str, list[str]
     return sep, names
 
 
-def read_table(path: str | Path, *, table: str = "", csv_options: Mapping | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, table: str = "", csv_options: Mapping | None = None, sheet: str | int | None = None
+) -> pd.DataFrame:
     """Read one table file; CSV values stay text until :func:`coerce_table` parses them.
 
     Parameters
     ----------
     path : str or Path
-        A ``.parquet`` file, or a CSV (any other suffix).
+        A ``.parquet`` file, an ``.xlsx`` workbook, or a CSV (any other suffix).
     table : str
         Contract table the file holds, named in every error.
     csv_options : mapping, optional
         ``sep`` (default: the separator the header uses), ``encoding`` (default UTF-8, or
-        UTF-16 with a BOM) and ``missing`` (texts meaning "no value" besides an empty cell).
+        UTF-16 with a BOM; a byte-order mark always wins) and ``missing`` (texts meaning "no
+        value" besides an empty cell; also used for workbooks).
+    sheet : str or int, optional
+        Workbook sheet, by name or 0-based position (default: the first).
 
     Returns
     -------
@@ -182,6 +212,8 @@ def read_table(path: str | Path, *, table: str = "", csv_options: Mapping | None
     what = f"table '{table}' ({path.name})" if table else f"file {path.name}"
     try:
         size = path.stat().st_size
+        if path.suffix.lower() in WORKBOOKS:
+            return _read_workbook(path, what, sheet, [str(m) for m in opts.get("missing") or []])
         if path.suffix.lower() == ".parquet":
             try:
                 df = pd.read_parquet(path)
@@ -219,6 +251,108 @@ def read_table(path: str | Path, *, table: str = "", csv_options: Mapping | None
     df.columns = [str(c).strip() for c in df.columns]
     df.attrs["first_line"] = 2
     return df
+
+
+def _cell_text(v) -> str:
+    """A workbook cell as text, written as a person would read it in the sheet."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, pd.Timestamp | np.datetime64) or hasattr(v, "isoformat"):
+        t = pd.Timestamp(v)
+        return f"{t:%Y-%m-%d}" if t == t.normalize() else f"{t:%Y-%m-%d %H:%M:%S}"
+    return str(v)
+
+
+def _sheet_column(s: pd.Series) -> pd.Series:
+    """One workbook column: all numbers, all dates or all true/false keep their type; else text."""
+    present = s.dropna()
+    if present.empty:
+        return pd.Series(pd.NA, index=s.index, dtype="str")
+    kinds = present.map(type)
+    if kinds.map(lambda k: issubclass(k, bool | np.bool_)).all():
+        return s.astype("boolean")
+    if kinds.map(lambda k: issubclass(k, int | float | np.number) and not issubclass(k, bool | np.bool_)).all():
+        return pd.to_numeric(s)
+    if kinds.map(lambda k: hasattr(k, "isoformat") and not issubclass(k, str)).all():
+        return pd.to_datetime(s)
+    return s.map(_cell_text, na_action="ignore").astype("str")
+
+
+def _read_workbook(path: Path, what: str, sheet: str | int | None, missing: list[str]) -> pd.DataFrame:
+    """Read one sheet of an ``.xlsx`` workbook (header in its first row)."""
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except ImportError as e:  # pragma: no cover - openpyxl is a dependency
+        raise ReadError(f"{what}: reading .xlsx needs the openpyxl package ({e})") from e
+    except Exception as e:  # openpyxl raises zipfile/KeyError/InvalidFileException on a broken file
+        raise ReadError(f"{what} is not a readable .xlsx workbook ({type(e).__name__}: {e})") from e
+    with book:
+        names = book.sheet_names
+        if sheet is None:
+            sheet = 0
+        if (isinstance(sheet, int) and not 0 <= sheet < len(names)) or (isinstance(sheet, str) and sheet not in names):
+            raise ReadError(f"{what} has no sheet {sheet!r}; its sheets are {', '.join(map(repr, names))}")
+        grid = pd.read_excel(book, sheet, header=None, dtype=object, keep_default_na=False, na_values=["", *missing])
+    if grid.empty:
+        raise ReadError(f"{what}: sheet {sheet!r} holds no header line")
+    _, names = _header_names([_cell_text(v) if not pd.isna(v) else "" for v in grid.iloc[0].tolist()], what)
+    df = grid.iloc[1:].reset_index(drop=True)
+    df.columns = names
+    out = pd.DataFrame({c: _sheet_column(df[c]) for c in df.columns}, index=df.index)
+    out.attrs["first_line"] = 2
+    return out
+
+
+def read_tables(
+    paths: list[Path], *, table: str = "", csv_options: Mapping | None = None, sheet: str | int | None = None
+) -> pd.DataFrame:
+    """Read a table exported as several files (one per month, say) and stack them in order.
+
+    Parameters
+    ----------
+    paths : list of Path
+        The files, in the order their rows are stacked; each is read with :func:`read_table`.
+    table, csv_options, sheet
+        As for :func:`read_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of every file, numbered 0, 1, ... across files. With more than one file,
+        ``attrs["files"]`` lists ``(file name, rows, file line of its first row)`` per file, so a
+        row without a key is named by its file and line.
+
+    Raises
+    ------
+    ReadError
+        When a file cannot be read, or the files do not have the same columns (the message
+        names the two files and the columns one has and the other lacks).
+    """
+    if len(paths) == 1:
+        return read_table(paths[0], table=table, csv_options=csv_options, sheet=sheet)
+    frames = [read_table(p, table=table, csv_options=csv_options, sheet=sheet) for p in paths]
+    first = frames[0]
+    for p, f in zip(paths[1:], frames[1:], strict=True):
+        if set(f.columns) != set(first.columns):
+            extra = sorted(set(f.columns) - set(first.columns))
+            lacks = sorted(set(first.columns) - set(f.columns))
+            said = "; ".join(
+                part
+                for part in (
+                    f"it has {', '.join(map(repr, extra))}" if extra else "",
+                    f"it lacks {', '.join(map(repr, lacks))}" if lacks else "",
+                )
+                if part
+            )
+            raise ReadError(
+                f"table '{table}': file {p.name} does not have the columns of {paths[0].name} ({said}); "
+                f"every file of a table needs the same header"
+            )
+    out = pd.concat([f[list(first.columns)] for f in frames], ignore_index=True)
+    out.attrs = {"files": [(p.name, len(f), f.attrs.get("first_line")) for p, f in zip(paths, frames, strict=True)]}
+    return out
 
 
 def as_ids(s: pd.Series, ids: str = "text") -> tuple[pd.Series, pd.Series]:
@@ -436,6 +570,23 @@ def coerce_table(name: str, df: pd.DataFrame, parsing: Parsing | None = None) ->
     parsing = parsing or Parsing()
     out = df.copy()
     probs = []
+    for target, sources in parsing.sums.items():
+        total = pd.Series(0.0, index=out.index)
+        present = pd.Series(False, index=out.index)
+        for src in sources:
+            values, found = parse_numbers(
+                out[src], decimal=parsing.decimal, thousands=parsing.thousands, currency=parsing.currency
+            )
+            for bad, rule in found:
+                if bad.any():
+                    rule = "float value" if rule == "number" else rule
+                    shown = out.loc[bad, src].astype(str).to_numpy()
+                    probs.append(
+                        pd.DataFrame({"column": target, "rule": rule, "index": out.index[bad], "value": shown})
+                    )
+            total = total + values.fillna(0.0)
+            present |= values.notna() | out[src].notna()
+        out = out.drop(columns=list(sources)).assign(**{target: total.where(present)})
     for c in TABLES[name].columns:
         if c.name not in out:
             continue
@@ -446,9 +597,24 @@ def coerce_table(name: str, df: pd.DataFrame, parsing: Parsing | None = None) ->
                 values = raw[bad].astype(str).to_numpy()
                 probs.append(pd.DataFrame({"column": c.name, "rule": rule, "index": out.index[bad], "value": values}))
         out[c.name] = parsed
+    if parsing.generate_key:
+        out = _with_line_keys(name, out)
     cols = {"column": [], "rule": [], "index": [], "value": []}
     problems = pd.concat(probs, ignore_index=True) if probs else pd.DataFrame(cols)
     return out, problems
+
+
+def _with_line_keys(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Receipt lines without a key: ``<transaction_id>-<n>``, n the line's place in its receipt."""
+    key = TABLES[name].key
+    if name != "transaction_items" or key in df or "transaction_id" not in df:
+        return df
+    tid = df["transaction_id"]
+    n = (tid.groupby(tid, sort=False, dropna=True).cumcount() + 1).fillna(0).astype("int64")
+    made = (tid.astype("str") + "-" + n.astype("str")).where(tid.notna())
+    out = df.copy()
+    out.insert(0, key, made.astype("str"))
+    return out
 
 
 def read_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
@@ -574,13 +740,15 @@ def load(
     if not report.warnings.empty:
         warnings.warn(validation.DataWarning(report.warning_message()), stacklevel=2)
     truth, truth_tables = read_truth(folder, ids=id_mode(mapping))
-    summary = None
+    summary, counts = _read_set_aside(folder)
     if not report.ok:
         if on_error == "raise":
             raise validation.ValidationError(report)
         qdir = Path(quarantine_dir) if quarantine_dir else config.QUARANTINE_DIR / folder.name
         outdir.refuse_data_overlap(qdir, [folder], what="quarantine folder")
+        loaded = tables
         tables, summary = validation.quarantine(tables, report, out_dir=qdir)
+        counts = validation.set_aside_counts(loaded, tables)
     return Dataset.from_tables(
         tables,
         truth=truth,
@@ -588,7 +756,25 @@ def load(
         source=str(folder),
         quarantined=summary,
         warnings=report.warnings if not report.warnings.empty else None,
+        set_aside=counts,
     )
+
+
+#: Files a saved data set keeps about the rows its loader set aside (see :func:`save`).
+SET_ASIDE_FILES = {"quarantined": "quarantine_summary.csv", "set_aside": "quarantine_set_aside.csv"}
+
+
+def _read_set_aside(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The set-aside summary and counts a saved data set carries (a report's clean copy)."""
+    out = []
+    for name in SET_ASIDE_FILES.values():
+        p = folder / name
+        out.append(
+            pd.read_csv(p, dtype={"row_ids": str, "first_values": str}, keep_default_na=False) if p.is_file() else None
+        )
+    if out[1] is not None:
+        out[1] = out[1].replace("", np.nan).astype({"amount_set_aside": "float64", "share_of_revenue": "float64"})
+    return out[0], out[1]
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -652,4 +838,8 @@ def save(dataset: Dataset, folder: str | Path, *, fmt: str = "parquet", force: b
     if dataset.truth is not None:
         text = json.dumps(dataset.truth, indent=2, default=_json_default, sort_keys=False)
         _atomic_write(folder / TRUTH_FILE, lambda p: p.write_text(text + "\n"))
+    for attr, name in SET_ASIDE_FILES.items():
+        frame = getattr(dataset, attr)
+        if frame is not None:  # the loader set rows aside: a copy says so, so its readers can too
+            write_table(frame, folder / name)
     return folder

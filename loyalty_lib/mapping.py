@@ -25,6 +25,22 @@ read each export and how its names translate; the user's files are only ever rea
         values:             # contract column: {export value: contract value}
           channel: {shop: offline, courier: delivery}
 
+Besides these, a table may say (see docs/own_data.md for examples):
+
+- ``file: [jan.csv, feb.csv]`` or ``file: "receipts_2025-*.csv"``: the table is exported as
+  several files (one per month); they are read in the order listed (a pattern: in name order),
+  must share one header, and are stacked; a row without a key is named by file and line;
+- ``file: clients.xlsx`` and ``sheet: Clients``: an ``.xlsx`` workbook (default: its first sheet);
+- ``constants: {channel: offline}``: a contract column the export lacks, the same value on every
+  row, written as the contract writes it (ISO dates, decimal point);
+- ``values:`` recodes any column, not only categories (``{Y: true, N: false}``, ``{"-": null}``:
+  ``null`` means "no value");
+- ``generate_key: true`` (receipt lines only): the export has no line key, so the suite builds
+  ``transaction_item_id`` as ``<transaction_id>-<n>``, ``n`` the line's place in its receipt.
+
+At the top level, ``currency: USD`` says which currency every amount is in: it becomes the
+``currency`` column of ``transactions`` (a constant), which the Study and every page read.
+
 Tables the mapping does not mention are read from ``<table>.parquet`` / ``<table>.csv`` as
 usual; optional tables that are in neither place are simply absent. Columns the mapping does
 not mention keep their names (so an export that already uses a contract name needs no line),
@@ -48,10 +64,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from loyalty_lib.io import ID_MODES, Parsing, read_table, table_path
+from loyalty_lib.io import _FALSE, _TRUE, ID_MODES, Parsing, read_tables, table_path
 from loyalty_lib.schema import TABLES
 
-_TABLE_KEYS = {"file", "csv", "columns", "date_formats", "values"}
+_TABLE_KEYS = {"file", "csv", "columns", "date_formats", "values", "constants", "sheet", "generate_key", "sums"}
+_TOP_KEYS = {"ids", "csv", "tables", "currency"}
+#: Characters that make a ``file:`` entry a pattern (``receipts_*.csv``) rather than a name.
+_GLOB = set("*?[")
 _CSV_KEYS = {"sep", "decimal", "thousands", "currency", "missing", "encoding"}
 _THOUSANDS = (" ", "\u00a0", "\u202f", ".", ",", "'")
 
@@ -124,6 +143,14 @@ def read_mapping(mapping: str | Path | Mapping) -> dict:
             raise MappingError(f"mapping file {path} is not valid YAML: {e}") from e
         if not isinstance(spec, Mapping):
             raise MappingError(f"mapping file {path} must hold a mapping with a 'tables' section")
+    unknown_top = sorted(set(spec) - _TOP_KEYS)
+    if unknown_top:
+        raise MappingError(
+            f"mapping has unknown top-level key(s) {', '.join(map(str, unknown_top))}; "
+            f"allowed: {', '.join(sorted(_TOP_KEYS))} (table settings go under 'tables:')"
+        )
+    if "currency" in spec and not (isinstance(spec["currency"], str) and spec["currency"].strip()):
+        raise MappingError("mapping: 'currency' must be a currency code such as USD, EUR or RUB")
     tables = spec.get("tables")
     tables = {} if tables is None else tables
     if not isinstance(tables, Mapping):
@@ -148,22 +175,71 @@ def read_mapping(mapping: str | Path | Mapping) -> dict:
                 f"allowed: {', '.join(sorted(_TABLE_KEYS))}"
             )
         _check_csv(f"tables.{name}.csv", tspec.get("csv"))
-        for key in ("columns", "date_formats", "values"):
+        for key in ("columns", "date_formats", "values", "constants", "sums"):
             if tspec.get(key) is not None and not isinstance(tspec[key], Mapping):
                 raise MappingError(f"mapping for table '{name}': '{key}' must be a mapping")
+        files = tspec.get("file")
+        if files is not None and not (
+            (isinstance(files, str) and files)
+            or (isinstance(files, list) and files and all(isinstance(f, str) and f for f in files))
+        ):
+            raise MappingError(f"mapping for table '{name}': 'file' must be a file name, a pattern or a list of names")
+        if "sheet" in tspec and not isinstance(tspec["sheet"], str | int):
+            raise MappingError(f"mapping for table '{name}': 'sheet' must be a sheet name or its 0-based number")
+        if "generate_key" in tspec:
+            if not isinstance(tspec["generate_key"], bool):
+                raise MappingError(f"mapping for table '{name}': 'generate_key' must be true or false")
+            if tspec["generate_key"] and name != "transaction_items":
+                raise MappingError(
+                    f"mapping for table '{name}': 'generate_key' is for receipt lines (transaction_items) "
+                    f"only; {name} needs its own key column {TABLES[name].key}"
+                )
     return dict(spec, tables=dict(tables))
 
 
-def _recode(s: pd.Series, codes: Mapping) -> pd.Series:
-    """Replace export values by contract values; unlisted values are kept."""
-    codes = {str(k): str(v) for k, v in codes.items()}
+def _recode(s: pd.Series, codes: Mapping, where: str) -> pd.Series:
+    """Replace export values by contract values (``None``: no value); unlisted values are kept."""
+    flags = [k for k in codes if isinstance(k, bool)]
+    if flags:
+        raise MappingError(
+            f"mapping: {where} lists the export value {flags[0]}, which YAML read from yes/no/on/off/true/false; "
+            f'quote the export value as the file writes it, e.g. "yes": true'
+        )
+    codes = {
+        str(k): (None if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in codes.items()
+    }
     text = s.astype("string")
-    hit = text.isin(list(codes))
+    hit = text.isin(list(codes)).fillna(False).to_numpy(dtype=bool)
     if not hit.any():
         return s
     out = s.astype(object).copy()
-    out[hit.to_numpy()] = text[hit].map(codes).to_numpy()
+    out[hit] = text[hit].map(codes).to_numpy()
     return out
+
+
+def _constant(table: str, column: str, value, index: pd.Index) -> pd.Series:
+    """A contract column holding one value on every row, typed as the contract reads it."""
+    kind = TABLES[table].col(column).kind
+    where = f"mapping for table '{table}': constant {column}"
+    if value is None:
+        raise MappingError(f"{where} has no value")
+    try:
+        if kind == "datetime":
+            return pd.Series(pd.Timestamp(str(value)), index=index, dtype="datetime64[ns]")
+        if kind in ("float", "int"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError("not a number")
+            if kind == "int" and float(value) != int(value):
+                raise ValueError("not a whole number")
+            return pd.Series(value, index=index, dtype="float64" if kind == "float" else "int64")
+        if kind == "bool":
+            text = str(value).strip().lower()
+            if text not in _TRUE | _FALSE:
+                raise ValueError("not true or false")
+            return pd.Series(text in _TRUE, index=index, dtype=bool)
+    except ValueError as e:
+        raise MappingError(f"{where}: {value!r} is not a value of kind {kind} ({e})") from e
+    return pd.Series(str(value), index=index, dtype="str")
 
 
 def id_mode(mapping: str | Path | Mapping | None) -> str:
@@ -180,6 +256,8 @@ def _parsing(spec: Mapping, name: str) -> Parsing:
         thousands=opts.get("thousands"),
         currency=opts.get("currency", ()),
         ids=spec.get("ids", "text"),
+        generate_key=bool(tspec.get("generate_key", False)),
+        sums={str(k): _texts(f"tables.{name}.sums", str(k), v) for k, v in (tspec.get("sums") or {}).items()},
     )
 
 
@@ -238,6 +316,19 @@ def apply_mapping(
                     f"mapping for table '{name}' maps to {', '.join(map(str, bad))}, not contract "
                     f"columns of {name} ({', '.join(TABLES[name].names)})"
                 )
+            for target, sources in (tspec.get("sums", {}) or {}).items():
+                sources = _texts(f"tables.{name}.sums", str(target), sources)
+                gone = [c for c in sources if c not in df.columns]
+                if gone or target not in TABLES[name].names or TABLES[name].col(target).kind != "float":
+                    raise MappingError(
+                        f"mapping for table '{name}': sums of {target} must add up export columns "
+                        f"({', '.join(map(str, df.columns))}) into a number column of the contract"
+                        + (f"; the export lacks {', '.join(gone)}" if gone else "")
+                    )
+                if target in cols.values() or target in df.columns or set(sources) & set(cols):
+                    raise MappingError(
+                        f"mapping for table '{name}': {target} comes both from sums and from a column; keep one"
+                    )
             df = df.rename(columns=cols)
             dup = df.columns[df.columns.duplicated()].tolist()
             if dup:
@@ -252,9 +343,56 @@ def apply_mapping(
                     raise MappingError(
                         f"mapping for table '{name}': values of '{col}' must map export values to contract values"
                     )
-                df = df.assign(**{col: _recode(df[col], codes)})
+                df = df.assign(**{col: _recode(df[col], codes, f"table '{name}', values of '{col}'")})
+            constants = dict(tspec.get("constants", {}) or {})
+            if name == "transactions" and "currency" in spec:
+                if "currency" in constants:
+                    raise MappingError("mapping: the currency is given twice, at the top level and as a constant")
+                constants["currency"] = str(spec["currency"]).strip().upper()
+            for col, value in constants.items():
+                if col not in TABLES[name].names:
+                    raise MappingError(
+                        f"mapping for table '{name}': constant {col} is not a contract column of {name} "
+                        f"({', '.join(TABLES[name].names)})"
+                    )
+                if col in df.columns:
+                    raise MappingError(
+                        f"mapping for table '{name}': {col} is both a column of the export and a constant; keep one"
+                    )
+                df = df.assign(**{col: _constant(name, col, value, df.index)})
+            if tspec.get("generate_key") and TABLES[name].key in df.columns:
+                raise MappingError(
+                    f"mapping for table '{name}': generate_key is set but the export has a key column "
+                    f"{TABLES[name].key}; remove one of them"
+                )
             out[name] = df
     return out, {name: _parsing(spec, name) for name in out}
+
+
+def _files(folder: Path, name: str, entries) -> list[Path]:
+    """The export files of one table: names or patterns, each inside the data folder."""
+    paths: list[Path] = []
+    for entry in [entries] if isinstance(entries, str) else list(entries):
+        entry = str(entry)
+        path = folder / entry
+        outside = MappingError(
+            f"mapping for table '{name}' names file {entry}, which is not inside the "
+            f"data folder {folder}; copy the export into the data folder and name it relative to it"
+        )
+        if Path(entry).is_absolute() or not path.resolve().is_relative_to(folder.resolve()):
+            raise outside
+        if _GLOB & set(entry):
+            found = sorted(p for p in folder.glob(entry) if p.is_file())
+            if any(not p.resolve().is_relative_to(folder.resolve()) for p in found):
+                raise outside
+            if not found:
+                raise FileNotFoundError(f"mapping for table '{name}': no file in {folder} matches {entry}")
+        elif path.is_file():
+            found = [path]
+        else:
+            raise FileNotFoundError(f"mapping for table '{name}' names file {entry}, which is not in {folder}")
+        paths += [p for p in found if p not in paths]
+    return paths
 
 
 def read_mapped_folder(
@@ -297,22 +435,17 @@ def read_mapped_folder(
     for name in TABLES:
         tspec = spec["tables"].get(name) or {}
         if tspec.get("file"):
-            path = folder / str(tspec["file"])
-            if not path.resolve().is_relative_to(folder.resolve()):
-                raise MappingError(
-                    f"mapping for table '{name}' names file {tspec['file']}, which is not inside the "
-                    f"data folder {folder}; copy the export into the data folder and name it relative to it"
-                )
-            if not path.is_file():
-                raise FileNotFoundError(
-                    f"mapping for table '{name}' names file {tspec['file']}, which is not in {folder}"
-                )
+            paths = _files(folder, name, tspec["file"])
         else:
             path = table_path(folder, name)
             if path is None:
                 continue
-        raw[name] = read_table(
-            path, table=name, csv_options={**default_csv, **_check_csv(f"tables.{name}.csv", tspec.get("csv"))}
+            paths = [path]
+        raw[name] = read_tables(
+            paths,
+            table=name,
+            csv_options={**default_csv, **_check_csv(f"tables.{name}.csv", tspec.get("csv"))},
+            sheet=tspec.get("sheet"),
         )
     missing = [n for n, t in TABLES.items() if t.required and n not in raw]
     if missing:

@@ -66,6 +66,7 @@ from loyalty_lib import config
 from loyalty_lib.kpi import KPI_COLUMNS, read_kpis
 from loyalty_lib.params import ParameterError, check_params
 from loyalty_lib.stats import format_number
+from loyalty_lib.validation import count_set_aside, set_aside_message
 
 #: Stage notebooks are files named like ``02_enrollment.ipynb``.
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
@@ -920,24 +921,6 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _count_set_aside(qdir: Path, summary: pd.DataFrame | None) -> int:
-    """Distinct rows set aside (a row can break several rules), from the quarantine files."""
-    from loyalty_lib.schema import TABLES
-
-    if summary is None:
-        return 0
-    n = 0
-    for table in summary["table"].unique():
-        f = qdir / f"{table}.csv"
-        key = TABLES[table].key if table in TABLES else None
-        if f.is_file() and key:
-            q = pd.read_csv(f, dtype=str)
-            n += int(q[key].nunique()) if key in q else len(q)
-        else:
-            n += int(summary.loc[summary["table"] == table, "n_rows"].max())
-    return n
-
-
 def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, meta=None, fatal=None) -> Path:
     """Write ``index.html`` (and ``run.json``) of a report folder.
 
@@ -983,7 +966,7 @@ def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, me
         fatal=fatal,
         problems=None if problems is None else problems.to_dict("records"),
         quarantined=None if quarantined is None else quarantined.to_dict("records"),
-        n_quarantined=_count_set_aside(Path(out_dir) / "quarantine", quarantined),
+        n_quarantined=count_set_aside(Path(out_dir) / "quarantine", quarantined),
         stages=stages,
         failed=failed,
         n_ok=len(stages) - len(failed),
@@ -1245,6 +1228,7 @@ def _build(build, out, data, notebooks, *, common, per_nb, params, mapping, jobs
         return result
     if ds.quarantined is not None and len(ds.quarantined):
         result.quarantined = ds.quarantined
+        meta["set aside"] = set_aside_message(ds.set_aside)
     present = ", ".join(f"{n} {len(t):,}" for n, t in ds.tables.items())
     from loyalty_lib.schema import TABLES
 
@@ -1389,7 +1373,7 @@ def run_from_cli(args) -> int:
     else:
         q = ""
         if res.quarantined is not None:
-            n = _count_set_aside(res.out_dir / "quarantine", res.quarantined)
+            n = count_set_aside(res.out_dir / "quarantine", res.quarantined)
             q = f"; {n:,} row(s) set aside in {res.out_dir / 'quarantine'}"
         print(f"wrote the report of {len(res.stages)} stages to {res.index}{q}")
     return res.exit_code

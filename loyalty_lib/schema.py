@@ -53,6 +53,8 @@ class Col:
         Inclusive bounds for numbers.
     unique : bool
         Whether values must be unique (the table's key).
+    money : bool
+        An amount of money (either sign): checked for implausible size by absolute value.
     """
 
     name: str
@@ -64,6 +66,7 @@ class Col:
     ge: float | None = None
     le: float | None = None
     unique: bool = False
+    money: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,10 @@ def _id(name: str, doc: str, **kw) -> Col:
     return Col(name, "id", doc, **kw)
 
 
+def _money(name: str, doc: str, **kw) -> Col:
+    return Col(name, "float", doc, money=True, **kw)
+
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in [
@@ -119,7 +126,14 @@ TABLES: dict[str, Table] = {
             (
                 _id("customer_id", "Customer key.", unique=True),
                 Col("customer_type", "category", "Private or business client.", values=("b2c", "b2b")),
-                Col("first_seen", "datetime", "First purchase or CRM registration."),
+                Col(
+                    "first_seen",
+                    "datetime",
+                    "First purchase or CRM registration; empty when unknown. A date before the data start "
+                    "says the customer was buying before the data began (a left-censored history).",
+                    required=False,
+                    nullable=True,
+                ),
                 Col("home_store_id", "id", "Store the customer buys at most.", required=False, nullable=True),
                 Col("age", "int", "Age in years.", required=False, nullable=True, ge=14, le=110),
                 Col("gender", "category", "Gender.", required=False, nullable=True, values=("f", "m", "other")),
@@ -148,11 +162,19 @@ TABLES: dict[str, Table] = {
             (
                 _id("card_id", "Card number.", unique=True),
                 _id("customer_id", "Holder; empty while the card is in stock.", nullable=True),
-                Col("issued_date", "datetime", "When the card was handed out.", nullable=True),
+                Col(
+                    "issued_date",
+                    "datetime",
+                    "When the card was handed out; empty when unknown (membership then dates from the "
+                    "first receipt with the card).",
+                    required=False,
+                    nullable=True,
+                ),
                 Col(
                     "issue_channel",
                     "category",
                     "Handed out at an offline purchase or at delivery.",
+                    required=False,
                     nullable=True,
                     values=CHANNELS,
                 ),
@@ -168,11 +190,28 @@ TABLES: dict[str, Table] = {
             "One row per receipt (check).",
             (
                 _id("transaction_id", "Receipt key.", unique=True),
-                _id("customer_id", "Buyer."),
+                _id(
+                    "customer_id",
+                    "Buyer; empty for an anonymous receipt (a walk-in buyer without card or account).",
+                    nullable=True,
+                ),
                 Col("date", "datetime", "Time of purchase."),
-                Col("gross_amount", "float", "Check before discount.", ge=0),
-                Col("discount_amount", "float", "Discount given on the check.", ge=0),
-                Col("amount", "float", "Net paid: gross_amount - discount_amount.", ge=0),
+                _money("gross_amount", "Check before any discount; negative for a return receipt."),
+                _money(
+                    "discount_amount",
+                    "The program's own discount on the check (the card discount): the program's cost; "
+                    "negative or 0 on a return receipt.",
+                ),
+                _money(
+                    "other_discount_amount",
+                    "Discounts the program did not cause (coupons, promotions, manufacturer offers).",
+                    required=False,
+                    nullable=True,
+                ),
+                _money(
+                    "amount",
+                    "Net paid: gross_amount - discount_amount - other_discount_amount; negative for a return.",
+                ),
                 Col(
                     "discount_rate",
                     "float",
@@ -186,7 +225,20 @@ TABLES: dict[str, Table] = {
                 _id("store_id", "Store (or delivery hub) of the sale."),
                 _id("seller_id", "Seller or courier.", required=False, nullable=True),
                 _id("card_id", "Card presented, empty when none.", nullable=True),
-                Col("n_items", "int", "Number of lines on the receipt.", required=False, nullable=True, ge=1),
+                Col("n_items", "int", "Number of lines on the receipt.", required=False, nullable=True, ge=0),
+                _id(
+                    "original_receipt_id",
+                    "For a return receipt, the receipt it refunds (when the till records it).",
+                    required=False,
+                    nullable=True,
+                ),
+                Col(
+                    "currency",
+                    "text",
+                    "Currency code of the amounts (USD, EUR, RUB ...); a mapping's `currency:` fills it.",
+                    required=False,
+                    nullable=True,
+                ),
             ),
             required=True,
             used_by=("all",),
@@ -199,9 +251,17 @@ TABLES: dict[str, Table] = {
                 _id("transaction_item_id", "Line key.", unique=True),
                 _id("transaction_id", "Receipt."),
                 _id("product_id", "Product."),
-                Col("quantity", "int", "Units.", ge=1),
-                Col("unit_price", "float", "Price per unit before the check discount.", ge=0),
-                Col("line_amount", "float", "quantity x unit_price; lines add up to gross_amount.", ge=0),
+                Col(
+                    "quantity",
+                    "float",
+                    "Units or weight; 0 on a voided or service line, negative on a returned line.",
+                ),
+                _money("unit_price", "Price per unit before the check discount.", required=False, nullable=True, ge=0),
+                _money(
+                    "line_amount",
+                    "The line before the check discount (quantity x unit_price); negative on a returned "
+                    "line; a receipt's lines add up to its gross_amount.",
+                ),
             ),
             used_by=("04_average_check",),
         ),
@@ -212,8 +272,8 @@ TABLES: dict[str, Table] = {
             (
                 _id("product_id", "Product key.", unique=True),
                 Col("category", "text", "Product category."),
-                Col("is_premium", "bool", "Premium variant (for up-sell)."),
-                Col("list_price", "float", "Shelf price.", ge=0),
+                Col("is_premium", "bool", "Premium variant (for up-sell).", required=False, nullable=True),
+                _money("list_price", "Shelf price.", required=False, nullable=True, ge=0),
                 Col(
                     "replenishment_days",
                     "float",
@@ -239,9 +299,7 @@ TABLES: dict[str, Table] = {
                     "entry_type", "category", "What happened.", values=("accrual", "redemption", "expiry", "adjustment")
                 ),
                 Col("points", "float", "Signed points: + earned, - redeemed or expired."),
-                Col(
-                    "value", "float", "Money value of the points moved (absolute).", required=False, nullable=True, ge=0
-                ),
+                _money("value", "Money value of the points moved (absolute).", required=False, nullable=True, ge=0),
             ),
             used_by=("03_activity", "07_roi_clv"),
         ),
@@ -277,9 +335,7 @@ TABLES: dict[str, Table] = {
                 Col("offer_type", "category", "Kind of offer.", values=OFFER_TYPES),
                 Col("group", "category", "Contacted (treatment) or held out.", values=("treatment", "holdout")),
                 Col("responded", "bool", "Bought within the response window."),
-                Col(
-                    "response_amount", "float", "Net spend in the response window.", required=False, nullable=True, ge=0
-                ),
+                _money("response_amount", "Net spend in the response window.", required=False, nullable=True, ge=0),
                 Col(
                     "response_window_days", "int", "Length of the response window.", required=False, nullable=True, ge=1
                 ),
@@ -294,7 +350,7 @@ TABLES: dict[str, Table] = {
                 _id("cost_id", "Entry key.", unique=True),
                 Col("date", "datetime", "Booking date."),
                 Col("category", "category", "Cost type.", values=COST_CATEGORIES),
-                Col("amount", "float", "Cost, in money.", ge=0),
+                _money("amount", "Cost, in money.", ge=0),
                 Col("description", "text", "Free text.", required=False, nullable=True),
             ),
             used_by=("02_enrollment", "07_roi_clv"),
@@ -304,17 +360,75 @@ TABLES: dict[str, Table] = {
 
 #: Cross-table rules checked by :func:`loyalty_lib.validation.validate`, for the docs page.
 CROSS_RULES = (
-    ("transactions.customer_id", "every transaction's customer exists in customers"),
-    ("transactions.card_id", "the card exists in cards and belongs to the same customer"),
-    ("transactions.card_id", "a card is issued before (or on the day of) its first use"),
-    ("transactions.amount", "amount = gross_amount - discount_amount (to the cent)"),
-    ("transactions.discount_amount", "discount_amount <= gross_amount"),
-    ("cards.issued_date", "a card with a holder has an issue date, a card in stock has neither"),
+    (
+        "transactions.customer_id",
+        "an identified receipt's customer exists in customers (an anonymous receipt has none)",
+    ),
+    (
+        "transactions.card_id",
+        "the card exists in cards and belongs to the receipt's customer (a receipt with a card names its holder)",
+    ),
+    ("transactions.card_id", "a card whose issue date is known is issued before (or on the day of) its first use"),
+    ("transactions.amount", "amount = gross_amount - discount_amount - other_discount_amount (to the cent)"),
+    (
+        "transactions.discount_amount",
+        "each discount lies between 0 and gross_amount (0 to -gross on a return receipt)",
+    ),
+    ("cards.issued_date", "a card with an issue date has a holder (a card in stock has neither)"),
     ("cards.customer_id", "the holder exists in customers"),
     ("transaction_items.transaction_id", "every line's receipt exists in transactions"),
-    ("transaction_items.product_id", "every line's product exists in products"),
+    ("transaction_items.product_id", "warning only: lines of products missing from products are kept and counted"),
     ("transaction_items.line_amount", "a receipt's lines add up to its gross_amount (to 1 %)"),
+    ("transactions.original_receipt_id", "warning only: a return whose original receipt is not in the data is kept"),
     ("points_ledger/surveys/offers.customer_id", "the customer exists in customers"),
+)
+
+
+#: How receipts are counted: the rules every stage follows (rendered into docs/data_contract.md).
+RECEIPT_RULES = (
+    "## Receipts, visits, returns and discounts: how they count",
+    "",
+    "Real till exports hold more than clean sales. These are accepted, and every stage counts",
+    "them by the same rules (`loyalty_lib.dataset` has the helpers, so a visit has one definition):",
+    "",
+    "- **Receipt**: one row of `transactions`. Sales, return receipts and zero-value receipts are",
+    "  all receipts (`loyalty_lib.dataset.receipt_kind` says which).",
+    "- **Visit**: a receipt with `gross_amount > 0`, i.e. something was bought",
+    "  (`loyalty_lib.dataset.visits_mask`). A return receipt (`gross_amount < 0`) and a zero",
+    "  receipt (`gross_amount = 0`: voided, or only zero-quantity lines) are receipts but not",
+    "  visits. An exchange on one receipt is a visit when what was bought outweighs what was",
+    "  returned. A receipt fully paid by discounts (`amount = 0`, `gross_amount > 0`) is a visit.",
+    "  Return curves, visit frequencies and check sizes (average check, tiers) use visits only.",
+    "- **Revenue** is the sum of `amount` over all receipts: net of every discount and net of",
+    "  returns. A return's negative amount counts on the day, in the store and for the customer",
+    "  of the return receipt (`loyalty_lib.dataset.net_revenue`).",
+    "- **Return receipt**: negative `gross_amount` and `amount`; its `discount_amount` gives the",
+    "  card discount back (between `gross_amount` and 0). `original_receipt_id`, when the till",
+    "  records it, names the receipt refunded; one that is not in the data (bought before the",
+    "  data start) is kept and counted as a warning.",
+    "- **Receipt lines**: a returned line has a negative `quantity` and `line_amount`; a",
+    "  zero-quantity line (voided item, service line) is kept and counted as a line. Weighed",
+    "  goods may have fractional quantities: count lines, not units. A line whose product is not",
+    "  in `products` (discontinued, internal codes) is kept; the check lists how many as a",
+    "  warning, and basket analyses put it under an unknown category.",
+    "- **Anonymous receipt**: `customer_id` empty (a walk-in buyer without card or account).",
+    "  It counts in receipts, visits and revenue, and in the denominator of the member share of",
+    "  receipts and revenue; it is never a customer (no customer-level figure counts it). A",
+    "  receipt with a card names the card's holder, so an anonymous receipt has no card.",
+    "- **Discounts**: `discount_amount` is the program's own discount (the card discount): it",
+    "  is the program's cost in the ROI. `other_discount_amount` holds the discounts the",
+    "  program did not cause (coupons, promotions, manufacturer offers): they lower revenue but",
+    "  are not a program cost. An export with several discount columns adds them up into these",
+    "  two with the mapping's `sums:` (docs/own_data.md).",
+    "- **Unknown dates**: a card's `issued_date` may be empty (membership then dates from the",
+    "  first receipt with the card), and so may a customer's `first_seen`; a `first_seen` before",
+    "  the data start says the history began before the data (left-censored). The Study's",
+    "  `program_older_than_data` and `left_censored` parameters say the same for everyone.",
+    "- **Set aside whole**: when `loyalty validate --quarantine` or `loyalty report --quarantine`",
+    "  sets a receipt line aside, its receipt and all of that receipt's lines go with it; a",
+    "  receipt keeps its recorded total or is set aside whole, never changed. The rows set aside",
+    "  per table, the receipts and their share of receipts and of revenue (by absolute amount,",
+    "  so a return set aside weighs like a sale) are reported by `validate` and on the report.",
 )
 
 
@@ -383,8 +497,10 @@ def contract_markdown() -> str:
         "error; an empty optional table is a warning.",
         "",
         "Implausible values are kept and reported as warnings with their counts: dates more",
-        "than a year after the day of the check or before 1900, and amounts (non-negative",
-        "money columns) more than 1,000 times their column's median.",
+        "than a year after the day of the check or before 1900, and amounts of money more than",
+        "1,000 times their column's median (by absolute value, so a return counts like a sale).",
+        "",
+        *RECEIPT_RULES,
         "",
         "## Tables",
         "",

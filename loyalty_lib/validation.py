@@ -89,7 +89,7 @@ class ValidationReport:
     def warning_message(self) -> str:
         """Human-readable list of the warnings (implausible values that were kept)."""
         n = len(self.warnings)
-        return "\n".join([f"implausible values kept: {n} warning(s)", *_lines(self.warnings)])
+        return "\n".join([f"values kept with a warning: {n} warning(s)", *_lines(self.warnings)])
 
 
 def _lines(frame: pd.DataFrame) -> list[str]:
@@ -118,17 +118,30 @@ def _show(v) -> str:
     return str(v)
 
 
+def _file_line(df: pd.DataFrame, label) -> str | None:
+    """Where a row came from: ``line N`` of its file, or ``FILE line N`` for a table of several files."""
+    if not isinstance(label, int | np.integer):
+        return None
+    files = df.attrs.get("files")
+    if files:
+        start = 0
+        for name, n, first in files:
+            if label < start + n:
+                return f"{name} line {int(label) - start + (first or 2)}"
+            start += n
+        return None
+    first_line = df.attrs.get("first_line")
+    return None if first_line is None else f"line {int(label) + first_line}"
+
+
 def _row_names(df: pd.DataFrame, index: pd.Index, key: str) -> list[str]:
     """Key values of the rows; a row without a key is named by its file line (or row label)."""
-    first_line = df.attrs.get("first_line")
     names = []
     for label, k in zip(index, df.loc[index, key].tolist(), strict=True):
         if not pd.isna(k):
             names.append(str(k))
-        elif first_line is not None and isinstance(label, int | np.integer):
-            names.append(f"line {int(label) + first_line}")
         else:
-            names.append(f"row {label}")
+            names.append(_file_line(df, label) or f"row {label}")
     return names
 
 
@@ -176,7 +189,7 @@ class _Collector:
             self.fatal.append((table, column, rule))
 
     def warn(self, table: str, column: str, rule: str, index) -> None:
-        """Record implausible values that are kept."""
+        """Record values that are kept but counted: implausible ones, or normal-but-notable ones."""
         index = pd.Index(index).unique()
         if len(index):
             self.warned.append(self._record(table, column, rule, index, None))
@@ -252,6 +265,15 @@ def _not_in(values: pd.Series, allowed: pd.Series) -> np.ndarray:
     return values.notna().to_numpy() & (_position(values, allowed) < 0)
 
 
+def _outside_check(discount: pd.Series, gross: pd.Series) -> np.ndarray:
+    """A discount outside [0, gross] (outside [gross, 0] on a return receipt), a cent of slack."""
+    d = discount.to_numpy(dtype="float64", na_value=np.nan)
+    g = gross.to_numpy(dtype="float64", na_value=np.nan)
+    low, high = np.minimum(g, 0.0), np.maximum(g, 0.0)
+    with np.errstate(invalid="ignore"):
+        return (d < low - 0.005) | (d > high + 0.005)
+
+
 def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
     cust = t.get("customers")
     cards = t.get("cards")
@@ -265,35 +287,46 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
                 c.add(name, "customer_id", "customer exists in customers", t[name].index[bad])
     if has("transactions", "gross_amount", "discount_amount", "amount"):
         g, d, a = tx["gross_amount"], tx["discount_amount"], tx["amount"]
-        c.add(
-            "transactions",
-            "discount_amount",
-            "discount_amount <= gross_amount",
-            tx.index[(d > g + 0.005).fillna(False)],
+        other = tx["other_discount_amount"].fillna(0.0) if "other_discount_amount" in tx else 0.0
+        for col in ("discount_amount", "other_discount_amount"):
+            if col in tx:
+                c.add("transactions", col, "discount between 0 and gross_amount", tx.index[_outside_check(tx[col], g)])
+        net_bad = ((a - (g - d - other)).abs() > 0.011 + 1e-9 * g.abs()).fillna(False)
+        rule = "amount = gross_amount - discount_amount" + (
+            " - other_discount_amount" if "other_discount_amount" in tx else ""
         )
-        net_bad = ((a - (g - d)).abs() > 0.011 + 1e-9 * g.abs()).fillna(False)
-        c.add("transactions", "amount", "amount = gross_amount - discount_amount", tx.index[net_bad])
+        c.add("transactions", "amount", rule, tx.index[net_bad])
     if has("cards", "customer_id", "issued_date"):
-        mismatch = cards["customer_id"].notna() != cards["issued_date"].notna()
-        c.add("cards", "issued_date", "holder and issue date go together", cards.index[mismatch])
-    if has("transactions", "card_id", "customer_id", "date") and has("cards", "card_id", "customer_id", "issued_date"):
+        orphan = cards["customer_id"].isna() & cards["issued_date"].notna()
+        c.add("cards", "issued_date", "issue date only with a holder", cards.index[orphan])
+    if has("transactions", "card_id", "customer_id") and has("cards", "card_id", "customer_id"):
         c.add("transactions", "card_id", "card exists in cards", tx.index[_not_in(tx["card_id"], cards["card_id"])])
     if (
-        has("transactions", "card_id", "customer_id", "date")
-        and has("cards", "card_id", "customer_id", "issued_date")
+        has("transactions", "card_id", "customer_id")
+        and has("cards", "card_id", "customer_id")
         and (tx["card_id"].notna().any() and len(cards))
     ):
         used = tx.index[tx["card_id"].notna().to_numpy()]
         pos = _position(tx.loc[used, "card_id"], cards["card_id"])
         known = pos >= 0
         at = np.where(known, pos, 0)
-        holder = cards["customer_id"].iloc[at].astype(str).to_numpy()
-        wrong = known & (holder != tx.loc[used, "customer_id"].astype(str).to_numpy())
+        holder = cards["customer_id"].iloc[at].reset_index(drop=True)
+        buyer = tx.loc[used, "customer_id"].reset_index(drop=True)
+        same = (holder.isna() & buyer.isna()) | (holder.astype(str) == buyer.astype(str)) & holder.notna()
+        wrong = known & ~same.to_numpy(dtype=bool)
         c.add("transactions", "card_id", "card belongs to the transaction's customer", used[wrong])
-        issued = cards["issued_date"].iloc[at].dt.normalize().to_numpy()
-        bought = tx.loc[used, "date"].dt.normalize().to_numpy()
-        early = known & (np.isnat(issued) | (bought < issued))
-        c.add("transactions", "card_id", "card issued before its first use", used[early])
+        if "issued_date" in cards and "date" in tx:
+            issued = cards["issued_date"].iloc[at].dt.normalize().to_numpy()
+            bought = tx.loc[used, "date"].dt.normalize().to_numpy()
+            early = known & ~np.isnat(issued) & (bought < issued)
+            c.add("transactions", "card_id", "card issued before its first use", used[early])
+    if has("transactions", "original_receipt_id", "transaction_id"):
+        c.warn(
+            "transactions",
+            "original_receipt_id",
+            "original receipt in the data (a return of an earlier purchase is kept)",
+            tx.index[_not_in(tx["original_receipt_id"], tx["transaction_id"])],
+        )
     if has("transaction_items", "transaction_id") and tx is not None:
         items = t["transaction_items"]
         c.add(
@@ -303,10 +336,10 @@ def _cross_tables(c: _Collector, t: dict[str, pd.DataFrame]) -> None:
             items.index[_not_in(items["transaction_id"], tx["transaction_id"])],
         )
         if has("products", "product_id") and "product_id" in items:
-            c.add(
+            c.warn(
                 "transaction_items",
                 "product_id",
-                "product exists in products",
+                "product in the catalogue (lines of unknown products are kept)",
                 items.index[_not_in(items["product_id"], t["products"]["product_id"])],
             )
         if "line_amount" in items and "gross_amount" in tx:
@@ -337,15 +370,16 @@ def _plausibility(c: _Collector, name: str, df: pd.DataFrame, today: pd.Timestam
                 df.index[(s > latest).fillna(False)],
             )
             c.warn(name, col.name, f"date not before {EARLIEST_DATE.year}", df.index[(s < EARLIEST_DATE).fillna(False)])
-        elif col.kind == "float" and col.ge == 0 and col.le is None and pd.api.types.is_numeric_dtype(s):
-            positive = s[s > 0]
+        elif col.money and pd.api.types.is_numeric_dtype(s):
+            size = s.abs()
+            positive = size[size > 0]
             if len(positive) >= AMOUNT_MIN_ROWS:
                 limit = AMOUNT_FACTOR * float(positive.median())
                 c.warn(
                     name,
                     col.name,
                     f"at most {AMOUNT_FACTOR:,} x the median ({limit:,.2f})",
-                    df.index[(s > limit).fillna(False)],
+                    df.index[(size > limit).fillna(False)],
                 )
 
 
@@ -429,18 +463,24 @@ def quarantine(
     clean = dict(tables)
     reasons: dict[str, list[pd.Series]] = {}
     summaries = []
-    for _ in range(5):
+    for _ in range(6):
         if report.ok:
             break
         summaries.append(report.problems)
+        rows = dict(report.rows)
         for (table, column, rule), idx in report.rows.items():
             idx = clean[table].index.intersection(idx)
             why = pd.Series(f"{column}: {rule}", index=idx)
             if (table, column, rule) in report.written:  # the value as written: the table holds none
                 why = why + " (" + report.written[(table, column, rule)].reindex(idx).astype(str) + ")"
             reasons.setdefault(table, []).append(why)
-        for table in {k[0] for k in report.rows}:
-            drop = pd.Index([]).append([report.rows[k] for k in report.rows if k[0] == table])
+        whole = _whole_receipts(clean, rows)
+        for key, idx in whole.items():
+            reasons.setdefault(key[0], []).append(pd.Series(f"{key[1]}: {key[2]}", index=idx))
+            rows[key] = idx
+        summaries += [_summary_row(clean, key, idx) for key, idx in whole.items()]
+        for table in {k[0] for k in rows}:
+            drop = pd.Index([]).append([rows[k] for k in rows if k[0] == table])
             clean[table] = clean[table].drop(index=clean[table].index.intersection(drop))
         report = validate(clean)
     if not report.ok:  # pragma: no cover - guards against a rule that keeps firing
@@ -457,5 +497,148 @@ def quarantine(
             why = pd.concat(parts).groupby(level=0).agg("; ".join)
             write_csv(tables[table].loc[why.index].assign(_problems=why), out / f"{table}.csv")
         write_csv(summary, out / "summary.csv")
+        write_csv(set_aside_counts(tables, clean), out / SET_ASIDE_FILE)
         outdir.write_manifest(out)
     return clean, summary
+
+
+#: Rules under which whole receipts go with a set-aside line or header.
+WHOLE_RECEIPT = "receipt set aside whole (one of its rows broke a rule)"
+#: The per-table counts the quarantine writes beside its files.
+SET_ASIDE_FILE = "set_aside.csv"
+SET_ASIDE_COLUMNS = ["table", "rows_set_aside", "rows_total", "share_of_rows", "amount_set_aside", "share_of_revenue"]
+
+
+def _whole_receipts(tables: dict[str, pd.DataFrame], rows: dict) -> dict:
+    """The receipts (header and every line) of set-aside lines and headers not yet set aside."""
+    tx, items = tables.get("transactions"), tables.get("transaction_items")
+    if tx is None or items is None or "transaction_id" not in items or "transaction_id" not in tx:
+        return {}
+    drop_tx = pd.Index([]).append([idx for k, idx in rows.items() if k[0] == "transactions"])
+    drop_items = pd.Index([]).append([idx for k, idx in rows.items() if k[0] == "transaction_items"])
+    receipts = pd.concat(
+        [
+            tx.loc[tx.index.intersection(drop_tx), "transaction_id"],
+            items.loc[items.index.intersection(drop_items), "transaction_id"],
+        ]
+    ).dropna()
+    if receipts.empty:
+        return {}
+    more_tx = tx.index[(_position(tx["transaction_id"], receipts) >= 0)].difference(drop_tx)
+    more_items = items.index[(_position(items["transaction_id"], receipts) >= 0)].difference(drop_items)
+    out = {}
+    if len(more_tx):
+        out[("transactions", "transaction_id", WHOLE_RECEIPT)] = more_tx
+    if len(more_items):
+        out[("transaction_items", "transaction_id", WHOLE_RECEIPT)] = more_items
+    return out
+
+
+def _summary_row(tables: dict[str, pd.DataFrame], key: tuple, idx: pd.Index) -> pd.DataFrame:
+    c = _Collector(tables)
+    return pd.DataFrame([c._record(*key, idx, None)], columns=PROBLEM_COLUMNS)
+
+
+def set_aside_counts(tables: dict[str, pd.DataFrame], clean: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Count what a quarantine set aside: rows per table, and the receipts' share of revenue.
+
+    Rows are counted by comparing the tables before and after, so a row without a key, or one
+    that broke several rules, counts once.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        The tables as loaded.
+    clean : dict of str to pandas.DataFrame
+        The same tables without the rows set aside (from :func:`quarantine`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per table that lost rows: ``table, rows_set_aside, rows_total, share_of_rows,
+        amount_set_aside, share_of_revenue`` (the last two for ``transactions`` only: the sum of
+        ``amount`` of the receipts set aside, and their share of revenue by absolute amount, so
+        a return receipt set aside weighs as much as a sale of its size).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"transaction_id": ["1", "2", "3", "4"], "amount": [-10.0, 20.0, 30.0, 40.0]})
+    >>> counts = set_aside_counts({"transactions": tx}, {"transactions": tx.iloc[1:]})
+    >>> r = counts.iloc[0]
+    >>> int(r.rows_set_aside), float(r.amount_set_aside), float(r.share_of_rows), round(float(r.share_of_revenue), 3)
+    (1, -10.0, 0.25, 0.1)
+    """
+    out = []
+    for name, df in tables.items():
+        kept = clean.get(name)
+        gone = df.index.difference(kept.index) if kept is not None else df.index
+        if not len(gone):
+            continue
+        amount = share = np.nan
+        if name == "transactions" and "amount" in df:
+            size = df["amount"].abs()  # a return set aside weighs like a sale of its size
+            total = float(size.sum())
+            amount = float(df.loc[gone, "amount"].sum())
+            share = float(size.loc[gone].sum()) / total if total else np.nan
+        out.append([name, len(gone), len(df), len(gone) / len(df), amount, share])
+    return pd.DataFrame(out, columns=SET_ASIDE_COLUMNS).astype({"rows_set_aside": "int64", "rows_total": "int64"})
+
+
+def set_aside_message(counts: pd.DataFrame | None) -> str:
+    """Say in one line what was set aside (from :func:`set_aside_counts`), or ``""``.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame([["transactions", 36, 155000, 36 / 155000, 1200.0, 0.0004],
+    ...                        ["transaction_items", 410, 1500000, 410 / 1500000, None, None]],
+    ...                       columns=SET_ASIDE_COLUMNS)
+    >>> print(set_aside_message(counts))
+    set aside: 36 receipts (0.02 % of receipts, 0.04 % of revenue), 410 rows of transaction_items (0.03 %)
+    """
+    if counts is None or counts.empty:
+        return ""
+    parts = []
+    for r in counts.itertuples(index=False):
+        if r.table == "transactions":
+            rev = "" if pd.isna(r.share_of_revenue) else f", {_pct(r.share_of_revenue)} of revenue"
+            n = f"{r.rows_set_aside:,} receipt{'s' if r.rows_set_aside != 1 else ''}"
+            parts.insert(0, f"{n} ({_pct(r.share_of_rows)} of receipts{rev})")
+        else:
+            parts.append(f"{r.rows_set_aside:,} rows of {r.table} ({_pct(r.share_of_rows)})")
+    return "set aside: " + ", ".join(parts)
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.2f} %"
+
+
+def count_set_aside(qdir: str | Path, summary: pd.DataFrame | None) -> int:
+    """Rows a quarantine set aside (each once, with or without a key), from its folder.
+
+    Parameters
+    ----------
+    qdir : str or Path
+        The quarantine folder written by :func:`quarantine`.
+    summary : pandas.DataFrame or None
+        The rule summary (``Dataset.quarantined``); ``None`` means nothing was set aside.
+
+    Returns
+    -------
+    int
+        The rows set aside over all tables: from ``set_aside.csv`` when the folder has it, else
+        the rows of the per-table files (one row per row set aside), else the summary's largest
+        count per table.
+    """
+    if summary is None:
+        return 0
+    qdir = Path(qdir)
+    if (qdir / SET_ASIDE_FILE).is_file():
+        return int(pd.read_csv(qdir / SET_ASIDE_FILE)["rows_set_aside"].sum())
+    n = 0
+    for table in summary["table"].unique():
+        f = qdir / f"{table}.csv"
+        if f.is_file():
+            n += len(pd.read_csv(f, dtype=str))
+        else:
+            n += int(summary.loc[summary["table"] == table, "n_rows"].max())
+    return n

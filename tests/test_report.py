@@ -383,8 +383,11 @@ def test_index_marks_the_failed_stage(run):
 def test_quarantine_counts_rows_and_notebooks_read_the_clean_copy(run):
     out = run["out"]
     page = (out / "index.html").read_text()
-    # receipt 103 breaks two rules (amount >= 0, amount = gross - discount): one row set aside
-    assert "1 row\n" in page and "2 rules broken" in page and "&gt;= 0" in page
+    # receipt 103 breaks one rule (amount = gross - discount: a return is a negative gross, not
+    # only a negative amount): one row set aside, 1 of 4 receipts, by absolute amount 80 of
+    # 95 + 186 + 50 + 80 = 411 = 19.46 % of revenue
+    assert "1 row\n" in page and "1 rule broken" in page and "amount = gross_amount - discount_amount" in page
+    assert "set aside: 1 receipt (25.00 % of receipts, 19.46 % of revenue)" in page
     q = pd.read_csv(out / "quarantine" / "transactions.csv")
     assert q["transaction_id"].tolist() == [103] * len(q)
     stages = json.loads((out / "run.json").read_text())["stages"]

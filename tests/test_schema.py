@@ -34,12 +34,20 @@ def first_tx_with_card(t):
 
 CASES = [
     # (table, column, rule, breaker returning (frame, offending key values))
-    ("transactions", "amount", ">= 0", lambda d: d.assign(amount=d["amount"].where(d.index != 3, -5.0))),
     (
         "transactions",
-        "gross_amount",
-        ">= 0",
-        lambda d: d.assign(gross_amount=d["gross_amount"].where(d.index != 4, -1.0)),
+        "amount",
+        "amount = gross_amount - discount_amount",
+        lambda d: d.assign(amount=d["amount"].where(d.index != 3, -5.0)),
+    ),
+    (  # a negative discount on a sale (a return receipt's discount is negative, a sale's is not)
+        "transactions",
+        "discount_amount",
+        "discount between 0 and gross_amount",
+        lambda d: d.assign(
+            discount_amount=d["discount_amount"].where(d.index != 4, -1.0),
+            amount=d["amount"].where(d.index != 4, d["gross_amount"] + 1.0),
+        ),
     ),
     (
         "transactions",
@@ -54,7 +62,7 @@ CASES = [
         lambda d: d.assign(transaction_id=d["transaction_id"].where(d.index != 6, d["transaction_id"].iloc[7])),
     ),
     (
-        "transactions",
+        "customers",
         "customer_id",
         "not empty",
         lambda d: d.assign(customer_id=d["customer_id"].astype("Int64").where(d.index != 8)),
@@ -68,7 +76,7 @@ CASES = [
     (
         "transactions",
         "discount_amount",
-        "discount_amount <= gross_amount",
+        "discount between 0 and gross_amount",
         lambda d: d.assign(
             discount_amount=d["discount_amount"].where(d.index != 10, d["gross_amount"] + 50),
             amount=d["amount"].where(d.index != 10, 0.0),
@@ -87,21 +95,21 @@ CASES = [
         lambda d: d.assign(customer_type=d["customer_type"].where(d.index != 2, "vip")),
     ),
     ("customers", "age", ">= 14", lambda d: d.assign(age=d["age"].where(d.index != 0, 3))),
-    (
+    (  # an issue date without a holder (a holder without an issue date is an unknown date: allowed)
         "cards",
         "issued_date",
-        "holder and issue date go together",
-        lambda d: d.assign(issued_date=d["issued_date"].where(d.index != 0)),
+        "issue date only with a holder",
+        lambda d: d.assign(customer_id=d["customer_id"].where(d.index != d.index[d["issued_date"].notna()][0])),
     ),
     ("surveys", "nps", "<= 10", lambda d: d.assign(nps=d["nps"].where(d.index != 0, 11))),
     ("offers", "group", "one of treatment, holdout", lambda d: d.assign(group=d["group"].where(d.index != 0, "both"))),
     ("program_costs", "amount", ">= 0", lambda d: d.assign(amount=d["amount"].where(d.index != 0, -10.0))),
-    ("transaction_items", "quantity", ">= 1", lambda d: d.assign(quantity=d["quantity"].where(d.index != 0, 0))),
+    ("transaction_items", "unit_price", ">= 0", lambda d: d.assign(unit_price=d["unit_price"].where(d.index != 0, -1))),
     (
         "transaction_items",
-        "product_id",
-        "product exists in products",
-        lambda d: d.assign(product_id=d["product_id"].where(d.index != 0, 99999)),
+        "transaction_id",
+        "receipt exists in transactions",
+        lambda d: d.assign(transaction_id=d["transaction_id"].where(d.index != 0, 10**12)),
     ),
     (
         "points_ledger",
@@ -190,8 +198,13 @@ def test_quarantine_sets_rows_aside_and_cascades(tables, tmp_path):
     assert validation.validate(clean).ok
     q = pd.read_csv(tmp_path / "transactions.csv")
     assert len(q) == 1 and q.loc[0, "transaction_id"] == bad_id
-    assert q.loc[0, "_problems"] == "amount: >= 0; amount: amount = gross_amount - discount_amount"
-    assert summary["n_rows"].sum() >= 1 + (n_lines > 0)
+    assert q.loc[0, "_problems"] == "amount: amount = gross_amount - discount_amount"
+    lines = pd.read_csv(tmp_path / "transaction_items.csv")
+    assert len(lines) == n_lines > 0 and set(lines["_problems"]) == {f"transaction_id: {validation.WHOLE_RECEIPT}"}
+    assert summary["n_rows"].sum() == 1 + n_lines
+    counts = pd.read_csv(tmp_path / validation.SET_ASIDE_FILE).set_index("table")
+    assert counts.loc["transactions", "rows_set_aside"] == 1
+    assert counts.loc["transaction_items", "rows_set_aside"] == n_lines
 
 
 def test_io_round_trip_both_formats(tables, tmp_path):
