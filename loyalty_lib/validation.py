@@ -612,6 +612,39 @@ def _pct(share: float) -> str:
     return f"{100 * share:.2f} %"
 
 
+def rules_broken(report: ValidationReport, quarantined: pd.DataFrame | None = None) -> int:
+    """Count the contract rules broken, including those whose rows the loader set aside.
+
+    A data set loaded with quarantine (or the report's clean copy of it) passes the contract,
+    so its own check finds no problem; the rules that made the loader set rows aside still
+    count, so a scorecard never says "0 problems" about data that lost rows.
+
+    Parameters
+    ----------
+    report : ValidationReport
+        A check of the tables as they are now.
+    quarantined : pandas.DataFrame or None
+        ``Dataset.quarantined``: the rules the loader's quarantine set rows aside for.
+
+    Returns
+    -------
+    int
+        Distinct ``(table, column, rule)`` of both, not counting the receipts set aside whole
+        only because another of their rows broke a rule.
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"table": ["transactions", "transaction_items"], "column": ["amount", "transaction_id"],
+    ...                   "rule": ["amount = gross_amount - discount_amount", WHOLE_RECEIPT]})
+    >>> rules_broken(ValidationReport(), q)
+    1
+    """
+    keys = set(report.problems[["table", "column", "rule"]].itertuples(index=False, name=None))
+    if quarantined is not None and len(quarantined):
+        keys |= set(quarantined[["table", "column", "rule"]].itertuples(index=False, name=None))
+    return len({k for k in keys if k[2] != WHOLE_RECEIPT})
+
+
 def count_set_aside(qdir: str | Path, summary: pd.DataFrame | None) -> int:
     """Rows a quarantine set aside (each once, with or without a key), from its folder.
 
