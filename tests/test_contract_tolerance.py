@@ -177,7 +177,8 @@ def test_a_set_aside_line_takes_its_whole_receipt_and_is_counted(shop, tmp_path)
     assert validation.count_set_aside(tmp_path / "q", ds.quarantined) == 4
     # the copy a report writes for its notebooks still says what was set aside
     io.save(ds, tmp_path / "copy")
-    back = io.load(tmp_path / "copy")
+    with pytest.warns(validation.DataWarning, match="original receipt in the data"):  # T4 returns T1
+        back = io.load(tmp_path / "copy")
     assert back.set_aside["rows_set_aside"].tolist() == [1, 3]
     assert back.quarantined is not None and len(back.quarantined) == len(ds.quarantined)
     # the copy passes the contract, but the scorecard's count of broken rules is not 0: the
