@@ -60,13 +60,6 @@ def test_mapping_reads_words_back_and_declares_constants():
     assert "csv" not in export.mapping_for(export.WALK_INS)  # a byte-order mark needs no declaration
 
 
-# The mapping features these need (several files, xlsx, constants, recoding to empty, line keys,
-# currency) and the contract columns (other_discount_amount, original_receipt_id) land with the
-# tolerant contract of issue 11 §2; until then the round trip is expected to fail.
-_CONTRACT = pytest.mark.xfail(strict=True, reason="the tolerant contract (issue 11 §2) has not landed yet")
-
-
-@_CONTRACT
 def test_every_style_column_is_a_contract_column_or_a_documented_extra():
     for style in export.STYLES.values():
         for ts in style.tables:
@@ -124,7 +117,6 @@ def _same(actual: pd.Series, expected: pd.Series, where: str) -> None:
         assert (a.astype(str).to_numpy() == e.astype(str).to_numpy()).all(), where
 
 
-@_CONTRACT
 def test_round_trip_through_the_mapping(written):
     """generate -> export -> io.load(mapping) gives the same tables (ids exact as text)."""
     ds, mapping = written
