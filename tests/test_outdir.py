@@ -172,7 +172,7 @@ def test_a_run_stopped_before_publishing_leaves_no_trace(tmp_path, monkeypatch):
         raise report.Interrupted(signal.SIGTERM)
 
     monkeypatch.setattr(config, "OUTPUTS_DIR", tmp_path / "outputs")
-    monkeypatch.setattr(report, "_build", stopped)
+    monkeypatch.setattr(report.runner, "_build", stopped)
     data = write_tiny_data(tmp_path / "d")
     nbs = write_notebooks(tmp_path / "nbs")
     with pytest.raises(report.Interrupted):
@@ -230,7 +230,7 @@ def test_an_unwritable_report_folder_is_a_clear_error_not_a_traceback(tmp_path, 
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report, "_build", disk_full)
+    monkeypatch.setattr(report.runner, "_build", disk_full)
     out = tmp_path / "o"
     before = old_report_like(out)
     code, _, err = run_cli(["report", "--data", str(data), "--out", str(out), "--notebooks", str(nbs), "--force"])

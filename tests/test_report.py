@@ -470,7 +470,7 @@ def test_interrupted_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch
     # module interrupted every file move of the whole test process while the test ran (a
     # finaliser or another library's cache write), where the KeyboardInterrupt cannot be caught
     # and surfaces as an unraisable-exception warning at the end of the run
-    monkeypatch.setattr(report, "_publish", boom)
+    monkeypatch.setattr(report.files, "_publish", boom)
     with pytest.raises(KeyboardInterrupt):
         report.atomic_write_text(page, "new page")
     assert page.read_text() == "complete old page"

@@ -148,7 +148,7 @@ def test_sigterm_stops_the_run_the_same_way(tmp_path, monkeypatch):
         time.sleep(5)  # not reached: the handler raises at once
         raise AssertionError("SIGTERM was not handled")
 
-    monkeypatch.setattr(report, "_build", terminated_midway)
+    monkeypatch.setattr(report.runner, "_build", terminated_midway)
     handler = signal.getsignal(signal.SIGTERM)
     out = tmp_path / "o"
     before = old_report(out)

@@ -1,0 +1,80 @@
+"""The report's front page, ``index.html`` (and ``run.json`` for schedulers), from a template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from loyalty_lib.report.base import STATUS_TEXT
+from loyalty_lib.report.files import atomic_write_text
+from loyalty_lib.report.scoring import _stage_rows, scorecard
+from loyalty_lib.report.templates import render, stylesheet
+from loyalty_lib.validation import count_set_aside
+
+
+def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, meta=None, fatal=None) -> Path:
+    """Write ``index.html`` (and ``run.json``) of a report folder.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Report folder.
+    stages : list of dict
+        Results of :func:`run_stage`, in notebook order.
+    problems : pandas.DataFrame, optional
+        Contract problems that stopped the run.
+    quarantined : pandas.DataFrame, optional
+        Summary of rows set aside.
+    meta : dict, optional
+        Run metadata, label to text.
+    fatal : str, optional
+        A one-line reason the run could not start (unreadable data folder, bad mapping).
+
+    Returns
+    -------
+    Path
+        The index page.
+    """
+    stages = [dict(s) for s in stages]
+    card = scorecard(stages)
+    for s in stages:
+        s["rows"] = _stage_rows(s, card)
+    failed = [s for s in stages if s["status"] != "ok"]
+    counts = [(c, int((card["status"] == c).sum())) for c in ("green", "amber", "red", "grey", "na")]
+    meta = dict(meta or {})
+    source = meta.get("data", "")
+    if fatal or problems is not None:
+        subtitle = f"data: {source} · the run stopped before the stage notebooks: see below"
+    else:
+        subtitle = f"{len(stages) - len(failed)} of {len(stages)} stages ran · data: {source}"
+    name = Path(source).name if source else ""
+    text = render(
+        "index.html.j2",
+        css=stylesheet("index.css", "print.css"),
+        title=f"Loyalty program report · {name}" if name else "Loyalty program report",
+        subtitle=subtitle,
+        fatal=fatal,
+        problems=None if problems is None else problems.to_dict("records"),
+        quarantined=None if quarantined is None else quarantined.to_dict("records"),
+        n_quarantined=count_set_aside(Path(out_dir) / "quarantine", quarantined),
+        stages=stages,
+        failed=failed,
+        n_ok=len(stages) - len(failed),
+        counts=[(c, n) for c, n in counts if n],
+        status_text=STATUS_TEXT,
+        has_truth=bool(card["truth"].notna().any()),
+        meta=list(meta.items()),
+    )
+    path = Path(out_dir) / "index.html"
+    atomic_write_text(path, text)
+    run = {
+        "status": "failed" if (fatal or problems is not None or failed) else "ok",
+        "failed": [s["name"] for s in failed],
+        "fatal": fatal,
+        "problems": None if problems is None else problems.to_dict("records"),
+        "quarantined": None if quarantined is None else quarantined.to_dict("records"),
+        "stages": [{k: v for k, v in s.items() if k != "rows"} for s in stages],
+        "meta": meta,
+    }
+    atomic_write_text(Path(out_dir) / "run.json", json.dumps(run, indent=2, default=str) + "\n")
+    return path

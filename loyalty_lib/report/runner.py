@@ -1,0 +1,396 @@
+"""The run: check the data, execute the stage notebooks in worker processes, publish the report."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import datetime as dt
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from loyalty_lib import config
+from loyalty_lib.params import ParameterError, check_params
+from loyalty_lib.report.base import ReportError, ReportResult
+from loyalty_lib.report.files import prepare_out_dir
+from loyalty_lib.report.index import write_index
+from loyalty_lib.report.meta import _command_line, _git_commit, _relative, package_versions
+from loyalty_lib.report.pages import _error_page
+from loyalty_lib.report.parameters import find_notebooks, notebook_parameters, read_params
+from loyalty_lib.report.stage import run_stage
+from loyalty_lib.validation import count_set_aside, set_aside_message
+
+
+def _needs_copy(folder: Path, mapping, ds) -> bool:
+    from loyalty_lib.io import table_path
+    from loyalty_lib.schema import TABLES
+
+    if mapping is not None or (ds.quarantined is not None and len(ds.quarantined)):
+        return True
+    return any((p := table_path(folder, n)) is not None and p.suffix == ".csv" for n in TABLES)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (Ctrl-C's SIGINT, or SIGTERM); ``signum`` says which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` in the main thread, for a clean stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop every worker now (each kills its kernels' process groups first), then the pool."""
+    procs = list(getattr(pool, "_processes", {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_report(
+    data_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    params: str | Path | dict | None = None,
+    mapping: str | Path | dict | None = None,
+    jobs: int = 2,
+    force: bool = False,
+    quarantine: bool = False,
+    notebooks_dir: str | Path | None = None,
+    progress: bool = True,
+    kernel_name: str = "python3",
+) -> ReportResult:
+    """Check the data, run every stage notebook and write the HTML report.
+
+    The report is built in a hidden folder beside ``out_dir`` while the run holds a lock on
+    ``out_dir``, and swapped in whole when it is complete: ``out_dir`` holds either the previous
+    report or the new one, never a mix, whatever happens to the run (see
+    :mod:`loyalty_lib.outdir`). SIGINT (Ctrl-C) and SIGTERM stop the run at once: the stage
+    workers and their kernels are killed, the partial build is removed and
+    :class:`Interrupted` is raised.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Folder of contract tables or own exports (default: the teaching sample ``data/sample``).
+    out_dir : str or Path, optional
+        Report folder (default: a new ``outputs/runs/YYYYmmdd-HHMMSS``).
+    params : path or dict, optional
+        Notebook parameters (see :func:`read_params`), checked against
+        :mod:`loyalty_lib.params` before anything runs.
+    mapping : path or dict, optional
+        Column mapping for own exports (see :mod:`loyalty_lib.mapping`).
+    jobs : int
+        Notebooks run at once (each in a worker process).
+    force : bool
+        Replace the earlier report in ``out_dir`` (only files its manifest lists).
+    quarantine : bool
+        Set rows that break the contract aside instead of stopping.
+    notebooks_dir : str or Path, optional
+        Folder of ``NN_*.ipynb`` (default ``notebooks/``).
+    progress : bool
+        Show a progress bar.
+    kernel_name : str
+        Jupyter kernel for the notebooks.
+
+    Returns
+    -------
+    ReportResult
+        ``exit_code`` 0 when the data passed and every stage ran, else 1.
+
+    Raises
+    ------
+    ReportError
+        Before anything is written: bad or unknown parameters, no notebooks, a report folder
+        that overlaps the data, holds files the suite did not write, holds an earlier report
+        without ``force``, or is being written by another run.
+    Interrupted
+        On SIGINT or SIGTERM; the report folder is left as it was.
+    """
+    from loyalty_lib import outdir
+
+    if jobs < 1:
+        raise ReportError("--jobs must be at least 1")
+    notebooks = find_notebooks(notebooks_dir)
+    if not notebooks:
+        raise ReportError(f"no stage notebooks (NN_name.ipynb) in {notebooks_dir or config.NOTEBOOKS_DIR}")
+    common, per_nb = read_params(params)
+    unknown = sorted(set(per_nb) - {p.stem for p in notebooks})
+    if unknown:
+        raise ReportError(
+            f"params name unknown notebook(s) {', '.join(unknown)}; "
+            f"stage notebooks are {', '.join(p.stem for p in notebooks)}"
+        )
+    try:
+        check_params(common, per_nb, notebooks)
+    except ParameterError as e:
+        raise ReportError(str(e)) from None
+    data = (Path(data_dir) if data_dir is not None else config.SAMPLE_DIR).resolve()
+    out = prepare_out_dir(out_dir, force=force, data_dir=data)
+    lock = outdir.FolderLock(out)
+    build, published = None, False
+    try:
+        try:
+            lock.acquire()
+            outdir.check_replaceable(out, force=force, what="--out")  # again, now under the lock
+            if outdir.clean_leftovers(out) or lock.stale:
+                print(f"note: removed what an interrupted run into {out} had left beside it", file=sys.stderr)
+            build = outdir.new_build_dir(out)
+        except outdir.OutputFolderError as e:
+            raise ReportError(str(e)) from None
+        except OSError as e:  # a read-only or missing parent folder, ...
+            raise ReportError(f"cannot write the report folder {out}: {e.strerror or e}") from None
+        with _stop_on_signals():
+            result = _build(
+                build,
+                out,
+                data,
+                notebooks,
+                common=common,
+                per_nb=per_nb,
+                params=params,
+                mapping=mapping,
+                jobs=jobs,
+                quarantine=quarantine,
+                progress=progress,
+                kernel_name=kernel_name,
+            )
+            kept = outdir.publish(build, out)
+            build, published = None, True
+        if kept:
+            print(f"note: kept {len(kept)} file(s) the suite did not write: {', '.join(kept[:5])}", file=sys.stderr)
+    finally:
+        if build is not None:  # not published: remove the partial build
+            shutil.rmtree(build, ignore_errors=True)
+        if out_dir is None and not published:  # and the new run folder, still empty
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        lock.release()
+    result.out_dir = out
+    return result
+
+
+def _build(build, out, data, notebooks, *, common, per_nb, params, mapping, jobs, quarantine, progress, kernel_name):
+    """Everything a run writes, into the build folder ``build`` (published later as ``out``)."""
+    from tqdm.auto import tqdm
+
+    from loyalty_lib import io, validation
+    from loyalty_lib.mapping import MappingError
+
+    t_start = time.perf_counter()
+    started = dt.datetime.now().astimezone()
+    result = ReportResult(out_dir=build)
+    meta = {
+        "started": started.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "data": _relative(data, out),
+    }
+    if mapping is not None:
+        meta["column mapping"] = _relative(mapping, out) if not isinstance(mapping, dict) else "(given in code)"
+    if params is not None:
+        meta["parameter file"] = _relative(params, out) if not isinstance(params, dict) else "(given in code)"
+
+    def finish_meta():
+        meta["duration"] = f"{time.perf_counter() - t_start:.1f} s"
+        meta["git commit"] = _git_commit()
+        meta["package versions"] = ", ".join(f"{k} {v}" for k, v in package_versions().items())
+        meta["command"] = _command_line(out)
+        return meta
+
+    # 1. data
+    try:
+        ds = io.load(
+            data,
+            mapping=mapping,
+            on_error="quarantine" if quarantine else "raise",
+            quarantine_dir=build / "quarantine",
+        )
+    except validation.ValidationError as e:
+        result.problems = e.report.problems
+        result.exit_code = 1
+        write_index(build, problems=e.report.problems, meta=finish_meta())
+        return result
+    except (FileNotFoundError, MappingError, ValueError, OSError) as e:
+        result.exit_code = 1
+        fatal = f"{type(e).__name__}: {e}".replace(str(data), meta["data"])
+        write_index(build, fatal=fatal, meta=finish_meta())
+        return result
+    if ds.quarantined is not None and len(ds.quarantined):
+        result.quarantined = ds.quarantined
+        meta["set aside"] = set_aside_message(ds.set_aside)
+    present = ", ".join(f"{n} {len(t):,}" for n, t in ds.tables.items())
+    from loyalty_lib.schema import TABLES
+
+    absent = [n for n, t in TABLES.items() if not t.required and not ds.has(n)]
+    meta["tables (rows)"] = present + (f"; not in the data: {', '.join(absent)}" if absent else "")
+    meta["synthetic data"] = "yes: planted truth shown beside the estimates" if ds.is_synthetic else "no"
+    run_data = str(data)
+    if _needs_copy(data, mapping, ds):
+        io.save(ds, build / "data", fmt="parquet", force=True)
+        run_data = "../data"  # relative to the executed notebooks: valid in the build and once published
+        meta["data the notebooks read"] = "data/ (clean contract tables as Parquet; the original files are untouched)"
+    del ds
+
+    # 2. notebooks
+    jobs_list, ignored_all = [], {}
+    for nb in notebooks:
+        passed, ignored = notebook_parameters(nb, common, per_nb, run_data)
+        jobs_list.append((str(nb), str(build), passed, kernel_name))
+        for k in ignored:
+            ignored_all.setdefault(k, []).append(nb.stem)
+    never = sorted(k for k, v in ignored_all.items() if len(v) == len(notebooks) and k != "data_dir")
+    if never:
+        print(
+            f"warning: no stage notebook declares parameter(s) {', '.join(never)}; not passed",
+            file=sys.stderr,
+        )
+        meta["parameters no notebook declares"] = ", ".join(never)
+    if common or per_nb:
+        meta["parameters"] = yaml.safe_dump(
+            {**common, **({"notebooks": per_nb} if per_nb else {})}, sort_keys=False
+        ).strip()
+    meta["jobs"] = str(jobs)
+
+    results: dict[str, dict] = {}
+    bar = tqdm(total=len(jobs_list), desc="stage notebooks", unit="nb", disable=not progress)
+    ctx = multiprocessing.get_context("spawn")
+    workers = min(jobs, len(jobs_list))
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    try:
+        futs = {pool.submit(run_stage, *j): Path(j[0]).stem for j in jobs_list}
+        for f in cf.as_completed(futs):
+            name = futs[f]
+            try:
+                r = f.result()
+            except Exception as e:  # a worker died: the stage is failed, the run goes on
+                err = f"{type(e).__name__}: {e}"
+                _error_page(name, name, err, build / "pages")
+                r = {
+                    "name": name,
+                    "title": name,
+                    "status": "failed",
+                    "error": err,
+                    "seconds": 0.0,
+                    "kpis": [],
+                    "parameters": {},
+                    "notebook": None,
+                    "page": f"pages/{name}.html",
+                    "code_page": f"pages/{name}.code.html",
+                }
+            results[name] = r
+            _tick(bar, r)
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    finally:
+        bar.close()
+    pool.shutdown(wait=True)
+    result.stages = [results[Path(j[0]).stem] for j in jobs_list]
+    result.failed = [s["name"] for s in result.stages if s["status"] != "ok"]
+    write_index(build, stages=result.stages, quarantined=result.quarantined, meta=finish_meta())
+    result.exit_code = 1 if result.failed else 0
+    return result
+
+
+def _worker_init() -> None:
+    """Set up a stage worker: one BLAS thread, and stop with its kernels when told or orphaned."""
+    from loyalty_lib import outdir
+
+    _one_blas_thread()
+    outdir.worker_init()
+
+
+def _one_blas_thread() -> None:
+    """In a worker (and so in its kernels): one BLAS thread, as the notebooks already run in parallel."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def _tick(bar, r: dict) -> None:
+    if r["status"] != "ok":
+        bar.write(f"FAILED {r['name']}: {r['error']}", file=sys.stderr)
+    bar.set_postfix_str(r["name"], refresh=False)
+    bar.update(1)
+
+
+def run_from_cli(args) -> int:
+    """Run ``loyalty report`` from parsed arguments; print what happened; return the exit code."""
+    try:
+        res = run_report(
+            args.data,
+            args.out,
+            params=args.params,
+            mapping=args.mapping,
+            jobs=args.jobs,
+            force=args.force,
+            quarantine=getattr(args, "quarantine", False),
+            notebooks_dir=getattr(args, "notebooks", None),
+            progress=not getattr(args, "quiet", False),
+        )
+    except ReportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
+        where = f"the report folder {args.out}" if args.out else "no report folder"
+        print(
+            f"interrupted ({signal.Signals(signum).name}): the stage notebooks were stopped and "
+            f"{where} was left as it was",
+            file=sys.stderr,
+        )
+        return 128 + signum
+    except OSError as e:  # the disk filled up, a folder became unwritable, ...
+        where = f"the report folder {args.out}" if args.out else "no report folder"
+        print(f"error: the report could not be written ({e}); {where} was left as it was", file=sys.stderr)
+        return 1
+    data = args.data if args.data is not None else config.SAMPLE_DIR
+    if res.problems is not None:
+        print(
+            f"error: data {data} break the data contract ({len(res.problems)} problem(s)); "
+            f"no stage was run. The list is in {res.index} (or run with --quarantine)",
+            file=sys.stderr,
+        )
+    elif not res.stages:
+        print(f"error: the report for data {data} could not run; see {res.index}", file=sys.stderr)
+    elif res.failed:
+        print(
+            f"error: report for data {data}: {len(res.failed)} of {len(res.stages)} "
+            "stage notebook(s) "
+            f"failed: {', '.join(res.failed)}. The other stages are complete; see {res.index}",
+            file=sys.stderr,
+        )
+    else:
+        q = ""
+        if res.quarantined is not None:
+            n = count_set_aside(res.out_dir / "quarantine", res.quarantined)
+            q = f"; {n:,} row(s) set aside in {res.out_dir / 'quarantine'}"
+        print(f"wrote the report of {len(res.stages)} stages to {res.index}{q}")
+    return res.exit_code
