@@ -26,6 +26,7 @@ KPI_COLUMNS = [
     "better",
     "truth",
     "reason",
+    "basis",
 ]
 
 
@@ -37,7 +38,9 @@ def kpi_frame(rows: list[dict]) -> pd.DataFrame:
     ``better`` (``"higher"`` or ``"lower"``) and ``truth`` (planted value on synthetic data).
     A figure the data cannot support keeps its row, with ``estimate`` missing and ``reason``
     saying in one plain sentence why (see :func:`not_available`); the scorecard then shows
-    "not available (reason)" instead of a number.
+    "not available (reason)" instead of a number. ``basis`` (``"net"`` or ``"gross"``) says
+    on which revenue a money figure is counted; the report sets two figures side by side (an
+    effect and its break-even) only when both declare the same basis.
 
     Returns
     -------
@@ -45,7 +48,7 @@ def kpi_frame(rows: list[dict]) -> pd.DataFrame:
         Columns :data:`KPI_COLUMNS`.
     """
     df = pd.DataFrame(rows)
-    defaults = {"unit": "", "better": "higher", "reason": ""}
+    defaults = {"unit": "", "better": "higher", "reason": "", "basis": ""}
     for c in KPI_COLUMNS:
         if c not in df:
             df[c] = defaults.get(c, float("nan"))

@@ -50,6 +50,7 @@ STATUS_TEXT = {
     "amber": "≈ target inside CI",
     "red": "✗ missed",
     "grey": "no target",
+    "info": "for information",
     "na": "not available",
 }
 

@@ -6,13 +6,28 @@ import json
 from pathlib import Path
 
 from loyalty_lib.report.base import STATUS_TEXT
+from loyalty_lib.report.charts import trend_charts
+from loyalty_lib.report.downloads import write_downloads
 from loyalty_lib.report.files import atomic_write_text
-from loyalty_lib.report.scoring import _stage_rows, scorecard
+from loyalty_lib.report.scoring import _stage_rows, card_row, scorecard
+from loyalty_lib.report.summary import next_steps, verdicts
 from loyalty_lib.report.templates import render, stylesheet
 from loyalty_lib.validation import count_set_aside
 
 
-def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, meta=None, fatal=None) -> Path:
+def write_index(
+    out_dir: Path,
+    *,
+    stages=(),
+    problems=None,
+    quarantined=None,
+    meta=None,
+    fatal=None,
+    targets=None,
+    trends=None,
+    trends_note: str = "",
+    currency: str = "",
+) -> Path:
     """Write ``index.html`` (and ``run.json``) of a report folder.
 
     Parameters
@@ -29,6 +44,15 @@ def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, me
         Run metadata, label to text.
     fatal : str, optional
         A one-line reason the run could not start (unreadable data folder, bad mapping).
+    targets : dict, optional
+        The params file's ``targets:`` section (:func:`~loyalty_lib.report.targets.read_targets`).
+    trends : pandas.DataFrame, optional
+        The run's :func:`~loyalty_lib.metrics.trends.monthly_trends`: small charts on the page and
+        a table to download.
+    trends_note : str
+        A sentence about the trends (why there are none, or a caveat).
+    currency : str
+        Currency of money figures in the trend charts.
 
     Returns
     -------
@@ -36,11 +60,18 @@ def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, me
         The index page.
     """
     stages = [dict(s) for s in stages]
-    card = scorecard(stages)
+    card = scorecard(stages, targets)
     for s in stages:
         s["rows"] = _stage_rows(s, card)
+        moved = card.loc[card["also_in"].str.contains(s["name"], regex=False), "notebook"].unique()
+        s["moved"] = ", ".join(t["title"] for t in stages if t["name"] in set(moved))
     failed = [s for s in stages if s["status"] != "ok"]
-    counts = [(c, int((card["status"] == c).sum())) for c in ("green", "amber", "red", "grey", "na")]
+    shown = card[~card["naive"]]
+    counts = [(c, int((shown["status"] == c).sum())) for c in ("green", "amber", "red", "grey", "info", "na")]
+    downloads, charts = [], []
+    if stages:
+        downloads = write_downloads(out_dir, card, stages, trends, targets)
+        charts = trend_charts(trends, currency) if trends is not None else []
     meta = dict(meta or {})
     source = meta.get("data", "")
     if fatal or problems is not None:
@@ -63,6 +94,12 @@ def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, me
         counts=[(c, n) for c, n in counts if n],
         status_text=STATUS_TEXT,
         has_truth=bool(card["truth"].notna().any()),
+        verdicts=verdicts(card),
+        next=next_steps(card),
+        naive_rows=[card_row(r) for r in card[card["naive"]].itertuples(index=False)],
+        trends=charts,
+        trends_note=trends_note,
+        downloads=[d for d in downloads if d["stage"] is None] + [d for d in downloads if d["stage"] is not None],
         meta=list(meta.items()),
     )
     path = Path(out_dir) / "index.html"
@@ -73,7 +110,9 @@ def write_index(out_dir: Path, *, stages=(), problems=None, quarantined=None, me
         "fatal": fatal,
         "problems": None if problems is None else problems.to_dict("records"),
         "quarantined": None if quarantined is None else quarantined.to_dict("records"),
-        "stages": [{k: v for k, v in s.items() if k != "rows"} for s in stages],
+        "stages": [{k: v for k, v in s.items() if k not in ("rows", "moved")} for s in stages],
+        "summary": [{"question": v["question"], "status": v["status"]} for v in verdicts(card)] if stages else [],
+        "actions": [a["text"] for a in next_steps(card)["actions"]] if stages else [],
         "meta": meta,
     }
     atomic_write_text(Path(out_dir) / "run.json", json.dumps(run, indent=2, default=str) + "\n")

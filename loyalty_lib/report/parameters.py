@@ -17,7 +17,8 @@ def read_params(params: str | Path | dict | None) -> tuple[dict, dict]:
     ----------
     params : path, dict or None
         Top-level keys apply to every notebook; a ``notebooks: {NN_name: {...}}`` section
-        overrides them per notebook.
+        overrides them per notebook. A ``targets:`` section is the scorecard's, not the
+        notebooks' (:func:`loyalty_lib.report.targets.read_targets`).
 
     Returns
     -------
@@ -43,6 +44,7 @@ def read_params(params: str | Path | dict | None) -> tuple[dict, dict]:
             raise ReportError(f"params file {path} is not valid YAML: {e}") from e
     if not isinstance(spec, dict):
         raise ReportError("params: the file must hold a mapping of parameter names to values")
+    spec.pop("targets", None)  # the scorecard's targets: see loyalty_lib.report.targets.read_targets
     per = spec.pop("notebooks", None) or {}
     if not isinstance(per, dict) or not all(isinstance(v, dict) or v is None for v in per.values()):
         raise ReportError("params: 'notebooks' must map notebook names (NN_name) to parameter mappings")

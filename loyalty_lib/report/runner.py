@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from loyalty_lib import config
@@ -25,6 +26,7 @@ from loyalty_lib.report.meta import _command_line, _git_commit, _relative, packa
 from loyalty_lib.report.pages import _error_page
 from loyalty_lib.report.parameters import find_notebooks, notebook_parameters, read_params
 from loyalty_lib.report.stage import run_stage
+from loyalty_lib.report.targets import read_targets
 from loyalty_lib.validation import count_set_aside, set_aside_message
 
 
@@ -154,6 +156,7 @@ def run_report(
         check_params(common, per_nb, notebooks)
     except ParameterError as e:
         raise ReportError(str(e)) from None
+    targets = read_targets(params)
     data = (Path(data_dir) if data_dir is not None else config.SAMPLE_DIR).resolve()
     out = prepare_out_dir(out_dir, force=force, data_dir=data)
     lock = outdir.FolderLock(out)
@@ -183,6 +186,7 @@ def run_report(
                 quarantine=quarantine,
                 progress=progress,
                 kernel_name=kernel_name,
+                targets=targets,
             )
             kept = outdir.publish(build, out)
             build, published = None, True
@@ -199,7 +203,9 @@ def run_report(
     return result
 
 
-def _build(build, out, data, notebooks, *, common, per_nb, params, mapping, jobs, quarantine, progress, kernel_name):
+def _build(
+    build, out, data, notebooks, *, common, per_nb, params, mapping, jobs, quarantine, progress, kernel_name, targets
+):
     """Everything a run writes, into the build folder ``build`` (published later as ``out``)."""
     from tqdm.auto import tqdm
 
@@ -257,6 +263,8 @@ def _build(build, out, data, notebooks, *, common, per_nb, params, mapping, jobs
         io.save(ds, build / "data", fmt="parquet", force=True)
         run_data = "../data"  # relative to the executed notebooks: valid in the build and once published
         meta["data the notebooks read"] = "data/ (clean contract tables as Parquet; the original files are untouched)"
+    trends, trends_note = _trends(ds)
+    currency = _currency(ds, common)
     del ds
 
     # 2. notebooks
@@ -315,9 +323,44 @@ def _build(build, out, data, notebooks, *, common, per_nb, params, mapping, jobs
     pool.shutdown(wait=True)
     result.stages = [results[Path(j[0]).stem] for j in jobs_list]
     result.failed = [s["name"] for s in result.stages if s["status"] != "ok"]
-    write_index(build, stages=result.stages, quarantined=result.quarantined, meta=finish_meta())
+    write_index(
+        build,
+        stages=result.stages,
+        quarantined=result.quarantined,
+        meta=finish_meta(),
+        targets=targets,
+        trends=trends,
+        trends_note=trends_note,
+        currency=currency,
+    )
     result.exit_code = 1 if result.failed else 0
     return result
+
+
+def _trends(ds) -> tuple[pd.DataFrame | None, str]:
+    """The monthly trends of the data, or ``None`` and the plain reason they cannot be computed."""
+    from loyalty_lib.metrics.trends import monthly_trends
+
+    try:
+        t = monthly_trends(ds.transactions, ds.cards)
+    except (ValueError, KeyError, TypeError) as e:  # a table without the columns it needs
+        return None, f"the monthly figures could not be computed ({e})"
+    if t.empty:
+        return None, "the data have no receipts"
+    partial = t["days_covered"].to_numpy() < pd.to_datetime(t["month"]).dt.days_in_month.to_numpy()
+    note = "Hollow points mark months the data cover only in part." if partial.any() else ""
+    return t, note
+
+
+def _currency(ds, common: dict) -> str:
+    """Currency of the money figures: the ``currency`` parameter, the data's currency column, else a default."""
+    from loyalty_lib.study import _currency as from_data
+
+    given = str(common.get("currency") or "").strip().upper()
+    if given:
+        return given
+    found, _why = from_data(ds)
+    return found or ("RUB" if ds.is_synthetic else "money units")
 
 
 def _worker_init() -> None:

@@ -43,21 +43,58 @@ def kpi_status(estimate, ci_low, ci_high, target, better: str = "higher") -> str
     return "red" if hi < target else "amber"
 
 
-def scorecard(stages: list[dict]) -> pd.DataFrame:
-    """Return the scorecard table of a run: one row per KPI, with its status.
+def scorecard(stages: list[dict], targets: dict | None = None) -> pd.DataFrame:
+    """Return the scorecard table of a run: one row per figure, with its target, direction and status.
+
+    A figure (a ``kpi`` key) that several stages publish keeps one row, the one of the last stage
+    that publishes it: the stage that measures it in detail (the metrics map, 01, repeats figures
+    of 02 and 03); ``also_in`` names the others. Targets and directions are completed by
+    :func:`~loyalty_lib.report.targets.apply_targets`. A naive figure (key ``naive_*``) keeps its
+    row, flagged ``naive``, without a planted truth: nothing planted is the value a biased
+    comparison should find (the truth of the effect it misjudges is on the effect's own row).
+
+    Parameters
+    ----------
+    stages : list of dict
+        Stage results (``name`` and ``kpis``, a list of KPI records), in notebook order.
+    targets : dict, optional
+        The params file's ``targets:`` section (:func:`~loyalty_lib.report.targets.read_targets`).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``notebook`` plus :data:`~loyalty_lib.kpi.KPI_COLUMNS` plus ``status``.
+        Columns ``notebook`` plus :data:`~loyalty_lib.kpi.KPI_COLUMNS` plus ``info`` (shown for
+        information, no target makes sense), ``status`` (``green, amber, red, grey, info, na``),
+        ``naive`` and ``also_in``.
+
+    Examples
+    --------
+    >>> st = [{"name": "01_map", "kpis": [{"kpi": "issue_rate", "label": "a", "estimate": 0.3}]},
+    ...       {"name": "02_enrollment", "kpis": [{"kpi": "issue_rate", "label": "b", "estimate": 0.3},
+    ...                                          {"kpi": "customers", "label": "c", "estimate": 9.0}]}]
+    >>> scorecard(st)[["notebook", "kpi", "status", "also_in"]].values.tolist()
+    [['02_enrollment', 'issue_rate', 'grey', '01_map'], ['02_enrollment', 'customers', 'info', '']]
     """
+    from loyalty_lib.report.targets import apply_targets
+
     rows = [dict(r, notebook=s["name"]) for s in stages for r in s.get("kpis", [])]
     df = pd.DataFrame(rows, columns=["notebook", *KPI_COLUMNS])
     for c in ("estimate", "ci_low", "ci_high", "target", "truth"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
+    for c, default in (("better", "higher"), ("unit", ""), ("reason", ""), ("basis", "")):
+        df[c] = df[c].astype(object).where(df[c].notna(), default).astype(str)
+    df = apply_targets(df, targets)
     df["status"] = [kpi_status(r.estimate, r.ci_low, r.ci_high, r.target, r.better) for r in df.itertuples()]
-    df["reason"] = df["reason"].fillna("").astype(str)
+    df.loc[df["info"] & (df["status"] == "grey"), "status"] = "info"
     df.loc[df["estimate"].isna() & (df["reason"] != ""), "status"] = "na"
+    df["naive"] = df["kpi"].astype(str).str.startswith("naive")
+    df.loc[df["naive"], "truth"] = float("nan")
+    others = df.groupby("kpi", sort=False)["notebook"].agg(list)
+    df = df[~df.duplicated("kpi", keep="last")].reset_index(drop=True)
+    df["also_in"] = [
+        ", ".join(n for n in dict.fromkeys(others[k]) if n != nb)
+        for k, nb in zip(df["kpi"], df["notebook"], strict=True)
+    ]
     return df
 
 
@@ -106,19 +143,28 @@ def _fmt_target(target, unit, better) -> str:
     return f"{'≥' if better != 'lower' else '≤'} {fmt(float(target), unit)}"
 
 
+#: How the scorecard says which way a figure is good.
+DIRECTION_TEXT = {"higher": "↑ higher is better", "lower": "↓ lower is better"}
+
+
+def card_row(r) -> dict:
+    """One scorecard row (a row of :func:`scorecard`) as the texts a page shows."""
+    unit = r.unit if isinstance(r.unit, str) else ""
+    return {
+        "kpi": r.kpi,
+        "label": r.label,
+        "estimate": fmt(r.estimate, unit) if r.status != "na" else "not available",
+        "reason": r.reason if r.status == "na" else "",
+        "ci": fmt_ci(r.ci_low, r.ci_high, unit, r.estimate),
+        "target": _fmt_target(r.target, unit, r.better),
+        "direction": DIRECTION_TEXT.get(r.better, ""),
+        "arrow": DIRECTION_TEXT.get(r.better, " ")[0],
+        "status": r.status,
+        "truth": fmt(r.truth, unit),
+        "also_in": r.also_in,
+    }
+
+
 def _stage_rows(stage: dict, card: pd.DataFrame) -> list[dict]:
-    rows = []
-    for r in card[card["notebook"] == stage["name"]].itertuples(index=False):
-        unit = r.unit if isinstance(r.unit, str) else ""
-        ci = fmt_ci(r.ci_low, r.ci_high, unit, r.estimate)
-        rows.append(
-            {
-                "label": r.label,
-                "estimate": fmt(r.estimate, unit) if r.status != "na" else f"not available: {r.reason}",
-                "ci": ci,
-                "target": _fmt_target(r.target, unit, r.better),
-                "status": r.status,
-                "truth": fmt(r.truth, unit),
-            }
-        )
-    return rows
+    mine = card[(card["notebook"] == stage["name"]) & ~card["naive"]]
+    return [card_row(r) for r in mine.itertuples(index=False)]

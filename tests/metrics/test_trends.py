@@ -40,7 +40,9 @@ def tables():
         {
             "card_id": [1, 2, 3, 4, 5],
             "customer_id": [1, 2, 2, 4, None],  # customer 2 holds two cards: the first one counts
-            "issued_date": pd.to_datetime(["2024-12-20 00:00", "2025-01-20 12:00", "2025-03-01 00:00", "2025-03-31 00:00", None]),
+            "issued_date": pd.to_datetime(
+                ["2024-12-20 00:00", "2025-01-20 12:00", "2025-03-01 00:00", "2025-03-31 00:00", None]
+            ),
         }
     )
     return tx, cards
