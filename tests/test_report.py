@@ -94,6 +94,19 @@ def write_notebooks(folder: Path) -> Path:
             new_code_cell("fig, ax = plt.subplots(figsize=(4, 3))\nax.bar(['card', 'no card'], [share, 1 - share])"),
             new_code_cell("import warnings\nwarnings.warn('noisy warning for analysts')"),
             new_code_cell("print('RAW_PANEL_HEAD')", metadata={"tags": ["analyst-only"]}),
+            new_code_cell(
+                # a table as an analysis returns it: snake_case names, NaN, True/False, a tiny
+                # p-value, a date at midnight, a share, a list and a named index
+                "from loyalty_lib import present\npresent.install()\nimport pandas as pd\n"
+                "pd.DataFrame({'customer_type': ['b2c', 'b2b'], 'net_check': [4294.849, float('nan')],"
+                " 'p_value': [7.24e-179, 0.2], 'repeat_use': [True, False],"
+                " 'first_use_date': pd.to_datetime(['2028-07-24', '2028-07-25']),"
+                " 'member_share': [0.355, 0.5], 'tiers': [[1500.0, 5000.0], []]},"
+                " index=pd.Index(['S1', 'S2'], name='store_id'))"
+            ),
+            new_markdown_cell("## Checks\nWhat the checks below test."),
+            new_code_cell("print('CHECKS_SECTION_OUTPUT')"),
+            new_markdown_cell("## Exercises\nSet `generate = True` and run again."),
             new_code_cell("# NBVAL_CHECK_OUTPUT\nprint('ROUNDED_TEST_COPY', round(share, 3))"),
             new_code_cell(
                 "publish_kpis(kpi_frame([\n"
@@ -348,6 +361,8 @@ def test_manager_page_hides_code_and_noise_analyst_page_shows_code(run):
     assert "RAW_PANEL_HEAD" not in manager and "RAW_PANEL_HEAD" in analyst
     assert "ROUNDED_TEST_COPY" not in manager and "ROUNDED_TEST_COPY" in analyst
     assert "BarContainer" not in manager and "BarContainer" not in analyst  # no object reprs
+    assert "CHECKS_SECTION_OUTPUT" not in manager and "CHECKS_SECTION_OUTPUT" in analyst
+    assert "generate = True" not in manager and "generate = True" in analyst
     assert "01_kpis.code.html" in manager and "../index.html" in manager
 
 
@@ -509,3 +524,61 @@ def test_a_figure_the_data_cannot_support_is_marked_not_available_with_its_reaso
     assert "not available (no identified non-members to compare with)" in kpi_markdown(rows)
     with pytest.raises(ValueError, match="reason"):
         kpi_frame([{"stage": "06", "kpi": "x", "label": "X", "estimate": float("nan")}])
+
+
+def test_manager_page_and_index_read_like_a_report(run):
+    """No raw column names, NaN, True/False, scientific notation, tracebacks or local paths."""
+    from loyalty_lib.report.lint import page_problems, visible_text
+
+    manager = (run["out"] / "pages" / "01_kpis.html").read_text()
+    assert page_problems(manager) == []
+    text = visible_text(manager)
+    # the messy table, formatted for people (values worked out by hand above)
+    for shown in ("Client type", "Net check", "p-value", "Used it again", "First use", "Member share", "Store"):
+        assert shown in text, shown
+    for cell in ("4\u202f295", "< 0.001", "yes", "no", "2028-07-24", "35.5 %", "1\u202f500, 5\u202f000", "–"):
+        assert cell in text, cell
+    assert page_problems((run["out"] / "index.html").read_text()) == []
+    broken = (run["out"] / "pages" / "02_broken.html").read_text()
+    assert page_problems(broken) == []  # the error is named in the banner, without a traceback
+
+
+def test_page_check_catches_what_a_notebook_dump_shows():
+    from loyalty_lib.report.lint import page_problems
+
+    dump = (
+        "<table><tr><th>member_before_issue</th><th>n</th></tr><tr><td>NaN</td><td>True</td></tr>"
+        "<tr><td>7.24e-179</td><td>2028-07-24 00:00:00</td></tr></table>"
+        "<pre>Traceback (most recent call last)</pre><p>data: /home/sergey/exports</p>"
+    )
+    problems = " | ".join(page_problems(dump))
+    for what in ("raw column name", "NaN", "True/False", "scientific", "traceback", "absolute local path", "midnight"):
+        assert what in problems, what
+
+
+def test_index_opens_with_the_verdicts_and_links_the_downloads(run):
+    page = (run["out"] / "index.html").read_text()
+    assert page.index("At a glance") < page.index("Scorecard by stage")
+    for q in ("Does the program pay?", "Is it reaching customers?", "What to do next?"):
+        assert q in page
+    # the tiny notebooks publish no ROI: the question keeps its card, "not available" and why
+    pays = re.search(r"<h3>Does the program pay\?</h3>(.*?)</article>", page, re.S).group(1)
+    assert "not available" in pays and "no stage of this run published this figure" in pays
+    assert 'href="downloads/scorecard.csv"' in page and 'href="downloads/loyalty_report.xlsx"' in page
+    assert (run["out"] / "downloads" / "01_kpis.csv").is_file()
+    assert "Month by month" in page and 'href="downloads/trends.csv"' in page
+    trends = pd.read_csv(run["out"] / "downloads" / "trends.csv")
+    # after quarantining receipt 103: January 95 + 50, February 186 (customer 1, a member since 5 Jan)
+    assert trends["Month"].tolist() == ["2025-01", "2025-02"]
+    assert trends["Revenue (net)"].tolist() == [145.0, 186.0]
+    assert trends["Members"].tolist() == [2, 2]
+
+
+def test_print_stylesheet_keeps_tables_rows_and_charts_whole(run):
+    for page in (run["out"] / "index.html", run["out"] / "pages" / "01_kpis.html"):
+        css = " ".join(re.findall(r"<style[^>]*>(.*?)</style>", page.read_text(), re.S))
+        block = css[css.index("@media print") :]
+        assert re.search(r"tr, td, th \{[^}]*break-inside: avoid", block)
+        assert re.search(r"img[^{]*\{[^}]*max-width: 100%", block) or "img," in block
+        assert "thead { display: table-header-group; }" in block
+        assert re.search(r"\.lr-nav a\[download\][^{]*\{ display: none", block)
