@@ -91,10 +91,15 @@ def scorecard(stages: list[dict], targets: dict | None = None) -> pd.DataFrame:
     df.loc[df["naive"], "truth"] = float("nan")
     others = df.groupby("kpi", sort=False)["notebook"].agg(list)
     df = df[~df.duplicated("kpi", keep="last")].reset_index(drop=True)
-    df["also_in"] = [
-        ", ".join(n for n in dict.fromkeys(others[k]) if n != nb)
-        for k, nb in zip(df["kpi"], df["notebook"], strict=True)
-    ]
+    df["also_in"] = pd.Series(
+        [
+            ", ".join(n for n in dict.fromkeys(others[k]) if n != nb)
+            for k, nb in zip(df["kpi"], df["notebook"], strict=True)
+        ],
+        index=df.index,
+        dtype=object,
+    )
+    df["naive"] = df["naive"].astype(bool)
     return df
 
 
