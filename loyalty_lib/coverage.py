@@ -175,7 +175,7 @@ def odds_ratio_rows(b: Branch, horizon_days: int = 90) -> pd.DataFrame:
     """
     ds = b.ds
     _, _, end = b.period
-    ret = sat.retention_frame(ds.surveys, ds.transactions, horizon_days=horizon_days, data_end=end)
+    ret = sat.retention_frame(ds.surveys, ds.transactions, horizon_days=horizon_days, end=end)
     odds = sat.retention_logit(ret[ret["eligible"]], controls=())
     frame = tl.annotate(odds.loc[["nps"]], ds, "nps", horizon_days=horizon_days)
     return _rows(frame, ["satisfaction_odds_ratio"])

@@ -77,6 +77,7 @@ PILE_UP_RATIO = 3.0
 ANALYSES: dict[str, str] = {
     "enrollment_funnel": "enrollment funnel (buyers since launch -> card -> first use -> repeat)",
     "activation": "activation: time from card issue to first use",
+    "card_stock": "card stock: printed cards left and the projected stock-out",
     "return_curve": "return curve (another visit after visit k)",
     "goal_gradient": "goal gradient (members come sooner as a reward nears)",
     "bunching": "bunching of checks just above the discount tiers",
@@ -410,6 +411,20 @@ class Study:
         """Ids of customers first seen inside the window (their first visit is in the data)."""
         c = self.customers
         return c.loc[~c["established"] & c["first_purchase"].notna(), "customer_id"].reset_index(drop=True)
+
+    @property
+    def member_since(self) -> pd.Series:
+        """Day from which each member counts as a member, indexed by customer id.
+
+        The join date (card issue, else first card use); when the program is older than the
+        data, a member without an issue date already held the card at the data start, so
+        counts as a member from ``start``.
+        """
+        m = self.members
+        since = pd.to_datetime(m["join_date"])
+        if self.program_older_than_data:
+            since = since.where(m["join_source"] == "issue date", self.start)
+        return pd.Series(since.to_numpy(), index=pd.Index(m["customer_id"], name="customer_id"), name="member_since")
 
     def clv_split(self) -> dict:
         """Arguments for :func:`loyalty_lib.clv.calibration_and_holdout` (exclusive ends).
@@ -831,6 +846,24 @@ def _branch_did(s: Study, tx: pd.DataFrame, launched: bool, no_launch: str) -> C
     )
 
 
+def _card_stock(s: Study, ds: Dataset, params: Mapping) -> Capability:
+    """The stock of printed cards is known from a parameter or from cards in stock (no holder)."""
+    in_stock = int(ds.cards["customer_id"].isna().sum()) if "customer_id" in ds.cards else 0
+    given = _param(params, "printed_cards") is not None
+    missing = []
+    if not given and in_stock == 0:
+        missing.append(
+            "the number of printed cards is unknown (every card in the table has a holder); the printed_cards "
+            "parameter, or the cards still in stock in the cards table, would enable it"
+        )
+    if not s.issue_dates_known:
+        missing.append("card issue dates are unknown; the date each card was handed out would enable it")
+    if missing:
+        return Capability(False, "; ".join(missing))
+    src = "given" if given else f"{in_stock:,} cards in stock in the cards table"
+    return Capability(True, f"{s.printed_cards:,} printed cards ({src})")
+
+
 def _capabilities(s: Study, ds: Dataset, params: Mapping, tx: pd.DataFrame) -> dict[str, Capability]:
     cust = s.customers
     launched = s.program == "launched in the data"
@@ -869,6 +902,8 @@ def _capabilities(s: Study, ds: Dataset, params: Mapping, tx: pd.DataFrame) -> d
         )
     else:
         caps["activation"] = Capability(True, f"{int(joined.sum()):,} cards issued inside the window")
+
+    caps["card_stock"] = _card_stock(s, ds, params)
 
     repeaters = int((cust["n_receipts"] >= 2).sum())
     if repeaters == 0:

@@ -245,12 +245,34 @@ def _roi(frame, ds, *, margin: float, cost_total: float, key: str = "program.inc
     return _by_index(frame, rows)
 
 
+def _headline(frame, ds, *, horizon_days: int, survey_horizon_days: int):
+    """The metrics map's figures (``metrics_map.headline_figures``), rows by key."""
+    values = {}
+    rc = ds.truth.get("return_curve") or {}
+    if int(horizon_days) == int(rc.get("horizon_days", -1)):
+        curve = rc.get("p_return_within_horizon") or {}
+        values["return_after_first"] = curve.get("1", np.nan)
+        values["return_after_second"] = curve.get("2", np.nan)
+    for t, moved in (planted(ds, "bunching.moved_checks", None) or {}).items():
+        values[f"bunching_{float(t):g}"] = moved
+    sat = ds.truth.get("satisfaction") or {}
+    if int(survey_horizon_days) == int(sat.get("horizon_days", -1)):
+        values["nps_return_odds_ratio"] = sat.get("odds_ratio_per_nps_point", np.nan)
+    values["did_revenue"] = planted(ds, "impact.card_revenue_per_member_month")
+    return _by_index(frame, values)
+
+
 #: Figures :func:`annotate` knows: name -> (function, the context it needs, what the rows are).
 FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
     "return_curve": (_return_curve, ("horizon_days",), "rows by visit number k; planted only at the planted horizon"),
     "activation": (_activation, ("members",), "rows by day since issue; needs the member table averaged over"),
     "bunching": (_bunching, (), "rows by threshold; planted count of checks moved over it"),
     "goal_gradient": (_goal_gradient, (), "every row: planted log pause per stamp held"),
+    "headline": (
+        _headline,
+        ("horizon_days", "survey_horizon_days"),
+        "rows by key of metrics_map.headline_figures: return curve, bunching, NPS odds ratio, card-timed DiD",
+    ),
     "nps": (_nps, ("horizon_days",), "row 'nps': planted odds ratio of returning per NPS point (NPS alone)"),
     "nps_score": (
         _nps_score,

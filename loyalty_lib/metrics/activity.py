@@ -52,23 +52,23 @@ def active_members(
     transactions: pd.DataFrame,
     cards: pd.DataFrame,
     *,
-    as_of,
+    end,
     windows: Sequence[int] = (30, 90),
     basis: str = "any",
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Share of members active in the last *w* days before ``as_of``, with Wilson CIs.
+    """Share of members active in the last *w* days before ``end``, with Wilson CIs.
 
-    For each window the members are holders whose card was issued before ``as_of - w`` (so each
+    For each window the members are holders whose card was issued before ``end - w`` (so each
     had the whole window as a member and the purchase at which the card was handed out is not
-    counted as activity). A member is active with at least one receipt in ``[as_of - w, as_of)``
+    counted as activity). A member is active with at least one receipt in ``[end - w, end)``
     (``basis="any"``) or at least one receipt with the card (``basis="card"``).
 
     Parameters
     ----------
     transactions, cards : pandas.DataFrame
         Contract tables.
-    as_of : date-like
+    end : date-like
         Exclusive end of the windows.
     windows : sequence of int
         Window lengths in days.
@@ -89,22 +89,22 @@ def active_members(
     ...                       "issued_date": pd.to_datetime(["2025-01-01", "2025-01-01"])})
     >>> tx = pd.DataFrame({"customer_id": [1], "card_id": [1],
     ...                    "date": pd.to_datetime(["2025-03-20"])})
-    >>> active_members(tx, cards, as_of="2025-04-01", windows=[30])["estimate"].tolist()
+    >>> active_members(tx, cards, end="2025-04-01", windows=[30])["estimate"].tolist()
     [0.5]
     """
     f = "active_members"
     if basis not in ("any", "card"):
         raise ValueError(f"{f}: basis must be 'any' or 'card', got {basis!r}")
     t = _receipts(transactions, ["card_id"], f)
-    as_of = pd.Timestamp(as_of)
-    m = member_table(cards, transactions, end=as_of)
+    end = pd.Timestamp(end)
+    m = member_table(cards, transactions, end=end)
     if basis == "card":
         t = t[t["card_id"].notna()]
     ks, ns = [], []
     for w in windows:  # a handful of windows, each vectorised
-        start = as_of - pd.Timedelta(days=int(w))
+        start = end - pd.Timedelta(days=int(w))
         members = m.loc[m["issued_date"] < start, "customer_id"]
-        act = t.loc[(t["date"] >= start) & (t["date"] < as_of), "customer_id"].unique()
+        act = t.loc[(t["date"] >= start) & (t["date"] < end), "customer_id"].unique()
         ks.append(int(members.isin(act).sum()))
         ns.append(len(members))
     return proportion_frame(ks, ns, index=pd.Index(list(windows), name="window_days"), level=level)
@@ -114,7 +114,7 @@ def customer_groups(
     customers: pd.DataFrame,
     cards: pd.DataFrame,
     *,
-    as_of=None,
+    end=None,
     customer_col: str = "customer_id",
 ) -> pd.DataFrame:
     """Member status and customer type per customer, for comparisons by group.
@@ -123,8 +123,8 @@ def customer_groups(
     ----------
     customers, cards : pandas.DataFrame
         Contract tables.
-    as_of : date-like, optional
-        A member is a customer whose card was issued before ``as_of`` (default: ever).
+    end : date-like, optional
+        A member is a customer whose card was issued before ``end`` (default: ever).
     customer_col : str
         Customer key column.
 
@@ -137,8 +137,8 @@ def customer_groups(
     check_columns(customers, [customer_col, "customer_type"], f, table="customers")
     check_columns(cards, ["customer_id", "issued_date"], f, table="cards")
     held = cards.loc[cards["customer_id"].notna() & cards["issued_date"].notna()]
-    if as_of is not None:
-        held = held[pd.to_datetime(held["issued_date"]) < pd.Timestamp(as_of)]
+    if end is not None:
+        held = held[pd.to_datetime(held["issued_date"]) < pd.Timestamp(end)]
     out = customers[[customer_col, "customer_type"]].rename(columns={customer_col: "customer_id"})
     is_m = out["customer_id"].isin(held["customer_id"])
     return out.assign(member=np.where(is_m, "member", "non-member"))
@@ -418,7 +418,7 @@ def return_curve(
 def churn_rate(
     transactions: pd.DataFrame,
     *,
-    as_of,
+    end,
     churn_days: int = 90,
     groups: pd.DataFrame | None = None,
     by: str | None = None,
@@ -426,8 +426,8 @@ def churn_rate(
 ) -> pd.DataFrame:
     """Churn over one period: of customers who bought in the previous N days, who stopped.
 
-    The base is every customer with a receipt in ``[as_of - 2N, as_of - N)``; a customer
-    *churned* when they have no receipt in ``[as_of - N, as_of)`` (no purchase in N days).
+    The base is every customer with a receipt in ``[end - 2N, end - N)``; a customer
+    *churned* when they have no receipt in ``[end - N, end)`` (no purchase in N days).
     N is a choice: a rare buyer (b2c average ~4 purchases a year) looks churned after 90 days
     far more often than a weekly one, so read the rate together with the purchase frequency.
 
@@ -435,7 +435,7 @@ def churn_rate(
     ----------
     transactions : pandas.DataFrame
         Contract table ``transactions``.
-    as_of : date-like
+    end : date-like
         Exclusive end of the churn period.
     churn_days : int
         N.
@@ -456,10 +456,10 @@ def churn_rate(
     if churn_days <= 0:
         raise ValueError(f"{f}: churn_days must be positive, got {churn_days}")
     t = _receipts(transactions, [], f)
-    as_of = pd.Timestamp(as_of)
+    end = pd.Timestamp(end)
     n_ = pd.Timedelta(days=int(churn_days))
-    base = pd.Index(t.loc[(t["date"] >= as_of - 2 * n_) & (t["date"] < as_of - n_), "customer_id"].unique())
-    recent = t.loc[(t["date"] >= as_of - n_) & (t["date"] < as_of), "customer_id"].unique()
+    base = pd.Index(t.loc[(t["date"] >= end - 2 * n_) & (t["date"] < end - n_), "customer_id"].unique())
+    recent = t.loc[(t["date"] >= end - n_) & (t["date"] < end), "customer_id"].unique()
     frame = pd.DataFrame({"customer_id": base, "churned": ~base.isin(recent)})
     if by is None:
         frame["group"] = "all"
@@ -476,7 +476,7 @@ def points_summary(
     points_ledger: pd.DataFrame,
     transactions: pd.DataFrame,
     *,
-    as_of,
+    end,
     inactive_days: int = 180,
     value_per_point: float | None = None,
     level: float = 0.95,
@@ -500,7 +500,7 @@ def points_summary(
         Contract table ``points_ledger``.
     transactions : pandas.DataFrame
         Contract table ``transactions`` (for the last receipt of each member).
-    as_of : date-like
+    end : date-like
         Exclusive end; entries and receipts from then on are ignored.
     inactive_days : int
         Inactivity that makes points count as breakage.
@@ -519,8 +519,8 @@ def points_summary(
     f = "points_summary"
     check_columns(points_ledger, ["customer_id", "date", "entry_type", "points"], f, table="points_ledger")
     t = _receipts(transactions, [], f)
-    as_of = pd.Timestamp(as_of)
-    lg = points_ledger[pd.to_datetime(points_ledger["date"]) < as_of]
+    end = pd.Timestamp(end)
+    lg = points_ledger[pd.to_datetime(points_ledger["date"]) < end]
     if value_per_point is None:
         if "value" not in lg.columns:
             raise ValueError(f"{f}: points_ledger lacks column 'value'; pass value_per_point")
@@ -538,8 +538,8 @@ def points_summary(
         .groupby(lg["customer_id"])
         .sum()
     )
-    last = t[t["date"] < as_of].groupby("customer_id")["date"].max()
-    inactive = per.index.map(last).to_series(index=per.index) < as_of - pd.Timedelta(days=int(inactive_days))
+    last = t[t["date"] < end].groupby("customer_id")["date"].max()
+    inactive = per.index.map(last).to_series(index=per.index) < end - pd.Timedelta(days=int(inactive_days))
     bal = per["balance"].clip(lower=0)
     m = len(per)
     pf = per.assign(_idle=bal.where(inactive, 0.0), _held=bal).reset_index()

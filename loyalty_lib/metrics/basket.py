@@ -144,11 +144,15 @@ def label_receipts(
     date_col: str = "date",
     gross_col: str = "gross_amount",
     issued_col: str = "issued_date",
+    member_since: pd.Series | None = None,
+    launch=None,
 ) -> pd.DataFrame:
     """Label every receipt with the buyer's membership status and its check-size tier.
 
-    A customer's issue date is the first ``issued_date`` among their cards. The launch date is
-    the first issue date in ``cards``.
+    A customer's issue date is the first ``issued_date`` among their cards, or, when
+    ``member_since`` is given (``Study.member_since``: issue date, else first card use, else the
+    data start for a program older than the data), that date. The launch date is ``launch``,
+    else the first issue date in ``cards``. Receipts without a customer id are ``anonymous``.
 
     Parameters
     ----------
@@ -161,20 +165,37 @@ def label_receipts(
         ``n_items`` column.
     customer_col, date_col, gross_col, issued_col : str
         Column names.
+    member_since : pandas.Series, optional
+        Day each member counts as a member from, indexed by customer id (replaces the issue
+        dates of ``cards``, which may be unknown).
+    launch : date-like, optional
+        First day of the program in the data (``Study.launch``, or ``Study.start`` when the
+        program is older than the data); default the first issue date.
 
     Returns
     -------
     pandas.DataFrame
-        A copy of ``transactions`` plus ``issued_date`` (NaT for never-members),
-        ``ever_member`` (bool), ``status`` (``"member"`` on or after the issue day,
-        ``"member_before_issue"``, ``"non_member"``), ``post_launch`` (bool), ``tier``
-        (categorical) and ``n_items`` (float, NaN when unknown).
+        A copy of ``transactions`` plus ``issued_date`` (the member's start, NaT for
+        never-members), ``ever_member`` (bool), ``status`` (``"member"`` on or after that day,
+        ``"member_before_issue"``, ``"non_member"``, ``"anonymous"`` without a customer id),
+        ``post_launch`` (bool), ``tier`` (categorical) and ``n_items`` (float, NaN when unknown).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, None], "gross_amount": [100.0, 2000.0, 50.0, 70.0],
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-02-01", "2025-02-02"])})
+    >>> since = pd.Series(pd.to_datetime(["2025-01-15"]), index=[1])
+    >>> label_receipts(tx, pd.DataFrame(), member_since=since, launch="2025-01-10")["status"].tolist()
+    ['member_before_issue', 'member', 'non_member', 'anonymous']
     """
     _require(transactions, [customer_col, date_col, gross_col], "label_receipts(transactions)")
-    _require(cards, [customer_col, issued_col], "label_receipts(cards)")
-    issued = (
-        cards.dropna(subset=[customer_col, issued_col]).groupby(customer_col)[issued_col].min().rename("issued_date")
-    )
+    if member_since is not None:
+        issued = pd.to_datetime(pd.Series(member_since)).dropna().rename("issued_date")
+        issued.index.name = customer_col
+    else:
+        _require(cards, [customer_col, issued_col], "label_receipts(cards)")
+        held = cards.dropna(subset=[customer_col, issued_col])
+        issued = held.groupby(customer_col)[issued_col].min().rename("issued_date")
     out = transactions.drop(columns=["issued_date"], errors="ignore").merge(
         issued, left_on=customer_col, right_index=True, how="left"
     )
@@ -182,10 +203,12 @@ def label_receipts(
     day = out[date_col].dt.normalize()
     iss_day = out["issued_date"].dt.normalize()
     out["ever_member"] = out["issued_date"].notna()
-    out["status"] = np.where(
-        ~out["ever_member"], "non_member", np.where(day >= iss_day, "member", "member_before_issue")
+    out["status"] = np.select(
+        [out[customer_col].isna(), ~out["ever_member"], day >= iss_day],
+        ["anonymous", "non_member", "member"],
+        "member_before_issue",
     )
-    launch = issued.min() if len(issued) else pd.NaT
+    launch = pd.Timestamp(launch) if launch is not None else (issued.min() if len(issued) else pd.NaT)
     out["post_launch"] = (day >= launch.normalize()) if pd.notna(launch) else False
     out["tier"] = assign_tier(out[gross_col], thresholds)
     if "n_items" in transactions.columns:
@@ -629,10 +652,12 @@ def _bunch_from_counts(counts: np.ndarray, specs: list[dict]) -> np.ndarray:
         cf = _fit(s, c)
         up, down = (c - cf)[s["above"]], (cf - c)[s["below"]]
         e, m = float(up.sum()), float(down.sum())
-        with np.errstate(invalid="ignore", divide="ignore"):
+        if e > 0 and m > 0:  # a threshold with no receipts around it has no mass to average over
             land = float(up @ (s["mid"][s["above"]] - s["T"])) / e
             origin = float(down @ (s["T"] - s["mid"][s["below"]])) / m
-        out += [e, m, land + origin if e > 0 and m > 0 else np.nan]
+            out += [e, m, land + origin]
+        else:
+            out += [e, m, np.nan]
     return np.asarray(out)
 
 

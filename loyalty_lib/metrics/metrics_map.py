@@ -10,12 +10,15 @@ the map quotes by calling the stage modules (``enrollment``, ``activity``, ``bas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
+from loyalty_lib.stats import format_number
+
 __all__ = ["JOURNEY_STAGES", "MAP_COLUMNS", "FIGURE_COLUMNS", "headline_figures", "metrics_map"]
+
+#: Fewest customers first seen inside the data for a return curve "from a first visit".
+MIN_NEW_CUSTOMERS = 20
 
 #: Stages of the client journey, in the order a client (and the program) passes them.
 JOURNEY_STAGES = (
@@ -50,6 +53,7 @@ FIGURE_COLUMNS = [
     "unit",
     "truth",
     "notebook",
+    "reason",
 ]
 
 _MAP = [
@@ -179,7 +183,7 @@ def metrics_map() -> pd.DataFrame:
     return out[MAP_COLUMNS]
 
 
-def _row(key, stage, figure, est, lo=np.nan, hi=np.nan, n=np.nan, unit="", truth=np.nan, notebook=""):
+def _row(key, stage, figure, est, lo=np.nan, hi=np.nan, n=np.nan, unit="", truth=np.nan, notebook="", reason=""):
     return {
         "key": key,
         "stage": stage,
@@ -191,32 +195,29 @@ def _row(key, stage, figure, est, lo=np.nan, hi=np.nan, n=np.nan, unit="", truth
         "unit": unit,
         "truth": float(truth),
         "notebook": notebook,
+        "reason": reason,
     }
 
 
-def headline_figures(
-    ds,
-    *,
-    tier_thresholds: Sequence[float] | None = None,
-    return_horizon_days: int | None = None,
-    survey_horizon_days: int = 90,
-    n_boot: int = 200,
-    seed: int = 0,
-) -> pd.DataFrame:
+def _missing(key, stage, figure, unit, notebook, reason):
+    """A figure the data cannot support: no estimate, and the plain reason why."""
+    return _row(key, stage, figure, np.nan, unit=unit, notebook=notebook, reason=reason)
+
+
+def headline_figures(ds, study, *, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
     """Compute the figures the metrics map quotes, by calling each stage's library functions.
+
+    Every date, threshold and horizon comes from ``study`` (a :class:`~loyalty_lib.study.Study`
+    of the same data), and each figure is computed only when the study says the data support
+    it; otherwise its row says why in ``reason``. Planted truth is not read here: put it beside
+    the estimates with ``loyalty_lib.truth.annotate(frame, ds, "headline", ...)``.
 
     Parameters
     ----------
     ds : loyalty_lib.dataset.Dataset
-        The data (synthetic, with truth, or a shop's own).
-    tier_thresholds : sequence of float, optional
-        Check-size tiers for the bunching figure; default the planted ones on synthetic data,
-        else 1,500 / 5,000 / 15,000 RUB.
-    return_horizon_days : int, optional
-        Horizon of the return curve; default the planted ``return_curve.horizon_days`` on
-        synthetic data, else 180.
-    survey_horizon_days : int
-        Return window after a survey (for the odds ratio).
+        The data (synthetic or a shop's own).
+    study : loyalty_lib.study.Study
+        The study of ``ds``: window, launch, tiers, horizons, who is new and who is established.
     n_boot, seed
         Bootstrap settings.
 
@@ -224,76 +225,103 @@ def headline_figures(
     -------
     pandas.DataFrame
         One row per figure, columns :data:`FIGURE_COLUMNS`: ``key`` (as in
-        :func:`metrics_map`; several figures may share a key's stage), ``stage``, ``figure``
-        (a label), ``estimate, ci_low, ci_high, n``, ``unit`` (``"%"`` for shares, ``"RUB"``,
-        ``"count"``, ``"points"``, ``""``), ``truth`` (planted value or NaN) and ``notebook``.
-        Figures whose table is missing (no surveys) or whose module is not available are left
-        out.
+        :func:`metrics_map`), ``stage``, ``figure`` (a label), ``estimate, ci_low, ci_high, n``,
+        ``unit`` (``"%"`` for shares, the study's currency for money, ``"count"``,
+        ``"points"``, ``""``), ``truth`` (NaN: filled by the truth layer), ``notebook`` and
+        ``reason`` (why the estimate is missing; empty when there is one). Every key of the
+        map but ``roi`` has at least one row; bunching has one per tier threshold.
     """
     from loyalty_lib.metrics import activity, basket, enrollment, satisfaction
 
-    truth = ds.truth
     tx, cards = ds.transactions, ds.cards
-    if truth:
-        start, launch, end = (pd.Timestamp(truth["period"][k]) for k in ("start", "launch", "end"))
-    else:
-        start = tx["date"].min().normalize()
-        launch = pd.to_datetime(cards["issued_date"]).min().normalize()
-        end = tx["date"].max().normalize() + pd.Timedelta(days=1)
-    thresholds = list(tier_thresholds or (truth["tiers"]["thresholds"] if truth else basket.DEFAULT_THRESHOLDS))
-    H = int(return_horizon_days or (truth["return_curve"]["horizon_days"] if truth else 180))
+    start, end = study.start, study.end
+    launch = study.launch if study.launch is not None else start
+    money = study.currency
     rows = []
 
     # card offered / issued / first use / repeat: the enrollment funnel
-    fun = enrollment.funnel(tx, cards, launch=launch, end=end)
-    for key, step, stage, label in [
+    steps = [
         ("issue_rate", "card_issued", "card offered", "Buyers since launch who got a card"),
         ("activation_rate", "activated", "first use", "Issued cards used at least once"),
         ("repeat_use_rate", "repeat_use", "repeat use", "Activated cards used again"),
-    ]:
-        r = fun.loc[step]
-        rows.append(
-            _row(key, stage, label, r["estimate"], r["ci_low"], r["ci_high"], r["n"], "%", notebook="02_enrollment")
-        )
-    printed = int(truth["printed_cards"]) if truth else int(len(cards))
+    ]
+    if study.can("enrollment_funnel"):
+        fun = enrollment.funnel(tx, cards, launch=launch, end=end)
+        for key, step, stage, label in steps:
+            r = fun.loc[step]
+            rows.append(
+                _row(key, stage, label, r["estimate"], r["ci_low"], r["ci_high"], r["n"], "%", notebook="02_enrollment")
+            )
+    else:
+        rows += [_missing(k, st, lab, "%", "02_enrollment", study.why("enrollment_funnel")) for k, _, st, lab in steps]
     issued = int(cards["customer_id"].notna().sum())
-    rows.append(
-        _row(
-            "stock_used",
-            "card issued",
-            f"Printed cards handed out (of {printed:,})",
-            issued / printed if printed else np.nan,
-            n=printed,
-            unit="%",
-            notebook="02_enrollment",
+    if study.can("card_stock"):
+        printed = study.printed_cards
+        rows.append(
+            _row(
+                "stock_used",
+                "card issued",
+                f"Printed cards handed out (of {printed:,})",
+                issued / printed if printed else np.nan,
+                n=printed,
+                unit="%",
+                notebook="02_enrollment",
+            )
         )
-    )
+    else:
+        rows.append(
+            _missing(
+                "stock_used", "card issued", "Printed cards handed out", "%", "02_enrollment", study.why("card_stock")
+            )
+        )
 
-    # repeat use: the return curve of customers whose first purchase is inside the data
-    new = ds.customers.loc[pd.to_datetime(ds.customers["first_seen"]) >= start, "customer_id"]
-    curve = activity.return_curve(tx, horizon_days=H, end=end, k_max=2, customers=new)
-    planted_curve = truth["return_curve"]["p_return_within_horizon"] if truth else {}
-    for k, label in [(1, "after a first visit"), (2, "after a second visit")]:
-        if k in curve.index:
+    # repeat use: the return curve of customers whose first visit is inside the data
+    H = study.return_horizon_days
+    labels = [(1, "return_after_first", "after a first visit"), (2, "return_after_second", "after a second visit")]
+    new = study.new_ids
+    curve = None
+    if not study.can("return_curve"):
+        reason = study.why("return_curve")
+    elif len(new) < MIN_NEW_CUSTOMERS:
+        reason = (
+            f"only {len(new):,} customers are first seen inside the data (the others were buying before it "
+            "started), too few for a return curve from a first visit; see the plain return curve in 03"
+        )
+    else:
+        curve = activity.return_curve(tx, horizon_days=H, end=end, k_max=2, customers=new)
+        reason = f"no {H}-day window after a first visit is complete before the data end"
+    for k, key, label in labels:
+        if curve is not None and k in curve.index and pd.notna(curve.loc[k, "estimate"]):
             r = curve.loc[k]
             rows.append(
                 _row(
-                    "return_after_first" if k == 1 else "return_after_second",
+                    key,
                     "repeat use",
-                    f"Come back within {H} days {label}",
+                    f"New clients coming back within {H} days {label}",
                     r["estimate"],
                     r["ci_low"],
                     r["ci_high"],
                     r["n"],
                     "%",
-                    planted_curve.get(str(k), np.nan),
-                    "03_activity",
+                    notebook="03_activity",
+                )
+            )
+        else:
+            rows.append(
+                _missing(
+                    key, "repeat use", f"New clients coming back within {H} days {label}", "%", "03_activity", reason
                 )
             )
 
     # repeat use: the basket
-    lab = basket.label_receipts(tx, cards, thresholds=thresholds)
-    post = lab[lab["post_launch"]]
+    lab = basket.label_receipts(
+        tx,
+        cards,
+        thresholds=study.tier_thresholds or basket.DEFAULT_THRESHOLDS,
+        member_since=study.member_since,
+        launch=launch,
+    )
+    post = lab[lab["post_launch"] & (lab["date"] < end)]
     checks = basket.check_summary(post, by="status", items_col=None)
     m = checks[(checks["metric"] == "net_check") & (checks["status"] == "member")]
     if len(m):
@@ -307,59 +335,93 @@ def headline_figures(
                 r["ci_low"],
                 r["ci_high"],
                 r["n"],
-                "RUB",
+                money,
                 notebook="04_average_check",
             )
         )
+    else:
+        rows.append(
+            _missing(
+                "member_check",
+                "repeat use",
+                "Members' average net check",
+                money,
+                "04_average_check",
+                "no receipt of a member since the program runs",
+            )
+        )
+    gap_label = "Member minus non-member net check (naive, self-selected)"
     if {"member", "non_member"} <= set(checks["status"]):
         g = basket.group_difference(checks, metric="net_check").iloc[0]
         rows.append(
             _row(
                 "member_check_gap",
                 "repeat use",
-                "Member minus non-member net check (naive, self-selected)",
+                gap_label,
                 g["estimate"],
                 g["ci_low"],
                 g["ci_high"],
                 g["n"],
-                "RUB",
+                money,
                 notebook="04_average_check",
             )
         )
-    card = lab[lab["card_id"].notna()]
-    if len(card):
-        moved = {float(k): v for k, v in truth["bunching"]["moved_checks"].items()} if truth else {}
-        b = basket.bunching(card, thresholds, n_boot=n_boot, seed=seed)
+    else:
+        rows.append(
+            _missing(
+                "member_check_gap",
+                "repeat use",
+                gap_label,
+                money,
+                "04_average_check",
+                "no identified non-members to compare with: the export ties receipts to card holders only",
+            )
+        )
+    if study.can("bunching"):
+        card = lab[lab["card_id"].notna() & (lab["date"] >= start) & (lab["date"] < end)]
+        b = basket.bunching(card, study.tier_thresholds, n_boot=n_boot, seed=seed)
         for t, r in b.iterrows():
             rows.append(
                 _row(
                     f"bunching_{t:g}",
                     "repeat use",
-                    f"Checks topped up over {t:,.0f} RUB (excess mass)",
+                    f"Checks topped up over {format_number(t, money)} (excess mass)",
                     r["estimate"],
                     r["ci_low"],
                     r["ci_high"],
                     r["n"],
                     "count",
-                    moved.get(t, np.nan),
-                    "04_average_check",
+                    notebook="04_average_check",
                 )
             )
-    cost = basket.discount_cost(post)
-    rows.append(
-        _row(
-            "discount_share",
-            "program level",
-            "Discounts as a share of gross revenue",
-            cost["share_of_revenue"].iloc[-1],
-            n=len(post),
-            unit="%",
-            notebook="04_average_check",
+    else:
+        rows.append(
+            _missing(
+                "bunching",
+                "repeat use",
+                "Checks topped up over a tier threshold (excess mass)",
+                "count",
+                "04_average_check",
+                study.why("bunching"),
+            )
         )
-    )
+    cost = basket.discount_cost(post) if len(post) else None
+    if cost is not None and pd.notna(cost["share_of_revenue"].iloc[-1]):
+        rows.append(
+            _row(
+                "discount_share",
+                "program level",
+                "Discounts as a share of gross revenue",
+                cost["share_of_revenue"].iloc[-1],
+                n=len(post),
+                unit="%",
+                notebook="04_average_check",
+            )
+        )
 
     # after use: satisfaction
-    if ds.has("surveys"):
+    nps_label = "NPS after the first card use"
+    if study.can("nps"):
         sv = ds.surveys
         nps = satisfaction.nps(sv, by="stage", n_boot=n_boot, seed=seed).set_index("stage")
         if "after_first_use" in nps.index:
@@ -368,7 +430,7 @@ def headline_figures(
                 _row(
                     "nps_after_first_use",
                     "after use",
-                    "NPS after the first card use",
+                    nps_label,
                     r["estimate"],
                     r["ci_low"],
                     r["ci_high"],
@@ -377,64 +439,76 @@ def headline_figures(
                     notebook="05_satisfaction",
                 )
             )
-        ret = satisfaction.retention_frame(sv, tx, horizon_days=survey_horizon_days, data_end=end)
+        else:
+            rows.append(
+                _missing(
+                    "nps_after_first_use",
+                    "after use",
+                    nps_label,
+                    "points",
+                    "05_satisfaction",
+                    "no survey is marked as asked after the first card use",
+                )
+            )
+        sh = study.survey_horizon_days
+        ret = satisfaction.retention_frame(sv, tx, horizon_days=sh, end=end)
         el = ret[ret["eligible"]]
         if len(el) >= 30 and el["returned"].nunique() == 2:
             r = satisfaction.retention_logit(el, controls=()).loc["nps"]
-            t_or = (
-                truth["satisfaction"]["odds_ratio_per_nps_point"]
-                if truth and truth["satisfaction"]["horizon_days"] == survey_horizon_days
-                else np.nan
-            )
             rows.append(
                 _row(
                     "nps_return_odds_ratio",
                     "after use",
-                    f"Odds ratio of returning within {survey_horizon_days} days per NPS point",
+                    f"Odds ratio of returning within {sh} days per NPS point",
                     r["estimate"],
                     r["ci_low"],
                     r["ci_high"],
                     r["n"],
                     "",
-                    t_or,
-                    "05_satisfaction",
+                    notebook="05_satisfaction",
                 )
             )
+    else:
+        rows.append(
+            _missing("nps_after_first_use", "after use", nps_label, "points", "05_satisfaction", study.why("nps"))
+        )
 
     # program level: the causal impact (DiD on established customers)
-    rows += _did_rows(ds, start, launch, end, n_boot=n_boot, seed=seed)
+    rows.append(_did_row(ds, study, n_boot=n_boot, seed=seed))
     return pd.DataFrame(rows, columns=FIGURE_COLUMNS)
 
 
-def _did_rows(ds, start, launch, end, *, n_boot: int, seed: int) -> list[dict]:
+def _did_row(ds, study, *, n_boot: int, seed: int) -> dict:
     """DiD revenue per member-month with a card, on customers who bought before the data start."""
-    try:
-        from loyalty_lib.metrics import impact
-    except ImportError:  # pragma: no cover - the impact stage is optional for the map
-        return []
-    panel = impact.customer_month_panel(ds.transactions, customers=ds.customers, start=start, end=end, cards=ds.cards)
-    panel = impact.add_treatment(panel, ds.cards, launch=launch)
-    tc = ds.truth_tables.get("customers") if ds.truth_tables else None
-    if tc is not None and "established" in tc:
-        est_ids = tc.loc[tc["established"].astype(bool), "customer_id"]
-    else:
-        est_ids = ds.customers.loc[pd.to_datetime(ds.customers["first_seen"]) < start, "customer_id"]
-    est = panel[panel["customer_id"].isin(est_ids)].reset_index(drop=True)
+    from loyalty_lib.metrics import impact
+
+    label = "Net revenue caused per member-month with a card (DiD, established customers)"
+    unit = study.currency
+    if not study.can("imputation_did"):
+        return _missing("did_revenue", "program level", label, unit, "06_impact", study.why("imputation_did"))
+    panel = impact.customer_month_panel(
+        ds.transactions, customers=ds.customers, start=study.start, end=study.end, cards=ds.cards
+    )
+    panel = impact.add_treatment(panel, ds.cards, launch=study.launch if study.launch is not None else study.start)
+    est = panel[panel["customer_id"].isin(study.established_ids)].reset_index(drop=True)
     if est["post"].nunique() < 2 or not (est["card_exposure"] > 0).any():
-        return []
-    d = impact.did_imputation(est, outcomes=["revenue"], n_boot=n_boot, seed=seed).loc["revenue"]
-    t = impact.truth_value(ds.truth, "impact.card_revenue_per_member_month")
-    return [
-        _row(
+        return _missing(
             "did_revenue",
             "program level",
-            "Net revenue caused per member-month with a card (DiD, established customers)",
-            d["estimate"],
-            d["ci_low"],
-            d["ci_high"],
-            d["n"],
-            "RUB",
-            t,
+            label,
+            unit,
             "06_impact",
+            "no customer who bought before the data start is seen both before and after getting a card",
         )
-    ]
+    d = impact.did_imputation(est, outcomes=["revenue"], n_boot=n_boot, seed=seed).loc["revenue"]
+    return _row(
+        "did_revenue",
+        "program level",
+        label,
+        d["estimate"],
+        d["ci_low"],
+        d["ci_high"],
+        d["n"],
+        unit,
+        notebook="06_impact",
+    )

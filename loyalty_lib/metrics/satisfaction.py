@@ -331,7 +331,7 @@ def retention_frame(
     transactions: pd.DataFrame,
     *,
     horizon_days: int = 90,
-    data_end=None,
+    end=None,
     customer_col: str = "customer_id",
     date_col: str = "date",
 ) -> pd.DataFrame:
@@ -348,8 +348,9 @@ def retention_frame(
         Contract tables.
     horizon_days : int
         Return window in days.
-    data_end : date-like, optional
-        End of the data (exclusive); default the day after the last receipt.
+    end : date-like, optional
+        End of the observation window (exclusive, ``Study.end``); default the day after the
+        last receipt.
     customer_col, date_col : str
         Column names.
 
@@ -364,11 +365,7 @@ def retention_frame(
         raise ValueError(f"horizon_days must be positive, got {horizon_days}")
     _require(surveys, [customer_col, date_col], "retention_frame(surveys)")
     _require(transactions, [customer_col, date_col], "retention_frame(transactions)")
-    end = (
-        pd.Timestamp(data_end)
-        if data_end is not None
-        else transactions[date_col].max().normalize() + pd.Timedelta(days=1)
-    )
+    end = pd.Timestamp(end) if end is not None else transactions[date_col].max().normalize() + pd.Timedelta(days=1)
     out = surveys.copy()
     ref = out[date_col].dt.normalize()
     if "transaction_id" in out.columns and "transaction_id" in transactions.columns:

@@ -78,7 +78,7 @@ def _close():
 
 
 def test_active_members(tx, cards):
-    a = activity.active_members(tx, cards, as_of=END, windows=[30, 90])
+    a = activity.active_members(tx, cards, end=END, windows=[30, 90])
     # members issued before the window start: c1, c2 (both Jan 1)
     # 30 d [Jun 1, Jul 1): c1 (Jun 20) -> 1/2 ; 90 d [Apr 2, Jul 1): c1, c2 (May 15) -> 2/2
     assert a["successes"].tolist() == [1, 2]
@@ -86,7 +86,7 @@ def test_active_members(tx, cards):
     lo, hi = wilson_ci(1, 2)
     assert a.loc[30, "ci_low"] == pytest.approx(lo) and a.loc[30, "ci_high"] == pytest.approx(hi)
     # with the card only, c2 is never active -> 1/2 in 90 days
-    c = activity.active_members(tx, cards, as_of=END, windows=[90], basis="card")
+    c = activity.active_members(tx, cards, end=END, windows=[90], basis="card")
     assert c.loc[90, "estimate"] == 0.5
 
 
@@ -152,16 +152,16 @@ def test_return_curve(tx):
 
 
 def test_churn_rate(tx, customers, cards):
-    c = activity.churn_rate(tx, as_of=END, churn_days=90)
+    c = activity.churn_rate(tx, end=END, churn_days=90)
     # base: bought in [Jan 2, Apr 2): c1, c2, c3, c4 ; no receipt in [Apr 2, Jul 1): c4 -> 1/4
     assert c.loc["all", "estimate"] == 0.25 and c.loc["all", "n"] == 4
     g = activity.customer_groups(customers, cards)
-    by = activity.churn_rate(tx, as_of=END, churn_days=90, groups=g, by="member")
+    by = activity.churn_rate(tx, end=END, churn_days=90, groups=g, by="member")
     assert by.loc["member", "estimate"] == 0.0 and by.loc["non-member", "estimate"] == 0.5
 
 
 def test_points_summary(tx, ledger):
-    p = activity.points_summary(ledger, tx, as_of=END, inactive_days=30)["estimate"]
+    p = activity.points_summary(ledger, tx, end=END, inactive_days=30)["estimate"]
     # accrued 3 + 1 = 4, redeemed 2 -> 0.5 ; outstanding 1 + 1 = 2 stamps x 30 RUB = 60 RUB
     assert p["points_accrued"] == 4 and p["points_redeemed"] == 2
     assert p["redemption_rate"] == 0.5
@@ -199,7 +199,7 @@ def test_benchmarks():
     "call, column",
     [
         (
-            lambda tx, c, lg: activity.active_members(tx.drop(columns="card_id"), c, as_of=END),
+            lambda tx, c, lg: activity.active_members(tx.drop(columns="card_id"), c, end=END),
             "card_id",
         ),
         (
@@ -207,11 +207,11 @@ def test_benchmarks():
             "date",
         ),
         (
-            lambda tx, c, lg: activity.churn_rate(tx.drop(columns="customer_id"), as_of=END),
+            lambda tx, c, lg: activity.churn_rate(tx.drop(columns="customer_id"), end=END),
             "customer_id",
         ),
         (
-            lambda tx, c, lg: activity.points_summary(lg.drop(columns="entry_type"), tx, as_of=END),
+            lambda tx, c, lg: activity.points_summary(lg.drop(columns="entry_type"), tx, end=END),
             "entry_type",
         ),
         (
@@ -238,11 +238,11 @@ def test_missing_columns_raise(tx, cards, ledger, call, column):
 
 def test_bad_values_raise(tx, cards):
     with pytest.raises(ValueError, match="basis"):
-        activity.active_members(tx, cards, as_of=END, basis="visits")
+        activity.active_members(tx, cards, end=END, basis="visits")
     with pytest.raises(ValueError, match="horizon_days"):
         activity.return_curve(tx, horizon_days=0, end=END)
     with pytest.raises(ValueError, match="churn_days"):
-        activity.churn_rate(tx, as_of=END, churn_days=0)
+        activity.churn_rate(tx, end=END, churn_days=0)
     with pytest.raises(ValueError, match="cohort"):
         activity.cohort_retention(tx, end=END, cohort="weekly")
     with pytest.raises(ValueError, match="cards"):

@@ -1,10 +1,13 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from loyalty_lib import config
+from loyalty_lib import config, truth
 from loyalty_lib.dataset import Dataset
 from loyalty_lib.metrics import metrics_map as mm
+from loyalty_lib.narrative import stage_study
 
 
 def test_map_columns_and_order():
@@ -41,19 +44,24 @@ def test_map_is_a_fresh_copy():
 
 @pytest.fixture(scope="module")
 def figures(small_ds):
-    return mm.headline_figures(small_ds, n_boot=50, seed=1)
+    study = stage_study(small_ds)
+    figs = mm.headline_figures(small_ds, study, n_boot=50, seed=1).set_index("key", drop=False)
+    h, sh = study.return_horizon_days, study.survey_horizon_days
+    return truth.annotate(figs, small_ds, "headline", horizon_days=h, survey_horizon_days=sh)
 
 
 def test_headline_figures_shape(figures):
     assert list(figures.columns) == mm.FIGURE_COLUMNS
     keys = set(figures["key"])
     # every map key with a figure of its own is quoted (ROI lives in 07 only)
-    assert set(mm.metrics_map()["key"]) - {"roi"} <= keys | {"did_revenue"}
+    assert set(mm.metrics_map()["key"]) - {"roi"} <= keys
+    assert figures["estimate"].notna().all(), figures[figures["estimate"].isna()]
     shares = figures[figures["unit"] == "%"]
     assert shares["estimate"].between(0, 1).all()
     assert shares["ci_low"].dropna().ge(0).all() and shares["ci_high"].dropna().le(1).all()
     ci = figures.dropna(subset=["ci_low"])
     assert (ci["ci_low"] <= ci["estimate"]).all() and (ci["estimate"] <= ci["ci_high"]).all()
+    assert (figures.loc["member_check", "unit"]) == "RUB"  # the teaching case is in roubles
 
 
 def test_headline_figures_cover_planted_truth(figures):
@@ -64,14 +72,44 @@ def test_headline_figures_cover_planted_truth(figures):
         assert r.ci_low <= r.truth <= r.ci_high, r
 
 
+def test_headline_figures_never_read_the_truth(small_ds):
+    # the same figures come out when the planted truth is removed: only the truth layer reads it
+    ds = replace(small_ds, truth=None, truth_tables={})
+    a = mm.headline_figures(small_ds, stage_study(small_ds, {"currency": "RUB"}), n_boot=20, seed=3)
+    b = mm.headline_figures(ds, stage_study(ds, {"currency": "RUB"}), n_boot=20, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+
+
 def test_headline_figures_without_surveys(small_ds):
     ds = Dataset(
         customers=small_ds.customers, cards=small_ds.cards, transactions=small_ds.transactions
     )  # real-data shape: no truth, no surveys
-    out = mm.headline_figures(ds, n_boot=20)
-    assert not out["key"].str.startswith("nps").any()
+    study = stage_study(ds)
+    out = mm.headline_figures(ds, study, n_boot=20)
+    nps = out.set_index("key").loc["nps_after_first_use"]
+    assert pd.isna(nps["estimate"]) and "survey" in nps["reason"]
     assert out["truth"].isna().all()
-    assert {"issue_rate", "activation_rate", "member_check"} <= set(out["key"])
+    assert out.set_index("key").loc[["issue_rate", "activation_rate", "member_check"], "estimate"].notna().all()
+    assert out.loc[out["unit"].isin(["RUB"]), "key"].empty, "no currency is assumed on a shop's data"
+
+
+def test_headline_figures_members_only_say_why(small_ds):
+    # members only, the program older than the data, no surveys: the figures that need a launch,
+    # non-members or answers carry a reason instead of an estimate, the others are computed
+    members = small_ds.cards["customer_id"].dropna()
+    tx = small_ds.transactions
+    launch = small_ds.cards["issued_date"].min()
+    tx = tx[tx["customer_id"].isin(members) & (tx["date"] >= launch)]
+    cards = small_ds.cards[small_ds.cards["customer_id"].notna()].assign(issued_date=pd.NaT)  # issue dates unknown
+    ds = Dataset(
+        customers=small_ds.customers[small_ds.customers["customer_id"].isin(members)], cards=cards, transactions=tx
+    )
+    study = stage_study(ds)
+    assert study.program_older_than_data
+    out = mm.headline_figures(ds, study, n_boot=20).set_index("key")
+    for key in ["issue_rate", "member_check_gap", "nps_after_first_use", "did_revenue", "stock_used"]:
+        assert pd.isna(out.loc[key, "estimate"]) and len(out.loc[key, "reason"]) > 20, key
+    assert pd.notna(out.loc["member_check", "estimate"])
 
 
 def test_headline_figures_names_missing_column(small_ds):
@@ -81,7 +119,7 @@ def test_headline_figures_names_missing_column(small_ds):
         transactions=small_ds.transactions.drop(columns="gross_amount"),
     )
     with pytest.raises(ValueError, match="gross_amount"):
-        mm.headline_figures(ds, n_boot=10)
+        mm.headline_figures(ds, stage_study(ds), n_boot=10)
 
 
 def test_map_keys_match_figure_keys_for_notebook():

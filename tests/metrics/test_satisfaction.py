@@ -124,7 +124,7 @@ def test_survey_context(shop):
 
 def test_retention_frame_by_hand(shop):
     _, tx, sv = shop
-    out = sat.retention_frame(sv, tx, horizon_days=90, data_end="2026-06-01")
+    out = sat.retention_frame(sv, tx, horizon_days=90, end="2026-06-01")
     # survey 1 (3 Jan, after receipt 11): 2 receipts up to that day; next purchase 15 Feb,
     # 43 days later -> returned. Survey 2 (2 Jan): 1 receipt before, none after -> not returned.
     # Survey 3 (15 Feb, after receipt 13): receipt 14 is the same day, not a return; 4 prior.
@@ -134,7 +134,7 @@ def test_retention_frame_by_hand(shop):
     # 15 Feb + 90 days = 16 May < 1 Jun -> eligible
     assert out["eligible"].tolist() == [True, True, True]
     # with 120 days, 15 Feb + 120 = 15 Jun is past the end: survey 3 is cut off
-    late = sat.retention_frame(sv, tx, horizon_days=120, data_end="2026-06-01")
+    late = sat.retention_frame(sv, tx, horizon_days=120, end="2026-06-01")
     assert late["eligible"].tolist() == [True, True, False]
     # a 30-day window misses the 43-day return
     assert sat.retention_frame(sv, tx, horizon_days=30)["returned"].tolist() == [False] * 3
@@ -208,7 +208,7 @@ def test_odds_ratio_recovers_planted_truth():
     ds = synth.generate(n_customers=12000, seed=5)
     truth = ds.truth["satisfaction"]
     rf = sat.retention_frame(
-        ds.surveys, ds.transactions, horizon_days=truth["horizon_days"], data_end=ds.truth["period"]["end"]
+        ds.surveys, ds.transactions, horizon_days=truth["horizon_days"], end=ds.truth["period"]["end"]
     )
     out = sat.retention_logit(rf[rf["eligible"]], controls=())
     r = out.loc["nps"]
