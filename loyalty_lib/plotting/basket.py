@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.plotting.common import money_label
 from loyalty_lib.stats import check_columns as _need
+from loyalty_lib.stats import format_number
 
 __all__ = ["plot_before_after", "plot_bunching", "plot_check_histogram", "plot_discount_cost"]
 
@@ -18,6 +20,7 @@ def plot_bunching(
     data: pd.DataFrame,
     *,
     threshold: float | None = None,
+    currency: str = "",
     ax: Axes | None = None,
     color: str = "C0",
     legend: bool = True,
@@ -31,6 +34,8 @@ def plot_bunching(
         Output of :func:`loyalty_lib.metrics.basket.bunching_histogram`.
     threshold : float, optional
         Which threshold to draw; may be omitted when ``data`` holds only one.
+    currency : str
+        Currency of the amounts, for the labels (empty when unknown: no unit).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on (default: current axes).
     color : str
@@ -67,8 +72,8 @@ def plot_bunching(
         lw=1.5,
         label="counterfactual (polynomial fit outside the window)",
     )
-    ax.axvline(threshold, color="C3", ls="--", lw=1.2, label=f"threshold {threshold:,.0f} RUB")
-    ax.set(xlabel="gross check, RUB", ylabel="receipts per bin")
+    ax.axvline(threshold, color="C3", ls="--", lw=1.2, label=f"threshold {format_number(threshold, currency)}")
+    ax.set(xlabel=money_label("gross check", currency), ylabel="receipts per bin")
     if legend:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize="small")
     return ax
@@ -81,6 +86,7 @@ def plot_check_histogram(
     x: str = "gross_amount",
     hue: str | None = None,
     bins: int = 80,
+    currency: str = "",
     ax: Axes | None = None,
     **kwargs,
 ) -> Axes:
@@ -99,6 +105,8 @@ def plot_check_histogram(
         receipts per bin.
     bins : int
         Number of log-spaced bins.
+    currency : str
+        Currency of the amounts, for the labels (empty when unknown: no unit).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
     **kwargs
@@ -122,7 +130,7 @@ def plot_check_histogram(
         ax.axvline(t, color="C3", ls="--", lw=1)
     ax.set(
         xscale="log",
-        xlabel=f"{x.replace('_', ' ')}, RUB (log scale)",
+        xlabel=money_label(x.replace("_", " "), currency, suffix="(log scale)"),
         ylabel="share of receipts per bin" if hue else "receipts per bin",
     )
     if hue is not None:
@@ -133,6 +141,7 @@ def plot_check_histogram(
 def plot_before_after(
     data: pd.DataFrame,
     *,
+    currency: str = "",
     ax: Axes | None = None,
     max_points: int = 3000,
     seed: int = 0,
@@ -144,6 +153,8 @@ def plot_before_after(
     ----------
     data : pandas.DataFrame
         Output of :func:`loyalty_lib.metrics.basket.before_after_checks`.
+    currency : str
+        Currency of the amounts, for the labels (empty when unknown: no unit).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
     max_points : int
@@ -174,7 +185,10 @@ def plot_before_after(
     )
     ax.plot(lim, lim, color="black", lw=1, label="no change")
     ax.set(
-        xscale="log", yscale="log", xlabel="mean check before the card, RUB", ylabel="mean check after the card, RUB"
+        xscale="log",
+        yscale="log",
+        xlabel=money_label("mean check before the card", currency),
+        ylabel=money_label("mean check after the card", currency),
     )
     ax.legend(loc="upper left", frameon=False)
     return ax
@@ -184,6 +198,7 @@ def plot_discount_cost(
     data: pd.DataFrame,
     *,
     by: str = "tier",
+    currency: str = "",
     ax: Axes | None = None,
     color: str = "C1",
     **kwargs,
@@ -197,6 +212,8 @@ def plot_discount_cost(
         skipped).
     by : str
         Grouping column.
+    currency : str
+        Currency of the amounts, for the labels (empty when unknown: no unit).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
     color : str
@@ -215,6 +232,9 @@ def plot_discount_cost(
     bars = ax.bar(x, d["discount_cost"] / 1e3, color=color, **kwargs)
     ax.bar_label(bars, labels=[f"{100 * s:.2f} % of revenue" for s in d["share_of_revenue"]], fontsize="small")
     ax.set(
-        xticks=x, xticklabels=d[by].astype(str), xlabel=f"{by} (gross check, RUB)", ylabel="discount cost, thousand RUB"
+        xticks=x,
+        xticklabels=d[by].astype(str),
+        xlabel=money_label(f"{by} (gross check", currency) + ")",
+        ylabel=money_label("discount cost, thousands", currency),
     )
     return ax

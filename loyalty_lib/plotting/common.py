@@ -8,6 +8,18 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 
+def money_label(text: str, currency: str = "", *, suffix: str = "") -> str:
+    """An axis label for an amount: ``"net revenue, USD"``, or no unit when the currency is unknown.
+
+    Examples
+    --------
+    >>> money_label("gross check", "EUR", suffix="(log scale)"), money_label("gross check")
+    ('gross check, EUR (log scale)', 'gross check (log scale)')
+    """
+    unit = f", {currency}" if currency else ""
+    return f"{text}{unit}" + (f" {suffix}" if suffix else "")
+
+
 def ci_errors(data: pd.DataFrame, estimate: str = "estimate") -> np.ndarray:
     """Error-bar lengths below and above each estimate, from its ``ci_low, ci_high``.
 

@@ -9,6 +9,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
+from loyalty_lib.plotting.common import money_label
 from loyalty_lib.stats import format_number
 
 
@@ -17,7 +18,9 @@ def _thousands(ax: Axes, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
-def plot_monthly_revenue(data: pd.DataFrame, *, launch=None, ax: Axes | None = None, **kwargs) -> Axes:
+def plot_monthly_revenue(
+    data: pd.DataFrame, *, launch=None, currency: str = "", ax: Axes | None = None, **kwargs
+) -> Axes:
     """Monthly net revenue by group (from :func:`loyalty_lib.metrics.overview.monthly_revenue`)."""
     ax = ax or plt.gca()
     sns.lineplot(data=data, x="month", y="revenue", hue="group", marker="o", ax=ax, **kwargs)
@@ -26,25 +29,46 @@ def plot_monthly_revenue(data: pd.DataFrame, *, launch=None, ax: Axes | None = N
         ax.annotate(
             "program launch", (pd.Timestamp(launch), ax.get_ylim()[1]), ha="left", va="top", fontsize=9, color="grey"
         )
-    ax.set(xlabel="month", ylabel="net revenue, RUB", title="Monthly revenue: buyers who got a card vs the rest")
+    ax.set(
+        xlabel="month",
+        ylabel=money_label("net revenue", currency),
+        title="Monthly revenue: buyers who got a card vs the rest",
+    )
     _thousands(ax)
     return ax
 
 
 def plot_check_distribution(
-    data: pd.DataFrame, *, thresholds=(), amount: str = "gross_amount", ax: Axes | None = None, **kwargs
+    data: pd.DataFrame,
+    *,
+    thresholds=(),
+    amount: str = "gross_amount",
+    currency: str = "",
+    ax: Axes | None = None,
+    **kwargs,
 ) -> Axes:
-    """Histogram of check sizes on a log scale, with the discount-tier thresholds marked."""
+    """Histogram of check sizes on a log scale, with the discount-tier thresholds marked.
+
+    The bins span every positive check, from the smallest to the largest (no fixed floor that
+    would hide small checks); checks of zero or less cannot sit on a log axis and are counted
+    in the title instead.
+    """
     ax = ax or plt.gca()
-    x = data[amount].to_numpy()
-    bins = np.geomspace(max(x.min(), 10), x.max(), 80)
-    ax.hist(x, bins=bins, color="C0", alpha=0.8, **kwargs)
+    x = pd.to_numeric(data[amount], errors="coerce").to_numpy(float)
+    x = x[np.isfinite(x)]
+    pos = x[x > 0]
+    if len(pos):
+        lo, hi = pos.min(), pos.max()
+        bins = np.geomspace(lo, hi if hi > lo else lo * 1.01, 81)
+        ax.hist(pos, bins=bins, color="C0", alpha=0.8, **kwargs)
     ax.set_xscale("log")
     for t in thresholds:
         ax.axvline(t, color="C3", ls="--", lw=1)
-    ax.set(
-        xlabel=f"{amount.replace('_', ' ')}, RUB (log scale)", ylabel="receipts", title="Check sizes and discount tiers"
-    )
+    left_out = len(x) - len(pos)
+    title = "Check sizes and discount tiers" if len(thresholds) else "Check sizes"
+    if left_out:
+        title += f" ({left_out:,} receipts of 0 or less not shown)"
+    ax.set(xlabel=money_label(amount.replace("_", " "), currency, suffix="(log scale)"), ylabel="receipts", title=title)
     _thousands(ax, "x")
     return ax
 

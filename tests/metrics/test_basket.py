@@ -281,9 +281,10 @@ def test_planted_top_up_by_hand():
 def test_plot_bunching_draws_on_given_ax():
     h = basket.bunching_histogram(_flat_with_bunch(), [1000])
     fig, ax = plt.subplots()
-    out = pb.plot_bunching(h, ax=ax)
+    out = pb.plot_bunching(h, currency="RUB", ax=ax)
     assert out is ax
     assert ax.get_xlabel() == "gross check, RUB" and ax.get_ylabel() == "receipts per bin"
+    assert pb.plot_bunching(h, ax=plt.subplots()[1]).get_xlabel() == "gross check"  # no currency assumed
     assert len(ax.patches) == len(h)
 
 
@@ -300,7 +301,7 @@ def test_other_plots_draw_on_given_ax(tiny):
     assert pb.plot_check_histogram(lab, thresholds=[1500], hue="status", ax=axes[0]) is axes[0]
     assert axes[0].get_xscale() == "log"
     pm = pd.DataFrame({"check_before": [100.0, 200.0], "check_after": [120.0, 180.0]})
-    assert pb.plot_before_after(pm, ax=axes[1]).get_ylabel() == "mean check after the card, RUB"
+    assert pb.plot_before_after(pm, currency="EUR", ax=axes[1]).get_ylabel() == "mean check after the card, EUR"
     assert pb.plot_discount_cost(basket.discount_cost(lab), ax=axes[2]) is axes[2]
     assert len(axes[2].patches) == 4  # four tiers, the total row skipped
 
