@@ -13,7 +13,7 @@ def money_label(text: str, currency: str = "", *, suffix: str = "") -> str:
 
     Examples
     --------
-    >>> money_label("gross check", "EUR", suffix="(log scale)"), money_label("gross check")
+    >>> money_label("gross check", "EUR", suffix="(log scale)"), money_label("gross check", suffix="(log scale)")
     ('gross check, EUR (log scale)', 'gross check (log scale)')
     """
     unit = f", {currency}" if currency else ""
