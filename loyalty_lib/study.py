@@ -890,6 +890,8 @@ def _capabilities(s: Study, ds: Dataset, params: Mapping, tx: pd.DataFrame) -> d
         )
 
     joined = cust["member"] & (cust["join_source"] == "issue date") & (cust["join_date"] >= s.start)
+    if s.program_older_than_data:  # issue dates written as the data's first day are the export's, not real ones
+        joined &= cust["join_date"] > s.start
     if not s.issue_dates_known:
         caps["activation"] = Capability(
             False,

@@ -32,7 +32,8 @@ def test_committed_clean(path):
     assert STANDARD <= set(params), f"parameters cell lacks {STANDARD - set(params)}"
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "def " not in code.replace("undef", "") or code.count("def ") <= 2, "no long function definitions"
-    assert any(c.cell_type == "markdown" and "Exercises" in c.source for c in nb.cells)
+    # exercises for class: shown on the teaching data only, so they may sit in a conditional cell
+    assert any("Exercises" in c.source for c in nb.cells)
 
 
 def assigned_names(source: str) -> list[str]:

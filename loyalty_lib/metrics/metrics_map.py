@@ -1,4 +1,4 @@
-"""Stage 01, the metrics map: which metric Sergey measures first, when, and why.
+"""Stage 01, the metrics map: which metric a loyalty program measures first, when, and why.
 
 :func:`metrics_map` holds the answer to the case question as data: one row per metric, by
 stage of the client journey (card offered → issued → first use → repeat use → after use →
@@ -72,7 +72,7 @@ _MAP = [
     },
     {
         "stage": "card issued",
-        "metric": "Cards handed out vs the 10,000 printed; projected stock-out date; b2c/b2b and offline/delivery mix",
+        "metric": "Cards handed out vs the printed stock; projected stock-out date; b2c/b2b and offline/delivery mix",
         "key": "stock_used",
         "when": "Weekly from launch",
         "how": "Count of issued cards / printed stock; stock-out date projected from the recent pace with an interval",
@@ -101,9 +101,9 @@ _MAP = [
         "the full horizon observed",
         "notebook": "03_activity",
         "function": "activity.return_curve, enrollment.funnel",
-        "why_first": "Return is what the program is for. Most first-time buyers never come back, "
-        "but after a second visit most do: the step from visit 1 to 2 is where the "
-        "card must work.",
+        "why_first": "Return is what the program is for. For new clients the step from the first "
+        "to the second visit is where most are lost in published benchmarks; the curve "
+        "measured on the data shows where this shop loses them.",
     },
     {
         "stage": "repeat use",
@@ -115,7 +115,7 @@ _MAP = [
         "against a polynomial counterfactual (bootstrap CI); sum of discounts",
         "notebook": "04_average_check",
         "function": "basket.check_summary, basket.bunching, basket.discount_cost",
-        "why_first": "Sergey's discount is tiered by check size, so the tiers are meant to move "
+        "why_first": "Where the discount is tiered by check size, the tiers are meant to move "
         "the check: bunching shows directly whether clients top up to reach a "
         "tier, and the discount cost is the price paid for it.",
     },
@@ -167,7 +167,7 @@ def metrics_map() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per metric in the order Sergey introduces them, columns :data:`MAP_COLUMNS`:
+        One row per metric in the order a program introduces them, columns :data:`MAP_COLUMNS`:
         ``order`` (1, 2, ...), ``stage`` (one of :data:`JOURNEY_STAGES`), ``metric``, ``key``
         (the matching row of :func:`headline_figures`), ``when``, ``how``, ``notebook``,
         ``function`` and ``why_first``.

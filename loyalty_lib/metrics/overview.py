@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from loyalty_lib.dataset import Dataset
@@ -47,12 +48,15 @@ def monthly_revenue(
     Returns
     -------
     pandas.DataFrame
-        Columns ``month, group`` (``"card holder"`` / ``"no card"``), ``revenue, receipts,
-        buyers``.
+        Columns ``month, group`` (``"card holder"``, ``"no card"`` or ``"anonymous"`` for
+        receipts without a customer id), ``revenue, receipts, buyers``.
     """
     check_columns(transactions, [customer_col, date_col, "amount"], "monthly_revenue", table="transactions")
     holders = cards["customer_id"].dropna()
-    group = transactions[customer_col].isin(holders).map({True: "card holder", False: "no card"})
+    ids = transactions[customer_col]
+    group = pd.Series(
+        np.select([ids.isna(), ids.isin(holders)], ["anonymous", "card holder"], "no card"), index=transactions.index
+    )
     month = transactions[date_col].dt.to_period("M").dt.to_timestamp()
     g = transactions.assign(month=month, group=group).groupby(["month", "group"], observed=True)
     return g.agg(revenue=("amount", "sum"), receipts=("amount", "size"), buyers=(customer_col, "nunique")).reset_index()
