@@ -146,6 +146,8 @@ class Param:
 
 _ALL = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check")
 _ALL += ("05_satisfaction", "06_impact", "07_roi_clv")
+#: Stage notebooks that build their study from these parameters.
+_STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment")
 
 
 def _p(name, kind, notebooks, help, **kw) -> Param:
@@ -160,7 +162,7 @@ def _n_boot(notebooks) -> Param:
     return _p("n_boot", "int", notebooks, "bootstrap resamples for the intervals", unit="count", low=10, high=100_000)
 
 
-_THRESHOLDS = dict(unit="RUB", item="float", low=0.01, order="increasing")
+_THRESHOLDS = dict(item="float", low=0.01, order="increasing")
 _PAIR = dict(low=0, min_len=2, max_len=2, order="low-high")
 
 #: Every parameter of the suite's stage notebooks.
@@ -170,16 +172,54 @@ PARAMETERS: tuple[Param, ...] = (
     _p("generate", "bool", _ALL, "generate synthetic data in memory instead of reading a folder"),
     _p("seed", "int", _ALL, "generator seed (and bootstrap seed)", low=0),
     _p("n_customers", "int", _ALL, "generator size", unit="count", low=1, high=5_000_000),
+    # the study (loyalty_lib.study, docs/study.md): the same set-up in every stage notebook that declares it
+    _p("currency", "str", _STUDY, "currency code of every amount (USD, EUR ...); empty: from the data"),
+    _p("start", "date", _STUDY, "first day of the observation window; empty: the first receipt"),
+    _p("end", "date", _STUDY, "first day after the observation window; empty: the day after the last receipt"),
+    _p("launch_date", "date", _STUDY, "program launch; empty: from the data"),
+    _p("program_older_than_data", "bool", _STUDY, "the program ran before the data start; false: from the data"),
+    _p(
+        "printed_cards",
+        "int",
+        ["00_case_and_data", "01_metrics_map", "02_enrollment", "07_roi_clv"],
+        "cards printed; 0: known only from the cards in stock in the cards table",
+        unit="count",
+        low=0,
+    ),
     # 01
-    _p("tier_thresholds", "list", ["01_metrics_map"], "check-size tiers; empty means the planted ones", **_THRESHOLDS),
-    _p("return_horizon_days", "int", ["01_metrics_map"], "return-curve horizon; 0 means planted", unit="days", low=0),
-    _p("survey_horizon_days", "int", ["01_metrics_map"], "return window after a survey", unit="days", low=1),
+    _p(
+        "tier_thresholds", "list", ["01_metrics_map"], "check-size tiers; empty: from the card discounts", **_THRESHOLDS
+    ),
+    _p(
+        "tier_rates",
+        "list",
+        ["01_metrics_map"],
+        "discount of each tier; empty: from the data",
+        unit="share",
+        low=0,
+        high=1,
+    ),
+    _p(
+        "return_horizon_days",
+        "int",
+        ["01_metrics_map"],
+        "return-curve horizon; 0: 180 days or half the window",
+        unit="days",
+        low=0,
+    ),
+    _p(
+        "survey_horizon_days",
+        "int",
+        ["01_metrics_map"],
+        "return window after a survey; 0: 90 days or half the window",
+        unit="days",
+        low=0,
+    ),
     _n_boot(["01_metrics_map", "04_average_check", "05_satisfaction", "06_impact", "07_roi_clv"]),
     _share("target_issue_rate", ["01_metrics_map", "02_enrollment"], "target share of buyers who got a card"),
     _share("target_activation_rate", ["01_metrics_map", "02_enrollment"], "target share of cards used at least once"),
     _share("target_return_after_first", ["01_metrics_map", "03_activity"], "target return after a first visit"),
     # 02
-    _p("printed_cards", "int", ["02_enrollment", "07_roi_clv"], "cards printed", unit="count", low=0),
     _share("issuance_target", ["02_enrollment"], "target share of purchases at which a seller hands out a card"),
     _p("pace_window_days", "int", ["02_enrollment"], "days that set the stock-out pace", unit="days", low=1),
     _p("projection_as_of", "date", ["02_enrollment"], "date of the stock projection; empty means the data end"),
@@ -187,17 +227,16 @@ PARAMETERS: tuple[Param, ...] = (
         "activation_horizons",
         "list",
         ["02_enrollment"],
-        "days after issue at which activation is read",
+        "days after issue at which activation is read; empty: 30, 90, 180 within the data",
         unit="days",
         item="int",
         low=1,
-        min_len=1,
         order="increasing",
     ),
     _p("cost_categories", "list", ["02_enrollment"], "cost categories counted as acquisition cost", item="str"),
     _share("target_repeat_rate", ["02_enrollment"], "target share of activated cards used twice"),
     _p("reprint_lead_days", "int", ["02_enrollment"], "days a reprint takes", unit="days", low=0),
-    _p("target_cost_per_active", "float", ["02_enrollment"], "target cost per active member", unit="RUB", low=0),
+    _p("target_cost_per_active", "float", ["02_enrollment"], "target cost per active member (data currency)", low=0),
     # 03
     _p(
         "scenario",

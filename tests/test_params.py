@@ -76,7 +76,7 @@ def test_a_value_breaking_its_rule_is_named(name, notebook, value, message):
         ("target_issue_rate", "02_enrollment", 1),  # a whole number is a number
         ("horizon_days", "03_activity", 0),  # 0 means the planted horizon there
         ("target_roi_pct", "07_roi_clv", -20.0),  # a loss can be the target
-        ("tier_thresholds", "01_metrics_map", []),  # empty means the planted tiers there
+        ("tier_thresholds", "01_metrics_map", []),  # empty: from the card discounts
         ("launch_date", "06_impact", ""),
         ("launch_date", "06_impact", "2025-03-01"),
     ],

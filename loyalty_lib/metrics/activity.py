@@ -48,6 +48,15 @@ def _receipts(transactions, cols, func, customer_col="customer_id", date_col="da
     return t.assign(date=pd.to_datetime(t["date"]))
 
 
+def _member_starts(cards, transactions, end, member_since) -> pd.DataFrame:
+    """``customer_id, issued_date`` of every member: from ``member_since`` or the cards' issue dates."""
+    if member_since is None:
+        return member_table(cards, transactions, end=end)[["customer_id", "issued_date"]]
+    since = pd.to_datetime(pd.Series(member_since)).dropna()
+    out = pd.DataFrame({"customer_id": since.index.to_numpy(), "issued_date": since.to_numpy()})
+    return out if end is None else out[out["issued_date"] < pd.Timestamp(end)]
+
+
 def active_members(
     transactions: pd.DataFrame,
     cards: pd.DataFrame,
@@ -55,6 +64,7 @@ def active_members(
     end,
     windows: Sequence[int] = (30, 90),
     basis: str = "any",
+    member_since: pd.Series | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Share of members active in the last *w* days before ``end``, with Wilson CIs.
@@ -74,6 +84,9 @@ def active_members(
         Window lengths in days.
     basis : {"any", "card"}
         What counts as activity.
+    member_since : pandas.Series, optional
+        Day each member counts as a member from, by customer id (``Study.member_since``), for
+        data whose cards carry no issue date; default the cards' issue dates.
     level : float
         Confidence level.
 
@@ -97,7 +110,7 @@ def active_members(
         raise ValueError(f"{f}: basis must be 'any' or 'card', got {basis!r}")
     t = _receipts(transactions, ["card_id"], f)
     end = pd.Timestamp(end)
-    m = member_table(cards, transactions, end=end)
+    m = _member_starts(cards, transactions, end, member_since)
     if basis == "card":
         t = t[t["card_id"].notna()]
     ks, ns = [], []
@@ -115,6 +128,7 @@ def customer_groups(
     cards: pd.DataFrame,
     *,
     end=None,
+    members: Sequence | None = None,
     customer_col: str = "customer_id",
 ) -> pd.DataFrame:
     """Member status and customer type per customer, for comparisons by group.
@@ -125,6 +139,9 @@ def customer_groups(
         Contract tables.
     end : date-like, optional
         A member is a customer whose card was issued before ``end`` (default: ever).
+    members : sequence, optional
+        Ids of the members (``Study.members``: holders and customers who bought with a card),
+        for data whose cards carry no issue date; replaces the cards' issue dates.
     customer_col : str
         Customer key column.
 
@@ -135,11 +152,14 @@ def customer_groups(
     """
     f = "customer_groups"
     check_columns(customers, [customer_col, "customer_type"], f, table="customers")
+    out = customers[[customer_col, "customer_type"]].rename(columns={customer_col: "customer_id"})
+    if members is not None:
+        is_m = out["customer_id"].isin(pd.Index(members))
+        return out.assign(member=np.where(is_m, "member", "non-member"))
     check_columns(cards, ["customer_id", "issued_date"], f, table="cards")
     held = cards.loc[cards["customer_id"].notna() & cards["issued_date"].notna()]
     if end is not None:
         held = held[pd.to_datetime(held["issued_date"]) < pd.Timestamp(end)]
-    out = customers[[customer_col, "customer_type"]].rename(columns={customer_col: "customer_id"})
     is_m = out["customer_id"].isin(held["customer_id"])
     return out.assign(member=np.where(is_m, "member", "non-member"))
 
@@ -214,6 +234,7 @@ def card_use_share(
     end=None,
     groups: pd.DataFrame | None = None,
     by: str | None = None,
+    member_since: pd.Series | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Share of members' receipts (from the day after issue) on which the card was shown.
@@ -232,6 +253,9 @@ def card_use_share(
         ``customer_id`` and the ``by`` column.
     by : str, optional
         Group column of ``groups``; ``None`` gives one row ``all``.
+    member_since : pandas.Series, optional
+        Day each member counts as a member from, by customer id (``Study.member_since``);
+        default the cards' issue dates.
     level : float
         Confidence level.
 
@@ -243,7 +267,7 @@ def card_use_share(
     """
     f = "card_use_share"
     t = _receipts(transactions, ["card_id"], f)
-    m = member_table(cards, transactions, end=end)
+    m = _member_starts(cards, transactions, end, member_since)
     if end is not None:
         t = t[t["date"] < pd.Timestamp(end)]
     t = t.merge(m[["customer_id", "issued_date"]], on="customer_id", how="inner")
@@ -413,6 +437,344 @@ def return_curve(
     n = k[elig].value_counts().reindex(range(1, k_max + 1), fill_value=0)
     s = k[elig & ok].value_counts().reindex(range(1, k_max + 1), fill_value=0)
     return proportion_frame(s.to_numpy(), n.to_numpy(), index=pd.Index(n.index, name="k"), level=level)
+
+
+def _window(transactions, start, end, customers, func, cols=()):
+    t = _receipts(transactions, list(cols), func)
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if end <= start:
+        raise ValueError(f"{func}: end must be after start")
+    t = t[(t["date"] >= start) & (t["date"] < end) & t["customer_id"].notna()]
+    if customers is not None:
+        t = t[t["customer_id"].isin(pd.Index(customers))]
+    return t
+
+
+def monthly_active(
+    transactions: pd.DataFrame,
+    *,
+    start,
+    end,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+) -> pd.DataFrame:
+    """Monthly active customers: identified customers with at least one receipt in each month.
+
+    Only calendar months wholly inside ``[start, end)`` are listed, so a month cut by the data
+    start or end does not look like a drop. Receipts without a customer id count in
+    ``anonymous_receipts`` only.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts with ``customer_col`` and ``date_col``.
+    start, end : date-like
+        Observation window ``[start, end)`` (``Study.start``, ``Study.end``).
+    customer_col, date_col : str
+        Column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``month`` (first day), columns ``active_customers`` (distinct identified
+        customers with a receipt), ``receipts`` (their receipts), ``shopping_days`` (distinct
+        customer-days with a receipt) and ``anonymous_receipts``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2, None],
+    ...                    "date": pd.to_datetime(["2025-01-03", "2025-01-03", "2025-01-20", "2025-02-01",
+    ...                                            "2025-01-05"])})
+    >>> monthly_active(tx, start="2025-01-01", end="2025-03-01").to_dict("list")
+    {'active_customers': [1, 1], 'receipts': [3, 1], 'shopping_days': [2, 1], 'anonymous_receipts': [1, 0]}
+    """
+    f = "monthly_active"
+    check_columns(transactions, [customer_col, date_col], f, table="transactions")
+    t = transactions[[customer_col, date_col]].rename(columns={customer_col: "customer_id", date_col: "date"})
+    t = t.assign(date=pd.to_datetime(t["date"]))
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    first = start.to_period("M") if start == start.to_period("M").to_timestamp() else start.to_period("M") + 1
+    last = end.to_period("M") - 1
+    months = pd.period_range(first, last, freq="M") if last >= first else pd.PeriodIndex([], freq="M")
+    t = t[(t["date"] >= start) & (t["date"] < end)]
+    t = t.assign(month=t["date"].dt.to_period("M"), day=t["date"].dt.normalize())
+    t = t[t["month"].isin(months)]
+    ident = t[t["customer_id"].notna()]
+    g = ident.groupby("month")
+    out = pd.DataFrame(
+        {
+            "active_customers": g["customer_id"].nunique(),
+            "receipts": g.size(),
+            "shopping_days": ident.drop_duplicates(["customer_id", "day"]).groupby("month").size(),
+            "anonymous_receipts": t[t["customer_id"].isna()].groupby("month").size(),
+        }
+    ).reindex(months, fill_value=0)
+    out = out.fillna(0).astype("int64")
+    out.index = months.to_timestamp()
+    out.index.name = "month"
+    return out
+
+
+def visit_counts(
+    transactions: pd.DataFrame,
+    *,
+    start,
+    end,
+    customers: Sequence | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Visits per customer counted two ways: as receipts and as shopping days.
+
+    Two receipts of one customer on one day (a forgotten item, a split basket) are two receipts
+    but one shopping day. Every figure is a mean over the customers with a receipt in the
+    window, with a t interval.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts (``customer_id``, ``date``).
+    start, end : date-like
+        Observation window ``[start, end)``.
+    customers : sequence, optional
+        Restrict to these customer ids.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``metric``: ``receipts_per_customer``, ``shopping_days_per_customer`` and
+        ``receipts_per_shopping_day`` (each customer's receipts / shopping days, averaged over
+        customers); columns ``estimate, ci_low, ci_high, n`` (customers).
+
+    Examples
+    --------
+    Customer 1: three receipts on two days; customer 2: one receipt.
+
+    >>> days = ["2025-01-03 10:00", "2025-01-03 18:00", "2025-01-09 09:00", "2025-01-04 12:00"]
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2], "date": pd.to_datetime(days)})
+    >>> visit_counts(tx, start="2025-01-01", end="2025-02-01")["estimate"].round(2).tolist()
+    [2.0, 1.5, 1.25]
+    """
+    t = _window(transactions, start, end, customers, "visit_counts")
+    t = t.assign(day=t["date"].dt.normalize())
+    g = t.groupby("customer_id")
+    receipts = g.size().astype(float)
+    days = g["day"].nunique().astype(float)
+    metrics = {
+        "receipts_per_customer": receipts,
+        "shopping_days_per_customer": days,
+        "receipts_per_shopping_day": receipts / days,
+    }
+    frames = [mean_frame(v, level=level).assign(metric=k) for k, v in metrics.items()]
+    out = pd.concat(frames).set_index("metric")
+    return out[["estimate", "ci_low", "ci_high", "n"]]
+
+
+def return_shares(
+    transactions: pd.DataFrame,
+    *,
+    start,
+    end,
+    k_max: int = 8,
+    customers: Sequence | None = None,
+    basis: str = "receipts",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """The plain return curve: share_k = N(at least k + 1 visits) / N(at least k visits).
+
+    Of the customers with at least *k* visits in the window, the share who made another one.
+    No horizon and no eligibility rule: every visit in the window counts, so the curve is easy
+    to check against a shop's own figures. Recent customers have had less time for a next
+    visit, and for customers who were buying before the data start, visit *k* is their *k*-th
+    visit *in the data*, not their *k*-th ever; :func:`return_curve` is the horizon version
+    for customers whose first visit is in the data.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts (``customer_id``, ``date``).
+    start, end : date-like
+        Observation window ``[start, end)``.
+    k_max : int
+        Largest *k*.
+    customers : sequence, optional
+        Restrict to these customer ids.
+    basis : {"receipts", "days"}
+        A visit is a receipt, or a shopping day (several receipts of a day count once).
+    level : float
+        Confidence level of the Wilson interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``k`` (1 to ``k_max``), columns ``estimate, ci_low, ci_high, n`` (customers
+        with at least *k* visits) and ``successes`` (those with at least *k* + 1); NaN where
+        ``n`` is 0.
+
+    Examples
+    --------
+    Customers with 1, 2, 3 and 3 visits: N(>=1) = 4, N(>=2) = 3, N(>=3) = 2, N(>=4) = 0.
+
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 2, 3, 3, 3, 4, 4, 4],
+    ...                    "date": pd.date_range("2025-01-01", periods=9, freq="D")})
+    >>> return_shares(tx, start="2025-01-01", end="2025-02-01", k_max=3)["estimate"].round(3).tolist()
+    [0.75, 0.667, 0.0]
+    """
+    f = "return_shares"
+    if basis not in ("receipts", "days"):
+        raise ValueError(f"{f}: basis must be 'receipts' or 'days', got {basis!r}")
+    if k_max < 1:
+        raise ValueError(f"{f}: k_max must be at least 1, got {k_max}")
+    t = _window(transactions, start, end, customers, f)
+    if basis == "days":
+        t = t.assign(date=t["date"].dt.normalize()).drop_duplicates(["customer_id", "date"])
+    visits = t.groupby("customer_id").size().to_numpy()
+    ks = np.arange(1, k_max + 1)
+    at_least = (visits[None, :] >= ks[:, None]).sum(axis=1)  # k_max x customers: a handful of rows
+    more = (visits[None, :] >= ks[:, None] + 1).sum(axis=1)
+    return proportion_frame(more, at_least, index=pd.Index(ks, name="k"), level=level)
+
+
+def inter_purchase_time(
+    transactions: pd.DataFrame,
+    *,
+    start,
+    end,
+    customers: Sequence | None = None,
+    groups: pd.DataFrame | None = None,
+    by: str | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Days between consecutive shopping days, pooled over all gaps and per customer.
+
+    A gap is the number of days from one shopping day of a customer to their next (several
+    receipts on one day are one shopping day). Two averages answer two questions:
+
+    - **pooled**: the mean of all gaps in the window (sum of gaps / number of gaps). Frequent
+      buyers have many gaps, so they weigh more: "how long is a typical pause between two
+      purchases". Interval: ratio of sums, clustered by customer.
+    - **per customer**: each customer's mean gap, averaged over customers with at least one
+      gap; every customer weighs the same: "how long does a typical customer wait". Interval:
+      t interval over customers.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts (``customer_id``, ``date``).
+    start, end : date-like
+        Observation window ``[start, end)``.
+    customers : sequence, optional
+        Restrict to these customer ids.
+    groups : pandas.DataFrame, optional
+        ``customer_id`` and the ``by`` column.
+    by : str, optional
+        Group column of ``groups``.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``[by,] average`` (``"pooled"`` or ``"per customer"``), ``estimate, ci_low,
+        ci_high, n`` (gaps for pooled, customers for per customer) and ``n_customers``.
+
+    Examples
+    --------
+    Customer 1 shops on days 1, 3 and 7 (gaps 2 and 4), customer 2 on days 1 and 11 (gap 10),
+    customer 3 once: pooled (2 + 4 + 10) / 3 = 5.33, per customer (3 + 10) / 2 = 6.5.
+
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2, 2, 3],
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-03", "2025-01-07",
+    ...                                            "2025-01-01", "2025-01-11", "2025-01-02"])})
+    >>> inter_purchase_time(tx, start="2025-01-01", end="2025-02-01")[["average", "estimate"]].round(2).to_dict("list")
+    {'average': ['pooled', 'per customer'], 'estimate': [5.33, 6.5]}
+    """
+    f = "inter_purchase_time"
+    t = _window(transactions, start, end, customers, f)
+    t = t.assign(day=t["date"].dt.normalize()).drop_duplicates(["customer_id", "day"])
+    t = t.sort_values(["customer_id", "day"])
+    gap = (t["day"].diff() / DAY).where(t["customer_id"].eq(t["customer_id"].shift()))
+    gaps = pd.DataFrame({"customer_id": t["customer_id"].to_numpy(), "gap": gap.to_numpy()}).dropna()
+    if by is not None:
+        if groups is None:
+            raise ValueError(f"{f}: by={by!r} needs groups with customer_id and {by!r}")
+        check_columns(groups, ["customer_id", by], f, table="groups")
+        gaps[by] = gaps["customer_id"].map(groups.drop_duplicates("customer_id").set_index("customer_id")[by])
+        gaps = gaps.dropna(subset=[by])
+    keys = [by] if by else []
+    per = gaps.groupby(["customer_id", *keys], as_index=False)["gap"].agg(gap_sum="sum", gaps="size")
+    pooled = ratio_frame(per, "gap_sum", "gaps", cluster="customer_id", by=by, level=level)
+    pooled = pooled.assign(average="pooled", n=pooled["denominator"].astype(int))
+    mean_gap = per["gap_sum"] / per["gaps"]
+    if by:
+        pc = mean_frame(mean_gap, [per[by]], level=level).reset_index()
+        if "total" in pc:
+            pc = pc.drop(columns="total")
+    else:
+        pc = mean_frame(mean_gap, level=level).reset_index(drop=True)
+    pc = pc.assign(average="per customer")
+    n_cust = per.groupby(keys).size() if by else pd.Series([len(per)])
+    out = pd.concat([pooled, pc], ignore_index=True)
+    out["n_customers"] = out[by].map(n_cust).to_numpy() if by else len(per)
+    return out[[*keys, "average", "estimate", "ci_low", "ci_high", "n", "n_customers"]]
+
+
+def member_share(
+    transactions: pd.DataFrame,
+    *,
+    members: Sequence,
+    start,
+    end,
+    amount_col: str = "amount",
+) -> pd.DataFrame:
+    """Share of receipts and of revenue that members bring, beside identified non-members and anonymous buyers.
+
+    Every receipt of the window is counted (a census of the till, not a sample), so the shares
+    carry no sampling interval. Without anonymous receipts or identified non-members the
+    members' share is 100 % by construction, and says nothing.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Receipts (``customer_id``, ``date``, ``amount_col``); anonymous receipts have no
+        customer id.
+    members : sequence
+        Member ids (``Study.members``).
+    start, end : date-like
+        Observation window ``[start, end)``.
+    amount_col : str
+        Revenue column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``buyer`` (``member``, ``identified non-member``, ``anonymous``), columns
+        ``receipts, revenue, receipt_share, revenue_share``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, None], "amount": [100.0, 50.0, 30.0, 20.0],
+    ...                    "date": pd.to_datetime(["2025-01-02"] * 4)})
+    >>> share = member_share(tx, members=[1], start="2025-01-01", end="2025-02-01")
+    >>> share.loc["member", ["receipt_share", "revenue_share"]].tolist()
+    [0.5, 0.75]
+    """
+    f = "member_share"
+    check_columns(transactions, ["customer_id", "date", amount_col], f, table="transactions")
+    d = pd.to_datetime(transactions["date"])
+    t = transactions[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end))]
+    ids = t["customer_id"]
+    buyer = np.select([ids.isna(), ids.isin(pd.Index(members))], ["anonymous", "member"], "identified non-member")
+    order = ["member", "identified non-member", "anonymous"]
+    g = pd.DataFrame({"buyer": buyer, "amount": t[amount_col].astype(float).to_numpy()}).groupby("buyer")["amount"]
+    out = pd.DataFrame({"receipts": g.size(), "revenue": g.sum()}).reindex(order, fill_value=0)
+    out["receipts"] = out["receipts"].astype("int64")
+    out["receipt_share"] = out["receipts"] / max(int(out["receipts"].sum()), 1)
+    total = float(out["revenue"].sum())
+    out["revenue_share"] = out["revenue"] / total if total else np.nan
+    out.index.name = "buyer"
+    return out
 
 
 def churn_rate(

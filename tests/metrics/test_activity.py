@@ -293,3 +293,84 @@ def test_recovery_goal_gradient_slope(synthetic):
     assert w["ci_low"] <= truth <= w["ci_high"]
     # the pooled slope, ignoring who the member is, is far off
     assert fit.loc["pooled", "estimate"] < truth - 0.02
+
+
+# ---------------------------------------------------------------- definitions a retailer can check
+def test_active_members_with_member_dates_from_the_study(tx, cards):
+    # issue dates unknown: members count from the dates the study gives (c1 from Jan 1, c2 from
+    # Jun 1). In the 90 days before Jul 1 (from Apr 2): c1 was a member since before Apr 2 and
+    # bought Jun 20 -> active; c2 joined after Apr 2 -> not counted. 1 / 1.
+    blank = cards.assign(issued_date=pd.NaT)
+    since = pd.Series(pd.to_datetime(["2025-01-01", "2025-06-01"]), index=[1, 2])
+    a = activity.active_members(tx, blank, end=END, windows=[90], member_since=since)
+    assert a.loc[90, ["n", "successes"]].tolist() == [1, 1]
+
+
+def test_customer_groups_from_member_ids(customers, cards):
+    g = activity.customer_groups(customers, cards.assign(issued_date=pd.NaT), members=[2, 4])
+    assert g["member"].tolist() == ["non-member", "member", "non-member", "member"]
+
+
+def test_monthly_active(tx):
+    # Jan: c1 (Jan 1, Jan 11), c2 (Jan 1), c3 (Jan 5, Jan 15) -> 3 customers, 5 receipts, 5 days;
+    # Feb: c1 (Feb 10), c4 (Feb 1) -> 2; Mar: c2; Apr: nobody; May: c2; Jun: c1, c3.
+    m = activity.monthly_active(tx, start="2025-01-01", end=END)
+    assert m["active_customers"].tolist() == [3, 2, 1, 0, 1, 2]
+    assert m["receipts"].tolist() == [5, 2, 1, 0, 1, 2]
+    assert m["shopping_days"].tolist() == m["receipts"].tolist()
+    # a window that cuts January and June keeps only the complete months Feb-May
+    assert activity.monthly_active(tx, start="2025-01-10", end="2025-06-21").index.month.tolist() == [2, 3, 4, 5]
+
+
+def test_return_shares_hand_worked(tx):
+    # visits in the window: c1 4, c2 3, c3 3, c4 1 -> N(>=1..5) = 4, 3, 3, 1, 0
+    r = activity.return_shares(tx, start="2025-01-01", end=END, k_max=4)
+    assert r["n"].tolist() == [4, 3, 3, 1]
+    assert r["successes"].tolist() == [3, 3, 1, 0]
+    assert np.allclose(r["estimate"], [3 / 4, 1.0, 1 / 3, 0.0])
+    lo, hi = wilson_ci(3, 4)
+    assert np.isclose(r.loc[1, "ci_low"], lo) and np.isclose(r.loc[1, "ci_high"], hi)
+    # as shopping days: c4's second receipt on the same day counts once
+    same_day = pd.concat([tx, tx.iloc[[10]].assign(transaction_id=99)])
+    assert activity.return_shares(same_day, start="2025-01-01", end=END, k_max=4)["n"].tolist() == [4, 4, 3, 1]
+    days = activity.return_shares(same_day, start="2025-01-01", end=END, k_max=4, basis="days")
+    assert days["n"].tolist() == [4, 3, 3, 1]
+    with pytest.raises(ValueError, match="basis"):
+        activity.return_shares(tx, start="2025-01-01", end=END, basis="visits")
+
+
+def test_inter_purchase_time_pooled_and_per_customer(tx):
+    # gaps in days: c1 10, 30, 130; c2 59, 75; c3 10, 161; c4 none.
+    # pooled: (10+30+130+59+75+10+161) / 7 = 475 / 7; per customer: (170/3 + 67 + 85.5) / 3
+    r = activity.inter_purchase_time(tx, start="2025-01-01", end=END).set_index("average")
+    assert np.isclose(r.loc["pooled", "estimate"], 475 / 7) and r.loc["pooled", "n"] == 7
+    assert np.isclose(r.loc["per customer", "estimate"], (170 / 3 + 67 + 85.5) / 3)
+    assert r.loc["per customer", "n"] == 3 and (r["n_customers"] == 3).all()
+    assert (r["ci_low"] < r["estimate"]).all() and (r["estimate"] < r["ci_high"]).all()
+
+
+def test_inter_purchase_time_by_group(tx, customers):
+    g = activity.customer_groups(customers, pd.DataFrame(columns=["customer_id", "issued_date"]), members=[1, 2])
+    r = activity.inter_purchase_time(tx, start="2025-01-01", end=END, groups=g, by="member")
+    pooled = r[r["average"] == "pooled"].set_index("member")
+    assert np.isclose(pooled.loc["member", "estimate"], (10 + 30 + 130 + 59 + 75) / 5)
+    assert np.isclose(pooled.loc["non-member", "estimate"], (10 + 161) / 2)
+
+
+def test_visit_counts_receipts_and_days(tx):
+    same_day = pd.concat([tx, tx.iloc[[1]].assign(transaction_id=99)])  # c1 twice on Jan 11
+    v = activity.visit_counts(same_day, start="2025-01-01", end=END)
+    # receipts 5, 3, 3, 1 -> 3.0; days 4, 3, 3, 1 -> 2.75; per day 1.25, 1, 1, 1 -> 1.0625
+    assert np.allclose(v["estimate"], [3.0, 2.75, 1.0625])
+    assert (v["n"] == 4).all()
+
+
+def test_member_share_counts_every_receipt(tx):
+    anon = pd.DataFrame({"transaction_id": [20], "customer_id": [None], "date": pd.to_datetime(["2025-03-03"])})
+    t = pd.concat([tx, anon], ignore_index=True).assign(amount=10.0)
+    t.loc[t["customer_id"] == 1, "amount"] = 40.0
+    s = activity.member_share(t, members=[1, 2], start="2025-01-01", end=END)
+    # receipts: members 4 + 3 = 7, non-members 4, anonymous 1; revenue 160 + 30, 40, 10
+    assert s["receipts"].tolist() == [7, 4, 1]
+    assert np.allclose(s["receipt_share"], [7 / 12, 4 / 12, 1 / 12])
+    assert np.allclose(s["revenue_share"], [190 / 240, 40 / 240, 10 / 240])
