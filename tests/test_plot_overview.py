@@ -5,9 +5,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from loyalty_lib.plotting.overview import plot_check_distribution, plot_monthly_revenue  # noqa: E402
 
