@@ -5,10 +5,11 @@ notebook runs (:func:`check_params`); a value of the wrong type, outside its ran
 wrong unit (``"30%"`` for a share, ``n_boot: -5``, a negative target) stops the run with a
 message naming the parameter, the notebooks it goes to, the rule and the value given.
 
-A name can mean slightly different things in two notebooks (``horizon_days`` is "0 means the
-planted horizon" in 03 but a survey's return window in 05): then it has one entry per meaning,
-each listing its notebooks. ``tests/test_params.py`` checks that every parameter a suite notebook
-declares has exactly one entry here, and every entry a parameter in the notebooks it names.
+A name means one thing in every notebook that declares it (the study's parameters, such as
+``return_horizon_days`` or ``tier_thresholds``, set the same study everywhere); where two
+meanings would share a name, it has one entry per meaning, each listing its notebooks.
+``tests/test_params.py`` checks that every parameter a suite notebook declares has exactly one
+entry here, and every entry a parameter in the notebooks it names.
 
 Notebooks outside the suite (``--notebooks``) may declare parameters this schema does not know:
 those are checked against the type annotation of their ``parameters`` cell (``x: float = 0.3``).
@@ -147,7 +148,7 @@ class Param:
 _ALL = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check")
 _ALL += ("05_satisfaction", "06_impact", "07_roi_clv")
 #: Stage notebooks that build their study from these parameters.
-_STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment")
+_STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check", "05_satisfaction")
 
 
 def _p(name, kind, notebooks, help, **kw) -> Param:
@@ -188,12 +189,16 @@ PARAMETERS: tuple[Param, ...] = (
     ),
     # 01
     _p(
-        "tier_thresholds", "list", ["01_metrics_map"], "check-size tiers; empty: from the card discounts", **_THRESHOLDS
+        "tier_thresholds",
+        "list",
+        ["01_metrics_map", "04_average_check", "05_satisfaction"],
+        "check-size tiers; empty: from the card discounts",
+        **_THRESHOLDS,
     ),
     _p(
         "tier_rates",
         "list",
-        ["01_metrics_map"],
+        ["01_metrics_map", "04_average_check"],
         "discount of each tier; empty: from the data",
         unit="share",
         low=0,
@@ -202,7 +207,7 @@ PARAMETERS: tuple[Param, ...] = (
     _p(
         "return_horizon_days",
         "int",
-        ["01_metrics_map"],
+        ["01_metrics_map", "03_activity"],
         "return-curve horizon; 0: 180 days or half the window",
         unit="days",
         low=0,
@@ -210,7 +215,7 @@ PARAMETERS: tuple[Param, ...] = (
     _p(
         "survey_horizon_days",
         "int",
-        ["01_metrics_map"],
+        ["01_metrics_map", "05_satisfaction"],
         "return window after a survey; 0: 90 days or half the window",
         unit="days",
         low=0,
@@ -245,21 +250,25 @@ PARAMETERS: tuple[Param, ...] = (
         "generator scenario",
         choices=("sergey_branch", "sergey_discount_only", "sergey_points", "bgnbd_check"),
     ),
-    _p("as_of", "date", ["03_activity"], "date of the activity snapshot; empty means the data end"),
     _p(
         "active_windows",
         "list",
         ["03_activity"],
-        "windows for the active shares",
+        "windows for the active shares; empty: 30 and 90 within the window",
         unit="days",
         item="int",
         low=1,
-        min_len=1,
         order="increasing",
     ),
-    _p("horizon_days", "int", ["03_activity"], "return horizon; 0 means the planted one", unit="days", low=0),
     _p("k_max", "int", ["03_activity"], "longest visit number on the return curve", unit="count", low=2, high=50),
-    _p("churn_days", "int", ["03_activity"], "days without a purchase that make a churned client", unit="days", low=1),
+    _p(
+        "churn_days",
+        "int",
+        ["03_activity"],
+        "days without a purchase: churned; 0: 90 or half the window",
+        unit="days",
+        low=0,
+    ),
     _p("inactive_days", "int", ["03_activity"], "inactivity after which stamps are lost", unit="days", low=1),
     _p("cohort_by", "str", ["03_activity"], "cohort of the heatmap", choices=("first_purchase", "card_issue")),
     _p("max_cohort_months", "int", ["03_activity"], "months shown in the heatmap", unit="months", low=1, high=120),
@@ -267,27 +276,24 @@ PARAMETERS: tuple[Param, ...] = (
     _share("target_return_after_second", ["03_activity"], "target return after a second visit"),
     _share("target_churn_rate", ["03_activity"], "target upper limit of the churn rate"),
     # 04
-    _p(
-        "tier_thresholds",
-        "list",
-        ["04_average_check", "05_satisfaction"],
-        "check-size tiers",
-        min_len=1,
-        **_THRESHOLDS,
-    ),
     _p("plant_at_thresholds", "bool", ["04_average_check"], "generator plants its tiers at tier_thresholds"),
-    _p("tier_rates", "list", ["04_average_check"], "discount of each tier", unit="share", low=0, high=1, min_len=1),
     _share("gross_margin", ["04_average_check"], "share of gross revenue kept as margin"),
-    _p("window_days", "int", ["04_average_check"], "window around each card issue", unit="days", low=1),
+    _p(
+        "window_days",
+        "int",
+        ["04_average_check"],
+        "window around each card issue; 0: 365 or the window",
+        unit="days",
+        low=0,
+    ),
     _p("bunching_span_pct", "float", ["04_average_check"], "range around a threshold", unit="%", low=1, high=100),
     _p("bunching_bin_pct", "float", ["04_average_check"], "histogram bin width", unit="%", low=0.01, high=50),
     _p("bunching_below_pct", "float", ["04_average_check"], "window below left out", unit="%", low=0, high=100),
     _p("bunching_above_pct", "float", ["04_average_check"], "window above left out", unit="%", low=0, high=100),
     _p("bunching_degree", "int", ["04_average_check"], "polynomial degree of the fit", low=0, high=9),
-    _p("target_member_check", "float", ["04_average_check"], "target members' average check", unit="RUB", low=0),
+    _p("target_member_check", "float", ["04_average_check"], "target members' average check; 0: no target", low=0),
     _share("target_discount_share", ["04_average_check"], "target ceiling of discounts over gross revenue"),
     # 05
-    _p("horizon_days", "int", ["05_satisfaction"], "return window after a survey", unit="days", low=1),
     _p("min_answers", "int", ["05_satisfaction"], "hide segments with fewer answers", unit="count", low=1),
     _p("target_nps", "float", ["05_satisfaction"], "target NPS", unit="points", low=-100, high=100),
     _share("target_csat_share", ["05_satisfaction"], "target share of CSAT answers 4-5"),

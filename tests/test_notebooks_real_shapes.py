@@ -21,7 +21,7 @@ from real_shapes import write_members_only, write_own_data
 from loyalty_lib import config
 from loyalty_lib.kpi import read_kpis
 
-EARLY = ["00_case_and_data", "01_metrics_map", "02_enrollment"]
+EARLY = ["00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check", "05_satisfaction"]
 #: Words of the teaching case that must never reach a page about a shop's own data.
 CASE_WORDS = re.compile(r"Sergey|RUB|roubles?|rubles?|10,000 (printed )?cards|5 %, 7 %|generator planted", re.I)
 
@@ -38,7 +38,10 @@ def _run(notebook: str, data_dir, out_dir) -> nbformat.NotebookNode:
     pm.execute_notebook(
         str(path),
         str(out),
-        parameters={"data_dir": str(data_dir)},
+        parameters={
+            "data_dir": str(data_dir),
+            "n_boot": 50,
+        },  # small bootstraps: these runs check shapes, not intervals
         kernel_name="python3",
         cwd=str(path.parent),
         progress_bar=False,
@@ -67,8 +70,22 @@ EXPECTED = {
         ["Not available on these data: enrollment funnel", "printed cards is unknown", "program_costs"],
     ),
     ("members_only", "00_case_and_data"): ([], ["older than the data", "not known"]),
+    ("members_only", "03_activity"): (
+        ["goal_gradient_slope"],
+        ["flat and high", "Not available on these data: stamps and points", "100 % by construction"],
+    ),
+    ("members_only", "04_average_check"): (
+        ["member_check_paired_change"],
+        ["Not available on these data: the member / non-member gap", "Not available on these data: the placebo"],
+    ),
+    ("members_only", "05_satisfaction"): (
+        ["nps", "return_odds_ratio_per_nps_point"],
+        ["Not available on these data: NPS"],
+    ),
     ("own_data", "02_enrollment"): ([], ["program_costs"]),
     ("own_data", "01_metrics_map"): ([], ["no survey answers"]),
+    ("own_data", "03_activity"): (["goal_gradient_slope"], ["Members bring"]),
+    ("own_data", "05_satisfaction"): (["nps"], ["Not available on these data: NPS"]),
 }
 
 

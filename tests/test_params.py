@@ -51,14 +51,13 @@ def test_every_schema_entry_is_declared_by_the_notebooks_it_names_and_only_once(
         ("n_boot", "06_impact", -5, "between 10 and 100000; got -5"),
         ("n_boot", "06_impact", 200.5, "whole number"),
         ("n_boot", "06_impact", True, "whole number"),  # YAML yes/true is not a count
-        ("target_member_check", "04_average_check", -100.0, "at least 0 RUB; got -100"),
+        ("target_member_check", "04_average_check", -100.0, "at least 0; got -100"),
         ("target_nps", "05_satisfaction", 130, "between -100 and 100 NPS points"),
-        ("horizon_days", "05_satisfaction", 0, "at least 1 days"),
-        ("horizon_days", "03_activity", -1, "at least 0 days"),
+        ("survey_horizon_days", "05_satisfaction", -3, "at least 0 days"),
+        ("return_horizon_days", "03_activity", -1, "at least 0 days"),
         ("launch_date", "06_impact", "01.03.2025", "YYYY-MM-DD"),
         ("cohort_by", "03_activity", "week", "one of first_purchase, card_issue"),
         ("tier_thresholds", "04_average_check", [5000, 1500], "increasing"),
-        ("tier_thresholds", "04_average_check", [], "at least 1 item"),
         ("margin_range", "07_roi_clv", [0.35, 0.25], "low <= high"),
         ("activation_horizons", "02_enrollment", [30, "90"], "item 2 must be a whole number"),
         ("generate", "00_case_and_data", "yes", "true or false"),
@@ -74,7 +73,8 @@ def test_a_value_breaking_its_rule_is_named(name, notebook, value, message):
     [
         ("target_issue_rate", "02_enrollment", 0.3),
         ("target_issue_rate", "02_enrollment", 1),  # a whole number is a number
-        ("horizon_days", "03_activity", 0),  # 0 means the planted horizon there
+        ("return_horizon_days", "03_activity", 0),  # 0: the default horizon clipped to the window
+        ("tier_thresholds", "04_average_check", []),  # empty: from the card discounts
         ("target_roi_pct", "07_roi_clv", -20.0),  # a loss can be the target
         ("tier_thresholds", "01_metrics_map", []),  # empty: from the card discounts
         ("launch_date", "06_impact", ""),

@@ -841,6 +841,7 @@ def points_summary(
     end,
     inactive_days: int = 180,
     value_per_point: float | None = None,
+    currency: str = "",
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Accrual, redemption, breakage and the outstanding liability of a points/stamp program.
@@ -867,7 +868,9 @@ def points_summary(
     inactive_days : int
         Inactivity that makes points count as breakage.
     value_per_point : float, optional
-        RUB per point; default: the ledger's accrual ``value`` / ``points``.
+        Money per point; default: the ledger's accrual ``value`` / ``points``.
+    currency : str
+        Currency of the money rows (``Study.currency``; empty when unknown).
     level : float
         Confidence level.
 
@@ -875,7 +878,7 @@ def points_summary(
     -------
     pandas.DataFrame
         Indexed by ``metric`` (``points_accrued, points_redeemed, redemption_rate,
-        outstanding_points, breakage_share, liability_rub, expected_liability_rub``), columns
+        outstanding_points, breakage_share, liability, expected_liability``; money in ``currency``), columns
         ``estimate, ci_low, ci_high, n`` (members) and ``unit``.
     """
     f = "points_summary"
@@ -916,13 +919,13 @@ def points_summary(
         "redemption_rate": (*rr[:3], m, "%"),
         "outstanding_points": (out_pts, np.nan, np.nan, m, "points"),
         "breakage_share": (*br[:3], m, "%"),
-        "liability_rub": (liab, np.nan, np.nan, m, "RUB"),
-        "expected_liability_rub": (
+        "liability": (liab, np.nan, np.nan, m, currency),
+        "expected_liability": (
             liab * (1 - br[0]),
             liab * (1 - br[2]),
             liab * (1 - br[1]),
             m,
-            "RUB",
+            currency,
         ),
     }
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high", "n", "unit"])

@@ -159,7 +159,7 @@ def label_receipts(
     transactions, cards : pandas.DataFrame
         Contract tables.
     thresholds : sequence of float
-        Tier thresholds (gross RUB).
+        Tier thresholds (gross amount); empty: one tier ``"all checks"``.
     transaction_items : pandas.DataFrame, optional
         Receipt lines; used for ``n_items`` (lines per receipt) when ``transactions`` has no
         ``n_items`` column.
@@ -210,7 +210,9 @@ def label_receipts(
     )
     launch = pd.Timestamp(launch) if launch is not None else (issued.min() if len(issued) else pd.NaT)
     out["post_launch"] = (day >= launch.normalize()) if pd.notna(launch) else False
-    out["tier"] = assign_tier(out[gross_col], thresholds)
+    out["tier"] = (
+        assign_tier(out[gross_col], thresholds) if len(thresholds) else pd.Categorical(["all checks"] * len(out))
+    )
     if "n_items" in transactions.columns:
         out["n_items"] = pd.to_numeric(transactions["n_items"], errors="coerce").astype(float)
     elif transaction_items is not None:
@@ -272,6 +274,10 @@ def check_summary(
     groups = as_list(by)
     _require(transactions, [customer_col, amount_col, gross_col, *groups], "check_summary")
     d = transactions[[customer_col, *groups]].copy()
+    anonymous = d[customer_col].isna()
+    if anonymous.any():  # a receipt without a customer id is its own cluster
+        d[customer_col] = d[customer_col].astype(object)
+        d.loc[anonymous, customer_col] = [f"anonymous receipt {i}" for i in range(int(anonymous.sum()))]
     d["_amount"] = transactions[amount_col].astype(float)
     d["_gross"] = transactions[gross_col].astype(float)
     d["_one"] = 1.0

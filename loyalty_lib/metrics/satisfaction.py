@@ -322,7 +322,7 @@ def survey_context(
         ch.loc[m.index] = m["channel"].astype(object)
     out["channel"] = ch
     out["gross_amount"] = gross
-    out["tier"] = assign_tier(gross, thresholds)
+    out["tier"] = assign_tier(gross, thresholds) if len(thresholds) else np.nan  # no tiers known: no tier segment
     return out
 
 

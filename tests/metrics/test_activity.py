@@ -165,9 +165,9 @@ def test_points_summary(tx, ledger):
     # accrued 3 + 1 = 4, redeemed 2 -> 0.5 ; outstanding 1 + 1 = 2 stamps x 30 RUB = 60 RUB
     assert p["points_accrued"] == 4 and p["points_redeemed"] == 2
     assert p["redemption_rate"] == 0.5
-    assert p["outstanding_points"] == 2 and p["liability_rub"] == 60
+    assert p["outstanding_points"] == 2 and p["liability"] == 60
     # c2's last receipt May 15 is over 30 days before Jul 1: their 1 stamp is breakage -> 1/2
-    assert p["breakage_share"] == 0.5 and p["expected_liability_rub"] == 30
+    assert p["breakage_share"] == 0.5 and p["expected_liability"] == 30
 
 
 def test_goal_gradient_panel_and_fit(tx, ledger, cards):
