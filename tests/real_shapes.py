@@ -1,14 +1,15 @@
 """Real-export shapes for the stage-notebook tests, built from the teaching sample.
 
 ``members_only``: the export of a chain whose program is older than the data. Every identified
-customer is a member, non-members' receipts are absent, the card issue dates are not the real
-ones (truncated to the data start, as exports of an old program write them), there are no cards
-in stock, no surveys, no points ledger, no costs and no campaigns, and no planted truth.
+customer is a member, non-members' receipts are absent, the card issue dates are unknown, there
+are no cards in stock, no surveys, no points ledger, no costs and no campaigns, and no planted truth.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pandas as pd
 
 from loyalty_lib import config, io
 from loyalty_lib.dataset import Dataset
@@ -23,8 +24,7 @@ def members_only(sample: Dataset) -> Dataset:
     members = cards["customer_id"].unique()
     tx = sample.transactions
     tx = tx[tx["customer_id"].isin(members) & (tx["date"] >= launch)].copy()
-    # an old program's export writes the data's first day where the real issue date is unknown
-    cards["issued_date"] = tx["date"].min().normalize()
+    cards["issued_date"] = pd.NaT  # the export does not know when the cards were handed out
     keep = {"customers": sample.customers[sample.customers["customer_id"].isin(members)], "cards": cards}
     keep["transactions"] = tx
     if sample.transaction_items is not None:
