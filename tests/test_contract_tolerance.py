@@ -223,3 +223,16 @@ def test_money_plausibility_counts_returns_by_size():
     validation._plausibility(c, "transactions", tx, pd.Timestamp("2026-01-01"))
     # |-500,000| > 1,000 x the median 100: the return of an absurd amount is flagged, the rest not
     assert [w["row_ids"] for w in c.warned] == ["30"]
+
+
+def test_validate_command_says_what_it_set_aside(tmp_path, capsys):
+    from loyalty_lib.cli import main as cli_main
+
+    items = ITEMS.replace("L2,T1,P2,1,", "L2,T1,P2,one,")
+    folder = write(tmp_path / "d", transaction_items=items)
+    assert cli_main(["validate", str(folder), "--quarantine", str(tmp_path / "q")]) == 1
+    err = capsys.readouterr().err
+    # L2 and, with it, receipt T1 and its other lines L1 and L3: 1 + 3 rows
+    assert "quarantined 4 row(s) into" in err
+    assert "set aside: 1 receipt (14.29 % of receipts, 42.71 % of revenue), 3 rows of transaction_items (42.86 %)" in err
+    assert "rule 'receipt set aside whole (one of its rows broke a rule)'" not in err  # not a rule the user broke
