@@ -85,6 +85,10 @@ class Parsing:
         Contract column -> export columns whose numbers are added up into it (several
         discount columns into ``other_discount_amount``, say); an empty cell counts as 0, a
         row with all of them empty stays empty.
+    customer_from_card : bool
+        Receipts only: a receipt without a customer id but with a card gets the card's holder
+        (:func:`check_folder` fills it once the cards are read; a till that knows only card
+        numbers).
     """
 
     date_formats: Mapping[str, str] = field(default_factory=dict)
@@ -94,6 +98,7 @@ class Parsing:
     ids: str = "text"
     generate_key: bool = False
     sums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    customer_from_card: bool = False
 
 
 def _table_files(folder: Path, name: str) -> list[Path]:
@@ -696,7 +701,59 @@ def check_folder(folder: str | Path, *, mapping: str | Path | Mapping | None = N
             tables[name], parse_problems[name] = coerce_table(name, df, parsing.get(name))
         except ReadError as e:
             raise ReadError(f"table '{name}': {e}") from e
-    return tables, validation.validate(tables, parse_problems=parse_problems)
+    notes = []
+    tx_parsing = parsing.get("transactions")
+    if tx_parsing is not None and tx_parsing.customer_from_card and "cards" in tables:
+        tables["transactions"], filled = customers_from_cards(tables["transactions"], tables["cards"])
+        notes.append(
+            ("transactions", "customer_id", "customer from the card's holder (mapping: customer_from_card)", filled)
+        )
+    return tables, validation.validate(tables, parse_problems=parse_problems, notes=notes)
+
+
+def customers_from_cards(tx: pd.DataFrame, cards: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    """Give each receipt without a customer id, but with a held card, the card's holder.
+
+    For tills that record the card number only, when the mapping says so
+    (``customer_from_card: true``). A receipt that names a customer keeps it (the check then
+    says whether the card is theirs); a receipt with an unknown card, or a card without a
+    holder, stays anonymous.
+
+    Parameters
+    ----------
+    tx : pandas.DataFrame
+        Receipts with ``card_id`` (and ``customer_id``, added empty if the export has none).
+    cards : pandas.DataFrame
+        Cards with ``card_id`` and ``customer_id``.
+
+    Returns
+    -------
+    receipts : pandas.DataFrame
+        A copy with the holders filled in.
+    filled : pandas.Index
+        The receipts that got their customer from their card.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"card_id": ["K1", "K2", None, "K9"], "customer_id": [None, "c7", None, None]})
+    >>> cards = pd.DataFrame({"card_id": ["K1", "K2"], "customer_id": ["c1", "c2"]})
+    >>> out, filled = customers_from_cards(tx, cards)
+    >>> out["customer_id"].tolist(), filled.tolist()
+    (['c1', 'c7', nan, nan], [0])
+    """
+    from loyalty_lib.validation import _position
+
+    out = tx.copy()
+    if "customer_id" not in out:
+        out["customer_id"] = pd.Series(pd.NA, index=out.index, dtype=cards["customer_id"].dtype)
+    if "card_id" not in out or "card_id" not in cards:
+        return out, out.index[:0]
+    pos = _position(out["card_id"], cards["card_id"])
+    holder = cards["customer_id"].to_numpy(dtype=object)[np.maximum(pos, 0)]
+    fill = (pos >= 0) & out["customer_id"].isna().to_numpy() & pd.notna(holder)
+    if fill.any():
+        out.loc[fill, "customer_id"] = holder[fill]
+    return out, out.index[fill]
 
 
 def load(

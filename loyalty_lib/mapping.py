@@ -36,7 +36,9 @@ Besides these, a table may say (see docs/own_data.md for examples):
 - ``values:`` recodes any column, not only categories (``{Y: true, N: false}``, ``{"-": null}``:
   ``null`` means "no value");
 - ``generate_key: true`` (receipt lines only): the export has no line key, so the suite builds
-  ``transaction_item_id`` as ``<transaction_id>-<n>``, ``n`` the line's place in its receipt.
+  ``transaction_item_id`` as ``<transaction_id>-<n>``, ``n`` the line's place in its receipt;
+- ``customer_from_card: true`` (receipts only): a till that records card numbers only; a
+  receipt without a customer id gets its card's holder (counted in the check's warnings).
 
 At the top level, ``currency: USD`` says which currency every amount is in: it becomes the
 ``currency`` column of ``transactions`` (a constant), which the Study and every page read.
@@ -67,7 +69,18 @@ import yaml
 from loyalty_lib.io import _FALSE, _TRUE, ID_MODES, Parsing, read_tables, table_path
 from loyalty_lib.schema import TABLES
 
-_TABLE_KEYS = {"file", "csv", "columns", "date_formats", "values", "constants", "sheet", "generate_key", "sums"}
+_TABLE_KEYS = {
+    "file",
+    "csv",
+    "columns",
+    "date_formats",
+    "values",
+    "constants",
+    "sheet",
+    "generate_key",
+    "sums",
+    "customer_from_card",
+}
 _TOP_KEYS = {"ids", "csv", "tables", "currency"}
 #: Characters that make a ``file:`` entry a pattern (``receipts_*.csv``) rather than a name.
 _GLOB = set("*?[")
@@ -186,6 +199,12 @@ def read_mapping(mapping: str | Path | Mapping) -> dict:
             raise MappingError(f"mapping for table '{name}': 'file' must be a file name, a pattern or a list of names")
         if "sheet" in tspec and not isinstance(tspec["sheet"], str | int):
             raise MappingError(f"mapping for table '{name}': 'sheet' must be a sheet name or its 0-based number")
+        if "customer_from_card" in tspec and (
+            name != "transactions" or not isinstance(tspec["customer_from_card"], bool)
+        ):
+            raise MappingError(
+                f"mapping for table '{name}': 'customer_from_card' (true or false) is for receipts (transactions) only"
+            )
         if "generate_key" in tspec:
             if not isinstance(tspec["generate_key"], bool):
                 raise MappingError(f"mapping for table '{name}': 'generate_key' must be true or false")
@@ -257,6 +276,7 @@ def _parsing(spec: Mapping, name: str) -> Parsing:
         currency=opts.get("currency", ()),
         ids=spec.get("ids", "text"),
         generate_key=bool(tspec.get("generate_key", False)),
+        customer_from_card=bool(tspec.get("customer_from_card", False)),
         sums={str(k): _texts(f"tables.{name}.sums", str(k), v) for k, v in (tspec.get("sums") or {}).items()},
     )
 

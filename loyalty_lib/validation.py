@@ -388,6 +388,7 @@ def validate(
     *,
     parse_problems: dict[str, pd.DataFrame] | None = None,
     today: pd.Timestamp | str | None = None,
+    notes: list[tuple[str, str, str, pd.Index]] | None = None,
 ) -> ValidationReport:
     """Check a set of tables against the contract.
 
@@ -399,6 +400,9 @@ def validate(
         Values that did not parse, per table, from :func:`~loyalty_lib.io.coerce_table`.
     today : Timestamp or str, optional
         The day of the check, for the "date in the future" warning (default: today).
+    notes : list of (table, column, rule, index), optional
+        What the loader did on the mapping's word (customers filled in from their cards), listed
+        with the warnings so it is counted, never silent.
 
     Returns
     -------
@@ -420,6 +424,8 @@ def validate(
         _single_table(c, name, tables[name], (parse_problems or {}).get(name))
         _plausibility(c, name, tables[name], pd.Timestamp(today) if today is not None else pd.Timestamp.now())
     _cross_tables(c, tables)
+    for table, column, rule, index in notes or []:
+        c.warn(table, column, rule, index)
     return c.report()
 
 

@@ -234,5 +234,7 @@ def test_validate_command_says_what_it_set_aside(tmp_path, capsys):
     err = capsys.readouterr().err
     # L2 and, with it, receipt T1 and its other lines L1 and L3: 1 + 3 rows
     assert "quarantined 4 row(s) into" in err
-    assert "set aside: 1 receipt (14.29 % of receipts, 42.71 % of revenue), 3 rows of transaction_items (42.86 %)" in err
+    assert (
+        "set aside: 1 receipt (14.29 % of receipts, 42.71 % of revenue), 3 rows of transaction_items (42.86 %)" in err
+    )
     assert "rule 'receipt set aside whole (one of its rows broke a rule)'" not in err  # not a rule the user broke

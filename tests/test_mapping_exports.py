@@ -218,3 +218,33 @@ def test_mapping_mistakes_are_named(tmp_path, change, match):
             spec[key] = value
     with pytest.raises(MappingError, match=match):
         io.load(folder, mapping=spec)
+
+
+def test_a_till_that_knows_only_card_numbers(tmp_path):
+    folder = tmp_path / "till"
+    folder.mkdir()
+    (folder / "customers.csv").write_text("customer_id,customer_type\nc1,b2c\nc2,b2c\n")
+    (folder / "cards.csv").write_text("card_id,customer_id\n0001,c1\n0002,c2\n0003,\n")
+    (folder / "receipts.csv").write_text(
+        "receipt,when,total,paid,card\n"
+        "1,2025-03-01,10,10,0001\n"  # c1's card -> c1
+        "2,2025-03-01,20,20,\n"  # no card: a walk-in, stays anonymous
+        "3,2025-03-02,30,30,0003\n"  # a card in stock: nobody to name, stays anonymous
+        "4,2025-03-02,40,40,0002\n"  # c2's card -> c2
+    )
+    receipts = {
+        "file": "receipts.csv",
+        "columns": {"receipt": "transaction_id", "when": "date", "total": "gross_amount", "paid": "amount"},
+        "constants": {"discount_amount": 0.0, "channel": "offline", "store_id": "S1"},
+        "customer_from_card": True,
+    }
+    receipts["columns"]["card"] = "card_id"
+    tables, report = io.check_folder(folder, mapping={"tables": {"transactions": receipts}})
+    assert report.ok, report.message()
+    tx = tables["transactions"]
+    assert tx["customer_id"].iloc[0] == "c1" and tx["customer_id"].iloc[3] == "c2"
+    assert tx["customer_id"].isna().tolist() == [False, True, True, False]
+    w = report.warnings.set_index("rule")
+    assert w.loc["customer from the card's holder (mapping: customer_from_card)", "row_ids"] == "1, 4"
+    with pytest.raises(MappingError, match="'customer_from_card' .* is for receipts"):
+        io.check_folder(folder, mapping={"tables": {"cards": {"customer_from_card": True}}})
