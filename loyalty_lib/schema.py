@@ -95,6 +95,8 @@ class Table:
 
 CHANNELS = ("offline", "delivery")
 CONTACT_CHANNELS = ("email", "push", "sms", "social")
+#: Channels a campaign contact may use: the opt-in channels, plus printed mail (no opt-in column).
+OFFER_CHANNELS = (*CONTACT_CHANNELS, "direct_mail")
 OFFER_TYPES = (
     "cross_sell",
     "up_sell",
@@ -136,6 +138,13 @@ TABLES: dict[str, Table] = {
                 ),
                 Col("home_store_id", "id", "Store the customer buys at most.", required=False, nullable=True),
                 Col("age", "int", "Age in years.", required=False, nullable=True, ge=14, le=110),
+                Col(
+                    "age_band",
+                    "text",
+                    "Age band as the CRM writes it (`35-44`), when exact ages are not known.",
+                    required=False,
+                    nullable=True,
+                ),
                 Col("gender", "category", "Gender.", required=False, nullable=True, values=("f", "m", "other")),
                 Col(
                     "income_band",
@@ -331,7 +340,9 @@ TABLES: dict[str, Table] = {
                 _id("offer_id", "Contact key.", unique=True),
                 _id("customer_id", "Addressee."),
                 Col("date", "datetime", "Contact date (planned date for the holdout)."),
-                Col("channel", "category", "Contact channel.", values=CONTACT_CHANNELS),
+                Col(
+                    "channel", "category", "Contact channel (direct_mail: printed mail, flyers).", values=OFFER_CHANNELS
+                ),
                 Col("offer_type", "category", "Kind of offer.", values=OFFER_TYPES),
                 Col("group", "category", "Contacted (treatment) or held out.", values=("treatment", "holdout")),
                 Col("responded", "bool", "Bought within the response window."),

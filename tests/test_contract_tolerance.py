@@ -238,3 +238,17 @@ def test_validate_command_says_what_it_set_aside(tmp_path, capsys):
         "set aside: 1 receipt (14.29 % of receipts, 42.71 % of revenue), 3 rows of transaction_items (42.86 %)" in err
     )
     assert "rule 'receipt set aside whole (one of its rows broke a rule)'" not in err  # not a rule the user broke
+
+
+def test_campaigns_by_direct_mail_and_age_bands_are_contract_values(tmp_path):
+    customers = "customer_id,customer_type,age_band\nc1,b2c,35-44\nc2,b2c,\nc3,b2b,\n"
+    offers = (
+        "offer_id,customer_id,date,channel,offer_type,group,responded\n"
+        "O1,c1,2025-01-02,direct_mail,personal_discount,treatment,true\n"
+        "O2,c2,2025-01-02,fax,personal_discount,treatment,false\n"
+    )
+    _, report = io.check_folder(write(tmp_path / "d", customers=customers, offers=offers))
+    p = rules(report.problems)
+    # a printed mailing is a channel; a fax is not
+    assert list(p) == [("offers", "channel", "one of email, push, sms, social, direct_mail")]
+    assert p[("offers", "channel", "one of email, push, sms, social, direct_mail")].row_ids == "O2"
