@@ -40,6 +40,8 @@ from loyalty_lib.dataset import Dataset
 from loyalty_lib.schema import TABLES
 
 FORMATS = ("parquet", "csv")
+#: Formats a table is looked for in, as ``<table>.<format>`` (a workbook is read, never written).
+READ_FORMATS = (*FORMATS, "xlsx")
 #: Workbook suffixes read with openpyxl (a mapping names them with ``file:``).
 WORKBOOKS = (".xlsx", ".xlsm")
 TRUTH_FILE = "ground_truth.json"
@@ -102,7 +104,7 @@ class Parsing:
 
 
 def _table_files(folder: Path, name: str) -> list[Path]:
-    return [folder / f"{name}.{fmt}" for fmt in FORMATS if (folder / f"{name}.{fmt}").exists()]
+    return [folder / f"{name}.{fmt}" for fmt in READ_FORMATS if (folder / f"{name}.{fmt}").exists()]
 
 
 def table_path(folder: Path, name: str) -> Path | None:
@@ -644,7 +646,7 @@ def read_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
     if missing:
         raise FileNotFoundError(
             f"data folder {folder} lacks the required table(s) {', '.join(missing)} "
-            f"(expected <table>.parquet or <table>.csv; see docs/data_contract.md)"
+            f"(expected <table>.parquet, <table>.csv or <table>.xlsx; see docs/data_contract.md)"
         )
     return tables
 
@@ -887,7 +889,7 @@ def save(dataset: Dataset, folder: str | Path, *, fmt: str = "parquet", force: b
         raise FileExistsError(f"{folder} already holds data; pass force=True (--force) to overwrite")
     folder.mkdir(parents=True, exist_ok=True)
     for name, df in dataset.tables.items():
-        for other in FORMATS:
+        for other in READ_FORMATS:
             (folder / f"{name}.{other}").unlink(missing_ok=True)
         write_table(df, folder / f"{name}.{fmt}")
     for name, df in dataset.truth_tables.items():

@@ -43,7 +43,7 @@ Besides these, a table may say (see docs/own_data.md for examples):
 At the top level, ``currency: USD`` says which currency every amount is in: it becomes the
 ``currency`` column of ``transactions`` (a constant), which the Study and every page read.
 
-Tables the mapping does not mention are read from ``<table>.parquet`` / ``<table>.csv`` as
+Tables the mapping does not mention are read from ``<table>.parquet`` / ``.csv`` / ``.xlsx`` as
 usual; optional tables that are in neither place are simply absent. Columns the mapping does
 not mention keep their names (so an export that already uses a contract name needs no line),
 and values not listed under ``values`` are kept as they are (the contract check then names

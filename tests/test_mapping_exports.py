@@ -248,3 +248,22 @@ def test_a_till_that_knows_only_card_numbers(tmp_path):
     assert w.loc["customer from the card's holder (mapping: customer_from_card)", "row_ids"] == "1, 4"
     with pytest.raises(MappingError, match="'customer_from_card' .* is for receipts"):
         io.check_folder(folder, mapping={"tables": {"cards": {"customer_from_card": True}}})
+
+
+def test_a_workbook_named_after_its_table_needs_no_mapping(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    pd.DataFrame({"customer_id": ["0001", "0002"], "customer_type": ["b2c", "b2b"]}).to_excel(
+        folder / "customers.xlsx", index=False
+    )
+    (folder / "cards.csv").write_text("card_id,customer_id\nK1,0001\n")
+    (folder / "transactions.csv").write_text(
+        "transaction_id,customer_id,date,gross_amount,discount_amount,amount,channel,store_id,card_id\n"
+        "1,0001,2025-03-01,10,0,10,offline,S1,K1\n"
+    )
+    tables, report = io.check_folder(folder)
+    assert report.ok, report.message()
+    assert tables["customers"]["customer_id"].tolist() == ["0001", "0002"]
+    (folder / "customers.csv").write_text("customer_id,customer_type\n0001,b2c\n")
+    with pytest.raises(ReadError, match=r"twice: customers\.csv and customers\.xlsx"):
+        io.check_folder(folder)
