@@ -26,8 +26,9 @@ from scipy import stats as sps
 
 from loyalty_lib import truth as tl
 from loyalty_lib.dataset import Dataset
-from loyalty_lib.metrics import activity, basket, enrollment, impact, roi
+from loyalty_lib.metrics import activity, basket, designs, enrollment, impact, roi
 from loyalty_lib.metrics import satisfaction as sat
+from loyalty_lib.study import Study
 
 ROW_COLUMNS = ["estimator", "estimate", "ci_low", "ci_high", "truth"]
 LEVEL = 0.95
@@ -83,25 +84,24 @@ class Branch:
         return pd.Timestamp(p["start"]), pd.Timestamp(p["launch"]), pd.Timestamp(p["end"])
 
     @cached_property
-    def established(self) -> pd.DataFrame:
-        """Established customers' customer-month panel with the planted no-program outcomes.
+    def study(self) -> Study:
+        """The study of the branch, derived from its tables as notebooks 06 and 07 derive it."""
+        return Study.from_data(self.ds)
 
-        The panel of notebooks 06 and 07: customers buying before the data start, treatment from
-        the cards table (receipts split at the day after each card was handed out), ``cf_*``
-        columns from the generator's counterfactual.
+    @cached_property
+    def design(self) -> designs.ImpactDesign:
+        """The impact design the branch allows (the card-timed DiD on the teaching branch)."""
+        return designs.choose_design(self.study)
+
+    @cached_property
+    def established(self) -> pd.DataFrame:
+        """The customer-month panel of notebooks 06 and 07 (:func:`~loyalty_lib.metrics.designs.impact_panel`).
+
+        The established customers of the study, treatment from the study's join dates (receipts
+        split at the day after each card was handed out). The planted no-program outcomes stay in
+        the truth layer, which :func:`loyalty_lib.truth.annotate` reads for each figure.
         """
-        start, launch, end = self.period
-        tc = self.ds.truth_tables["customers"]
-        ids = tc.loc[tc["established"].astype(bool), "customer_id"]
-        tx = impact.counterfactual_columns(self.ds.transactions, self.ds.truth_tables["transactions"])
-        tx = tx[tx["customer_id"].isin(ids)]
-        values = {"revenue": "amount", "gross": "gross_amount", "cf_revenue": "cf_amount"}
-        values |= {"cf_gross": "cf_gross_amount", "cf_visits": "cf_visit"}
-        customers = self.ds.customers[self.ds.customers["customer_id"].isin(ids)]
-        panel = impact.customer_month_panel(
-            tx, customers=customers, start=start, end=end, values=values, cards=self.ds.cards
-        )
-        return impact.add_treatment(panel, self.ds.cards, launch=launch).reset_index(drop=True)
+        return designs.impact_panel(self.ds, self.study, design=self.design)
 
 
 def _rows(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
@@ -201,22 +201,18 @@ def did_rows(b: Branch) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         did = pd.concat([impact.did_panel(est, outcome="revenue"), impact.did_panel(est, outcome="visits")])
-    planted = impact.planted_effect(est, est["treated"])
-    frame = did.assign(truth=planted.reindex(did.index).to_numpy(float))
-    return _rows(frame, ["did_revenue", "did_visits"])
+    return _rows(tl.annotate(did, b.ds, "impact", panel=est, cells="treated"), ["did_revenue", "did_visits"])
 
 
 def imputation_rows(b: Branch) -> pd.DataFrame:
     """DiD by imputation timed from the card, revenue and visits per member-month with a card (``06_impact``).
 
-    Planted value: actual minus no-program outcome over members' time with a card, per member-month
-    (``impact.planted_card_effect``).
+    The headline of 06: :func:`~loyalty_lib.metrics.designs.program_effect` on the study's panel.
+    Planted value: actual minus no-program outcome over members' time with a card, per member-month.
     """
     est = b.established
-    imp = impact.did_imputation(est, outcomes=["revenue", "visits"], n_boot=b.n_boot, seed=b.seed)
-    planted = impact.planted_card_effect(est)
-    frame = imp.loc[["revenue", "visits"]]
-    frame = frame.assign(truth=planted.reindex(frame.index).to_numpy(float))
+    imp = designs.program_effect(est, b.design, outcomes=["revenue", "visits"], n_boot=b.n_boot, seed=b.seed)
+    frame = tl.annotate(imp, b.ds, "card_impact", panel=est).loc[["revenue", "visits"]]
     return _rows(frame, ["imputation_did_revenue", "imputation_did_visits"])
 
 
@@ -225,41 +221,32 @@ def psw_rows(b: Branch) -> pd.DataFrame:
 
     Planted value: the DiD's (established members' post-launch months).
     """
-    start, launch, _ = b.period
-    est = b.established
-    tx = b.ds.transactions[b.ds.transactions["customer_id"].isin(est["customer_id"].unique())]
+    est, study = b.established, b.study
     customers = b.ds.customers[b.ds.customers["customer_id"].isin(est["customer_id"].unique())]
-    features = impact.pre_period_features(tx, customers, launch=launch, start=start)
+    features = impact.pre_period_features(b.ds.transactions, customers, launch=study.launch, start=study.start)
     member = est.groupby("customer_id")["ever_member"].first().reindex(features.index).to_numpy()
     post = est[est["post"]].groupby("customer_id")[["revenue", "visits"]].mean().reindex(features.index)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         psw = impact.psw_att(features, member, post, n_boot=b.n_boot, seed=b.seed).loc[["revenue"]]
-    planted = impact.planted_effect(est, est["treated"])
-    return _rows(psw.assign(truth=planted.reindex(psw.index).to_numpy(float)), ["psw_revenue"])
+    return _rows(tl.annotate(psw, b.ds, "impact", panel=est, cells="treated"), ["psw_revenue"])
 
 
 def roi_rows(b: Branch) -> pd.DataFrame:
-    """Program ROI from the imputation DiD on gross revenue with a card (``07_roi_clv``).
+    """Program ROI, exactly as ``07_roi_clv`` computes it.
 
-    Planted value: the ROI of the planted incremental gross revenue over members' time with a card
-    (``program.incremental_gross_revenue_with_card``) at the same margin and cost.
+    The incremental gross revenue of :func:`~loyalty_lib.metrics.designs.incremental_revenue` (the
+    effect per member-month with a card times every member's months with a card), the cost of the
+    ledger, the generator's margin (07's default). Planted value: the ROI of the planted incremental
+    gross revenue over members' time with a card (``program.incremental_gross_revenue_with_card``) at
+    the same margin and cost.
     """
     ds = b.ds
-    _, _, end = b.period
-    est = b.established
-    effect, draws = impact.did_imputation(est, outcomes=["gross"], n_boot=b.n_boot, seed=b.seed, return_draws=True)
+    inc = designs.incremental_revenue(ds, b.study, b.design, n_boot=b.n_boot, seed=b.seed)
     margin = float(ds.truth["program"]["margin"])
-    cost_total = float(ds.program_costs["amount"].sum())
-    table = roi.roi_estimate(
-        effect["estimate"].iloc[0],
-        exposure=roi.member_months(ds.cards, end=end),
-        cost_total=cost_total,
-        margin=margin,
-        draws=draws[:, 0],
-    )
-    inc = tl.planted(ds, "program.incremental_gross_revenue_with_card")
-    frame = table.loc[["roi_pct"]].assign(truth=roi.roi_pct(inc, cost_total, margin=margin))
+    cost_total = float(roi.cost_ledger(ds.program_costs).drop(columns="total").sum().sum())
+    table = inc.roi(cost_total=cost_total, margin=margin)
+    frame = tl.annotate(table, ds, "roi_with_card", margin=margin, cost_total=cost_total).loc[["roi_pct"]]
     return _rows(frame, ["roi_pct"])
 
 

@@ -162,3 +162,27 @@ def test_coverage_sweep_large():
     flagged = table.assign(flag=cv.flags(table))
     bad = flagged[(flagged["flag"] != "") & ~flagged["estimator"].isin(cv.KNOWN_ISSUES)]
     assert bad.empty, bad
+
+
+def _stored_check_output(notebook: str) -> dict[str, list[float]]:
+    """Rows of a notebook's committed ``# NBVAL_CHECK_OUTPUT`` table: label -> numbers."""
+    import nbformat
+
+    nb = nbformat.read(config.NOTEBOOKS_DIR / f"{notebook}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in c.source)
+    lines = "".join(o.get("text", "") for o in cell.outputs).splitlines()[1:]
+    return {ln.rsplit(None, 2)[0].strip(): [float(v) for v in ln.split()[-2:]] for ln in lines if ln.strip()}
+
+
+def test_the_sweep_runs_the_notebooks_own_estimates():
+    # the coverage rows of the headline impact and the ROI are the figures 06 and 07 publish: on the
+    # teaching sample they equal the committed outputs of the notebooks' checked cells
+    from loyalty_lib.dataset import load_or_generate
+
+    b = cv.Branch(load_or_generate(""), seed=42, n_boot=30)
+    roi_row = cv.roi_rows(b).iloc[0]
+    stored = _stored_check_output("07_roi_clv")["ROI from the impact estimate"]
+    assert [round(roi_row["estimate"]), round(roi_row["truth"])] == stored
+    imp = cv.imputation_rows(b).set_index("estimator").loc["imputation_did_revenue"]
+    stored = _stored_check_output("06_impact")["DiD from the card (headline)"]
+    assert [round(imp["estimate"]), round(imp["truth"])] == stored
