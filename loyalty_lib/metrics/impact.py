@@ -31,6 +31,7 @@ from loyalty_lib.stats import (
     check_columns,
     estimate_frame,
     normal_interval,
+    percentile_interval,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "did_imputation",
     "did_panel",
     "event_study",
+    "join_event_profile",
     "naive_gap",
     "planted_card_effect",
     "planted_effect",
@@ -1061,6 +1063,74 @@ def event_study(
     ).reset_index(drop=True)
 
 
+def _imputation_setup(panel, outcomes, exposure_col, post_col, customer_col, month_col, suffix, month_effects, who):
+    """Grids of the imputation design: exposure, control weights and per-outcome pieces (see did_imputation).
+
+    Returns a dict with ``n``, ``T``, ``months``, ``post`` (bool per month), ``E`` (with-card
+    exposure, customers x months), ``W`` (the weight of each cell in the month effects), ``e_i``
+    (exposure per customer) and ``parts``: per outcome ``(own, before, alpha, Y)`` - with-card
+    outcome minus own level per customer, each cell's contribution to the month effects, the
+    own pre-launch level and the outcome grid.
+    """
+    card_cols = [o + suffix for o in outcomes]
+    check_columns(
+        panel,
+        [customer_col, month_col, exposure_col, post_col, *outcomes, *card_cols],
+        who,
+    )
+    ci, cust = pd.factorize(panel[customer_col], sort=True)
+    mi, months = pd.factorize(panel[month_col], sort=True)
+    n, T = len(cust), len(months)
+    if len(panel) != n * T or pd.Series(ci * T + mi).duplicated().any():
+        raise ValueError(f"{who}: the panel is not balanced (every customer in every month)")
+    flat = ci * T + mi
+
+    def grid(col):
+        out = np.zeros(n * T)
+        out[flat] = panel[col].to_numpy(dtype=float)
+        return out.reshape(n, T)
+
+    post_m = np.zeros(T, bool)
+    post_m[mi] = panel[post_col].to_numpy(dtype=bool)
+    if post_m.all() or not post_m.any():
+        raise ValueError(f"{who}: '{post_col}' must mark some months before and some after launch")
+    E = grid(exposure_col)
+    if (E[:, ~post_m] > 0).any() or (E < 0).any() or (E > 1).any():
+        raise ValueError(f"{who}: '{exposure_col}' must be a share in [0, 1], and 0 before launch")
+    U = np.where(post_m, 1.0 - E, 0.0)  # before-the-card exposure after launch
+    if month_effects not in ("before_card", "year_before"):
+        raise ValueError(f"{who}: month_effects must be 'before_card' or 'year_before', got {month_effects!r}")
+    if E.sum() == 0 or (month_effects == "before_card" and U.sum() == 0):
+        raise ValueError(f"{who}: need time with a card ('{exposure_col}' > 0) and without one after launch")
+    pre = (~post_m).astype(float)
+    lag = np.full(T, -1)  # year_before: the latest pre-launch month of the same calendar month
+    if month_effects == "year_before":
+        cal = np.asarray(pd.DatetimeIndex(months).month)
+        pre_idx = np.flatnonzero(~post_m)
+        if len(set(cal[pre_idx])) < 12:
+            raise ValueError(
+                f"{who}: month_effects='year_before' needs 12 months before the launch, the panel has {len(pre_idx)}"
+            )
+        for t in np.flatnonzero(post_m):  # one step per month of the window
+            same = pre_idx[cal[pre_idx] == cal[t]]
+            lag[t] = same.max()
+    e_i = E.sum(1)
+    parts = []
+    for o, oc in zip(outcomes, card_cols, strict=True):
+        Y, Yc = grid(o), grid(oc)
+        if (Yc[:, ~post_m] != 0).any():
+            raise ValueError(f"{who}: '{oc}' is not 0 before launch")
+        alpha = Y @ pre / pre.sum()  # own pre-launch monthly mean
+        if month_effects == "before_card":
+            before = (Y - Yc) - U * alpha[:, None]  # before-the-card outcome minus own level
+        else:  # own deviation in the same calendar month a year before, placed on the post month
+            before = np.where(lag >= 0, Y[:, np.maximum(lag, 0)] - alpha[:, None], 0.0)
+        own = Yc.sum(1) - e_i * alpha  # with-card outcome minus own level, per customer
+        parts.append((own, before, alpha, Y))
+    W = U if month_effects == "before_card" else np.broadcast_to((lag >= 0).astype(float), (n, T))
+    return {"n": n, "T": T, "months": months, "post": post_m, "E": E, "W": W, "e_i": e_i, "parts": parts}
+
+
 def did_imputation(
     panel: pd.DataFrame,
     *,
@@ -1147,63 +1217,10 @@ def did_imputation(
     [10.0]
     """
     outcomes = list(outcomes)
-    card_cols = [o + suffix for o in outcomes]
-    check_columns(
-        panel,
-        [customer_col, month_col, exposure_col, post_col, *outcomes, *card_cols],
-        "did_imputation",
+    g = _imputation_setup(
+        panel, outcomes, exposure_col, post_col, customer_col, month_col, suffix, month_effects, "did_imputation"
     )
-    ci, cust = pd.factorize(panel[customer_col], sort=True)
-    mi, months = pd.factorize(panel[month_col], sort=True)
-    n, T = len(cust), len(months)
-    if len(panel) != n * T or pd.Series(ci * T + mi).duplicated().any():
-        raise ValueError("did_imputation: the panel is not balanced (every customer in every month)")
-    flat = ci * T + mi
-
-    def grid(col):
-        out = np.zeros(n * T)
-        out[flat] = panel[col].to_numpy(dtype=float)
-        return out.reshape(n, T)
-
-    post_m = np.zeros(T, bool)
-    post_m[mi] = panel[post_col].to_numpy(dtype=bool)
-    if post_m.all() or not post_m.any():
-        raise ValueError(f"did_imputation: '{post_col}' must mark some months before and some after launch")
-    E = grid(exposure_col)
-    if (E[:, ~post_m] > 0).any() or (E < 0).any() or (E > 1).any():
-        raise ValueError(f"did_imputation: '{exposure_col}' must be a share in [0, 1], and 0 before launch")
-    U = np.where(post_m, 1.0 - E, 0.0)  # before-the-card exposure after launch
-    if month_effects not in ("before_card", "year_before"):
-        raise ValueError(f"did_imputation: month_effects must be 'before_card' or 'year_before', got {month_effects!r}")
-    if E.sum() == 0 or (month_effects == "before_card" and U.sum() == 0):
-        raise ValueError(f"did_imputation: need time with a card ('{exposure_col}' > 0) and without one after launch")
-    pre = (~post_m).astype(float)
-    lag = np.full(T, -1)  # year_before: the latest pre-launch month of the same calendar month
-    if month_effects == "year_before":
-        cal = np.asarray(pd.DatetimeIndex(months).month)
-        pre_idx = np.flatnonzero(~post_m)
-        if len(set(cal[pre_idx])) < 12:
-            raise ValueError(
-                f"did_imputation: month_effects='year_before' needs 12 months before the launch, the panel has "
-                f"{len(pre_idx)}"
-            )
-        for t in np.flatnonzero(post_m):  # one step per month of the window
-            same = pre_idx[cal[pre_idx] == cal[t]]
-            lag[t] = same.max()
-    e_i = E.sum(1)
-    parts = []
-    for o, oc in zip(outcomes, card_cols, strict=True):
-        Y, Yc = grid(o), grid(oc)
-        if (Yc[:, ~post_m] != 0).any():
-            raise ValueError(f"did_imputation: '{oc}' is not 0 before launch")
-        alpha = Y @ pre / pre.sum()  # own pre-launch monthly mean
-        if month_effects == "before_card":
-            before = (Y - Yc) - U * alpha[:, None]  # before-the-card outcome minus own level
-        else:  # own deviation in the same calendar month a year before, placed on the post month
-            before = np.where(lag >= 0, Y[:, np.maximum(lag, 0)] - alpha[:, None], 0.0)
-        own = Yc.sum(1) - e_i * alpha  # with-card outcome minus own level, per customer
-        parts.append((own, before, alpha))
-    W = U if month_effects == "before_card" else np.broadcast_to((lag >= 0).astype(float), (n, T))
+    n, E, W, e_i, parts = g["n"], g["E"], g["W"], g["e_i"], g["parts"]
 
     def stat(c):  # (b, n) counts -> (b, k) effects and (b, k) counterfactual means
         exp_t = c @ E  # (b, T) with-card exposure per month
@@ -1211,7 +1228,7 @@ def did_imputation(
         mm = c @ e_i
         eff, cf = [], []
         with np.errstate(invalid="ignore", divide="ignore"):
-            for own, before, alpha in parts:
+            for own, before, alpha, _ in parts:
                 delta = np.where(u_t > 0, (c @ before) / u_t, 0.0)  # month effects
                 shift = (exp_t * delta).sum(1)
                 eff.append((c @ own - shift) / mm)
@@ -1242,3 +1259,102 @@ def did_imputation(
         counterfactual=cf_all,
     )
     return (out, draws) if return_draws else out
+
+
+def join_event_profile(
+    panel: pd.DataFrame,
+    *,
+    outcome: str = "revenue",
+    month_effects: str = "before_card",
+    window: tuple[int, int] = (-6, 12),
+    exposure_col: str = "card_exposure",
+    post_col: str = "post",
+    customer_col: str = "customer_id",
+    month_col: str = "month",
+    suffix: str = "_card",
+    n_boot: int = 300,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Event study around each member's card: actual minus imputed no-card outcome by months since it.
+
+    The imputation of :func:`did_imputation` (each member's own pre-launch level plus the month's
+    change, from ``month_effects``), read month by month relative to the first month with a card
+    (0: that month, partly with the card). Before 0 the gaps should hover around zero: a dip or a
+    rise there means the members were changing before their card (where a card is handed out at a
+    purchase, the months just before it look busier, and the wait before them quieter, by
+    construction); from 0 on they trace the effect as the card ages.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        As :func:`did_imputation`.
+    outcome : str
+        Outcome column (its ``<outcome><suffix>`` twin is needed as well).
+    month_effects : {"before_card", "year_before"}
+        As :func:`did_imputation`.
+    window : tuple of int
+        First and last month relative to the card.
+    exposure_col, post_col, customer_col, month_col, suffix : str
+        Column names.
+    n_boot, seed, level
+        Bootstrap over customers: every resample redraws members with all their months and
+        re-estimates the month effects.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per month relative to the card with ``relative_month``, ``estimate, ci_low,
+        ci_high`` (mean gap per member in that month) and ``n`` (members observed then).
+
+    Examples
+    --------
+    One member, a card from the third of four months, no other customer moving: the level is the
+    pre-launch mean 10, so the gaps are 0, 0 (months -2, -1) and 6, 8 (months 0, 1).
+
+    >>> p = pd.DataFrame({"customer_id": "A", "month": pd.date_range("2026-01-01", periods=4, freq="MS"),
+    ...                   "revenue": [10.0, 10, 16, 18], "revenue_card": [0.0, 0, 16, 18],
+    ...                   "card_exposure": [0.0, 0, 1, 1], "post": [False, True, True, True]})
+    >>> q = pd.concat([p, p.assign(customer_id="B", revenue=[5.0, 5, 5, 5], revenue_card=0.0, card_exposure=0.0)])
+    >>> join_event_profile(q, window=(-2, 1), n_boot=20)["estimate"].tolist()
+    [0.0, 0.0, 6.0, 8.0]
+    """
+    g = _imputation_setup(
+        panel, [outcome], exposure_col, post_col, customer_col, month_col, suffix, month_effects, "join_event_profile"
+    )
+    n, T, E, W = g["n"], g["T"], g["E"], g["W"]
+    _, before, alpha, Y = g["parts"][0]
+    member = E.sum(1) > 0
+    if not member.any():
+        raise ValueError("join_event_profile: no member holds a card in the panel")
+    first = np.where(member, (E > 0).argmax(1), -1)  # month the card counts from
+    cohorts = np.unique(first[member])
+    C = (first[:, None] == cohorts[None, :]).astype(float)  # members x cohorts
+    post = g["post"].astype(float)
+    ks = np.arange(window[0], window[1] + 1)
+    A, D, P, idx = [], [], [], []
+    for k in ks:  # one step per month of the window
+        t = first + k
+        ok = member & (t >= 0) & (t < T)
+        tt = np.clip(t, 0, T - 1)
+        A.append(np.where(ok, Y[np.arange(n), tt] - alpha, 0.0))  # gap before the month effect
+        D.append(ok.astype(float))
+        P.append(C * (ok * post[tt])[:, None])  # members x cohorts whose cell gets the month effect
+        cell = np.clip(cohorts + k, 0, T - 1)
+        idx.append(cell)
+    A, D = np.vstack(A).T, np.vstack(D).T  # (n, K)
+
+    def stat(c):  # (b, n) counts -> (b, K) mean gaps
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w_t = c @ W
+            delta = np.where(w_t > 0, (c @ before) / w_t, 0.0)  # (b, T) month effects
+            shift = np.column_stack([((c @ P[j]) * delta[:, idx[j]]).sum(1) for j in range(len(ks))])
+            return (c @ A - shift) / (c @ D)
+
+    point = stat(np.ones((1, n)))[0]
+    draws = bootstrap_draws(n, stat, n_boot=n_boot, seed=seed, counts=True)
+    lo, hi = percentile_interval(draws, level=level)
+    out = pd.DataFrame(
+        {"relative_month": ks, "estimate": point, "ci_low": lo, "ci_high": hi, "n": D.sum(0).astype(np.int64)}
+    )
+    return out[out["n"] > 0].reset_index(drop=True)

@@ -76,6 +76,8 @@ def plot_event_study(
     truth=None,
     ax: Axes | None = None,
     ylabel: str = "members minus non-members, change since the month before launch",
+    xlabel: str = "months since launch",
+    event: str = "launch",
     **kwargs,
 ) -> Axes:
     """Month-by-month gap relative to the reference month, with 95 % intervals.
@@ -89,8 +91,10 @@ def plot_event_study(
         Planted effect after launch (a horizontal line, or one value per month).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
-    ylabel : str
-        Y-axis label.
+    ylabel, xlabel : str
+        Axis labels (``join_event_profile`` output: ``xlabel="months since the card"``).
+    event : str
+        Name of the event drawn between months -1 and 0.
     **kwargs
         Passed to ``Axes.plot``.
 
@@ -104,12 +108,12 @@ def plot_event_study(
     ax.fill_between(x, data["ci_low"], data["ci_high"], color="C0", alpha=0.2, label="95 % CI")
     ax.plot(x, data["estimate"], marker="o", color="C0", label="estimate", **kwargs)
     ax.axhline(0, color="black", lw=0.8)
-    ax.axvline(-0.5, color="grey", ls=":", label="launch")
+    ax.axvline(-0.5, color="grey", ls=":", label=event)
     if truth is not None:
         t = np.broadcast_to(np.asarray(truth, dtype=float), x.shape)
         post = x >= 0
         ax.plot(x[post], t[post], color="black", ls="--", label="planted truth")
-    ax.set(xlabel="months since launch", ylabel=ylabel)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.legend(frameon=False)
     return ax
 

@@ -144,3 +144,11 @@ def test_event_study_on_members_only_recovers_the_planted_effect():
     assert tl.covered(out).all(), out
     assert (out["ci_low"] > 0).all()
     assert np.isfinite(out["truth"]).all()
+    # the same imputation month by month around each member's card: the months with a card carry the
+    # effect, their mean (weighted by members) near the headline; the months before it near zero
+    prof = im.join_event_profile(panel, outcome="visits", month_effects="year_before", n_boot=50, seed=1)
+    after = prof[prof["relative_month"].between(1, 9)]
+    assert (after["ci_low"] > 0).all()
+    assert np.average(after["estimate"], weights=after["n"]) == pytest.approx(out.loc["visits", "estimate"], rel=0.25)
+    before = prof[prof["relative_month"] < 0]
+    assert (before["estimate"].abs() < 0.25 * out.loc["visits", "estimate"]).all()

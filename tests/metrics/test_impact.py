@@ -300,6 +300,15 @@ def test_event_study_by_hand():
     assert "revenue" in ax.get_ylabel()
 
 
+def test_event_study_plot_names_its_event():
+    prof = pd.DataFrame(
+        {"relative_month": [-1, 0, 1], "estimate": [0.0, 2, 3], "ci_low": [-1.0, 1, 2], "ci_high": [1.0, 3, 4]}
+    )
+    ax = pim.plot_event_study(prof, xlabel="months since the card", event="card", ax=plt.figure().gca())
+    assert ax.get_xlabel() == "months since the card"
+    assert "card" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
 def test_balance_and_overlap_plots():
     f = pd.DataFrame({"x": [1.0, 2, 3, 4], "z": [0.0, 1, 0, 1]})
     t = np.array([True, True, False, False])
