@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loyalty_lib import synth
 from loyalty_lib.dataset import Dataset
 
 
@@ -97,3 +98,26 @@ def chain(launching: Dataset, others: list[Dataset]) -> Dataset:
         program_costs=launching.program_costs,
         source="a chain: branch A launches the program, the others never run it",
     )
+
+
+#: The data shapes the notebook runs of 06 and 07 use: name -> how to build it from the generator.
+SHAPES = {
+    # members only, card issue dates known, a year before the launch: the event study
+    "members_issue_dates": lambda: members_only(synth.generate(n_customers=2000, seed=5), truth=False),
+    # the generator's members-only export: program older than the data, issue dates unknown, USD
+    "members_only": lambda: synth.generate("members_only", n_customers=1500, seed=5),
+    # walk-ins: anonymous receipts, four branches of which one launches the program
+    "walk_ins": lambda: synth.generate("walk_ins", n_customers=2000, seed=3),
+}
+
+
+def shape_folder(shape: str, root) -> object:
+    """Write one of :data:`SHAPES` as a contract folder under ``root`` (once) and return its path."""
+    from pathlib import Path
+
+    from loyalty_lib import io
+
+    folder = Path(root) / shape
+    if not (folder / "transactions.parquet").exists():
+        io.save(SHAPES[shape](), folder)
+    return folder

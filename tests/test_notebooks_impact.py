@@ -1,9 +1,10 @@
-"""Notebooks 06 and 07 on the data shapes of real exports: each picks the design the data allow.
+"""Notebook 06 on the data shapes of real exports: it takes the design the data allow.
 
-Three folders cut from the generator and written as a shop's export would be (no planted truth):
-members only with card issue dates (the event study), members only of a program older than the
-data without issue dates (no causal design: "not available"), and a chain where one branch
-launches the program (the store-month DiD). The teaching branch runs in tests/test_notebooks.py.
+Three folders written as a shop's export would be: members only with card issue dates (the event
+study), the generator's members-only export of a program older than the data without issue dates
+(no causal design: "not available"), and walk-in receipts at four branches of which one launches
+the program (the store-month DiD). The teaching branch runs in tests/test_notebooks.py; notebook 07
+on the same shapes in tests/test_notebooks_roi.py.
 """
 
 import sys
@@ -11,44 +12,22 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import papermill as pm
 import pytest
 
-from loyalty_lib import config, io, synth
+from loyalty_lib import config
 from loyalty_lib.kpi import read_kpis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import impact_data  # noqa: E402
 
-NB = {n: config.NOTEBOOKS_DIR / f"{n}.ipynb" for n in ("06_impact", "07_roi_clv")}
 
-
-SHAPES = {
-    "members_issue_dates": lambda b: impact_data.members_only(b, truth=False),
-    "members_older": impact_data.members_only_older,
-    "chain": lambda b: impact_data.chain(b, [synth.generate(n_customers=1200, seed=105 + i) for i in range(2)]),
-}
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    """Each shape written once, on first use, from one generated branch."""
-    root = tmp_path_factory.mktemp("impact_shapes")
-    branch = synth.generate(n_customers=2500, seed=5)
-    made = {}
-
-    def folder(shape: str) -> Path:
-        if shape not in made:
-            made[shape] = io.save(SHAPES[shape](branch), root / shape)
-        return made[shape]
-
-    return folder
-
-
-def run(notebook: str, folder: Path, tmp_path: Path):
+def run_notebook(notebook: str, folder: Path, tmp_path: Path):
+    """Run a notebook on a folder; return its KPIs (by kpi) and every text it showed."""
     out = tmp_path / f"{notebook}.ipynb"
     pm.execute_notebook(
-        str(NB[notebook]),
+        str(config.NOTEBOOKS_DIR / f"{notebook}.ipynb"),
         str(out),
         parameters={"data_dir": str(folder), "n_boot": 60},
         kernel_name="python3",
@@ -68,6 +47,12 @@ def run(notebook: str, folder: Path, tmp_path: Path):
     return read_kpis(nb).set_index("kpi"), text
 
 
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shapes")
+    return lambda shape: impact_data.shape_folder(shape, root)
+
+
 @pytest.mark.parametrize(
     "shape, design, available, missing",
     [
@@ -77,42 +62,22 @@ def run(notebook: str, folder: Path, tmp_path: Path):
             ["did_revenue", "did_visits"],
             ["naive_gap", "psw_revenue"],
         ),
+        ("members_only", None, [], ["did_revenue", "did_visits", "naive_gap", "psw_revenue"]),
+        ("walk_ins", "branch DiD", ["branch_revenue", "naive_gap"], ["did_revenue", "did_visits", "psw_revenue"]),
     ],
 )
-def test_impact_takes_the_design_the_data_allow(folders, tmp_path, shape, design, available, missing):
-    kpis, text = run("06_impact", folders(shape), tmp_path)
+def test_impact_takes_the_design_the_data_allow(shapes, tmp_path, shape, design, available, missing):
+    kpis, text = run_notebook("06_impact", shapes(shape), tmp_path)
     for k in available:
         assert np.isfinite(kpis.loc[k, "estimate"]) and kpis.loc[k, "ci_low"] <= kpis.loc[k, "estimate"], k
     for k in missing:
-        assert np.isnan(kpis.loc[k, "estimate"]) and kpis.loc[k, "reason"].strip(), k
+        assert pd.isna(kpis.loc[k, "estimate"]) and kpis.loc[k, "reason"].strip(), k
     if design is None:
         assert "No causal effect of the program can be estimated from these data" in text
-        assert "issue dates" in kpis.loc["did_revenue", "reason"]
+        assert "issue dates" in kpis.loc["did_revenue", "reason"] and "branch" in kpis.loc["did_revenue", "reason"]
     else:
-        assert f"({design})" in kpis.loc[available[0], "label"] or shape == "chain"
+        assert f"Design: {design}" in text or design in kpis.loc[available[0], "label"] or shape == "walk_ins"
         assert "What it assumes" in text
-
-
-@pytest.mark.parametrize(
-    "shape, roi_available",
-    [("members_issue_dates", False)],
-)
-def test_roi_needs_costs_and_an_impact_design_while_lifetime_value_runs_on_any_data(
-    folders, tmp_path, shape, roi_available
-):
-    kpis, text = run("07_roi_clv", folders(shape), tmp_path)
-    # the lifetime value and its holdout check run whatever the impact design
-    assert np.isfinite(kpis.loc["clv_mean", "estimate"])
-    assert "predicted" in text or "model" in text
-    if roi_available:  # the chain keeps the launching branch's cost ledger
-        r = kpis.loc["roi_pct"]
-        assert np.isfinite(r["estimate"]) and r["ci_low"] <= r["estimate"] <= r["ci_high"]
-        assert "branch DiD" in r["label"] and np.isfinite(kpis.loc["cost_total", "estimate"])
-    else:
-        assert np.isnan(kpis.loc["roi_pct", "estimate"])
-        assert np.isnan(kpis.loc["cost_total", "estimate"])
-        assert "ROI not available: no costs" in text
-    if shape == "members_older":
-        assert np.isnan(kpis.loc["incremental_gross_revenue", "estimate"])
-    else:
-        assert np.isfinite(kpis.loc["incremental_gross_revenue", "estimate"])
+    if shape == "walk_ins":  # members are named only by their card: no customer-level design
+        assert "carry no customer id" in kpis.loc["did_revenue", "reason"]
+        assert "Launching: S1" in text

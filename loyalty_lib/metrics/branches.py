@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from loyalty_lib.dataset import visits_mask
 from loyalty_lib.stats import check_columns, estimate_frame, t_value
 
 __all__ = ["branch_did", "branch_gap", "program_branches", "store_month_panel"]
@@ -61,8 +62,9 @@ def store_month_panel(
     values: Mapping[str, str] | None = None,
     store_col: str = "store_id",
     date_col: str = "date",
+    visit_col: str | None = None,
 ) -> pd.DataFrame:
-    """Monthly figures per branch: receipts and the sums of ``values``, zeros where none.
+    """Monthly figures per branch: visits and the sums of ``values``, zeros where none.
 
     Parameters
     ----------
@@ -75,12 +77,17 @@ def store_month_panel(
         Output column -> receipt column to sum; default ``{"revenue": "amount"}``.
     store_col, date_col : str
         Column names.
+    visit_col : str, optional
+        Boolean column saying which receipts are visits; default: those of
+        :func:`loyalty_lib.dataset.visits_mask` when the receipts have ``gross_amount`` (a
+        return is not a visit), else every receipt.
 
     Returns
     -------
     pandas.DataFrame
         One row per branch and month, sorted: ``store_id`` (named ``store_col``), ``month``
-        (month start), ``visits`` (receipts) and one column per ``values`` key.
+        (month start), ``visits`` (receipts that are visits) and one column per ``values`` key
+        (returns subtract).
 
     Examples
     --------
@@ -102,8 +109,14 @@ def store_month_panel(
     months = pd.period_range(start.to_period("M"), (end - pd.Timedelta(days=1)).to_period("M"), freq="M")
     stores = sorted(tx[store_col].unique())
     grid = pd.MultiIndex.from_product([stores, months.to_timestamp()], names=[store_col, "month"])
-    g = tx.assign(month=month.to_numpy()).groupby([store_col, "month"])
-    out = pd.DataFrame({"visits": g.size()}).reindex(grid, fill_value=0)
+    if visit_col is not None:
+        visit = tx[visit_col].to_numpy(bool)
+    elif "gross_amount" in tx:
+        visit = visits_mask(tx).to_numpy(bool)
+    else:
+        visit = np.ones(len(tx), bool)
+    g = tx.assign(month=month.to_numpy(), _visit=visit).groupby([store_col, "month"])
+    out = pd.DataFrame({"visits": g["_visit"].sum()}).reindex(grid, fill_value=0)
     for name, col in values.items():
         out[name] = g[col].sum().reindex(grid, fill_value=0.0).astype(float)
     out["visits"] = out["visits"].astype(np.int64)

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from loyalty_lib.dataset import Dataset
+from loyalty_lib.dataset import Dataset, visits_mask
 from loyalty_lib.metrics import impact
 from loyalty_lib.study import MIN_PRE_DAYS, Study
 
 __all__ = [
+    "ANONYMOUS_SHARE",
     "CUSTOMER_DESIGNS",
     "DESIGNS",
     "SHORT_NAMES",
@@ -84,6 +85,11 @@ DESIGNS: dict[str, tuple[str, str]] = {
 #: Designs estimated on the customer-month panel of :func:`impact_panel`.
 CUSTOMER_DESIGNS = ("card_did", "event_study", "staggered")
 
+
+#: Share of receipts without a customer id from which the customer-level designs are not used: where
+#: walk-in purchases are anonymous, a member's purchases before the card are among them, so the
+#: member's own level before the card cannot be measured.
+ANONYMOUS_SHARE = 0.01
 
 #: Design key -> a short name for tables and the scorecard.
 SHORT_NAMES: dict[str, str] = {
@@ -137,19 +143,29 @@ def choose_design(study: Study) -> ImpactDesign:
     Returns
     -------
     ImpactDesign
-        ``card_did`` when identified non-members and a pre-period are there; else
-        ``event_study`` when members join inside the window with known issue dates; else
-        ``branch_did`` when a branch without the program can serve as control; else ``none``,
-        whose ``reason`` says why and what data would enable an estimate.
+        ``card_did`` when identified non-members, card issue dates and a pre-period are there;
+        else ``event_study`` (a year before the launch) or ``staggered`` when members join inside
+        the window with known issue dates; else ``branch_did`` when a branch without the program
+        can serve as control; else ``none``, whose ``reason`` says why and what data would enable
+        an estimate. The customer-level designs are skipped when :data:`ANONYMOUS_SHARE` or more
+        of the receipts carry no customer id.
     """
 
     def make(key: str, reason: str) -> ImpactDesign:
         label, assumption = DESIGNS[key]
         return ImpactDesign(key, label, assumption, reason)
 
-    if study.can("did") and study.can("imputation_did") and study.issue_dates_known:
+    share = study.n_anonymous_receipts / max(study.n_receipts, 1)
+    hidden = ""
+    if share >= ANONYMOUS_SHARE:
+        hidden = (
+            f"{share:.0%} of receipts carry no customer id, so members' purchases before their card are among "
+            "them and no member's own level before the card can be measured (receipts tied to customers before "
+            "they joined, through an account or a phone number, would enable a customer-level design)"
+        )
+    elif study.can("did") and study.can("imputation_did") and study.issue_dates_known:
         return make("card_did", study.why("did"))
-    if study.can("imputation_did") and study.issue_dates_known:
+    if not hidden and study.can("imputation_did") and study.issue_dates_known:
         if study.program == "launched in the data" and study.pre_period_days >= 365:
             return make(
                 "event_study",
@@ -158,8 +174,8 @@ def choose_design(study: Study) -> ImpactDesign:
             )
         return make("staggered", study.why("imputation_did"))
     if study.can("branch_did"):
-        return make("branch_did", study.why("branch_did"))
-    reason = study.why("imputation_did")
+        return make("branch_did", study.why("branch_did") + (f"; no customer-level design: {hidden}" if hidden else ""))
+    reason = hidden or study.why("imputation_did")
     if not study.can("branch_did"):
         reason += "; a branch-level comparison is not possible either: " + study.why("branch_did")
     return make("none", reason)
@@ -198,7 +214,8 @@ def impact_panel(
     """The customer-month panel of the customer-level designs, set up by the study.
 
     One row per identified customer and calendar month of the window (zeros for months without a
-    purchase), the receipts split at the day after each member joined (the first card's issue
+    purchase; visits are the receipts that are visits, ``dataset.visits_mask``, and revenue is net
+    of returns), the receipts split at the day after each member joined (the first card's issue
     date, or the first card use when issue dates are unknown: ``study.members``), and the treatment
     columns of :func:`loyalty_lib.metrics.impact.add_treatment` with ``post`` from
     :func:`reference_end`.
@@ -231,7 +248,7 @@ def impact_panel(
     design = design or choose_design(study)
     values = dict(values or {"revenue": "amount", "gross": "gross_amount"})
     tx = ds.transactions[ds.transactions["customer_id"].notna()]
-    tx = tx.assign(date=pd.to_datetime(tx["date"]))
+    tx = tx.assign(date=pd.to_datetime(tx["date"]), _visit=visits_mask(tx).to_numpy(bool))
     tx = tx[(tx["date"] >= study.start) & (tx["date"] < study.end)]
     customers = ds.customers
     # who joined when, as the study reads it: the first card's issue date, else the first card use
@@ -250,7 +267,7 @@ def impact_panel(
         tx = tx[tx["customer_id"].isin(keep)]
         customers = customers[customers["customer_id"].isin(keep)]
     panel = impact.customer_month_panel(
-        tx, customers=customers, start=study.start, end=study.end, values=values, cards=cards
+        tx, customers=customers, start=study.start, end=study.end, values=values, cards=cards, visit_col="_visit"
     )
     return impact.add_treatment(panel, cards, launch=ref).reset_index(drop=True)
 

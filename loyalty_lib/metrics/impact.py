@@ -133,6 +133,7 @@ def customer_month_panel(
     date_col: str = "date",
     first_seen_col: str = "first_seen",
     issued_col: str = "issued_date",
+    visit_col: str | None = None,
 ) -> pd.DataFrame:
     """Build the customer-by-month panel, with zeros for months without purchases.
 
@@ -159,13 +160,17 @@ def customer_month_panel(
         anything else that day, stays on the before-the-card side). See :func:`did_imputation`.
     customer_col, date_col, first_seen_col, issued_col : str
         Column names.
+    visit_col : str, optional
+        Boolean column saying which receipts are visits (``dataset.visits_mask``: a return
+        receipt is not); default every receipt is one.
 
     Returns
     -------
     pandas.DataFrame
         One row per customer-month, sorted by customer and month, with columns
         ``customer_id`` (named ``customer_col``), ``month`` (month start), ``month_index``
-        (0 = the window's first month), ``visits`` (receipts) and one column per ``values`` key;
+        (0 = the window's first month), ``visits`` (receipts that are visits) and one column per
+        ``values`` key;
         with ``cards`` also ``visits_card`` and ``<key>_card``.
 
     Examples
@@ -225,12 +230,13 @@ def customer_month_panel(
     rc, rm = tx_codes[in_win], tx_month[in_win] - s
     starts = np.cumsum(counts) - counts
     pos = starts[rc] + (rm - f_idx[rc])
+    visit = transactions[visit_col].to_numpy(dtype=bool)[in_win] if visit_col is not None else np.ones(len(pos), bool)
     out = pd.DataFrame(
         {
             customer_col: uniques.take(cust_rep) if hasattr(uniques, "take") else uniques[cust_rep],
             "month": _month_start(m_idx + s) if total else pd.DatetimeIndex([]),
             "month_index": m_idx.astype(np.int64),
-            "visits": np.bincount(pos, minlength=total).astype(np.int64),
+            "visits": np.bincount(pos, weights=visit.astype(float), minlength=total).astype(np.int64),
         }
     )
     for name, col in values.items():
@@ -240,7 +246,9 @@ def customer_month_panel(
         day = pd.to_datetime(transactions[date_col]).dt.normalize()
         issue_day = transactions[customer_col].map(_first_issue(cards, customer_col, issued_col).dt.normalize())
         with_card = (day > pd.to_datetime(issue_day)).to_numpy(dtype=bool)[in_win]
-        out["visits_card"] = np.bincount(pos, weights=with_card.astype(float), minlength=total).astype(np.int64)
+        out["visits_card"] = np.bincount(pos, weights=(with_card & visit).astype(float), minlength=total).astype(
+            np.int64
+        )
         for name, col in values.items():
             v = pd.to_numeric(transactions[col], errors="raise").to_numpy(dtype=float)[in_win]
             out[f"{name}_card"] = np.bincount(pos, weights=v * with_card, minlength=total)

@@ -71,6 +71,9 @@ def test_the_design_follows_what_the_data_hold(branch):
     assert "issue dates" in older.reason and "branch" in older.reason  # what data would enable it
     chain = impact_data.chain(branch, [synth.generate(n_customers=800, seed=4)])
     assert designs.choose_design(Study.from_data(chain)).key == "branch_did"
+    # walk-ins: members are named only by their card, so their purchases before it are anonymous
+    walk = designs.choose_design(Study.from_data(synth.generate("walk_ins", n_customers=800, seed=4)))
+    assert walk.key == "branch_did" and "carry no customer id" in walk.reason
 
 
 def test_a_short_pre_period_leaves_the_not_yet_joined_members_as_controls(branch):
