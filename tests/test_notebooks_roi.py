@@ -12,21 +12,14 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import impact_data  # noqa: E402
-from test_notebooks_impact import run_notebook  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    root = tmp_path_factory.mktemp("shapes")
-    return lambda shape: impact_data.shape_folder(shape, root)
+from test_notebooks_impact import run_notebook, shapes  # noqa: E402, F401 (shapes is the fixture of the folders)
 
 
 @pytest.mark.parametrize(
     "shape, roi_design",
     [("members_issue_dates", None), ("members_only", None), ("walk_ins", "branch DiD")],
 )
-def test_roi_needs_costs_and_a_design_while_lifetime_value_runs_on_any_data(shapes, tmp_path, shape, roi_design):
+def test_roi_needs_costs_and_a_design_while_lifetime_value_runs_on_any_data(shapes, tmp_path, shape, roi_design):  # noqa: F811
     kpis, text = run_notebook("07_roi_clv", shapes(shape), tmp_path)
     # the lifetime value and its holdout check run whatever the impact design
     assert np.isfinite(kpis.loc["clv_mean", "estimate"])
