@@ -1,7 +1,8 @@
 """Tables for people: one dictionary of column labels and one table formatter, installed in a notebook by one call.
 
 A notebook's import cell calls :func:`install`; from then on every DataFrame the notebook
-displays is shown by :func:`format_table` (its rich HTML; the plain-text copy is unchanged):
+displays is shown by :func:`format_table` (its rich HTML; the plain-text copy is unchanged), and
+a Styler the notebook built itself keeps its styling but gets the column labels:
 
 - column names from :data:`LABELS` (``customer_type`` → "Client type"), any other snake_case
   name written as words (``n_card_receipts`` → "Card receipts (n)" is in the dictionary,
@@ -19,6 +20,7 @@ silences tqdm's warning that a notebook has no progress widgets.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import re
@@ -292,6 +294,17 @@ def _html(df: pd.DataFrame) -> str:
     return format_table(df).to_html()
 
 
+def _styler_html(sty) -> str:
+    """A Styler a notebook built itself keeps its styling; its column names get the labels."""
+    sty = copy.copy(sty)
+    sty.format_index(lambda c: label(c), axis="columns")
+    if sty.data.columns.nlevels == 1 and not (
+        isinstance(sty.data.index, pd.RangeIndex) and sty.data.index.name is None
+    ):
+        sty.format_index(lambda c: label(c) if isinstance(c, str) else format_value(c), axis="index")
+    return sty.to_html()
+
+
 def install(*, theme: bool = True) -> None:
     """Show every DataFrame of this notebook through :func:`format_table`; apply the chart style.
 
@@ -316,4 +329,8 @@ def install(*, theme: bool = True) -> None:
     ip = get_ipython()
     if ip is None:
         return
-    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _html)
+    from pandas.io.formats.style import Styler
+
+    html = ip.display_formatter.formatters["text/html"]
+    html.for_type(pd.DataFrame, _html)
+    html.for_type(Styler, _styler_html)

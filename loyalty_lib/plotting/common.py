@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.plotting.theme import label_text, legend_outside
+
 
 def money_label(text: str, currency: str = "", *, suffix: str = "") -> str:
     """An axis label for an amount: ``"net revenue, USD"``, or no unit when the currency is unknown.
@@ -120,8 +122,10 @@ def plot_estimates(
     errorbar_ci(ax, data, y, horizontal=True, color=color, **kwargs)
     if truth and truth in data and data[truth].notna().any():
         ax.scatter(data[truth], y, marker="D", color="black", zorder=3, label="planted truth")
-    ax.set(yticks=y, yticklabels=names, xlabel=xlabel)
+    ax.set(yticks=y, yticklabels=[label_text(n) for n in names], xlabel=xlabel)
+    ax.grid(axis="x", color="#e3e6ea", linewidth=0.8)
+    ax.grid(axis="y", visible=False)
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", frameon=False)
+    legend_outside(ax, where="below")  # never over the estimates
     return ax

@@ -197,6 +197,22 @@ def reference_line(
     return ax
 
 
+def label_text(name) -> str:
+    """A category or column name as people write it (``member_before_issue`` → "Member, before the card").
+
+    Uses the one dictionary of labels of :data:`loyalty_lib.present.LABELS`; any other
+    snake_case name is written as words.
+
+    Examples
+    --------
+    >>> label_text("member_before_issue"), label_text("b2c"), label_text("non_member")
+    ('Member, before the card', 'b2c', 'Non-member')
+    """
+    from loyalty_lib.present import label
+
+    return label(name)
+
+
 def legend_outside(ax: Axes, *, where: str = "right", **kwargs) -> Axes:
     """Put the legend beside the axes (``"right"``) or below them (``"below"``), never over the data."""
     handles, labels = ax.get_legend_handles_labels()

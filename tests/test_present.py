@@ -1,0 +1,104 @@
+"""Tables for people (loyalty_lib.present) and the house chart style (loyalty_lib.plotting.theme)."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from loyalty_lib import present
+from loyalty_lib.plotting import theme
+from loyalty_lib.report.lint import page_problems
+
+
+@pytest.fixture
+def messy():
+    """A table as an analysis returns it (values chosen so each formatting rule shows once)."""
+    return pd.DataFrame(
+        {
+            "customer_type": ["b2c", "b2b", "b2c"],
+            "n_receipts": [12345, 7, 0],
+            "net_check": [4294.849, float("nan"), 12.34],
+            "repeat_rate": [0.355, 1.0, 0.0],
+            "p_value": [7.24e-179, 0.2, 0.05],
+            "activated": [True, False, True],
+            "issued_date": pd.to_datetime(["2028-07-24 00:00", None, "2025-01-02 13:30"]),
+        },
+        index=pd.Index(["S1", "S2", "S3"], name="store_id"),
+    )
+
+
+def test_format_frame_writes_every_cell_for_people(messy):
+    t = present.format_frame(messy)
+    assert list(t.columns) == [
+        "Store",
+        "Client type",
+        "Receipts",
+        "Net check",
+        "Repeat rate",
+        "p-value",
+        "Used the card",
+        "Issued on",
+    ]
+    assert t.values.tolist() == [
+        ["S1", "b2c", "12\u202f345", "4\u202f295", "35.5 %", "< 0.001", "yes", "2028-07-24"],
+        ["S2", "b2b", "7", "–", "100.0 %", "0.2", "no", "–"],
+        ["S3", "b2c", "0", "12.3", "0.0 %", "0.05", "yes", "2025-01-02 13:30"],
+    ]
+    assert messy.index.name == "store_id" and messy["net_check"].isna().sum() == 1  # input untouched
+
+
+def test_a_share_column_outside_zero_one_is_not_a_percentage():
+    t = present.format_frame(pd.DataFrame({"growth_rate": [1.5, 0.2]}))
+    assert t["Growth rate"].tolist() == ["1.5", "0.2"]
+
+
+def test_format_table_is_deterministic_without_index_and_cut_long(messy):
+    a, b = present.format_table(messy).to_html(), present.format_table(messy.copy()).to_html()
+    assert a == b  # no random ids: the notebook tests compare this HTML
+    assert page_problems(a) == [] and "S1" in a
+    long = pd.DataFrame({"n": range(100)})
+    html = present.format_table(long, max_rows=10).to_html()
+    assert "first 10 of 100 rows" in html.lower() and ">99<" not in html
+
+
+def test_a_notebooks_own_styler_keeps_its_style_and_gets_labels():
+    sty = pd.DataFrame({"why_first": ["visits"], "ci_low": [0.1]}).style.hide(axis="index")
+    html = present._styler_html(sty.set_properties(**{"color": "red"}))
+    assert "Why first" in html and "95 % CI, low" in html and "color: red" in html
+    assert page_problems(html) == []
+
+
+def test_install_outside_ipython_applies_the_chart_style_and_quiets_tqdm():
+    from tqdm import TqdmWarning
+
+    with plt.rc_context(), warnings.catch_warnings():
+        present.install()
+        assert matplotlib.rcParams["axes.spines.top"] is False
+        assert matplotlib.rcParams["legend.frameon"] is False
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.warn("IProgress not found", TqdmWarning, stacklevel=1)
+        assert caught == []
+
+
+def test_theme_helpers_label_money_shares_and_reference_lines():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [1000, 25000, 1_500_000], label="revenue")
+    theme.money_axis(ax, "EUR", label="revenue per month")
+    theme.reference_line(ax, 20000, "target 20 000 EUR")
+    theme.legend_outside(ax)
+    fmt = ax.yaxis.get_major_formatter()
+    assert ax.get_ylabel() == "revenue per month, EUR"
+    assert [fmt(v, 0) for v in (25000, 1_500_000, 12.5)] == ["25\u202f000", "1.5 M", "12.5"]
+    assert "target 20 000 EUR" in [t.get_text() for t in ax.texts]  # written beside the line
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["revenue", "target 20 000 EUR"]
+    assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # beside the axes
+    theme.share_axis(ax)
+    assert ax.yaxis.get_major_formatter()(0.25, 0) == "25 %"
+    plt.close("all")
