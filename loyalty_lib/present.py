@@ -11,7 +11,7 @@ a Styler the notebook built itself keeps its styling but gets the column labels:
   (columns named ``share``, ``rate``, ``*_share``, ...) as percentages, p-values as ``< 0.001``,
   never scientific notation;
 - dates without a time of day, ``yes``/``no`` instead of True/False, ``–`` instead of NaN,
-  lists as ``1 500, 5 000``;
+  lists as ``1 500, 5 000``, categories written as codes (``after_first_use``) as words;
 - no index numbers (a named index becomes the first column).
 
 :func:`install` also applies the house chart style (:func:`loyalty_lib.plotting.theme.use`) and
@@ -121,6 +121,7 @@ SHARE_WORDS = ("share", "rate", "ratio_share", "proportion", "prop", "retention"
 #: At most this many rows are shown; a line under the table says how many more there are.
 MAX_ROWS = 60
 _P_VALUE = re.compile(r"(^|_)p(_?value)?$")
+_SNAKE_VALUE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a category written as a code: card_issued
 
 
 def label(name) -> str:
@@ -175,6 +176,8 @@ def format_value(value, unit: str = "", *, p_value: bool = False) -> str:
         return t.strftime("%Y-%m-%d") if t == t.normalize() else t.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, pd.Period):
         return str(value)
+    if isinstance(value, str):
+        return label(value) if _SNAKE_VALUE.fullmatch(value) else value
     if isinstance(value, pd.Timedelta):
         return f"{value.days:,} days".replace(",", "\u202f")
     if isinstance(value, int | float | np.integer | np.floating):

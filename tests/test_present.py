@@ -102,3 +102,8 @@ def test_theme_helpers_label_money_shares_and_reference_lines():
     theme.share_axis(ax)
     assert ax.yaxis.get_major_formatter()(0.25, 0) == "25 %"
     plt.close("all")
+
+
+def test_categories_written_as_codes_read_as_words_and_ids_stay_as_written():
+    t = present.format_frame(pd.DataFrame({"step": ["card_issued", "repeat_use", "S1-02", "0001"]}))
+    assert t["Step"].tolist() == ["Card issued", "Used it again", "S1-02", "0001"]
