@@ -129,15 +129,15 @@ def label(name) -> str:
 
     Examples
     --------
-    >>> label("customer_type"), label("share_b2b"), label("ci_low"), label(2025)
-    ('Client type', 'Share b2b', '95 % CI, low', '2025')
+    >>> label("customer_type"), label("share_b2b"), label("ci_low"), label(2025), label("step")
+    ('Client type', 'Share b2b', '95 % CI, low', '2025', 'Step')
     """
     if isinstance(name, tuple):
         return " · ".join(label(n) for n in name if str(n) != "")
     s = str(name)
     if s in LABELS:
         return LABELS[s]
-    if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", s):
+    if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+|[a-z]+", s):
         words = s.replace("_", " ")
         return words[0].upper() + words[1:]
     return s
