@@ -551,6 +551,8 @@ def test_page_check_catches_what_a_notebook_dump_shows():
         "<tr><td>7.24e-179</td><td>2028-07-24 00:00:00</td></tr></table>"
         "<pre>Traceback (most recent call last)</pre><p>data: /home/sergey/exports</p>"
     )
+    found = page_problems("<dd>git commit 1210e36</dd><p>3e-05</p>")  # a commit id is not a number
+    assert len(found) == 1 and "scientific notation" in found[0] and "3e-05" in found[0]
     problems = " | ".join(page_problems(dump))
     for what in ("raw column name", "NaN", "True/False", "scientific", "traceback", "absolute local path", "midnight"):
         assert what in problems, what

@@ -18,7 +18,8 @@ _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 RULES = (
     (re.compile(r"\b(NaN|nan|NaT|None|<NA>)\b"), "a missing value written as NaN/None"),
     (re.compile(r"(?<![\w.])(True|False)(?![\w.])"), "True/False instead of yes/no"),
-    (re.compile(r"(?<![\w.])\d+(\.\d+)?[eE][+-]?\d+(?![\w.])"), "a number in scientific notation"),
+    # 7.24e-179, 1.5e+06, 3e-05 (a decimal point or a signed exponent: a commit id such as 1210e36 is not one)
+    (re.compile(r"(?<![\w.])(\d+\.\d+[eE][+-]?\d+|\d+[eE][+-]\d+)(?![\w.])"), "a number in scientific notation"),
     (re.compile(r"Traceback \(most recent call last\)|\w+Error: .*\n?.*line \d+|ipython-input"), "a traceback"),
     (re.compile(r"(?<![\w.~-])/(home|root|tmp|work|Users|var|mnt|private)/[\w./-]+"), "an absolute local path"),
     (re.compile(r"[A-Z]:\\\\[\w\\]+"), "an absolute local path"),
