@@ -75,6 +75,16 @@ def _check_thresholds(thresholds: Sequence[float]) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # tiers and receipt labels
 # --------------------------------------------------------------------------------------------
+def _with_clusters(d: pd.DataFrame, customer_col: str) -> pd.DataFrame:
+    """A copy in which a receipt without a customer id (anonymous) is a cluster of its own."""
+    d = d.copy()
+    anonymous = d[customer_col].isna()
+    if anonymous.any():
+        d[customer_col] = d[customer_col].astype(object)
+        d.loc[anonymous, customer_col] = [f"anonymous receipt {i}" for i in range(int(anonymous.sum()))]
+    return d
+
+
 def _ratio(df: pd.DataFrame, groups: list[str], cluster: str, num: str, den: str, level: float) -> pd.DataFrame:
     """Ratio of sums per group (customer-clustered interval) with ``n`` receipts, ``n_customers``."""
     r = ratio_frame(df, num, den, cluster=cluster, by=groups, level=level)
@@ -273,11 +283,7 @@ def check_summary(
     """
     groups = as_list(by)
     _require(transactions, [customer_col, amount_col, gross_col, *groups], "check_summary")
-    d = transactions[[customer_col, *groups]].copy()
-    anonymous = d[customer_col].isna()
-    if anonymous.any():  # a receipt without a customer id is its own cluster
-        d[customer_col] = d[customer_col].astype(object)
-        d.loc[anonymous, customer_col] = [f"anonymous receipt {i}" for i in range(int(anonymous.sum()))]
+    d = _with_clusters(transactions[[customer_col, *groups]], customer_col)
     d["_amount"] = transactions[amount_col].astype(float)
     d["_gross"] = transactions[gross_col].astype(float)
     d["_one"] = 1.0
@@ -388,7 +394,7 @@ def tier_shares(
     tiers = pd.Categorical(transactions[tier_col])
     frames = []
     for label in tiers.categories:
-        d = transactions[[customer_col, *groups]].copy()
+        d = _with_clusters(transactions[[customer_col, *groups]], customer_col)
         d["_in"] = (np.asarray(tiers) == label).astype(float)
         d["_one"] = 1.0
         r = _ratio(d, groups, customer_col, "_in", "_one", level)

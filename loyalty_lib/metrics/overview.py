@@ -62,8 +62,15 @@ def monthly_revenue(
     return g.agg(revenue=("amount", "sum"), receipts=("amount", "size"), buyers=(customer_col, "nunique")).reset_index()
 
 
-def truth_summary(truth: dict | None) -> pd.DataFrame:
+def truth_summary(truth: dict | None, *, currency: str = "") -> pd.DataFrame:
     """The main planted effects as a readable two-column table (empty for real data).
+
+    Parameters
+    ----------
+    truth : dict or None
+        ``Dataset.truth``.
+    currency : str
+        Currency of the planted amounts (``Study.currency``), for the labels; empty: no unit.
 
     Returns
     -------
@@ -74,6 +81,7 @@ def truth_summary(truth: dict | None) -> pd.DataFrame:
         return pd.DataFrame(columns=["effect", "planted"])
     t = truth
     rc = t["return_curve"]["p_return_within_horizon"]
+    unit = f" ({currency})" if currency else ""
     rows = [
         ("cards printed / issued", f"{t['printed_cards']:,} / {t['cards_issued']:,}"),
         (
@@ -98,9 +106,9 @@ def truth_summary(truth: dict | None) -> pd.DataFrame:
         ),
         ("goal gradient (log visit rate per stamp held)", f"{t['goal_gradient']['log_rate_per_stamp']:.2f}"),
         ("satisfaction: odds ratio of returning per NPS point", f"{t['satisfaction']['odds_ratio_per_nps_point']:.3f}"),
-        ("true effect per member-month after issue (net RUB)", f"{t['impact']['att_revenue_per_member_month']:,.0f}"),
-        ("true incremental gross revenue after launch (RUB)", f"{t['program']['incremental_gross_revenue']:,.0f}"),
-        ("program cost (RUB)", f"{t['program']['cost_total']:,.0f}"),
+        (f"true net effect per member-month after issue{unit}", f"{t['impact']['att_revenue_per_member_month']:,.0f}"),
+        (f"true incremental gross revenue after launch{unit}", f"{t['program']['incremental_gross_revenue']:,.0f}"),
+        (f"program cost{unit}", f"{t['program']['cost_total']:,.0f}"),
         (f"true ROI at margin {t['program']['margin']:.0%}", f"{t['program']['roi_pct']:.0f} %"),
     ]
     return pd.DataFrame(rows, columns=["effect", "planted"])

@@ -358,3 +358,29 @@ def test_top_up_recovers_planted_at_default_size(default_ds):
     )
     for thr, r in out.iterrows():
         assert r["top_up_ci_low"] <= top[thr] <= r["top_up_ci_high"], (thr, top[thr], r.to_dict())
+
+
+def test_anonymous_receipts_are_clusters_of_their_own():
+    # two receipts of customer 1 (100, 300) and two anonymous receipts (50, 150): the average check
+    # is 600 / 4 = 150 for all receipts, and the anonymous ones count as two clusters, not zero
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, None, None],
+            "amount": [100.0, 300.0, 50.0, 150.0],
+            "gross_amount": [100.0, 300.0, 50.0, 150.0],
+            "date": pd.to_datetime(["2025-01-02"] * 4),
+        }
+    )
+    lab = basket.label_receipts(
+        tx, pd.DataFrame(), thresholds=[120.0], member_since=pd.Series(dtype="M8[ns]"), launch="2025-01-01"
+    )
+    assert lab["status"].tolist() == ["non_member", "non_member", "anonymous", "anonymous"]
+    out = basket.check_summary(lab, items_col=None).set_index("metric")
+    assert out.loc["net_check", "estimate"] == 150.0 and out.loc["net_check", "n_customers"] == 3
+    by = basket.check_summary(lab, by="status", items_col=None)
+    anon = by[(by["status"] == "anonymous") & (by["metric"] == "net_check")].iloc[0]
+    assert anon["estimate"] == 100.0 and anon["n_customers"] == 2 and anon["ci_low"] < 100.0 < anon["ci_high"]
+    shares = basket.tier_shares(lab, by="status")
+    assert shares["estimate"].between(0, 1).all()
+    a = shares[shares["status"] == "anonymous"].set_index("tier")["estimate"]
+    assert a.tolist() == [0.5, 0.5]  # 50 below the 120 tier, 150 above
