@@ -37,6 +37,9 @@ from loyalty_lib.dataset import Dataset
 from loyalty_lib.schema import TABLES
 
 MAPPING_FILE = "mapping.yaml"
+#: Exported columns outside the contract: the mapping leaves them under their export names, and
+#: the loader keeps them as they are (age in bands, which the contract's whole-year ``age`` cannot hold).
+EXTRA_COLUMNS = frozenset({"age_band"})
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,14 @@ MEMBERS_ONLY = ExportStyle(
             ),
         ),
         TableStyle(
-            "cards", "loyalty_cards.csv", (Column("card_id", "CARD_NO"), Column("customer_id", "household_key"))
+            "cards",
+            "loyalty_cards.csv",
+            (
+                Column("card_id", "CARD_NO"),
+                Column("customer_id", "household_key"),
+                Column("issued_date", "ISSUED_ON", date="%m/%d/%Y"),  # empty: the CRM lost the issue dates
+                Column("issue_channel", "ISSUED_VIA"),
+            ),
         ),
         TableStyle(
             "transactions",
@@ -567,7 +577,7 @@ def _table_mapping(ts: TableStyle) -> dict:
     spec: dict = {"file": ts.file.replace("{month}", "*") if "{month}" in ts.file else ts.file}
     if ts.sheet:
         spec["sheet"] = ts.sheet
-    spec["columns"] = {c.name: c.contract for c in ts.columns if c.contract in TABLES[ts.table].names}
+    spec["columns"] = {c.name: c.contract for c in ts.columns if c.contract not in EXTRA_COLUMNS}
     dates = {c.contract: c.date for c in ts.columns if c.date and not ts.is_xlsx}
     if dates:
         spec["date_formats"] = dates
@@ -617,7 +627,12 @@ def _mapping_text(style: ExportStyle, spec: dict, tables: list[str]) -> str:
 
 
 def write_export(
-    ds: Dataset, folder: str | Path, style: str | ExportStyle | None = None, *, force: bool = False
+    ds: Dataset,
+    folder: str | Path,
+    style: str | ExportStyle | None = None,
+    *,
+    force: bool = False,
+    mapping_path: str | Path | None = None,
 ) -> Path:
     """Write a data set as a retailer's export, and the mapping that reads it back.
 
@@ -631,13 +646,16 @@ def write_export(
     style : str or ExportStyle, optional
         A name in :data:`STYLES`; default: the data set's scenario.
     force : bool
-        Replace an earlier export in ``folder`` (only the files this style writes, and
-        ``mapping.yaml``); without it a folder holding files is refused.
+        Replace an earlier export in ``folder`` (the files this style writes, and the
+        mapping); without it a folder holding files is refused.
+    mapping_path : str or Path, optional
+        Where the mapping is written (default ``folder/mapping.yaml``); the file names in it
+        are relative to ``folder``, the data folder it reads.
 
     Returns
     -------
     Path
-        The ``mapping.yaml`` written in ``folder``.
+        The mapping file written.
 
     Examples
     --------
@@ -670,7 +688,8 @@ def write_export(
         written.append(ts.table)
     spec = mapping_for(style)
     spec["tables"] = {k: v for k, v in spec["tables"].items() if k in written}
-    path = folder / MAPPING_FILE
+    path = Path(mapping_path) if mapping_path is not None else folder / MAPPING_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_mapping_text(style, spec, written), encoding="utf-8")
     return path
 
@@ -692,7 +711,7 @@ def expected_tables(ds: Dataset, style: str | ExportStyle | None = None) -> dict
         df = getattr(ds, ts.table)
         if df is None:
             continue
-        cols = [c for c in ts.columns if c.contract in TABLES[ts.table].names]
+        cols = [c for c in ts.columns if c.contract not in EXTRA_COLUMNS]
         t = df[[c.contract for c in cols]].copy()
         kinds = {c.name: c.kind for c in TABLES[ts.table].columns}
         for c in cols:
@@ -707,3 +726,40 @@ def expected_tables(ds: Dataset, style: str | ExportStyle | None = None) -> dict
             t.insert(0, TABLES[ts.table].key, t["transaction_id"] + "-" + n.astype("string"))
         out[ts.table] = t.reset_index(drop=True)
     return out
+
+
+#: The committed examples (``examples/<name>/``): generator size and seed of each. Small enough to
+#: commit (each export under about 1.5 MB), large enough for every stage to have something to show.
+EXAMPLES: dict[str, dict] = {
+    "members_only": {"n_customers": 1500, "seed": 11},
+    "walk_ins": {"n_customers": 2400, "seed": 11},
+    "messy_till": {"n_customers": 900, "seed": 11},
+}
+#: File of an example holding what the generator planted (beside the export, never inside it).
+PLANTED_FILE = "planted.json"
+
+
+def write_example(name: str, root: str | Path) -> Path:
+    """Generate one committed example and write it under ``root/<name>/``.
+
+    ``export/`` holds the files as the retailer's systems write them, ``mapping.yaml`` the
+    mapping that reads them and ``planted.json`` what the generator planted. The truth stays
+    outside the export folder: a report on the export treats it as a shop's own data (no
+    teaching case, no planted values on its pages). ``params.yaml`` is written by hand and left
+    alone. The same code gives the same files, byte for byte.
+
+    Returns
+    -------
+    Path
+        The example's folder.
+    """
+    import json
+
+    from loyalty_lib import synth
+
+    ds = synth.generate(name, **EXAMPLES[name])
+    folder = Path(root) / name
+    write_export(ds, folder / "export", force=True, mapping_path=folder / MAPPING_FILE)
+    text = json.dumps(ds.truth, indent=2, default=float)
+    (folder / PLANTED_FILE).write_text(text + "\n", encoding="utf-8")
+    return folder

@@ -1,0 +1,233 @@
+"""The three realistic example exports in ``examples/``, end to end, as a shop's analyst runs them.
+
+Each example (``members_only``, ``walk_ins``, ``messy_till``) is a folder of files written the way
+a retailer's systems export them, a ``mapping.yaml``, a ``params.yaml`` and the generator's
+``planted.json`` (beside the export, never inside it: the report treats the export as a shop's
+own data). For each: the committed files are what the generator writes today; ``loyalty
+validate`` gives the expected exit code and the expected rows set aside; ``loyalty report``
+writes every stage page, none with a traceback or a word of the teaching case; the scorecard
+marks what the data cannot support "not available"; and the figures that run land on the
+planted values within their intervals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+import json
+import math
+import re
+
+import pandas as pd
+import pytest
+
+from loyalty_lib import cli, config, io
+from loyalty_lib.synth.export import EXAMPLES, MAPPING_FILE, PLANTED_FILE, write_example
+
+ROOT = config.PROJECT_DIR / "examples"
+NAMES = list(EXAMPLES)
+
+# What each example's data cannot support: the scorecard keeps these rows as "not available".
+NOT_AVAILABLE = {
+    # no issue dates, no non-members, no pre-period, no surveys, no ledger, no costs
+    "members_only": {
+        "issue_rate",
+        "activation_rate",
+        "did_revenue",
+        "did_visits",
+        "roi_pct",
+        "nps",
+        "goal_gradient_slope",
+    },
+    # no points ledger, no receipt lines
+    "walk_ins": {"goal_gradient_slope", "member_items_per_check"},
+    # no points ledger
+    "messy_till": {"goal_gradient_slope"},
+}
+
+# Figures that run, and the planted value (a dotted key of planted.json) each must land on.
+PLANTED = {
+    "members_only": {},
+    "walk_ins": {},
+    "messy_till": {
+        "return_after_first_visit": "return_curve.p_return_within_horizon.1",
+        "did_revenue": "impact.card_revenue_per_member_month",
+    },
+}
+
+# Text of the teaching case that must never appear on a page of a shop's own export.
+TEACHING_TEXT = [
+    r"Sergey",
+    r"\bRUB\b",
+    r"roubles?",
+    r"₽",
+    r"10,000 (printed )?cards",
+    r"1[,\s\u00a0\u202f]?500\s*(/|,|and)\s*5[,\s\u00a0\u202f]?000",  # Sergey's tiers 1,500 / 5,000 / 15,000
+    r"5\s*%,? 7\s*%,? (and )?10\s*%",
+]
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = _io.StringIO(), _io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def planted(name: str) -> dict:
+    return json.loads((ROOT / name / PLANTED_FILE).read_text(encoding="utf-8"))
+
+
+def dotted(d: dict, key: str):
+    for part in key.split("."):
+        d = d[part]
+    return d
+
+
+# --------------------------------------------------------------------------- the committed files
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_example_is_what_the_generator_writes(name, tmp_path):
+    """`make examples` reproduces the committed files (xlsx compared by content: it stamps its own time)."""
+    fresh = write_example(name, tmp_path)
+    committed = ROOT / name
+    files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    assert files == sorted(
+        p.relative_to(committed) for p in committed.rglob("*") if p.is_file() and p.name != "params.yaml"
+    )
+    for rel in files:
+        if rel.suffix == ".xlsx":
+            pd.testing.assert_frame_equal(pd.read_excel(fresh / rel), pd.read_excel(committed / rel))
+        else:
+            assert (fresh / rel).read_bytes() == (committed / rel).read_bytes(), f"{rel}: run `make examples`"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_is_small_and_its_params_tell_no_case_numbers(name):
+    folder = ROOT / name
+    size = sum(p.stat().st_size for p in (folder / "export").iterdir())
+    assert size < 1.5e6, f"{name}: {size / 1e6:.2f} MB"
+    params = (folder / "params.yaml").read_text(encoding="utf-8")
+    assert not any(re.search(p, params) for p in TEACHING_TEXT)
+    assert not (folder / "export" / "ground_truth.json").exists()  # the export is a shop's own data
+
+
+# --------------------------------------------------------------------------- loyalty validate
+
+
+@pytest.mark.parametrize("name", ["members_only", "walk_ins"])
+def test_validate_passes(name):
+    code, out, err = run_cli(["validate", ROOT / name / "export", "--mapping", ROOT / name / MAPPING_FILE])
+    assert code == 0, err
+    assert "all contract rules pass" in out
+
+
+def test_validate_messy_till_names_the_broken_receipts_and_counts_unknown_products():
+    t = planted("messy_till")["till"]
+    folder = ROOT / "messy_till"
+    code, _, err = run_cli(["validate", folder / "export", "--mapping", folder / MAPPING_FILE])
+    assert code == 1
+    assert "amount" in err and all(str(i) in err for i in t["broken_receipts"])
+    assert f"{t['unknown_product_lines']:,} row(s)" in err  # kept, with a warning
+
+
+def test_quarantine_sets_the_broken_receipts_aside_whole(tmp_path):
+    """Each broken receipt goes with its lines; nothing else is set aside."""
+    t = planted("messy_till")["till"]
+    folder = ROOT / "messy_till"
+    ds = io.load(folder / "export", mapping=folder / MAPPING_FILE, on_error="quarantine", quarantine_dir=tmp_path)
+    broken = {str(i) for i in t["broken_receipts"]}
+    assert len(ds.transactions) == t["sales_receipts"] + t["return_receipts"] - len(broken)
+    assert not ds.transactions["transaction_id"].isin(broken).any()
+    lines = ds.transaction_items
+    written = pd.read_csv(folder / "export" / "stroki_chekov.csv", sep=";", encoding="cp1251", dtype=str)
+    assert len(lines) == len(written) - t["broken_receipt_lines"]
+    assert not lines["transaction_id"].isin(broken).any()
+    assert int((lines["quantity"] < 0).sum()) == t["returned_lines"]  # no return was set aside
+
+
+# --------------------------------------------------------------------------- loyalty report
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """One `loyalty report` per example (two notebooks at a time), as the README shows it."""
+    out = {}
+    for name in NAMES:
+        folder = ROOT / name
+        target = tmp_path_factory.mktemp(name) / "report"
+        argv = ["report", "--data", folder / "export", "--mapping", folder / MAPPING_FILE]
+        argv += ["--params", folder / "params.yaml", "--out", target, "--jobs", 2, "--quiet"]
+        if name == "messy_till":
+            argv.append("--quarantine")
+        code, _, err = run_cli(argv)
+        run = json.loads((target / "run.json").read_text(encoding="utf-8"))
+        out[name] = {"code": code, "err": err, "dir": target, "run": run}
+    return out
+
+
+def _kpis(report: dict) -> pd.DataFrame:
+    rows = [dict(k, notebook=s["name"]) for s in report["run"]["stages"] for k in s.get("kpis", [])]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_stage_runs(name, reports):
+    r = reports[name]
+    failed = {s["name"]: (s.get("error") or "")[:300] for s in r["run"]["stages"] if s["status"] != "ok"}
+    assert not failed, failed
+    assert r["code"] == 0, r["err"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_stage_page_exists_without_a_traceback(name, reports):
+    r = reports[name]
+    pages = r["dir"] / "pages"
+    for s in r["run"]["stages"]:
+        for page in (pages / f"{s['name']}.html", pages / f"{s['name']}.code.html"):
+            assert page.exists(), page.name
+            text = page.read_text(encoding="utf-8")
+            assert "Traceback" not in text and "Error:" not in text.replace("Error: no", ""), page.name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_teaching_case_on_the_pages(name, reports):
+    r = reports[name]
+    pages = [r["dir"] / "index.html", *sorted((r["dir"] / "pages").glob("*.html"))]
+    pages = [p for p in pages if not p.name.endswith(".code.html")]  # managers' pages and the index
+    found = {
+        p.name: sorted({m.group(0) for pat in TEACHING_TEXT for m in re.finditer(pat, p.read_text(encoding="utf-8"))})
+        for p in pages
+    }
+    found = {k: v for k, v in found.items() if v}
+    assert not found, found
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scorecard_says_not_available_with_a_reason(name, reports):
+    kpis = _kpis(reports[name])
+    assert len(kpis), "no scorecard figures at all"
+    na = kpis[kpis["estimate"].isna()]
+    assert (na["reason"].astype(str).str.strip() != "").all()
+    missing = NOT_AVAILABLE[name] - set(na["kpi"])
+    assert not missing, f"expected 'not available': {sorted(missing)}; got {sorted(na['kpi'])}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_figures_that_run_land_on_the_planted_values(name, reports):
+    kpis = _kpis(reports[name]).set_index("kpi")
+    truth = planted(name)
+    for kpi, key in PLANTED[name].items():
+        assert kpi in kpis.index, f"{kpi} is not on the scorecard"
+        row = kpis.loc[kpi]
+        value = float(dotted(truth, key))
+        assert not math.isnan(row["estimate"]), f"{kpi}: {row['reason']}"
+        assert row["ci_low"] <= value <= row["ci_high"], (kpi, row["ci_low"], row["estimate"], row["ci_high"], value)
+
+
+def test_currency_of_each_export_is_shown(reports):
+    for name in NAMES:
+        currency = planted(name)["currency"]
+        index = (reports[name]["dir"] / "index.html").read_text(encoding="utf-8")
+        assert currency in index, name
