@@ -566,9 +566,29 @@ def export_frame(df: pd.DataFrame, ts: TableStyle) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def _stable_xlsx(path: Path) -> None:
+    """Give an ``.xlsx`` fixed file times inside its zip and fixed document dates.
+
+    A workbook records when it was written; with fixed times the same data give the same bytes,
+    so a regenerated example shows no change under version control.
+    """
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        items = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    stamp = b"2026-01-01T00:00:00Z"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in items:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+
+
 def _write(frame: pd.DataFrame, path: Path, ts: TableStyle, style: ExportStyle) -> None:
     if ts.is_xlsx:
         frame.to_excel(path, index=False, sheet_name=ts.sheet or "Sheet1", engine="openpyxl")
+        _stable_xlsx(path)
     else:
         frame.to_csv(path, index=False, sep=style.sep, decimal=style.decimal, encoding=style.encoding)
 
@@ -726,40 +746,3 @@ def expected_tables(ds: Dataset, style: str | ExportStyle | None = None) -> dict
             t.insert(0, TABLES[ts.table].key, t["transaction_id"] + "-" + n.astype("string"))
         out[ts.table] = t.reset_index(drop=True)
     return out
-
-
-#: The committed examples (``examples/<name>/``): generator size and seed of each. Small enough to
-#: commit (each export under about 1.5 MB), large enough for every stage to have something to show.
-EXAMPLES: dict[str, dict] = {
-    "members_only": {"n_customers": 1500, "seed": 11},
-    "walk_ins": {"n_customers": 2400, "seed": 11},
-    "messy_till": {"n_customers": 900, "seed": 11},
-}
-#: File of an example holding what the generator planted (beside the export, never inside it).
-PLANTED_FILE = "planted.json"
-
-
-def write_example(name: str, root: str | Path) -> Path:
-    """Generate one committed example and write it under ``root/<name>/``.
-
-    ``export/`` holds the files as the retailer's systems write them, ``mapping.yaml`` the
-    mapping that reads them and ``planted.json`` what the generator planted. The truth stays
-    outside the export folder: a report on the export treats it as a shop's own data (no
-    teaching case, no planted values on its pages). ``params.yaml`` is written by hand and left
-    alone. The same code gives the same files, byte for byte.
-
-    Returns
-    -------
-    Path
-        The example's folder.
-    """
-    import json
-
-    from loyalty_lib import synth
-
-    ds = synth.generate(name, **EXAMPLES[name])
-    folder = Path(root) / name
-    write_export(ds, folder / "export", force=True, mapping_path=folder / MAPPING_FILE)
-    text = json.dumps(ds.truth, indent=2, default=float)
-    (folder / PLANTED_FILE).write_text(text + "\n", encoding="utf-8")
-    return folder
