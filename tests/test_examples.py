@@ -15,13 +15,14 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import json
-import math
+import os
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from loyalty_lib import cli, config, io
+from loyalty_lib import cli, config, io, report
 from loyalty_lib.examples import GENERATED, PLANTED_FILE, WRITERS
 from loyalty_lib.synth.export import MAPPING_FILE
 
@@ -46,13 +47,21 @@ NOT_AVAILABLE = {
     "messy_till": {"goal_gradient_slope"},
 }
 
-# Figures that run, and the planted value (a dotted key of planted.json) each must land on.
+# Figures that run, by (notebook, kpi), and the planted value (a dotted key of planted.json, or
+# the key and a factor) whose 95 % interval each must cover. Money is per month, in the
+# example's currency.
 PLANTED = {
     "members_only": {},
-    "walk_ins": {},
+    "walk_ins": {
+        ("06_impact", "branch_revenue"): "impact.branch_revenue_per_store_month",
+        ("07_roi_clv", "cost_total"): "program.cost_total",
+    },
     "messy_till": {
-        "return_after_first_visit": "return_curve.p_return_within_horizon.1",
-        "did_revenue": "impact.card_revenue_per_member_month",
+        ("03_activity", "return_after_first_visit"): "return_curve.p_return_within_horizon.1",
+        ("06_impact", "did_revenue"): "impact.card_revenue_per_member_month",
+        ("06_impact", "did_visits"): "impact.card_visits_per_member_month",
+        ("07_roi_clv", "cost_total"): "program.cost_total",
+        ("07_roi_clv", "roi_pct"): ("program.roi_pct_with_card", 0.01),  # the scorecard's % is a share
     },
 }
 
@@ -146,85 +155,106 @@ def test_quarantine_sets_the_broken_receipts_aside_whole(tmp_path):
 
 # --------------------------------------------------------------------------- loyalty report
 
+STAGES = [p.stem for p in report.find_notebooks()]
+
+# Stages that still fail on an example, by (example, stage): each is an expected failure that
+# flips (strict) when the stage runs. Filled in from the last run; see docs/own_data.md §7.
+STAGE_FAILS: dict[tuple[str, str], str] = {}
+# Pages (example, stage) that still show teaching-case text on a shop's own data.
+TEACHING_PAGES: dict[tuple[str, str], str] = {}
+# Figures (example, kpi) the scorecard does not yet mark "not available".
+NA_MISSING: dict[tuple[str, str], str] = {}
+# Figures (example, notebook, kpi) that do not yet land on their planted value.
+PLANTED_MISSES: dict[tuple[str, str, str], str] = {}
+
+
+def _params(keys, known: dict):
+    return [
+        pytest.param(*k, marks=pytest.mark.xfail(strict=True, reason=known[k])) if k in known else pytest.param(*k)
+        for k in keys
+    ]
+
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    """One `loyalty report` per example (two notebooks at a time), as the README shows it."""
+    """One `loyalty report` per example (two notebooks at a time), as the README shows it.
+
+    With ``LOYALTY_EXAMPLE_REPORTS=DIR`` set, reports already in ``DIR/<example>`` are reused
+    (to iterate on these tests without running every notebook again).
+    """
+    reuse = os.environ.get("LOYALTY_EXAMPLE_REPORTS")
     out = {}
     for name in NAMES:
         folder = ROOT / name
-        target = tmp_path_factory.mktemp(name) / "report"
-        argv = ["report", "--data", folder / "export", "--mapping", folder / MAPPING_FILE]
-        argv += ["--params", folder / "params.yaml", "--out", target, "--jobs", 2, "--quiet"]
-        if name == "messy_till":
-            argv.append("--quarantine")
-        code, _, err = run_cli(argv)
+        target = Path(reuse) / name if reuse else tmp_path_factory.mktemp(name) / "report"
+        if not (target / "run.json").exists():
+            argv = ["report", "--data", folder / "export", "--mapping", folder / MAPPING_FILE]
+            argv += ["--params", folder / "params.yaml", "--out", target, "--jobs", 2, "--quiet", "--force"]
+            if name == "messy_till":
+                argv.append("--quarantine")
+            run_cli(argv)
         run = json.loads((target / "run.json").read_text(encoding="utf-8"))
-        out[name] = {"code": code, "err": err, "dir": target, "run": run}
+        out[name] = {"dir": target, "run": run, "stages": {s["name"]: s for s in run["stages"]}}
     return out
 
 
 def _kpis(report: dict) -> pd.DataFrame:
     rows = [dict(k, notebook=s["name"]) for s in report["run"]["stages"] for k in s.get("kpis", [])]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["notebook", "kpi", "estimate", "ci_low", "ci_high", "reason"])
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_every_stage_runs(name, reports):
-    r = reports[name]
-    failed = {s["name"]: (s.get("error") or "")[:300] for s in r["run"]["stages"] if s["status"] != "ok"}
-    assert not failed, failed
-    assert r["code"] == 0, r["err"]
+@pytest.mark.parametrize(("name", "stage"), _params([(n, s) for n in NAMES for s in STAGES], STAGE_FAILS))
+def test_stage_runs_and_its_pages_show_no_traceback(name, stage, reports):
+    s = reports[name]["stages"][stage]
+    assert s["status"] == "ok", (s.get("error") or "")[:300]
+    for page in (s["page"], s["code_page"]):
+        text = (reports[name]["dir"] / page).read_text(encoding="utf-8")
+        assert "Traceback" not in text, page
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_every_stage_page_exists_without_a_traceback(name, reports):
-    r = reports[name]
-    pages = r["dir"] / "pages"
-    for s in r["run"]["stages"]:
-        for page in (pages / f"{s['name']}.html", pages / f"{s['name']}.code.html"):
-            assert page.exists(), page.name
-            text = page.read_text(encoding="utf-8")
-            assert "Traceback" not in text and "Error:" not in text.replace("Error: no", ""), page.name
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_no_teaching_case_on_the_pages(name, reports):
-    r = reports[name]
-    pages = [r["dir"] / "index.html", *sorted((r["dir"] / "pages").glob("*.html"))]
-    pages = [p for p in pages if not p.name.endswith(".code.html")]  # managers' pages and the index
-    found = {
-        p.name: sorted({m.group(0) for pat in TEACHING_TEXT for m in re.finditer(pat, p.read_text(encoding="utf-8"))})
-        for p in pages
-    }
-    found = {k: v for k, v in found.items() if v}
+@pytest.mark.parametrize(("name", "stage"), _params([(n, s) for n in NAMES for s in STAGES], TEACHING_PAGES))
+def test_no_teaching_case_on_the_managers_page(name, stage, reports):
+    text = (reports[name]["dir"] / reports[name]["stages"][stage]["page"]).read_text(encoding="utf-8")
+    found = sorted({m.group(0) for pat in TEACHING_TEXT for m in re.finditer(pat, text)})
     assert not found, found
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_scorecard_says_not_available_with_a_reason(name, reports):
+def test_index_names_the_currency_and_no_teaching_case(name, reports):
+    text = (reports[name]["dir"] / "index.html").read_text(encoding="utf-8")
+    assert planted(name)["currency"] in text
+    found = sorted({m.group(0) for pat in TEACHING_TEXT for m in re.finditer(pat, text)})
+    assert not found, found
+
+
+@pytest.mark.parametrize(
+    ("name", "kpi"), _params([(n, k) for n in NAMES for k in sorted(NOT_AVAILABLE[n])], NA_MISSING)
+)
+def test_scorecard_says_not_available_with_a_reason(name, kpi, reports):
     kpis = _kpis(reports[name])
-    assert len(kpis), "no scorecard figures at all"
-    na = kpis[kpis["estimate"].isna()]
-    assert (na["reason"].astype(str).str.strip() != "").all()
-    missing = NOT_AVAILABLE[name] - set(na["kpi"])
-    assert not missing, f"expected 'not available': {sorted(missing)}; got {sorted(na['kpi'])}"
+    rows = kpis[kpis["kpi"] == kpi]
+    assert len(rows), f"{kpi} is not on the scorecard"
+    assert rows["estimate"].isna().all(), rows.to_dict("records")
+    assert (rows["reason"].astype(str).str.strip() != "").all()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_figures_that_run_land_on_the_planted_values(name, reports):
-    kpis = _kpis(reports[name]).set_index("kpi")
-    truth = planted(name)
-    for kpi, key in PLANTED[name].items():
-        assert kpi in kpis.index, f"{kpi} is not on the scorecard"
-        row = kpis.loc[kpi]
-        value = float(dotted(truth, key))
-        assert not math.isnan(row["estimate"]), f"{kpi}: {row['reason']}"
-        assert row["ci_low"] <= value <= row["ci_high"], (kpi, row["ci_low"], row["estimate"], row["ci_high"], value)
-
-
-def test_currency_of_each_export_is_shown(reports):
-    for name in NAMES:
-        currency = planted(name)["currency"]
-        index = (reports[name]["dir"] / "index.html").read_text(encoding="utf-8")
-        assert currency in index, name
+@pytest.mark.parametrize(
+    ("name", "notebook", "kpi"),
+    _params([(n, nb, k) for n in NAMES for (nb, k) in PLANTED[n]], PLANTED_MISSES),
+)
+def test_figures_that_run_land_on_the_planted_values(name, notebook, kpi, reports):
+    kpis = _kpis(reports[name])
+    rows = kpis[(kpis["notebook"] == notebook) & (kpis["kpi"] == kpi)]
+    assert len(rows) == 1, f"{kpi} of {notebook} is not on the scorecard"
+    row = rows.iloc[0]
+    assert not pd.isna(row["estimate"]), f"{kpi}: {row['reason']}"
+    key, scale = (
+        (PLANTED[name][(notebook, kpi)], 1.0)
+        if isinstance(PLANTED[name][(notebook, kpi)], str)
+        else PLANTED[name][(notebook, kpi)]
+    )
+    value = float(dotted(planted(name), key)) * scale
+    if pd.isna(row["ci_low"]):  # a figure read straight from the data (a ledger total): no interval
+        assert row["estimate"] == pytest.approx(value, rel=1e-6)
+    else:
+        assert row["ci_low"] <= value <= row["ci_high"], (row["ci_low"], row["estimate"], row["ci_high"], value)
