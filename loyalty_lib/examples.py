@@ -75,6 +75,7 @@ CDNOW_MAPPING = {
                 "date": "date",
                 "dollars": "amount",
                 "dollars_before_discount": "gross_amount",
+                "card": "card_id",
             },
             "date_formats": {"date": "%Y%m%d"},
             "constants": {"discount_amount": 0.0, "channel": "delivery", "store_id": "CDNOW"},
@@ -91,8 +92,9 @@ def write_cdnow(root: str | Path = EXAMPLES_DIR, source: str | Path = CDNOW_SOUR
     changed: ``customer`` (the master id with its leading zeros), ``date`` (``YYYYMMDD``),
     ``cds`` (number of CDs) and ``dollars``. A purchase has no id of its own in the source:
     ``purchase`` is its line number there. CDNOW gave no discounts, so
-    ``dollars_before_discount`` repeats ``dollars``. ``customers.csv`` lists every customer id
-    once; ``cards.csv`` has a header and no rows (the store had no loyalty card).
+    ``dollars_before_discount`` repeats ``dollars``, and ``card`` is empty (the store had no
+    loyalty card). ``customers.csv`` lists every customer id once; ``cards.csv`` has a header
+    and no rows.
 
     Returns
     -------
@@ -105,7 +107,7 @@ def write_cdnow(root: str | Path = EXAMPLES_DIR, source: str | Path = CDNOW_SOUR
     folder = Path(root) / "cdnow"
     export = folder / "export"
     export.mkdir(parents=True, exist_ok=True)
-    purchases = raw.drop(columns="sample_id").assign(dollars_before_discount=raw["dollars"])
+    purchases = raw.drop(columns="sample_id").assign(dollars_before_discount=raw["dollars"], card="")
     purchases.insert(0, "purchase", range(1, len(raw) + 1))
     purchases.to_csv(export / "purchases.csv", index=False)
     pd.DataFrame({"customer": raw["customer"].drop_duplicates()}).to_csv(export / "customers.csv", index=False)
