@@ -12,7 +12,7 @@ JOBS   ?= 2
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup data report test test-slow lint lab bench sample clean mutation
+.PHONY: setup data report test test-slow lint lab bench sample examples clean mutation
 
 setup: $(STAMP)
 
@@ -61,6 +61,10 @@ bench: $(STAMP)  ## add BENCH_ARGS=--large for the million-customer case
 # Rebuild the committed teaching sample in data/sample (run only when the generator changes on purpose).
 sample: $(STAMP)
 	$(BIN)/loyalty generate --out data/sample --customers 2000 --seed 7 --format csv --force
+
+# Rebuild the realistic example exports in examples/ (run only when the generator or the export writer changes on purpose).
+examples: $(STAMP)
+	$(BIN)/python tools/make_examples.py
 
 clean:
 	rm -rf outputs/report outputs/data outputs/runs outputs/quarantine outputs/cache

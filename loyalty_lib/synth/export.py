@@ -37,6 +37,9 @@ from loyalty_lib.dataset import Dataset
 from loyalty_lib.schema import TABLES
 
 MAPPING_FILE = "mapping.yaml"
+#: Exported columns outside the contract: the mapping leaves them under their export names, and
+#: the loader keeps them as they are (age in bands, which the contract's whole-year ``age`` cannot hold).
+EXTRA_COLUMNS = frozenset({"age_band"})
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,14 @@ MEMBERS_ONLY = ExportStyle(
             ),
         ),
         TableStyle(
-            "cards", "loyalty_cards.csv", (Column("card_id", "CARD_NO"), Column("customer_id", "household_key"))
+            "cards",
+            "loyalty_cards.csv",
+            (
+                Column("card_id", "CARD_NO"),
+                Column("customer_id", "household_key"),
+                Column("issued_date", "ISSUED_ON", date="%m/%d/%Y"),  # empty: the CRM lost the issue dates
+                Column("issue_channel", "ISSUED_VIA"),
+            ),
         ),
         TableStyle(
             "transactions",
@@ -556,9 +566,29 @@ def export_frame(df: pd.DataFrame, ts: TableStyle) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def _stable_xlsx(path: Path) -> None:
+    """Give an ``.xlsx`` fixed file times inside its zip and fixed document dates.
+
+    A workbook records when it was written; with fixed times the same data give the same bytes,
+    so a regenerated example shows no change under version control.
+    """
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        items = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    stamp = b"2026-01-01T00:00:00Z"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in items:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+
+
 def _write(frame: pd.DataFrame, path: Path, ts: TableStyle, style: ExportStyle) -> None:
     if ts.is_xlsx:
         frame.to_excel(path, index=False, sheet_name=ts.sheet or "Sheet1", engine="openpyxl")
+        _stable_xlsx(path)
     else:
         frame.to_csv(path, index=False, sep=style.sep, decimal=style.decimal, encoding=style.encoding)
 
@@ -567,7 +597,7 @@ def _table_mapping(ts: TableStyle) -> dict:
     spec: dict = {"file": ts.file.replace("{month}", "*") if "{month}" in ts.file else ts.file}
     if ts.sheet:
         spec["sheet"] = ts.sheet
-    spec["columns"] = {c.name: c.contract for c in ts.columns if c.contract in TABLES[ts.table].names}
+    spec["columns"] = {c.name: c.contract for c in ts.columns if c.contract not in EXTRA_COLUMNS}
     dates = {c.contract: c.date for c in ts.columns if c.date and not ts.is_xlsx}
     if dates:
         spec["date_formats"] = dates
@@ -617,7 +647,12 @@ def _mapping_text(style: ExportStyle, spec: dict, tables: list[str]) -> str:
 
 
 def write_export(
-    ds: Dataset, folder: str | Path, style: str | ExportStyle | None = None, *, force: bool = False
+    ds: Dataset,
+    folder: str | Path,
+    style: str | ExportStyle | None = None,
+    *,
+    force: bool = False,
+    mapping_path: str | Path | None = None,
 ) -> Path:
     """Write a data set as a retailer's export, and the mapping that reads it back.
 
@@ -631,13 +666,16 @@ def write_export(
     style : str or ExportStyle, optional
         A name in :data:`STYLES`; default: the data set's scenario.
     force : bool
-        Replace an earlier export in ``folder`` (only the files this style writes, and
-        ``mapping.yaml``); without it a folder holding files is refused.
+        Replace an earlier export in ``folder`` (the files this style writes, and the
+        mapping); without it a folder holding files is refused.
+    mapping_path : str or Path, optional
+        Where the mapping is written (default ``folder/mapping.yaml``); the file names in it
+        are relative to ``folder``, the data folder it reads.
 
     Returns
     -------
     Path
-        The ``mapping.yaml`` written in ``folder``.
+        The mapping file written.
 
     Examples
     --------
@@ -670,7 +708,8 @@ def write_export(
         written.append(ts.table)
     spec = mapping_for(style)
     spec["tables"] = {k: v for k, v in spec["tables"].items() if k in written}
-    path = folder / MAPPING_FILE
+    path = Path(mapping_path) if mapping_path is not None else folder / MAPPING_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_mapping_text(style, spec, written), encoding="utf-8")
     return path
 
@@ -692,7 +731,7 @@ def expected_tables(ds: Dataset, style: str | ExportStyle | None = None) -> dict
         df = getattr(ds, ts.table)
         if df is None:
             continue
-        cols = [c for c in ts.columns if c.contract in TABLES[ts.table].names]
+        cols = [c for c in ts.columns if c.contract not in EXTRA_COLUMNS]
         t = df[[c.contract for c in cols]].copy()
         kinds = {c.name: c.kind for c in TABLES[ts.table].columns}
         for c in cols:

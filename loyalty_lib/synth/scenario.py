@@ -117,6 +117,7 @@ class Scenario:
     return_share: float = 0.0  # receipts of which some lines are brought back later
     zero_qty_share: float = 0.0  # extra voided (zero-quantity) lines per line
     unknown_product_share: float = 0.0  # lines whose product is missing from the catalogue
+    broken_receipts: int = 0  # receipts whose paid amount the till wrote wrong (to be set aside whole)
 
     @property
     def t_start(self) -> pd.Timestamp:
@@ -264,5 +265,6 @@ SCENARIOS: dict[str, Scenario] = {
         return_share=0.03,
         zero_qty_share=0.03,
         unknown_product_share=0.02,
+        broken_receipts=4,
     ),
 }

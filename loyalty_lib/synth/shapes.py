@@ -308,6 +308,9 @@ def messy_till(ds: Dataset, world: World, sc: Scenario, rng: np.random.Generator
       ``original_receipt_id`` points to the sale.
     - A share ``zero_qty_share`` of receipts get an extra voided line (quantity 0, amount 0).
     - A share ``unknown_product_share`` of lines carry a product code missing from the catalogue.
+    - ``broken_receipts`` sales (never one that is later returned) have a paid amount one money
+      unit above gross minus discounts: rows that break the contract, for the quarantine to set
+      aside whole (receipt and lines).
 
     Returns
     -------
@@ -375,6 +378,8 @@ def messy_till(ds: Dataset, world: World, sc: Scenario, rng: np.random.Generator
     all_lines.insert(0, "transaction_item_id", np.arange(1, len(all_lines) + 1, dtype=np.int64))
 
     sales_tx = tx.assign(original_receipt_id=pd.array([pd.NA] * n, dtype="Int64"))
+    broken = rng.choice(np.flatnonzero(~ret), size=min(sc.broken_receipts, int((~ret).sum())), replace=False)
+    sales_tx.loc[broken, "amount"] = np.round(sales_tx.loc[broken, "amount"] + 1.0, 2)
     sales_tx["n_items"] = sales_tx["n_items"] + np.bincount(void_rx, minlength=n)
     returns["card_id"] = returns["card_id"].astype("Int64")
     returns["original_receipt_id"] = returns["original_receipt_id"].astype("Int64")
@@ -406,6 +411,8 @@ def messy_till(ds: Dataset, world: World, sc: Scenario, rng: np.random.Generator
         "unknown_product_lines": int(unknown.sum()),
         "coupon_receipts": int((other > 0).sum()),
         "coupon_discounts": float(other.sum()),
+        "broken_receipts": sorted(int(i) for i in tx["transaction_id"].to_numpy()[broken]),
+        "broken_receipt_lines": int(lines["transaction_id"].isin(tx["transaction_id"].to_numpy()[broken]).sum()),
         "note": "returns happen in both worlds: planted effects are those of the sales receipts",
     }
     return Dataset(

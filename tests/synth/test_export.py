@@ -64,7 +64,7 @@ def test_every_style_column_is_a_contract_column_or_a_documented_extra():
     for style in export.STYLES.values():
         for ts in style.tables:
             extra = {c.contract for c in ts.columns} - set(TABLES[ts.table].names)
-            assert extra <= {"age_band"}, (style.name, ts.table, extra)
+            assert extra <= export.EXTRA_COLUMNS, (style.name, ts.table, extra)
 
 
 @pytest.fixture(scope="module", params=["members_only", "walk_ins", "messy_till"])
@@ -120,10 +120,14 @@ def _same(actual: pd.Series, expected: pd.Series, where: str) -> None:
 def test_round_trip_through_the_mapping(written):
     """generate -> export -> io.load(mapping) gives the same tables (ids exact as text)."""
     ds, mapping = written
-    loaded = io.load(mapping.parent, mapping=mapping)
+    qdir = mapping.parent.with_name(f"{mapping.parent.name}-quarantine")  # the till's broken receipts, set aside
+    loaded = io.load(mapping.parent, mapping=mapping, on_error="quarantine", quarantine_dir=qdir)
+    broken = {str(i) for i in (ds.truth.get("till") or {}).get("broken_receipts", [])}
     for name, expected in expected_tables(ds).items():
         got = getattr(loaded, name)
         assert got is not None, name
+        if "transaction_id" in expected and name in ("transactions", "transaction_items"):
+            expected = expected[~expected["transaction_id"].isin(broken)]
         for col in expected.columns:
             _same(got[col], expected[col], f"{name}.{col}")
     assert set(loaded.transactions["currency"]) == {ds.truth["currency"]}
