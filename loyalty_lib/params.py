@@ -149,6 +149,7 @@ _ALL = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "0
 _ALL += ("05_satisfaction", "06_impact", "07_roi_clv")
 #: Stage notebooks that build their study from these parameters.
 _STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check", "05_satisfaction")
+_ALL += ("10_campaigns",)
 
 
 def _p(name, kind, notebooks, help, **kw) -> Param:
@@ -332,6 +333,35 @@ PARAMETERS: tuple[Param, ...] = (
     _p("clv_calibration_end", "date", ["07_roi_clv"], "first day of the CLV holdout; empty from the data"),
     _p("target_roi_pct", "float", ["07_roi_clv"], "target ROI; 0 means break even", unit="%", low=-100),
     _p("target_incremental_revenue", "float", ["07_roi_clv"], "target incremental gross revenue; 0 none", low=0),
+    # 10
+    _p(
+        "response_window_days",
+        "int",
+        ["10_campaigns"],
+        "days after a contact that count; 0: the table's",
+        unit="days",
+        low=0,
+        high=365,
+    ),
+    _p(
+        "history_days",
+        "int",
+        ["10_campaigns"],
+        "days before a contact that describe the addressee",
+        unit="days",
+        low=1,
+        high=730,
+    ),
+    _share("margin", ["10_campaigns"], "gross-margin share of a sale"),
+    _p("cost_per_contact", "float", ["10_campaigns"], "cost of one contact; 0: the cost ledger", low=0),
+    _share("test_share", ["10_campaigns"], "share of customers kept out of the targeting model to test it"),
+    _share("target_top_share", ["10_campaigns"], "share of addressees the targeting rules are compared at"),
+    _share("uplift_to_detect", ["10_campaigns"], "uplift in response rate the next campaign must detect"),
+    _share("power", ["10_campaigns"], "chance the next campaign detects that uplift"),
+    _share("alpha", ["10_campaigns"], "significance level of the next campaign's test"),
+    _share("next_holdout_share", ["10_campaigns"], "share of the next campaign's addressees held out"),
+    _share("target_response_uplift", ["10_campaigns"], "target uplift in the response rate"),
+    _p("target_campaign_roi_pct", "float", ["10_campaigns"], "target ROI of the campaigns", unit="%", low=-100),
 )
 
 #: Parameters the report sets itself: a params file may not set them.
