@@ -149,7 +149,7 @@ _ALL = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "0
 _ALL += ("05_satisfaction", "06_impact", "07_roi_clv")
 #: Stage notebooks that build their study from these parameters.
 _STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check", "05_satisfaction")
-_ALL += ("10_campaigns",)
+_ALL += ("08_audience", "10_campaigns")
 
 
 def _p(name, kind, notebooks, help, **kw) -> Param:
@@ -333,6 +333,42 @@ PARAMETERS: tuple[Param, ...] = (
     _p("clv_calibration_end", "date", ["07_roi_clv"], "first day of the CLV holdout; empty from the data"),
     _p("target_roi_pct", "float", ["07_roi_clv"], "target ROI; 0 means break even", unit="%", low=-100),
     _p("target_incremental_revenue", "float", ["07_roi_clv"], "target incremental gross revenue; 0 none", low=0),
+    # 08
+    _share("margin", ["08_audience"], "gross-margin share of a sale (a receipt's margin: margin x gross - discount)"),
+    _n_boot(["08_audience"]),
+    _p(
+        "age_edges",
+        "list",
+        ["08_audience"],
+        "lower edges of the age bands",
+        item="int",
+        low=1,
+        high=120,
+        min_len=1,
+        order="increasing",
+    ),
+    _p("rfm_window_days", "int", ["08_audience"], "days of receipts counted for RFM", unit="days", low=1),
+    _p("rfm_bins", "int", ["08_audience"], "RFM scores run from 1 to this", low=2, high=10),
+    _p(
+        "recency_cuts",
+        "list",
+        ["08_audience"],
+        "recency cut points; empty: from the data",
+        unit="days",
+        low=0,
+        order="increasing",
+    ),
+    _p(
+        "frequency_cuts",
+        "list",
+        ["08_audience"],
+        "frequency cut points; empty: from the data",
+        low=0,
+        order="increasing",
+    ),
+    _p("monetary_cuts", "list", ["08_audience"], "money cut points; empty: from the data", low=0, order="increasing"),
+    _p("migration_months", "int", ["08_audience"], "months followed between segments", unit="months", low=1, high=120),
+    _share("target_champion_share", ["08_audience"], "target share of active customers who are champions or loyal"),
     # 10
     _p(
         "response_window_days",

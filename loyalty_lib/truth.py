@@ -335,6 +335,47 @@ def _campaign_roi(frame, ds, *, outcomes: pd.DataFrame, margin: float):
     return inc.reindex(idx).to_numpy(dtype=float)
 
 
+def _band_ages(label: str) -> tuple[float, float] | None:
+    """Ages ``[low, high]`` of an age-band label (``<25``, ``25-34``, ``65+``), ``None`` if not a band."""
+    label = str(label)
+    try:
+        if label.startswith("<"):
+            return -np.inf, float(label[1:]) - 1
+        if label.endswith("+"):
+            return float(label[:-1]), np.inf
+        low, high = label.split("-")
+        return float(low), float(high)
+    except ValueError:
+        return None
+
+
+def _population_shares(frame, ds):
+    """Planted share of customers of each (dimension, segment) row, where the generator planted one."""
+    pop = ds.truth.get("population")
+    if not pop:
+        return None
+    b2b = pop["b2b_share"]
+    planted = {
+        ("customer_type", "b2b"): b2b,
+        ("customer_type", "b2c"): 1 - b2b,
+        ("gender", "f"): (1 - b2b) * pop["female_share_b2c"],
+        ("gender", "m"): (1 - b2b) * (1 - pop["female_share_b2c"]),
+        ("gender", "unknown"): b2b,
+        ("age_band", "unknown"): b2b,
+        ("income_band", "unknown"): b2b,
+        **{("district", d): 1 / len(pop["districts"]) for d in pop["districts"]},
+    }
+    ages = pd.Series(pop["age_distribution_b2c"]).rename(index=float)
+    out = []
+    for dim, seg in zip(frame["dimension"], frame["segment"], strict=True):
+        value = planted.get((dim, seg), np.nan)
+        band = _band_ages(seg) if dim == "age_band" and seg != "unknown" else None
+        if band is not None:
+            value = (1 - b2b) * float(ages[(ages.index >= band[0]) & (ages.index <= band[1])].sum())
+        out.append(value)
+    return out
+
+
 #: Figures :func:`annotate` knows: name -> (function, the context it needs, what the rows are).
 FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
     "return_curve": (_return_curve, ("horizon_days",), "rows by visit number k; planted only at the planted horizon"),
@@ -383,6 +424,11 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
         lambda frame, ds, **kw: _roi(frame, ds, key="program.incremental_gross_revenue_with_card", **kw),
         ("margin", "cost_total"),
         "rows of roi_estimate: planted incremental revenue over members' time with a card",
+    ),
+    "population_shares": (
+        _population_shares,
+        (),
+        "rows of audience.segment_shares (dimension, segment): planted share of customers",
     ),
     "campaign_uplift": (
         _campaign_uplift,

@@ -743,7 +743,7 @@ def qini_curve(scored: pd.DataFrame, *, score: str = "score", outcome: str = "re
     ...                   "score": [4, 3, 2, 1]})
     >>> qini_curve(s, points=2)[["share", "incremental_per_100", "estimate"]]
        share  incremental_per_100  estimate
-    0    0.5                 50.0       1.0
+    0    0.5                 25.0       1.0
     1    1.0                 25.0       0.5
     """
     check_columns(scored, ["treated", outcome, score], "qini_curve", table="scored contacts")
