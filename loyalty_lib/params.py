@@ -149,7 +149,7 @@ _ALL = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "0
 _ALL += ("05_satisfaction", "06_impact", "07_roi_clv")
 #: Stage notebooks that build their study from these parameters.
 _STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check", "05_satisfaction")
-_ALL += ("08_audience", "10_campaigns")
+_ALL += ("08_audience", "09_offers", "10_campaigns")
 
 
 def _p(name, kind, notebooks, help, **kw) -> Param:
@@ -369,6 +369,17 @@ PARAMETERS: tuple[Param, ...] = (
     _p("monetary_cuts", "list", ["08_audience"], "money cut points; empty: from the data", low=0, order="increasing"),
     _p("migration_months", "int", ["08_audience"], "months followed between segments", unit="months", low=1, high=120),
     _share("target_champion_share", ["08_audience"], "target share of active customers who are champions or loyal"),
+    # 09
+    _p("k", "int", ["09_offers"], "length of each recommended list judged", unit="count", low=1, high=100),
+    _p("test_days", "int", ["09_offers"], "last days kept out to judge the recommender", unit="days", low=7),
+    _p("n_offers", "int", ["09_offers"], "offers per client in the CRM file", unit="count", low=1, high=20),
+    _p("valid_days", "int", ["09_offers"], "days an offer stays valid", unit="days", low=1),
+    _p("birthday_days", "int", ["09_offers"], "birthday offers for birthdays within", unit="days", low=1, high=366),
+    _p("win_back_factor", "float", ["09_offers"], "win-back after this many usual gaps", low=1),
+    _p("win_back_min_days", "int", ["09_offers"], "and at least this many days", unit="days", low=1),
+    _p("min_lift", "float", ["09_offers"], "lowest lift of a cross-sell rule", low=0),
+    _p("export_dir", "str", ["09_offers"], "folder for the CRM file; empty: outputs/offers"),
+    _p("target_ndcg_gain", "float", ["09_offers"], "target NDCG gain over the better baseline", low=-1, high=1),
     # 10
     _p(
         "response_window_days",
