@@ -150,6 +150,8 @@ _ALL += ("05_satisfaction", "06_impact", "07_roi_clv")
 #: Stage notebooks that build their study from these parameters.
 _STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check", "05_satisfaction")
 _ALL += ("08_audience", "09_offers", "10_campaigns")
+#: The audience, offers and campaigns notebooks, which take the study's window and currency.
+_AUDIENCE = ("08_audience", "09_offers", "10_campaigns")
 
 
 def _p(name, kind, notebooks, help, **kw) -> Param:
@@ -333,6 +335,10 @@ PARAMETERS: tuple[Param, ...] = (
     _p("clv_calibration_end", "date", ["07_roi_clv"], "first day of the CLV holdout; empty from the data"),
     _p("target_roi_pct", "float", ["07_roi_clv"], "target ROI; 0 means break even", unit="%", low=-100),
     _p("target_incremental_revenue", "float", ["07_roi_clv"], "target incremental gross revenue; 0 none", low=0),
+    # 08, 09, 10: the study's window and currency
+    _p("currency", "str", _AUDIENCE, "currency code of every amount (USD, EUR ...); empty: from the data"),
+    _p("start", "date", _AUDIENCE, "first day of the observation window; empty: the first receipt"),
+    _p("end", "date", _AUDIENCE, "first day after the observation window; empty: the day after the last receipt"),
     # 08
     _share("margin", ["08_audience"], "gross-margin share of a sale (a receipt's margin: margin x gross - discount)"),
     _n_boot(["08_audience"]),
