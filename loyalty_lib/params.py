@@ -149,6 +149,9 @@ _ALL = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "0
 _ALL += ("05_satisfaction", "06_impact", "07_roi_clv")
 #: Stage notebooks that build their study from these parameters.
 _STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check", "05_satisfaction")
+_ALL += ("08_audience", "09_offers", "10_campaigns")
+#: The audience, offers and campaigns notebooks, which take the study's window and currency.
+_AUDIENCE = ("08_audience", "09_offers", "10_campaigns")
 
 
 def _p(name, kind, notebooks, help, **kw) -> Param:
@@ -332,6 +335,86 @@ PARAMETERS: tuple[Param, ...] = (
     _p("clv_calibration_end", "date", ["07_roi_clv"], "first day of the CLV holdout; empty from the data"),
     _p("target_roi_pct", "float", ["07_roi_clv"], "target ROI; 0 means break even", unit="%", low=-100),
     _p("target_incremental_revenue", "float", ["07_roi_clv"], "target incremental gross revenue; 0 none", low=0),
+    # 08, 09, 10: the study's window and currency
+    _p("currency", "str", _AUDIENCE, "currency code of every amount (USD, EUR ...); empty: from the data"),
+    _p("start", "date", _AUDIENCE, "first day of the observation window; empty: the first receipt"),
+    _p("end", "date", _AUDIENCE, "first day after the observation window; empty: the day after the last receipt"),
+    # 08
+    _share("margin", ["08_audience"], "gross-margin share of a sale (a receipt's margin: margin x gross - discount)"),
+    _n_boot(["08_audience"]),
+    _p(
+        "age_edges",
+        "list",
+        ["08_audience"],
+        "lower edges of the age bands",
+        item="int",
+        low=1,
+        high=120,
+        min_len=1,
+        order="increasing",
+    ),
+    _p("rfm_window_days", "int", ["08_audience"], "days of receipts counted for RFM", unit="days", low=1),
+    _p("rfm_bins", "int", ["08_audience"], "RFM scores run from 1 to this", low=2, high=10),
+    _p(
+        "recency_cuts",
+        "list",
+        ["08_audience"],
+        "recency cut points; empty: from the data",
+        unit="days",
+        low=0,
+        order="increasing",
+    ),
+    _p(
+        "frequency_cuts",
+        "list",
+        ["08_audience"],
+        "frequency cut points; empty: from the data",
+        low=0,
+        order="increasing",
+    ),
+    _p("monetary_cuts", "list", ["08_audience"], "money cut points; empty: from the data", low=0, order="increasing"),
+    _p("migration_months", "int", ["08_audience"], "months followed between segments", unit="months", low=1, high=120),
+    _share("target_champion_share", ["08_audience"], "target share of active customers who are champions or loyal"),
+    # 09
+    _p("k", "int", ["09_offers"], "length of each recommended list judged", unit="count", low=1, high=100),
+    _p("test_days", "int", ["09_offers"], "last days kept out to judge the recommender", unit="days", low=7),
+    _p("n_offers", "int", ["09_offers"], "offers per client in the CRM file", unit="count", low=1, high=20),
+    _p("valid_days", "int", ["09_offers"], "days an offer stays valid", unit="days", low=1),
+    _p("birthday_days", "int", ["09_offers"], "birthday offers for birthdays within", unit="days", low=1, high=366),
+    _p("win_back_factor", "float", ["09_offers"], "win-back after this many usual gaps", low=1),
+    _p("win_back_min_days", "int", ["09_offers"], "and at least this many days", unit="days", low=1),
+    _p("min_lift", "float", ["09_offers"], "lowest lift of a cross-sell rule", low=0),
+    _p("export_dir", "str", ["09_offers"], "folder for the CRM file; empty: outputs/offers"),
+    _p("target_ndcg_gain", "float", ["09_offers"], "target NDCG gain over the better baseline", low=-1, high=1),
+    # 10
+    _p(
+        "response_window_days",
+        "int",
+        ["10_campaigns"],
+        "days after a contact that count; 0: the table's",
+        unit="days",
+        low=0,
+        high=365,
+    ),
+    _p(
+        "history_days",
+        "int",
+        ["10_campaigns"],
+        "days before a contact that describe the addressee",
+        unit="days",
+        low=1,
+        high=730,
+    ),
+    _share("margin", ["10_campaigns"], "gross-margin share of a sale"),
+    _p("cost_per_contact", "float", ["10_campaigns"], "cost of one contact; 0: the cost ledger", low=0),
+    _share("test_share", ["10_campaigns"], "share of customers kept out of the targeting model to test it"),
+    _share("target_top_share", ["10_campaigns"], "share of addressees the targeting rules are compared at"),
+    _share("uplift_to_detect", ["10_campaigns"], "uplift in response rate the next campaign must detect"),
+    _share("power", ["10_campaigns"], "chance the next campaign detects that uplift"),
+    _share("alpha", ["10_campaigns"], "significance level of the next campaign's test"),
+    _share("next_holdout_share", ["10_campaigns"], "share of the next campaign's addressees held out"),
+    _share("target_response_uplift", ["10_campaigns"], "target uplift in the response rate"),
+    _p("target_campaign_roi_pct", "float", ["10_campaigns"], "target ROI of the campaigns", unit="%", low=-100),
 )
 
 #: Parameters the report sets itself: a params file may not set them.

@@ -90,6 +90,7 @@ ANALYSES: dict[str, str] = {
     "clv": "customer lifetime value (BG/NBD and Gamma-Gamma) with a holdout check",
     "campaigns": "campaign results (offers, channels)",
     "campaign_uplift": "campaign uplift against a randomised holdout group",
+    "recommendations": "personalised offers from the products each client bought",
 }
 _ALIASES = {
     "funnel": "enrollment_funnel",
@@ -1064,7 +1065,26 @@ def _capabilities(s: Study, ds: Dataset, params: Mapping, tx: pd.DataFrame) -> d
                 "campaign would enable it",
             )
         )
+    caps["recommendations"] = _recommendations(ds, tx)
     return caps
+
+
+def _recommendations(ds: Dataset, tx: pd.DataFrame) -> Capability:
+    """Personalised offers need receipt lines with products, a catalogue, and receipts tied to clients."""
+    missing = [n for n in ("transaction_items", "products") if not ds.has(n)]
+    if missing:
+        return Capability(
+            False,
+            f"no {' and no '.join(m.replace('_', ' ') for m in missing)} in the data; the till's receipt lines "
+            "(receipt, product) and the product catalogue (category, premium range) would enable it",
+        )
+    identified = set(tx.loc[tx["customer_id"].notna(), "transaction_id"])
+    n_lines = int(ds.transaction_items["transaction_id"].isin(identified).sum())
+    if n_lines == 0:
+        return Capability(
+            False, "no receipt line belongs to an identified client; receipts that record the card would enable it"
+        )
+    return Capability(True, f"{n_lines:,} receipt lines of identified clients, {len(ds.products):,} products")
 
 
 def merge_parameters(common: Mapping, per_notebook: Mapping[str, Mapping]) -> tuple[dict, list[str]]:

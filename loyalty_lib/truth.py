@@ -262,6 +262,120 @@ def _headline(frame, ds, *, horizon_days: int, survey_horizon_days: int):
     return _by_index(frame, values)
 
 
+def contact_effects(outcomes: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
+    """What each contact caused, from the generator's hidden receipts (synthetic data only).
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Contacts from :func:`loyalty_lib.metrics.campaigns.contact_outcomes` (``offer_id, treated,
+        visits``).
+    ds : Dataset
+        Synthetic data with ``truth_tables["transactions"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``outcomes`` plus ``caused_visits``, ``caused_revenue`` and ``caused_response`` (the contact
+        bought in its window only because of the campaign: every visit in the window was caused);
+        all 0 for held-out contacts.
+    """
+    tt = ds.truth_tables["transactions"]
+    tx = ds.transactions[["transaction_id", "amount"]]
+    caused = tt.loc[tt["campaign_offer_id"].notna(), ["transaction_id", "campaign_offer_id"]]
+    caused = caused.assign(transaction_id=caused["transaction_id"].astype(str)).merge(
+        tx.assign(transaction_id=tx["transaction_id"].astype(str)), on="transaction_id", how="left"
+    )
+    per = caused.groupby(caused["campaign_offer_id"].astype("int64").astype(str))["amount"].agg(["size", "sum"])
+    key = outcomes["offer_id"].astype(str)
+    treated = outcomes["treated"].to_numpy(dtype=bool)
+    visits = np.where(treated, key.map(per["size"]).fillna(0).to_numpy(dtype=float), 0.0)
+    revenue = np.where(treated, key.map(per["sum"]).fillna(0).to_numpy(dtype=float), 0.0)
+    response = (visits > 0) & (outcomes["visits"].to_numpy() == visits)
+    return outcomes.assign(caused_visits=visits, caused_revenue=revenue, caused_response=response.astype(float))
+
+
+_CAUSED = {"responded": "caused_response", "visits": "caused_visits", "revenue": "caused_revenue"}
+
+
+def _campaign_uplift(frame, ds, *, outcomes: pd.DataFrame, outcome: str):
+    """Planted uplift per contact of each row's group: what the campaign caused, over contacted addressees."""
+    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+        return None
+    eff = contact_effects(outcomes, ds)
+    keys = [c for c in ("offer_type", "channel", "month", "customer_type") if c in frame.columns]
+    t = eff[eff["treated"]]
+    col = _CAUSED[outcome]
+    if not keys:
+        return [float(t[col].mean())] * len(frame)
+    means = t.groupby(keys)[col].mean()
+    idx = pd.MultiIndex.from_frame(frame[keys]) if len(keys) > 1 else pd.Index(frame[keys[0]])
+    return means.reindex(idx).to_numpy(dtype=float)
+
+
+def _visit_ratio(frame, ds, *, outcomes: pd.DataFrame):
+    """Planted ratio of contacted addressees' visits to what they would have made without the contact."""
+    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+        return None
+    t = contact_effects(outcomes, ds)
+    t = t[t["treated"]]
+    return [float(t["visits"].mean() / (t["visits"] - t["caused_visits"]).mean())] * len(frame)
+
+
+def _campaign_roi(frame, ds, *, outcomes: pd.DataFrame, margin: float):
+    """Planted incremental revenue and ROI of each campaign (rows of ``campaign_roi``)."""
+    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+        return None
+    eff = contact_effects(outcomes, ds)
+    keys = [c for c in ("month", "offer_type", "channel") if c in frame.columns and c in eff.columns]
+    if not keys:
+        return [float(eff.loc[eff["treated"], "caused_revenue"].sum())] * len(frame)
+    inc = eff[eff["treated"]].groupby(keys)["caused_revenue"].sum()
+    idx = pd.MultiIndex.from_frame(frame[keys]) if len(keys) > 1 else pd.Index(frame[keys[0]])
+    return inc.reindex(idx).to_numpy(dtype=float)
+
+
+def _band_ages(label: str) -> tuple[float, float] | None:
+    """Ages ``[low, high]`` of an age-band label (``<25``, ``25-34``, ``65+``), ``None`` if not a band."""
+    label = str(label)
+    try:
+        if label.startswith("<"):
+            return -np.inf, float(label[1:]) - 1
+        if label.endswith("+"):
+            return float(label[:-1]), np.inf
+        low, high = label.split("-")
+        return float(low), float(high)
+    except ValueError:
+        return None
+
+
+def _population_shares(frame, ds):
+    """Planted share of customers of each (dimension, segment) row, where the generator planted one."""
+    pop = ds.truth.get("population")
+    if not pop:
+        return None
+    b2b = pop["b2b_share"]
+    planted = {
+        ("customer_type", "b2b"): b2b,
+        ("customer_type", "b2c"): 1 - b2b,
+        ("gender", "f"): (1 - b2b) * pop["female_share_b2c"],
+        ("gender", "m"): (1 - b2b) * (1 - pop["female_share_b2c"]),
+        ("gender", "unknown"): b2b,
+        ("age_band", "unknown"): b2b,
+        ("income_band", "unknown"): b2b,
+        **{("district", d): 1 / len(pop["districts"]) for d in pop["districts"]},
+    }
+    ages = pd.Series(pop["age_distribution_b2c"]).rename(index=float)
+    out = []
+    for dim, seg in zip(frame["dimension"], frame["segment"], strict=True):
+        value = planted.get((dim, seg), np.nan)
+        band = _band_ages(seg) if dim == "age_band" and seg != "unknown" else None
+        if band is not None:
+            value = (1 - b2b) * float(ages[(ages.index >= band[0]) & (ages.index <= band[1])].sum())
+        out.append(value)
+    return out
+
+
 #: Figures :func:`annotate` knows: name -> (function, the context it needs, what the rows are).
 FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
     "return_curve": (_return_curve, ("horizon_days",), "rows by visit number k; planted only at the planted horizon"),
@@ -310,6 +424,26 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
         lambda frame, ds, **kw: _roi(frame, ds, key="program.incremental_gross_revenue_with_card", **kw),
         ("margin", "cost_total"),
         "rows of roi_estimate: planted incremental revenue over members' time with a card",
+    ),
+    "population_shares": (
+        _population_shares,
+        (),
+        "rows of audience.segment_shares (dimension, segment): planted share of customers",
+    ),
+    "campaign_uplift": (
+        _campaign_uplift,
+        ("outcomes", "outcome"),
+        "rows of campaigns.uplift (by offer type, channel, month or none): planted effect per contacted addressee",
+    ),
+    "campaign_visit_ratio": (
+        _visit_ratio,
+        ("outcomes",),
+        "every row: contacted addressees' visits over their visits had they not been contacted",
+    ),
+    "campaign_incremental_revenue": (
+        _campaign_roi,
+        ("outcomes", "margin"),
+        "rows of campaigns.campaign_roi (by month, offer type, channel, or all): planted incremental revenue",
     ),
 }
 
@@ -375,4 +509,4 @@ def covered(frame: pd.DataFrame) -> pd.Series:
     return covers(frame)
 
 
-__all__ = ["FIGURES", "annotate", "counterfactual_panel", "covered", "planted"]
+__all__ = ["FIGURES", "annotate", "contact_effects", "counterfactual_panel", "covered", "planted"]

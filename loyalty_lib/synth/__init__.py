@@ -165,7 +165,18 @@ def generate(
     card_of[joins["cust"].to_numpy()] = joins["card_id"].to_numpy()
     tx_id = np.arange(1, len(visits) + 1, dtype=np.int64)
     catalogue = items.products(sc, rng)
-    lines, n_items = items.receipt_lines(tx_id, gross, catalogue, rng, line_scale=400.0 * sc.b2c_basket_median / 1200)
+    lines, n_items = items.receipt_lines(
+        tx_id,
+        gross,
+        catalogue,
+        rng,
+        line_scale=400.0 * sc.b2c_basket_median / 1200,
+        customer=cust,
+        n_customers=n_customers,
+        repertoire_size=sc.repertoire_size,
+        repertoire_share=sc.repertoire_share,
+        taste_rng=np.random.default_rng([seed, 13]),  # its own stream: the other tables do not change
+    )
     tx = pd.DataFrame(
         {
             "transaction_id": tx_id,

@@ -48,6 +48,65 @@ def products(sc: Scenario, rng: np.random.Generator, per_category: int = 25) -> 
     )
 
 
+def _popularity(n_products: int) -> np.ndarray:
+    """Skewed product popularity (Zipf-like, exponent 0.8), summing to 1, in catalogue-rank order."""
+    pop = 1.0 / np.arange(1, n_products + 1) ** 0.8
+    return pop / pop.sum()
+
+
+def repertoires(
+    n_customers: int, catalogue: pd.DataFrame, size: int, popularity: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Each customer's repertoire: the ``size`` products (catalogue rows) they keep coming back to.
+
+    A customer has two favourite categories (drawn by the categories' popularity): half of the
+    repertoire comes from the first, a quarter from the second and the rest from the whole
+    catalogue, each product drawn by its popularity. Repeats within a repertoire are allowed (a
+    customer with a narrow taste).
+
+    Parameters
+    ----------
+    n_customers : int
+    catalogue : pandas.DataFrame
+        The ``products`` table (``category``).
+    size : int
+        Products per repertoire.
+    popularity : numpy.ndarray
+        Popularity of each catalogue row (sums to 1).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_customers, size)`` catalogue row numbers.
+    """
+    n = len(catalogue)
+    pop = np.asarray(popularity, dtype=float)
+    cats, cat_of = np.unique(catalogue["category"].to_numpy(), return_inverse=True)
+    cat_pop = np.bincount(cat_of, pop, minlength=len(cats))
+    order = np.lexsort((np.arange(n), cat_of))  # rows grouped by category
+    cum_in = np.zeros(n)
+    for c in range(len(cats)):  # a dozen categories: cumulative popularity within each
+        rows = order[cat_of[order] == c]
+        cum_in[rows] = np.cumsum(pop[rows]) / pop[rows].sum()
+    starts = np.searchsorted(cat_of[order], np.arange(len(cats)))
+    counts = np.bincount(cat_of, minlength=len(cats))
+
+    def draw_in(cat: np.ndarray, k: int) -> np.ndarray:
+        u = rng.random((len(cat), k))
+        out = np.empty((len(cat), k), dtype=np.int64)
+        for c in range(len(cats)):
+            who = cat == c
+            rows = order[starts[c] : starts[c] + counts[c]]
+            out[who] = rows[np.minimum(np.searchsorted(cum_in[rows], u[who]), counts[c] - 1)]
+        return out
+
+    fav = rng.choice(len(cats), (n_customers, 2), p=cat_pop / cat_pop.sum())
+    k1, k2 = size // 2, size // 4
+    glob = rng.choice(n, (n_customers, size - k1 - k2), p=pop / pop.sum())
+    return np.hstack([draw_in(fav[:, 0], k1), draw_in(fav[:, 1], k2), glob])
+
+
 def receipt_lines(
     transaction_id: np.ndarray,
     gross: np.ndarray,
@@ -55,13 +114,21 @@ def receipt_lines(
     rng: np.random.Generator,
     *,
     line_scale: float = 400.0,
+    customer: np.ndarray | None = None,
+    n_customers: int = 0,
+    repertoire_size: int = 8,
+    repertoire_share: float = 0.0,
+    taste_rng: np.random.Generator | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Split each gross check into receipt lines that add up to it exactly.
 
     Line counts grow with the check (one more line on average each time the check grows by a
     factor e above ``line_scale``, 400 roubles at Sergey's prices); products follow a skewed
     popularity; each line's share of the check is random; quantity is the line amount over the
-    list price, rounded (at least 1).
+    list price, rounded (at least 1). With ``repertoire_share`` above 0 (and ``customer``, the
+    customer row of each receipt), that share of a customer's lines are products of their own
+    repertoire (:func:`repertoires`, drawn with ``taste_rng``, so every draw of ``rng``, and
+    every other table, is the same as without it): the personal taste a recommender can learn.
 
     Returns
     -------
@@ -73,8 +140,17 @@ def receipt_lines(
     n_items = 1 + rng.poisson(np.maximum(np.log(gross / line_scale), 0.0) + 0.3)
     n_items = np.minimum(n_items, 30)
     tx = np.repeat(np.arange(len(gross)), n_items)
-    pop = 1.0 / np.arange(1, len(catalogue) + 1) ** 0.8
-    prod = rng.permutation(len(catalogue))[rng.choice(len(catalogue), len(tx), p=pop / pop.sum())]
+    rank_to_row = rng.permutation(len(catalogue))
+    prod = rank_to_row[rng.choice(len(catalogue), len(tx), p=_popularity(len(catalogue)))]
+    if repertoire_share > 0:
+        row_pop = np.empty(len(catalogue))
+        row_pop[rank_to_row] = _popularity(len(catalogue))
+        repertoire = repertoires(n_customers, catalogue, repertoire_size, row_pop, taste_rng)
+        own = taste_rng.random(len(tx)) < repertoire_share
+        # earlier products of the repertoire are the favourites: weights 1, 1/2, 1/3 ...
+        w = 1.0 / np.arange(1, repertoire.shape[1] + 1)
+        slot = np.searchsorted(np.cumsum(w) / w.sum(), taste_rng.random(len(tx)))
+        prod = np.where(own, repertoire[customer[tx], np.minimum(slot, repertoire.shape[1] - 1)], prod)
     w = rng.exponential(1.0, len(tx))
     starts = np.concatenate([[0], np.cumsum(n_items)[:-1]])
     share = w / np.repeat(np.add.reduceat(w, starts), n_items)

@@ -8,6 +8,21 @@ import pandas as pd
 from loyalty_lib.synth.scenario import Scenario
 
 DISTRICTS = np.array(["Central", "North", "South", "East", "West", "Riverside", "Industrial", "Suburbs"])
+#: Private clients' ages: normal, rounded to whole years and clipped (business clients have none).
+AGE_MEAN, AGE_SD, AGE_MIN, AGE_MAX = 42.0, 13.0, 18, 85
+#: Share of women among private clients (business clients have no gender).
+FEMALE_SHARE = 0.55
+
+
+def age_distribution() -> dict[str, float]:
+    """Planted probability of each whole age of a private client (normal, rounded, clipped)."""
+    from scipy.stats import norm
+
+    ages = np.arange(AGE_MIN, AGE_MAX + 1)
+    upper = norm.cdf((ages + 0.5 - AGE_MEAN) / AGE_SD)
+    lower = norm.cdf((ages - 0.5 - AGE_MEAN) / AGE_SD)
+    upper[-1], lower[0] = 1.0, 0.0  # clipping piles the tails on the first and last age
+    return {str(int(a)): float(p) for a, p in zip(ages, upper - lower, strict=True)}
 
 
 def stores_and_sellers(sc: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,11 +71,11 @@ def population(sc: Scenario, n: int, rng: np.random.Generator) -> tuple[pd.DataF
 
     stores, _, _ = stores_and_sellers(sc)
     home = stores[rng.choice(len(stores), n, p=_store_weights(len(stores)))]
-    age = np.clip(np.round(rng.normal(42, 13, n)), 18, 85)
+    age = np.clip(np.round(rng.normal(AGE_MEAN, AGE_SD, n)), AGE_MIN, AGE_MAX)
     income_p = np.clip((np.log(basket_scale / median) + 0.5) / 1.5, 0.05, 0.95)
     u = rng.random(n)
     income = np.where(u < (1 - income_p) * 0.6, "low", np.where(u < 1 - income_p * 0.5, "middle", "high"))
-    gender = np.where(rng.random(n) < 0.55, "f", "m")
+    gender = np.where(rng.random(n) < FEMALE_SHARE, "f", "m")
     t0 = sc.t_start
     first_seen = t0 + pd.to_timedelta(np.floor(arrival), unit="D")
     birth = pd.Timestamp("2026-01-01") - pd.to_timedelta(age * 365.25 + rng.random(n) * 365, unit="D")

@@ -95,6 +95,10 @@ class Scenario:
     )
     channel_multiplier: dict = field(default_factory=lambda: {"email": 0.6, "push": 1.0, "sms": 1.2, "social": 0.8})
     contact_cost: dict = field(default_factory=lambda: {"email": 1.0, "push": 0.5, "sms": 4.0, "social": 2.0})
+    # personal taste: a share of each customer's receipt lines come from their own repertoire of
+    # products (two favourite categories), the rest from the whole catalogue by popularity
+    repertoire_share: float = 0.6
+    repertoire_size: int = 8
     # costs
     card_print_cost: float = 15.0
     seller_bonus_per_card: float = 50.0

@@ -9,6 +9,7 @@ import statsmodels.api as sm
 from loyalty_lib.dataset import Dataset
 from loyalty_lib.metrics.impact import card_months
 from loyalty_lib.synth.arrays import rank_within
+from loyalty_lib.synth.population import DISTRICTS, FEMALE_SHARE, age_distribution
 from loyalty_lib.synth.scenario import Scenario
 
 MONTH_DAYS = 365.25 / 12
@@ -223,6 +224,13 @@ def ground_truth(
             },
             "uplift": uplift,
         },
+        "population": {
+            "b2b_share": sc.b2b_share,
+            "female_share_b2c": FEMALE_SHARE,
+            "districts": [str(d) for d in DISTRICTS],
+            "age_distribution_b2c": age_distribution(),
+        },
+        "taste": {"repertoire_share": sc.repertoire_share, "repertoire_size": sc.repertoire_size},
         "satisfaction": {
             "log_rate_per_sd": sc.satisfaction_effect,
             "horizon_days": sc.satisfaction_horizon_days,

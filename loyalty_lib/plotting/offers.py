@@ -1,0 +1,81 @@
+"""Plots of the offers stage: recommender metrics against the baselines, and the offer mix."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from loyalty_lib.plotting.common import errorbar_ci
+
+__all__ = ["plot_offer_mix", "plot_recommender_metrics"]
+
+
+def plot_recommender_metrics(
+    summary: pd.DataFrame,
+    *,
+    metrics: tuple[str, ...] = ("hit_rate", "precision", "recall", "ndcg"),
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Bars of each method's hit rate, precision, recall and NDCG with their 95 % intervals.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`loyalty_lib.metrics.offers.evaluate_recommendations` (index ``method, metric``).
+    metrics : tuple of str
+        Metrics to draw, one group of bars each.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: current axes).
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax or plt.gca()
+    methods = list(dict.fromkeys(summary.index.get_level_values("method")))
+    x = np.arange(len(metrics))
+    width = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        d = summary.loc[method].reindex(list(metrics))
+        at = x + (i - (len(methods) - 1) / 2) * width
+        ax.bar(at, d["estimate"], width=width, color=f"C{i}", label=method, **kwargs)
+        errorbar_ci(ax, d, at, fmt="none", color="black", label=None, lw=0.8)
+    ax.set(xticks=x, ylabel="share (95 % CI)", xlabel="metric at k")
+    ax.set_xticklabels([m.replace("_", " ") for m in metrics])
+    ax.legend(loc="best", frameon=False)
+    return ax
+
+
+def plot_offer_mix(offers: pd.DataFrame, *, by: str = "offer_type", ax: Axes | None = None, **kwargs) -> Axes:
+    """Horizontal bars: how many offers of each kind (or channel), split by rank.
+
+    Parameters
+    ----------
+    offers : pandas.DataFrame
+        From :func:`loyalty_lib.metrics.offers.next_best_offers` (``rank`` and ``by``).
+    by : str
+        Column to count by (``offer_type`` or ``channel``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax or plt.gca()
+    counts = offers.pivot_table(index=by, columns="rank", values="customer_id", aggfunc="size", fill_value=0)
+    counts = counts.loc[counts.sum(axis=1).sort_values().index]
+    left = np.zeros(len(counts))
+    for j, rank in enumerate(counts.columns):
+        ax.barh(counts.index.astype(str), counts[rank], left=left, color=f"C{j}", label=f"rank {rank}", **kwargs)
+        left += counts[rank].to_numpy()
+    ax.set(xlabel="offers", ylabel=by.replace("_", " "))
+    ax.legend(loc="lower right", frameon=False)
+    return ax
