@@ -179,12 +179,10 @@ STAGES = [p.stem for p in report.find_notebooks()]
 # expected failure, so it turns into a test failure, to be deleted here, once the stage is fixed.
 _CHECKS_04 = "04's final checks cell fails (an interval or share check) on this export"
 STAGE_FAILS: dict[tuple[str, str], str] = {
-    ("walk_ins", "00_case_and_data"): (
-        "00's check members + non-members = identified customers fails: 18 card holders never bought "
-        "with the card and their receipts are anonymous"
+    ("messy_till", "10_campaigns"): (
+        "10's final checks cell fails on the till export (campaign figures on returns and coupons "
+        "not yet checked against this shape)"
     ),
-    ("walk_ins", "04_average_check"): _CHECKS_04,
-    ("messy_till", "04_average_check"): _CHECKS_04,
 }
 # Managers' pages (example, stage) that still tell the teaching case on a shop's own data.
 TEACHING_PAGES: dict[tuple[str, str], str] = {}
