@@ -236,9 +236,10 @@ def infer_tiers(
 
 
 def _currency(ds: Dataset) -> tuple[str, str]:
-    for name, t in ds.tables.items():
-        if "currency" in t:
-            found = sorted({str(v).strip().upper() for v in t["currency"].dropna() if str(v).strip()})
+    for name in ds.table_names():  # the columns first: a prepared snapshot reads only what is used
+        if "currency" in ds.columns_of(name):
+            cur = ds.read_columns(name, ["currency"])["currency"]
+            found = sorted({str(v).strip().upper() for v in cur.dropna() if str(v).strip()})
             if len(found) == 1:
                 return found[0], f"the currency column of {name}"
             if len(found) > 1:
@@ -1079,7 +1080,7 @@ def _recommendations(ds: Dataset, tx: pd.DataFrame) -> Capability:
             "(receipt, product) and the product catalogue (category, premium range) would enable it",
         )
     identified = set(tx.loc[tx["customer_id"].notna(), "transaction_id"])
-    n_lines = int(ds.transaction_items["transaction_id"].isin(identified).sum())
+    n_lines = int(ds.read_columns("transaction_items", ["transaction_id"])["transaction_id"].isin(identified).sum())
     if n_lines == 0:
         return Capability(
             False, "no receipt line belongs to an identified client; receipts that record the card would enable it"
