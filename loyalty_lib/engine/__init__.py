@@ -22,6 +22,9 @@ Receipts are given as a DataFrame, as the path of a Parquet file (or of a folder
 backend (``con.table("transactions")`` in a warehouse). Every function returns a pandas
 DataFrame with fixed, documented columns, sorted by its keys; the backends agree exactly on
 counts and to rounding on sums (tests compare pandas, DuckDB and PySpark).
+
+Customer-level models run on every customer up to ``max_model_customers`` and on a documented
+random sample above it (:func:`sample_customers`, :func:`add_sample_cost`).
 """
 
 from loyalty_lib.engine.aggregates import (
@@ -35,9 +38,12 @@ from loyalty_lib.engine.aggregates import (
     rfm_summary,
     store_month,
 )
+from loyalty_lib.engine.sampling import ModelSample, add_sample_cost, sample_customers
 
 __all__ = [
     "AUTO_DUCKDB_ROWS",
+    "ModelSample",
+    "add_sample_cost",
     "active_counts",
     "cohort_counts",
     "connect",
@@ -45,5 +51,6 @@ __all__ = [
     "customer_summary",
     "return_counts",
     "rfm_summary",
+    "sample_customers",
     "store_month",
 ]
