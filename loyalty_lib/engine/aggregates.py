@@ -278,7 +278,8 @@ def rfm_summary(
     -------
     pandas.DataFrame
         ``customer_id, frequency, recency, T, monetary_value``, one row per customer with a
-        purchase before ``end``, sorted by customer (a fresh index).
+        purchase before ``end``, sorted by customer and indexed by the customer key (unnamed),
+        as :func:`loyalty_lib.clv.rfm_summary`.
 
     Examples
     --------
@@ -321,7 +322,9 @@ def rfm_summary(
             monetary_value=(f > 0).ifelse((cust.total - cust.first_spend) / f.cast("float64"), 0.0),
         )
         out = _run(con, expr)
-    return _tidy(out, ["customer_id"], ints=("frequency",), floats=("recency", "T", "monetary_value"))
+    out = _tidy(out, ["customer_id"], ints=("frequency",), floats=("recency", "T", "monetary_value"))
+    out.index = pd.Index(out["customer_id"].to_numpy(), name=None)
+    return out
 
 
 # ----------------------------------------------------------------------------- panels
