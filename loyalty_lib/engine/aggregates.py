@@ -153,6 +153,34 @@ def _end(end) -> pd.Timestamp:
     return pd.Timestamp(end)
 
 
+def _identified(con, t, end):
+    """Receipts with a customer id, before ``end`` if given (a pandas frame, or an Ibis table)."""
+    if con is None:
+        d = t[t["customer_id"].notna()]
+        return d if end is None else d[d["date"] < _end(end)]
+    d = t.filter(t.customer_id.notnull())
+    return d if end is None else d.filter(d.date < _end(end).to_pydatetime())
+
+
+#: The totals per customer (and month) on the pandas path: named aggregations.
+_TOTALS = {
+    "receipts": ("date", "size"),
+    "visits": ("visit", "sum"),
+    "revenue": ("amount", "sum"),
+    "gross_revenue": ("gross_amount", "sum"),
+}
+
+
+def _ibis_totals(d) -> dict:
+    """The same totals as Ibis expressions over ``d``."""
+    return {
+        "receipts": d.count(),
+        "visits": (d.gross_amount > 0).fill_null(False).cast("int64").sum(),
+        "revenue": d.amount.sum(),
+        "gross_revenue": d.gross_amount.sum(),
+    }
+
+
 # ----------------------------------------------------------------------------- customer summary
 def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     """One row per identified customer: receipts, visits, revenue, first and last purchase.
@@ -183,36 +211,19 @@ def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     """
     cols = ["customer_id", "date", "amount", "gross_amount"]
     con, t = _plan(receipts, backend, cols, "customer_summary")
+    d = _identified(con, t, end)
     if con is None:
-        d = t[t["customer_id"].notna()]
-        if end is not None:
-            d = d[d["date"] < _end(end)]
         out = (
             d.assign(visit=_visit_flag(d))
             .groupby("customer_id", sort=False)
-            .agg(
-                receipts=("date", "size"),
-                visits=("visit", "sum"),
-                revenue=("amount", "sum"),
-                gross_revenue=("gross_amount", "sum"),
-                first_purchase=("date", "min"),
-                last_purchase=("date", "max"),
-            )
+            .agg(**_TOTALS, first_purchase=("date", "min"), last_purchase=("date", "max"))
             .reset_index()
         )
     else:
-        d = t.filter(t.customer_id.notnull())
-        if end is not None:
-            d = d.filter(d.date < _end(end).to_pydatetime())
-        expr = d.group_by("customer_id").aggregate(
-            receipts=d.count(),
-            visits=(d.gross_amount > 0).fill_null(False).cast("int64").sum(),
-            revenue=d.amount.sum(),
-            gross_revenue=d.gross_amount.sum(),
-            first_purchase=d.date.min(),
-            last_purchase=d.date.max(),
+        totals = _ibis_totals(d)
+        out = _run(
+            con, d.group_by("customer_id").aggregate(**totals, first_purchase=d.date.min(), last_purchase=d.date.max())
         )
-        out = _run(con, expr)
     return _tidy(
         out,
         ["customer_id"],
@@ -345,36 +356,18 @@ def customer_month(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     """
     cols = ["customer_id", "date", "amount", "gross_amount"]
     con, t = _plan(receipts, backend, cols, "customer_month")
+    d = _identified(con, t, end)
     if con is None:
-        d = t[t["customer_id"].notna()]
-        if end is not None:
-            d = d[d["date"] < _end(end)]
         month = d["date"].to_numpy("datetime64[M]")
         out = (
             d.assign(month=month, visit=_visit_flag(d))
             .groupby(["customer_id", "month"], sort=False)
-            .agg(
-                receipts=("date", "size"),
-                visits=("visit", "sum"),
-                revenue=("amount", "sum"),
-                gross_revenue=("gross_amount", "sum"),
-            )
+            .agg(**_TOTALS)
             .reset_index()
         )
     else:
-        d = t.filter(t.customer_id.notnull())
-        if end is not None:
-            d = d.filter(d.date < _end(end).to_pydatetime())
         d = d.mutate(month=d.date.truncate("M"))
-        out = _run(
-            con,
-            d.group_by(["customer_id", "month"]).aggregate(
-                receipts=d.count(),
-                visits=(d.gross_amount > 0).fill_null(False).cast("int64").sum(),
-                revenue=d.amount.sum(),
-                gross_revenue=d.gross_amount.sum(),
-            ),
-        )
+        out = _run(con, d.group_by(["customer_id", "month"]).aggregate(**_ibis_totals(d)))
     return _tidy(
         out,
         ["customer_id", "month"],
