@@ -77,15 +77,50 @@ def _period_table(
             )
     else:
         amount = np.zeros(len(transactions))
+    codes, uniques = _sorted_codes(ids)
+    return codes, uniques, _period_ordinals(dates, freq), amount
+
+
+#: Distinct (customer, period) pairs are counted on a presence grid up to this many cells (bytes).
+GRID_CELLS = 1 << 27
+
+
+def _sorted_codes(ids: pd.Series):
+    """Customer codes 0..n-1 in sorted key order, and the sorted keys (``pd.factorize(sort=True)``).
+
+    Whole-number ids spanning a range not much wider than the rows are ranked by a presence
+    table (no hashing, no sort); other ids go through ``pd.factorize``.
+    """
+    if pd.api.types.is_integer_dtype(ids.dtype) and not isinstance(ids.dtype, pd.CategoricalDtype) and len(ids):
+        v = ids.to_numpy(dtype=np.int64)
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < 4 * len(v) + 1024:
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[v - lo] = True
+            rank = np.cumsum(present) - 1
+            return rank[v - lo], pd.Index(np.flatnonzero(present) + lo, dtype=ids.dtype)
     codes, uniques = pd.factorize(ids, sort=True)
-    return codes.astype(np.int64), uniques, _period_ordinals(dates, freq), amount
+    return codes.astype(np.int64), uniques
+
+
+def _distinct_periods(codes, ordinals, n_customers):
+    """Distinct purchase periods per customer: a presence grid when small, else hashing of the pairs."""
+    omin = ordinals.min()
+    span = int(ordinals.max() - omin) + 1
+    key = codes * span + (ordinals - omin)
+    if n_customers * span <= GRID_CELLS:
+        grid = np.zeros(n_customers * span, dtype=bool)
+        grid[key] = True
+        return np.bincount(np.flatnonzero(grid) // span, minlength=n_customers)
+    return np.bincount(pd.unique(key) // span, minlength=n_customers)
 
 
 def _customer_periods(codes, ordinals, amount, keep, n_customers):
     """Per customer: distinct purchase periods, first and last period, spend outside the first.
 
-    Sort-free: first/last by ``np.minimum.at``/``np.maximum.at``, distinct periods by hashing
-    (customer, period) keys, sums by ``np.bincount``.
+    Sort-free: first/last by ``np.minimum.at``/``np.maximum.at``, distinct periods on a
+    presence grid or by hashing (customer, period) keys (:func:`_distinct_periods`), sums by
+    ``np.bincount``.
     """
     codes, ordinals, amount = codes[keep], ordinals[keep], amount[keep]
     first = np.full(n_customers, np.iinfo(np.int64).max)
@@ -93,10 +128,7 @@ def _customer_periods(codes, ordinals, amount, keep, n_customers):
     np.minimum.at(first, codes, ordinals)
     np.maximum.at(last, codes, ordinals)
     if len(codes):
-        omin = ordinals.min()
-        span = int(ordinals.max() - omin) + 1
-        ukey = pd.unique(codes * span + (ordinals - omin))
-        n_periods = np.bincount(ukey // span, minlength=n_customers)
+        n_periods = _distinct_periods(codes, ordinals, n_customers)
     else:
         n_periods = np.zeros(n_customers, dtype=np.int64)
     in_first = ordinals == first[codes]
