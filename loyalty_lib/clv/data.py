@@ -104,15 +104,30 @@ def _sorted_codes(ids: pd.Series):
 
 
 def _distinct_periods(codes, ordinals, n_customers):
-    """Distinct purchase periods per customer: a presence grid when small, else hashing of the pairs."""
+    """Distinct purchase periods per customer, marked on a presence grid of customers x periods.
+
+    The grid holds at most :data:`GRID_CELLS` cells: customers are taken in blocks that fit
+    (one block for most data sets; about 20 for 3 million customers over two years of days).
+    Only when a block would hold very few customers (centuries of daily periods) are the
+    (customer, period) pairs hashed instead.
+    """
     omin = ordinals.min()
     span = int(ordinals.max() - omin) + 1
-    key = codes * span + (ordinals - omin)
-    if n_customers * span <= GRID_CELLS:
-        grid = np.zeros(n_customers * span, dtype=bool)
+    per = GRID_CELLS // span  # customers per block
+    if per < 1 or -(-n_customers // per) > 64:
+        return np.bincount(pd.unique(codes * span + (ordinals - omin)) // span, minlength=n_customers)
+    n_blocks = -(-n_customers // per)
+    block = codes // per if n_blocks > 1 else None
+    local = (codes - block * per) * span + (ordinals - omin) if n_blocks > 1 else codes * span + (ordinals - omin)
+    out = np.zeros(n_customers, dtype=np.int64)
+    grid = np.zeros(min(per, n_customers) * span, dtype=bool)
+    for b in range(n_blocks):
+        lo, hi = b * per, min((b + 1) * per, n_customers)
+        key = local if n_blocks == 1 else local[block == b]
         grid[key] = True
-        return np.bincount(np.flatnonzero(grid) // span, minlength=n_customers)
-    return np.bincount(pd.unique(key) // span, minlength=n_customers)
+        out[lo:hi] = np.bincount(np.flatnonzero(grid[: (hi - lo) * span]) // span, minlength=hi - lo)
+        grid[key] = False  # cleared for the next block
+    return out
 
 
 def _customer_periods(codes, ordinals, amount, keep, n_customers):
