@@ -94,3 +94,36 @@ def test_a_category_id_that_is_not_a_whole_number_is_a_problem():
     out, bad = io.as_ids(s, "integer")
     assert bad.tolist() == [False, True, False, False]
     assert out.dtype == "Int64" and out.isna().tolist() == [False, True, False, True]
+
+
+def test_the_report_hands_its_notebooks_the_snapshot(tmp_path):
+    import json
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    from test_report import KERNELSPEC, write_tiny_data
+
+    from loyalty_lib.report import run_report
+
+    data = write_tiny_data(tmp_path / "export")
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    probe = new_notebook(
+        metadata=KERNELSPEC,
+        cells=[
+            new_code_cell('data_dir = ""  # folder of contract tables', metadata={"tags": ["parameters"]}),
+            new_code_cell(
+                "from loyalty_lib.dataset import load_or_generate\n"
+                "from loyalty_lib.snapshot import recorded_validation\n"
+                "ds = load_or_generate(data_dir)\n"
+                "assert type(ds).__name__ == 'SnapshotDataset', type(ds)\n"
+                "assert recorded_validation(ds).ok and len(ds.transactions) == 4"
+            ),
+        ],
+    )
+    nbformat.write(probe, nbs / "01_probe.ipynb")
+    res = run_report(data, tmp_path / "out", notebooks_dir=nbs, progress=False)
+    assert res.exit_code == 0, res.stages
+    manifest = json.loads((tmp_path / "out" / "data" / snapshot.MANIFEST).read_text())
+    assert manifest["validated"] and manifest["tables"]["transactions"]["rows"] == 4
+    assert manifest["source"] == "../export"  # as the report names it: never an absolute path
