@@ -790,6 +790,10 @@ def load(
 ) -> Dataset:
     """Load and validate a contract folder.
 
+    A folder holding a report's prepared snapshot (``snapshot.json``, see
+    :mod:`loyalty_lib.snapshot`) was validated when it was written: it is opened as it is,
+    without parsing or validating again, each table read when first used.
+
     Parameters
     ----------
     folder : str or Path
