@@ -126,7 +126,8 @@ def _distinct_periods(codes, ordinals, n_customers):
         key = local if n_blocks == 1 else local[block == b]
         grid[key] = True
         out[lo:hi] = np.bincount(np.flatnonzero(grid[: (hi - lo) * span]) // span, minlength=hi - lo)
-        grid[key] = False  # cleared for the next block
+        if b + 1 < n_blocks:
+            grid[key] = False  # cleared for the next block
     return out
 
 
