@@ -83,8 +83,19 @@ def _n_rows(src) -> int:
     return AUTO_DUCKDB_ROWS  # an Ibis table lives in its backend
 
 
-def _plan(receipts, backend, columns: Sequence[str], who: str):
-    """Resolve the backend; return ``(con, data)``: a pandas frame when ``con`` is None, else an Ibis table."""
+def _columns(src) -> list[str]:
+    if isinstance(src, Path):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(src).names)
+    return [str(c) for c in src.columns]
+
+
+def _plan(receipts, backend, columns: Sequence[str], who: str, optional: Sequence[str] = ()):
+    """Resolve the backend; return ``(con, data)``: a pandas frame when ``con`` is None, else an Ibis table.
+
+    ``columns`` must be in the receipts; ``optional`` ones are taken when they are.
+    """
     import ibis
 
     src = _source(receipts)
@@ -94,23 +105,34 @@ def _plan(receipts, backend, columns: Sequence[str], who: str):
         con = _duckdb() if _n_rows(src) >= AUTO_DUCKDB_ROWS else None
     else:
         con = connect(backend)
+    have = _columns(src)
+    _check(have, columns, who)
+    cols = [*columns, *(c for c in optional if c in have and c not in columns)]
     if con is None:
         if isinstance(src, ibis.Table):
             raise ValueError(f"{who}: an Ibis table needs an Ibis backend, not the pandas path")
-        df = pd.read_parquet(src, columns=[c for c in columns]) if isinstance(src, Path) else src
-        _check(df.columns, columns, who)
-        return None, df
+        return None, (pd.read_parquet(src, columns=cols) if isinstance(src, Path) else src[cols])
     if isinstance(src, ibis.Table):
         t = src
     elif isinstance(src, Path):
         with _quiet():
             t = con.read_parquet(str(src))
     else:
-        _check(src.columns, columns, who)
         with _quiet():
-            t = ibis.memtable(src[list(columns)])
-    _check(t.columns, columns, who)
-    return con, t.select(*columns)
+            t = ibis.memtable(src[cols])
+    return con, t.select(*cols)
+
+
+def _visits(con, t):
+    """Only the visits (receipts with ``gross_amount > 0``) when the receipts say; else every receipt.
+
+    The one definition of :func:`loyalty_lib.dataset.visits_mask`, as the activity stage counts.
+    """
+    if "gross_amount" not in t.columns:
+        return t
+    if con is None:
+        return t[_visit_flag(t)]
+    return t.filter((t.gross_amount > 0).fill_null(False))
 
 
 def _check(have, need, who):
@@ -421,10 +443,12 @@ def _month_index(ts: pd.Timestamp) -> int:
 
 
 def cohort_counts(receipts, *, end, max_months: int = 12, backend="auto") -> pd.DataFrame:
-    """Customers of each first-purchase cohort with a receipt *m* months after their first month.
+    """Customers of each first-purchase cohort with a visit *m* months after their first month.
 
-    The cohort is the calendar month of a customer's first receipt before ``end``; month *m*
-    is listed only when it is complete before ``end`` and ``m <= max_months``.
+    The cohort is the calendar month of a customer's first visit before ``end``; month *m* is
+    listed only when it is complete before ``end`` and ``m <= max_months``. Visits are the
+    receipts with ``gross_amount > 0`` when the receipts have that column (returns and voided
+    receipts are no visits), else every receipt.
 
     Returns
     -------
@@ -443,7 +467,8 @@ def cohort_counts(receipts, *, end, max_months: int = 12, backend="auto") -> pd.
         raise ValueError("cohort_counts: max_months must be 0 or more")
     end = _end(end)
     last_complete = _month_index(end) - 1
-    con, t = _plan(receipts, backend, ["customer_id", "date"], "cohort_counts")
+    con, t = _plan(receipts, backend, ["customer_id", "date"], "cohort_counts", optional=["gross_amount"])
+    t = _visits(con, t)
     if con is None:
         d = t[t["customer_id"].notna() & (t["date"] < end)]
         mi = d["date"].to_numpy("datetime64[M]").astype(np.int64)
@@ -477,11 +502,12 @@ def cohort_counts(receipts, *, end, max_months: int = 12, backend="auto") -> pd.
 
 # ----------------------------------------------------------------------------- activity
 def return_counts(receipts, *, horizon_days: float, end, k_max: int = 8, backend="auto") -> pd.DataFrame:
-    """The counts behind the return curve: k-th receipts with a full horizon, and those followed within it.
+    """The counts behind the return curve: k-th visits with a full horizon, and those followed within it.
 
-    Receipts are numbered per identified customer in time order (1, 2, ...); receipt *k*
-    counts (``n``) when it lies at least ``horizon_days`` before ``end``, and is a success
-    when the customer's next receipt follows within ``horizon_days``. These are the ``n`` and
+    Visits (receipts with ``gross_amount > 0`` when the receipts have that column, else every
+    receipt) are numbered per identified customer in time order (1, 2, ...); visit *k* counts
+    (``n``) when it lies at least ``horizon_days`` before ``end``, and is a success when the
+    customer's next visit follows within ``horizon_days``. These are the ``n`` and
     ``successes`` of :func:`loyalty_lib.metrics.activity.return_curve`.
 
     Returns
@@ -500,7 +526,8 @@ def return_counts(receipts, *, horizon_days: float, end, k_max: int = 8, backend
         raise ValueError("return_counts: horizon_days and k_max must be positive")
     end = _end(end)
     h = pd.Timedelta(days=float(horizon_days))
-    con, t = _plan(receipts, backend, ["customer_id", "date"], "return_counts")
+    con, t = _plan(receipts, backend, ["customer_id", "date"], "return_counts", optional=["gross_amount"])
+    t = _visits(con, t)
     if con is None:
         d = t[t["customer_id"].notna() & (t["date"] < end)][["customer_id", "date"]]
         d = d.sort_values(["customer_id", "date"], kind="stable")
@@ -531,7 +558,9 @@ def return_counts(receipts, *, horizon_days: float, end, k_max: int = 8, backend
 
 
 def active_counts(receipts, *, end, windows: Sequence[int] = (30, 90), backend="auto") -> pd.DataFrame:
-    """Identified customers with a receipt in each window of the last *w* days before ``end``.
+    """Identified customers with a visit in each window of the last *w* days before ``end``.
+
+    Visits are the receipts with ``gross_amount > 0`` when the receipts have that column.
 
     Returns
     -------
@@ -549,7 +578,8 @@ def active_counts(receipts, *, end, windows: Sequence[int] = (30, 90), backend="
     windows = [int(w) for w in windows]
     if any(w <= 0 for w in windows):
         raise ValueError("active_counts: windows must be positive numbers of days")
-    con, t = _plan(receipts, backend, ["customer_id", "date"], "active_counts")
+    con, t = _plan(receipts, backend, ["customer_id", "date"], "active_counts", optional=["gross_amount"])
+    t = _visits(con, t)
     if con is None:
         d = t[t["customer_id"].notna() & (t["date"] < end)]
         last = d.groupby("customer_id", sort=False)["date"].max()

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from loyalty_lib import clv, engine
+from loyalty_lib.dataset import visits_mask
 from loyalty_lib.metrics import activity
 
 FLOATS = {"revenue", "gross_revenue", "recency", "T", "monetary_value"}
@@ -114,9 +115,11 @@ def test_cohorts_returns_and_activity_by_hand(backend):
     # a joins in January (active in months 0 and 2), b in February (month 0)
     assert co[["month", "customers", "cohort_size"]].values.tolist() == [[0, 1, 1], [2, 1, 1], [0, 1, 1]]
     rc = engine.return_counts(tiny(), horizon_days=30, end="2025-04-01", k_max=3, backend=backend)
-    # a: receipt 1 (Jan 6 10:00) -> 2 the same day; 2 -> 3 after 14 days; 3 (Jan 20) -> 4 after 42 days: no;
-    # b: receipt 1 has no next; all lie 30 days before the end
-    assert rc.values.tolist() == [[1, 2, 1], [2, 1, 1], [3, 1, 0]]
+    # visits only (the Jan 20 return is none): a's visit 1 (Jan 6 10:00) -> 2 the same day; 2 -> 3 (Mar 3)
+    # after 56 days: no; 3 lies within 30 days of the end: not counted. b's visit 1 has no next.
+    assert rc.values.tolist() == [[1, 2, 1], [2, 1, 0], [3, 0, 0]]
+    with_return = engine.return_counts(tiny().drop(columns="gross_amount"), horizon_days=30, end="2025-04-01", k_max=3)
+    assert with_return.values.tolist() == [[1, 2, 1], [2, 1, 1], [3, 1, 0]]  # no gross amount: every receipt
     ac = engine.active_counts(tiny(), end="2025-03-10", windows=[7, 30, 60], backend=backend)
     assert ac.values.tolist() == [[7, 1], [30, 2], [60, 2]]
 
@@ -149,7 +152,8 @@ def test_duckdb_gives_the_pandas_numbers_for_every_aggregate(tx, tmp_path):
 
 
 def test_return_counts_are_the_return_curve_counts(tx):
-    ident = tx[tx["customer_id"].notna()]
+    """On the visits (sales receipts, as the return curve counts them) both give the same counts."""
+    ident = tx[tx["customer_id"].notna() & visits_mask(tx)]
     curve = activity.return_curve(ident, horizon_days=45, end="2025-04-01", k_max=5)
     got = engine.return_counts(ident, horizon_days=45, end="2025-04-01", k_max=5, backend="duckdb")
     assert got["n"].tolist() == curve["n"].astype(int).tolist()
