@@ -177,21 +177,13 @@ STAGES = [p.stem for p in report.find_notebooks()]
 
 # What the stages still get wrong on these exports (measured on the last run): each is a strict
 # expected failure, so it turns into a test failure, to be deleted here, once the stage is fixed.
-_CHECKS_04 = "04's final checks cell fails (an interval or share check) on this export"
-STAGE_FAILS: dict[tuple[str, str], str] = {
-    ("messy_till", "10_campaigns"): (
-        "10's final checks cell fails on the till export (campaign figures on returns and coupons "
-        "not yet checked against this shape)"
-    ),
-}
+STAGE_FAILS: dict[tuple[str, str], str] = {}
 # Managers' pages (example, stage) that still tell the teaching case on a shop's own data.
 TEACHING_PAGES: dict[tuple[str, str], str] = {}
 # Indexes that still show teaching-case text.
 TEACHING_INDEX: dict[str, str] = {}
 # Figures (example, kpi) the scorecard does not yet mark "not available".
-NA_MISSING: dict[tuple[str, str], str] = {
-    ("walk_ins", "member_items_per_check"): "04 stops before publishing its figures: " + _CHECKS_04,
-}
+NA_MISSING: dict[tuple[str, str], str] = {}
 # Figures (example, notebook, kpi) that do not yet land on their planted value.
 PLANTED_MISSES: dict[tuple[str, str, str], str] = {
     ("walk_ins", "04_average_check", "bunching_excess_25"): (
