@@ -31,8 +31,11 @@ NAMES = list(GENERATED)
 
 # What each example's data cannot support: the scorecard keeps these rows as "not available".
 NOT_AVAILABLE = {
-    # no issue dates, no non-members, no pre-period, no surveys, no ledger, no costs
+    # no issue dates, no non-members, no pre-period, no surveys, no ledger, no costs, and no first-seen
+    # dates in a program older than the data (nobody is known to be a new client)
     "members_only": {
+        "return_after_first_visit",
+        "return_after_second_visit",
         "issue_rate",
         "activation_rate",
         "did_revenue",
@@ -52,6 +55,7 @@ NOT_AVAILABLE = {
 # example's currency.
 PLANTED = {
     "members_only": {
+        ("03_activity", "return_after_first_visit_in_data"): "return_curve.p_return_from_data_start.1",
         ("04_average_check", "bunching_excess_30"): "bunching.moved_checks.30",
         ("04_average_check", "bunching_excess_75"): "bunching.moved_checks.75",
         ("04_average_check", "bunching_excess_200"): "bunching.moved_checks.200",
@@ -169,6 +173,25 @@ def test_quarantine_sets_the_broken_receipts_aside_whole(tmp_path):
     assert len(lines) == len(written) - t["broken_receipt_lines"]
     assert not lines["transaction_id"].isin(broken).any()
     assert int((lines["quantity"] < 0).sum()) == t["returned_lines"]  # no return was set aside
+
+
+def test_members_only_new_clients_are_a_guess_and_the_curve_from_the_data_start_is_the_planted_one():
+    """Every card holder was buying before the export: who is new cannot be told, the data-start curve can."""
+    from loyalty_lib.metrics import activity
+    from loyalty_lib.study import Study
+
+    folder = ROOT / "members_only"
+    ds = io.load(folder / "export", mapping=folder / MAPPING_FILE)
+    study = Study.from_data(ds, {})
+    assert study.left_censored and not study.new_ids_known
+    curve = activity.return_curve(ds.transactions, horizon_days=study.return_horizon_days, end=study.end, k_max=3)
+    p = planted("members_only")["return_curve"]
+    assert study.return_horizon_days == p["horizon_days"]
+    for k in (1, 2, 3):
+        assert curve.loc[k, "ci_low"] <= p["p_return_from_data_start"][str(k)] <= curve.loc[k, "ci_high"], k
+    # the four branches' CRM knows when each customer was first seen: its new clients are new
+    walk = ROOT / "walk_ins"
+    assert Study.from_data(io.load(walk / "export", mapping=walk / MAPPING_FILE), {}).new_ids_known
 
 
 # --------------------------------------------------------------------------- loyalty report
