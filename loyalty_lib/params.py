@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from loyalty_lib.synth.scenario import SCENARIOS
+
 #: The value types a parameter can have (``date`` is a ``YYYY-MM-DD`` string, empty allowed).
 KINDS = ("int", "float", "bool", "str", "date", "list")
 
@@ -251,7 +253,7 @@ PARAMETERS: tuple[Param, ...] = (
         "str",
         ["03_activity"],
         "generator scenario",
-        choices=("sergey_branch", "sergey_discount_only", "sergey_points", "bgnbd_check"),
+        choices=tuple(SCENARIOS),
     ),
     _p(
         "active_windows",
