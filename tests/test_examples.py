@@ -213,22 +213,6 @@ def test_quarantine_sets_the_broken_receipts_aside_whole(tmp_path):
     assert int((lines["quantity"] < 0).sum()) == t["returned_lines"]  # no return was set aside
 
 
-def test_members_only_new_clients_are_a_guess_and_the_curve_from_the_data_start_is_the_planted_one():
-    """Every card holder was buying before the export: who is new cannot be told, the data-start curve can."""
-    from loyalty_lib.metrics import activity
-    from loyalty_lib.study import Study
-
-    folder = ROOT / "members_only"
-    ds = io.load(folder / "export", mapping=folder / MAPPING_FILE)
-    study = Study.from_data(ds, {})
-    assert study.left_censored and not study.new_ids_known
-    curve = activity.return_curve(ds.transactions, horizon_days=study.return_horizon_days, end=study.end, k_max=3)
-    p = planted("members_only")["return_curve"]
-    assert study.return_horizon_days == p["horizon_days"]
-    for k in (1, 2, 3):
-        assert curve.loc[k, "ci_low"] <= p["p_return_from_data_start"][str(k)] <= curve.loc[k, "ci_high"], k
-
-
 # --------------------------------------------------------------------------- loyalty report
 
 STAGES = [p.stem for p in report.find_notebooks()]
