@@ -92,6 +92,11 @@ QUESTIONS = (
 )
 
 
+#: Figures of the program's effect per member-month, each on its basis; "does it pay?" sets the
+#: one on the break-even's basis beside the break-even.
+EFFECT_KEYS = ("did_revenue", "did_gross_revenue")
+
+
 @dataclass(frozen=True)
 class ActionRule:
     """One rule of the action list: when figure ``kpi`` has a status in ``when``, recommend ``text``.
@@ -304,7 +309,10 @@ def verdicts(card: pd.DataFrame) -> list[dict]:
         naive = [_row(r) for pat in q.naive if (r := _find(card, (pat,))) is not None]
         comparison = None
         if q.key == "pays":
-            effect, be = _find(card, ("did_revenue",)), _find(card, ("break_even_uplift",))
+            be = _find(card, ("break_even_uplift",))
+            # the effect counted on the break-even's own basis (06 publishes it net, 07 gross)
+            effects = [e for k in EFFECT_KEYS if (e := _find(card, (k,))) is not None]
+            effect = next((e for e in effects if _same_basis(e, be)), effects[0] if effects else None)
             basis = _same_basis(effect, be)
             if basis and pd.notna(effect["estimate"]) and pd.notna(be["estimate"]):
                 comparison = {
