@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.plotting.common import bars_with_ci
 from loyalty_lib.plotting.theme import label_text, legend_outside, share_axis
 
 __all__ = ["plot_migration", "plot_segment_flow", "plot_segment_shares"]
@@ -42,20 +42,10 @@ def plot_segment_shares(
     """
     ax = ax or plt.gca()
     d = shares[shares["dimension"] == dimension].reset_index(drop=True)
-    x = np.arange(len(d))
-    width = 0.8 / len(figures)
-    for i, f in enumerate(figures):
-        at = x + (i - (len(figures) - 1) / 2) * width
-        ax.bar(at, d[f], width=width, color=f"C{i}", label=label_text(f), **kwargs)
-        errorbar_ci(
-            ax,
-            d.rename(columns={f: "estimate", f"{f}_ci_low": "ci_low", f"{f}_ci_high": "ci_high"}),
-            at,
-            fmt="none",
-            color="black",
-            label=None,
-            lw=0.8,
-        )
+    groups = {
+        f: d[[f, f"{f}_ci_low", f"{f}_ci_high"]].set_axis(["estimate", "ci_low", "ci_high"], axis=1) for f in figures
+    }
+    x = bars_with_ci(ax, groups, **kwargs)
     ax.set(xticks=x, xlabel=label_text(dimension))
     share_axis(ax, label="share (95 % CI)")
     ax.set_xticklabels([label_text(v) for v in d["segment"].astype(str)], rotation=30, ha="right")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.plotting.common import errorbar_ci, money_label
+from loyalty_lib.plotting.common import bars_with_ci, money_label
 from loyalty_lib.plotting.theme import count_axis, label_text, legend_outside, money_axis, reference_line, share_axis
 from loyalty_lib.stats import check_columns as _need
 from loyalty_lib.stats import format_number
@@ -236,13 +236,8 @@ def plot_tier_shares(
     ax = ax or plt.gca()
     tiers = list(dict.fromkeys(data["tier"].astype(str)))
     groups = list(dict.fromkeys(data[by]))
-    x = np.arange(len(tiers))
-    width = 0.8 / max(len(groups), 1)
-    for i, g in enumerate(groups):
-        d = data[data[by] == g].assign(tier=lambda f: f["tier"].astype(str)).set_index("tier").reindex(tiers)
-        at = x + (i - (len(groups) - 1) / 2) * width
-        ax.bar(at, d["estimate"], width=width, color=f"C{i}", label=label_text(g), **kwargs)
-        errorbar_ci(ax, d, at, fmt="none", color="black", label=None, lw=0.8)
+    rows = data.assign(tier=data["tier"].astype(str))
+    x = bars_with_ci(ax, {g: rows[rows[by] == g].set_index("tier").reindex(tiers) for g in groups}, **kwargs)
     ax.set(xticks=x, xticklabels=tiers, xlabel=money_label("tier (gross check", currency) + ")")
     share_axis(ax, label="share of the group's receipts (95 % CI)")
     legend_outside(ax)

@@ -82,6 +82,34 @@ def errorbar_ci(
     return ax.errorbar(at, data[estimate], yerr=err, fmt=fmt, color=color, capsize=3, label=label, **kwargs)
 
 
+def bars_with_ci(ax: Axes, groups: dict, **kwargs) -> np.ndarray:
+    """Groups of bars side by side, one colour per group, each bar with its 95 % interval.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes to draw on.
+    groups : dict of str to pandas.DataFrame
+        Legend entry (written in people's words) to a frame of ``estimate, ci_low, ci_high``,
+        one row per position on the x axis; every frame has the same rows in the same order.
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The centres of the positions, for the tick labels.
+    """
+    n = max((len(d) for d in groups.values()), default=0)
+    x = np.arange(n)
+    width = 0.8 / max(len(groups), 1)
+    for i, (name, d) in enumerate(groups.items()):
+        at = x + (i - (len(groups) - 1) / 2) * width
+        ax.bar(at, d["estimate"], width=width, color=f"C{i}", label=label_text(name), **kwargs)
+        errorbar_ci(ax, d, at, fmt="none", color="black", label=None, lw=0.8)
+    return x
+
+
 def plot_estimates(
     data: pd.DataFrame,
     *,

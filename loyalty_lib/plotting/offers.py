@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.plotting.common import bars_with_ci
 from loyalty_lib.plotting.theme import count_axis, label_text, legend_outside, share_axis
 
 __all__ = ["plot_offer_mix", "plot_recommender_metrics"]
@@ -39,13 +39,7 @@ def plot_recommender_metrics(
     """
     ax = ax or plt.gca()
     methods = list(dict.fromkeys(summary.index.get_level_values("method")))
-    x = np.arange(len(metrics))
-    width = 0.8 / len(methods)
-    for i, method in enumerate(methods):
-        d = summary.loc[method].reindex(list(metrics))
-        at = x + (i - (len(methods) - 1) / 2) * width
-        ax.bar(at, d["estimate"], width=width, color=f"C{i}", label=label_text(method), **kwargs)
-        errorbar_ci(ax, d, at, fmt="none", color="black", label=None, lw=0.8)
+    x = bars_with_ci(ax, {m: summary.loc[m].reindex(list(metrics)) for m in methods}, **kwargs)
     ax.set(xticks=x, xlabel="metric at k")
     share_axis(ax, label="share (95 % CI)")
     ax.set_xticklabels([label_text(m) for m in metrics])

@@ -61,21 +61,8 @@ def plot_check_distribution(
         bins = np.geomspace(lo, hi if hi > lo else lo * 1.01, 81)
         ax.hist(pos, bins=bins, color="C0", alpha=0.8, **kwargs)
     ax.set_xscale("log")
-    for t in thresholds:
-        reference_line(ax, t, "discount tier", axis="x", text=False)
-        ax.annotate(
-            format_number(t, currency),
-            (t, 1),
-            xycoords=("data", "axes fraction"),
-            xytext=(3, -2),
-            textcoords="offset points",
-            ha="left",
-            va="top",
-            fontsize=9,
-            color="#57606a",
-        )
-    if len(thresholds):
-        legend_outside(ax)
+    for t in thresholds:  # each tier line says where it is, beside the line
+        reference_line(ax, t, f"tier {format_number(t, currency)}", axis="x", legend=False)
     left_out = len(x) - len(pos)
     title = "Check sizes and discount tiers" if len(thresholds) else "Check sizes"
     if left_out:
