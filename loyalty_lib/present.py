@@ -159,6 +159,10 @@ _P_VALUE = re.compile(r"(^|_)p(_?value)?$")
 _SNAKE_VALUE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a category written as a code: card_issued
 
 
+def _is_flag(value) -> bool:
+    return isinstance(value, bool | np.bool_) or value is None
+
+
 def label(name) -> str:
     """The label of a column for people: from :data:`LABELS`, else its words, capitalised.
 
@@ -169,6 +173,8 @@ def label(name) -> str:
     """
     if isinstance(name, tuple):
         return " · ".join(label(n) for n in name if str(n) != "")
+    if isinstance(name, pd.Timestamp | np.datetime64 | pd.Period):  # a month as a column: the date, no time
+        return format_value(name)
     s = str(name)
     if s in LABELS:
         return LABELS[s]
@@ -360,6 +366,16 @@ def _html(df: pd.DataFrame) -> str:
 def _styler_html(sty) -> str:
     """A Styler a notebook built itself keeps its styling; its column names get the labels."""
     sty = copy.copy(sty)
+    # yes/no and dates without a time in the notebook's own table too (its numbers keep their format)
+    people = [
+        c
+        for c in sty.data.columns
+        if pd.api.types.is_bool_dtype(sty.data[c])
+        or pd.api.types.is_datetime64_any_dtype(sty.data[c])
+        or sty.data[c].map(_is_flag).all()
+    ]
+    if people:
+        sty.format(format_value, subset=people)
     sty.format_index(lambda c: label(c), axis="columns")
     if sty.data.columns.nlevels == 1 and not (
         isinstance(sty.data.index, pd.RangeIndex) and sty.data.index.name is None

@@ -132,3 +132,12 @@ def test_shares_of_an_estimate_frame_print_as_percent():
         {"estimate": [0.05, -0.02], "ci_low": [0.01, -0.06], "ci_high": [0.09, 0.01], "successes": [5, 3]}
     )
     assert format_frame(uplift)["Estimate"].tolist() == ["5.0 %", "-0.02"]
+
+
+def test_a_notebooks_own_table_says_yes_no_and_months_without_a_time():
+    from loyalty_lib.report.lint import page_problems
+
+    caps = pd.DataFrame({"label": ["funnel", "branches"], "available": [True, False], "reason": ["", "one branch"]})
+    assert page_problems(present._styler_html(caps.style.hide(axis="index"))) == []
+    months = pd.DataFrame({"active": [10, 12]}, index=pd.to_datetime(["2025-01-01", "2025-02-01"])).T
+    assert page_problems(present._html(months)) == [] and "2025-02-01" in present._html(months)

@@ -159,7 +159,7 @@ def card_row(r) -> dict:
     return {
         "kpi": r.kpi,
         # a money figure says on which revenue it is counted, so two figures compare on one basis
-        "label": f"{r.label} · on {basis} revenue" if basis else r.label,
+        "label": f"{r.label} · on {basis} revenue" if basis and basis not in str(r.label).lower() else r.label,
         "basis": basis,
         "estimate": fmt(r.estimate, unit) if r.status != "na" else "not available",
         "reason": r.reason if r.status == "na" else "",
