@@ -83,7 +83,7 @@ def test_the_funnel_axis_ends_at_the_largest_step():
         index=["buyers", "card_issued", "activated"],
     ).assign(ci_low=lambda d: d["estimate"] - 0.01, ci_high=lambda d: d["estimate"] + 0.01)
     ax = enrollment.plot_funnel(fun, ax=plt.figure().gca())
-    assert max(ax.get_xticks()) <= 15_883
+    assert max(ax.get_xticks()) <= 15_883 and len(ax.get_xticks()) <= 5  # few ticks: their labels never overlap
     steps = [t.get_text() for t in ax.get_yticklabels()]
     assert steps[0] == "Buyers" and not any("_" in s for s in steps), steps
 

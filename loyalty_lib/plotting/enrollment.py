@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from loyalty_lib.plotting.common import errorbar_ci
 from loyalty_lib.plotting.theme import (
@@ -56,7 +57,7 @@ def plot_funnel(data: pd.DataFrame, *, ax: Axes | None = None, color: str = "C0"
         ax.text(r.count + 0.01 * top, yi, txt, va="center", fontsize=8)
     ax.set(yticks=y, yticklabels=[label_text(s) for s in data.index], xlim=(0, top * 1.9))
     # room on the right for the rates, but the axis itself runs only as far as the data
-    ticks = [t for t in ax.xaxis.get_major_locator().tick_values(0, top) if 0 <= t <= top]
+    ticks = [t for t in MaxNLocator(nbins=4).tick_values(0, top) if 0 <= t <= top]  # few, so they never overlap
     ax.set_xticks(ticks)
     ax.spines["bottom"].set_bounds(0, max(ticks[-1] if ticks else top, 0))
     count_axis(ax, axis="x", label="customers")
