@@ -159,6 +159,10 @@ _P_VALUE = re.compile(r"(^|_)p(_?value)?$")
 _SNAKE_VALUE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a category written as a code: card_issued
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _is_flag(value) -> bool:
     return isinstance(value, bool | np.bool_) or value is None
 
@@ -272,7 +276,10 @@ def format_frame(df: pd.DataFrame, *, labels: dict | None = None, max_rows: int 
     t = t.reset_index(drop=True)
     names = {**LABELS, **(labels or {})}
     out = {}
-    per_row_unit = "unit" in t.columns and t["unit"].map(lambda u: isinstance(u, str)).all()
+    # a unit per row (an estimate frame of several figures); a row without one has no unit
+    per_row_unit = "unit" in t.columns and t["unit"].map(lambda u: isinstance(u, str) or _missing(u)).all()
+    if per_row_unit:
+        t = t.assign(unit=t["unit"].map(lambda u: u if isinstance(u, str) else ""))
     units = t["unit"] if per_row_unit else _share_units(t)
     unit_cols = {"estimate", "ci_low", "ci_high", "target", "truth", "value"}
     for i, col in enumerate(t.columns):

@@ -141,3 +141,8 @@ def test_a_notebooks_own_table_says_yes_no_and_months_without_a_time():
     assert page_problems(present._styler_html(caps.style.hide(axis="index"))) == []
     months = pd.DataFrame({"active": [10, 12]}, index=pd.to_datetime(["2025-01-01", "2025-02-01"])).T
     assert page_problems(present._html(months)) == [] and "2025-02-01" in present._html(months)
+
+
+def test_a_figure_without_a_unit_keeps_its_number_beside_shares():
+    t = pd.DataFrame({"figure": ["issue rate", "odds ratio"], "estimate": [0.355, 1.12], "unit": ["%", np.nan]})
+    assert present.format_frame(t)["Estimate"].tolist() == ["35.5 %", "1.12"]
