@@ -10,8 +10,14 @@ import pytest
 
 from loyalty_lib import config, nbtools
 
-STAGES = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS_DIR = config.NOTEBOOKS_DIR / "solutions"
+#: Stages whose exercises have no worked solution yet, each with the reason (docs/teaching.md lists
+#: them); a stage leaves the list when its solution notebook arrives, or this test fails.
+PENDING = {
+    "11_program_design": "the program-design stage is new; each answer needs simulator runs, not yet written up",
+}
+ALL_STAGES = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+STAGES = [p for p in ALL_STAGES if p.stem not in PENDING]
 
 
 def exercise_cell(nb):
@@ -51,7 +57,10 @@ def test_titles_are_read():
 
 def test_every_stage_has_a_solution_notebook():
     solutions = sorted(p.name for p in SOLUTIONS_DIR.glob("*.ipynb"))
-    assert solutions == [p.name for p in STAGES]
+    assert solutions == [p.name for p in STAGES], "a stage without a solution belongs in PENDING, with its reason"
+    assert not {f"{k}.ipynb" for k in PENDING} & set(solutions), "a solved stage leaves PENDING"
+    guide = (config.PROJECT_DIR / "docs" / "teaching.md").read_text(encoding="utf-8")
+    assert all(f"`{k}`" in guide for k in PENDING), "the teacher's guide names the stages without solutions"
 
 
 @pytest.mark.parametrize("path", STAGES, ids=lambda p: p.stem)
