@@ -243,7 +243,7 @@ def test_plots_label_their_axes():
     assert pc.plot_qini({"model": curve}, ax=ax) is ax and "share" in ax.get_xlabel()
     _, ax = plt.subplots()
     pc.plot_holdout_size(cp.holdout_size(0.3, [0.02, 0.05]), ax=ax)
-    assert "uplift" in ax.get_xlabel() and ax.get_ylabel() == "addressees needed"
+    assert "uplift" in ax.get_xlabel() and ax.get_ylabel() == "addressees needed (log scale)"
 
 
 @pytest.mark.parametrize("seed", [3, 5, 8])
