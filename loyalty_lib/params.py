@@ -306,6 +306,20 @@ PARAMETERS: tuple[Param, ...] = (
     _p("launch_date", "date", ["06_impact", "07_roi_clv"], "program launch; empty means from the data"),
     _p("currency", "str", ["06_impact", "07_roi_clv"], "currency code of the amounts; empty means from the data"),
     _p("propensity_clip", "float", ["06_impact"], "propensity scores clipped to [1 - clip, clip]", low=0.5, high=1),
+    _p(
+        "max_model_customers",
+        "int",
+        ["06_impact", "07_roi_clv"],
+        "customers the customer-level models are fitted on (a random sample above it); 0 means all",
+        unit="count",
+        low=0,
+    ),
+    _p(
+        "backend",
+        "str",
+        ["07_roi_clv"],
+        "where receipts are summarised: pandas, duckdb or an Ibis connection string; empty: by size",
+    ),
     _p("target_effect_revenue", "float", ["06_impact"], "target revenue caused per member-month; 0 none", low=0),
     _p("target_effect_visits", "float", ["06_impact"], "target extra visits per member-month; 0 none", low=0),
     # 07
