@@ -38,6 +38,7 @@ RESULT_COLUMNS = [
     "member_months",
     "visits_baseline",
     "incremental_visits",
+    "card_visits",
     "gross_baseline",
     "incremental_gross",
     "incremental_margin",
@@ -201,8 +202,8 @@ def _tier_rate(gross: np.ndarray, thresholds: np.ndarray, rates: np.ndarray) -> 
     return np.concatenate([[0.0], rates])[tier]
 
 
-def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: float) -> dict:
-    """Simulate one variant on a world; totals over the horizon."""
+def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: float, scale: float = 1.0) -> dict:
+    """Simulate one variant on a world; totals over the horizon, for ``scale`` times as many customers."""
     m = mechanics(variant)
     card = not isinstance(variant, NoProgram)
     tiers, reward, referral = m["tiers"], m["reward"], m["referral"]
@@ -217,7 +218,7 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
     else:
         unit, value_per_point, expiry = 1.0, 0.0, 0.0
     costs = variant.costs
-    cap = costs.cards_printed if costs.cards_printed > 0 else np.inf
+    cap = costs.cards_printed / scale if costs.cards_printed > 0 else np.inf
     q = np.zeros(w.n)
     if card and r.take_up > 0:
         ref = pop.reference_rate
@@ -234,7 +235,7 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
     used = np.zeros(w.n)  # cumulative points redeemed or lapsed
     redeemer = w.u_redeem < r.redemption
     lag = int(np.ceil(expiry / L)) if expiry > 0 else 0
-    tot = dict.fromkeys(["vb", "vp", "gb", "gp", "disc", "rew", "brk", "gbm"], 0.0)
+    tot = dict.fromkeys(["vb", "vp", "gb", "gp", "disc", "rew", "brk", "gbm", "cv"], 0.0)
     for p in range(w.n_periods):
         if reward is not None and lag and p - lag >= 0:  # points older than the expiry lapse (oldest first)
             lapse = np.maximum(earned_hist[p - lag] - used, 0.0)
@@ -268,6 +269,7 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
         tot["vp"] += float(prog_v.sum())
         tot["gp"] += float(g[prog_v].sum())
         tot["disc"] += float(disc[prog_v].sum())
+        tot["cv"] += float(shown.sum())
         if reward is not None:
             earn = np.ones(len(c)) if isinstance(reward, StampCard) else reward.earn_rate * (g - disc)
             got = np.bincount(c[shown], weights=earn[shown], minlength=w.n)
@@ -293,10 +295,9 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
 
     n_members = int(member.sum())
     member_days = float(np.sum(w.horizon - join_t[member]))
-    member_months = member_days / MONTH_DAYS
     # referral: newcomers arrive over each member's time with the card, and buy at the pace of a
     # customer drawn from the population until the end of the horizon
-    ref_gross = ref_visits = ref_bonus = 0.0
+    ref_gross = ref_visits = 0.0
     n_ref = 0
     if referral is not None and n_members:
         rr = np.random.default_rng(w.ref_seed)
@@ -309,26 +310,33 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
             new = rr.random(n_ref) >= r.referral_deadweight
             ref_visits = float(np.sum(rate_j * stay * new))
             ref_gross = float(np.sum(rate_j * stay * np.exp(mu_j + w.sigma**2 / 2) * new))
-            ref_bonus = n_ref * (referral.bonus + referral.newcomer_bonus)
-    printing = (costs.cards_printed if costs.cards_printed > 0 else n_members) * costs.card_print_cost if card else 0
+    # sums over the simulated customers stand for ``scale`` times as many; printing and set-up do not grow
+    members = n_members * scale
+    member_months = member_days / MONTH_DAYS * scale
+    n_ref_all = n_ref * scale
+    ref_bonus = n_ref_all * (referral.bonus + referral.newcomer_bonus) if referral is not None else 0.0
+    disc, rew = tot["disc"] * scale, tot["rew"] * scale
+    printing = (costs.cards_printed if costs.cards_printed > 0 else members) * costs.card_print_cost if card else 0.0
     setup = costs.setup_cost if card else 0.0
     comms = costs.communications_per_member_month * member_months
-    staff = costs.staff_per_card * n_members
-    cost = tot["disc"] + tot["rew"] + ref_bonus + printing + setup + comms + staff
-    inc_gross = tot["gp"] + ref_gross - tot["gb"]
+    staff = costs.staff_per_card * members
+    cost = disc + rew + ref_bonus + printing + setup + comms + staff
+    inc_gross = (tot["gp"] + ref_gross - tot["gb"]) * scale
     owed = float(balance[redeemer].sum()) * value_per_point if reward is not None else 0.0
     lapsed = tot["brk"] + (float(balance[~redeemer].sum()) * value_per_point if reward is not None else 0.0)
+    gbm = tot["gbm"] * scale
     return {
         "variant": variant.label,
-        "members": n_members,
+        "members": members,
         "member_months": member_months,
-        "visits_baseline": tot["vb"],
-        "incremental_visits": tot["vp"] + ref_visits - tot["vb"],
-        "gross_baseline": tot["gb"],
+        "visits_baseline": tot["vb"] * scale,
+        "incremental_visits": (tot["vp"] + ref_visits - tot["vb"]) * scale,
+        "card_visits": tot["cv"] * scale,
+        "gross_baseline": tot["gb"] * scale,
         "incremental_gross": inc_gross,
         "incremental_margin": margin * inc_gross,
-        "discounts": tot["disc"],
-        "rewards": tot["rew"],
+        "discounts": disc,
+        "rewards": rew,
         "referral_bonuses": ref_bonus,
         "printing": float(printing),
         "setup": float(setup),
@@ -337,10 +345,10 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
         "cost_total": cost,
         "net_gain": margin * inc_gross - cost,
         "roi_pct": (margin * inc_gross - cost) / cost * 100 if cost > 0 else np.nan,
-        "break_even_uplift_pct": 100 * cost / margin / tot["gbm"] if tot["gbm"] > 0 else np.nan,
-        "rewards_owed_at_end": owed,
-        "breakage": lapsed,
-        "referred_newcomers": n_ref,
+        "break_even_uplift_pct": 100 * cost / margin / gbm if gbm > 0 else np.nan,
+        "rewards_owed_at_end": owed * scale,
+        "breakage": lapsed * scale,
+        "referred_newcomers": n_ref_all,
     }
 
 
@@ -354,6 +362,7 @@ def simulate(
     period_days: float = 7.0,
     margin: float = 0.3,
     seed: int = 0,
+    population_size: int | None = None,
 ) -> pd.DataFrame:
     """Simulate every variant on one simulated population (common random numbers).
 
@@ -375,6 +384,11 @@ def simulate(
         Gross-margin share of a sale, in (0, 1].
     seed : int
         Seed of ``numpy.random.default_rng``; the same seed gives the same result.
+    population_size : int, optional
+        Customers the simulated ones stand for (a shop too big to simulate whole is simulated
+        on a sample of ``n_customers``): every total is scaled up by ``population_size /
+        n_customers`` and the cards printed, which cap the members, scaled down to the sample;
+        printing and set-up costs stay as they are. Default: no scaling.
 
     Returns
     -------
@@ -382,7 +396,8 @@ def simulate(
         One row per variant, columns :data:`RESULT_COLUMNS`: ``members`` (cards taken),
         ``member_months``, no-program visits and gross revenue of the whole population
         (``visits_baseline``, ``gross_baseline``), the program's ``incremental_visits``,
-        ``incremental_gross`` and ``incremental_margin``, the costs (``discounts``, ``rewards``
+        ``incremental_gross`` and ``incremental_margin``, ``card_visits`` (visits with the card
+        shown), the costs (``discounts``, ``rewards``
         redeemed, ``referral_bonuses``, ``printing``, ``setup``, ``communications``, ``staff``,
         ``cost_total``), ``net_gain`` (margin on the incremental gross minus cost), ``roi_pct``
         (NaN without cost), ``break_even_uplift_pct`` (rise of members' no-program spending with
@@ -412,7 +427,8 @@ def simulate(
         raise ValueError(f"simulate: variant names must differ, got {names}")
     rng = np.random.default_rng(seed)
     w = _world(population, n_customers, responses, float(horizon_days), float(period_days), rng)
-    rows = [_one(w, v, responses, population, margin=margin) | {"seed": seed} for v in variants]
+    scale = population_size / w.n if population_size else 1.0
+    rows = [_one(w, v, responses, population, margin=margin, scale=scale) | {"seed": seed} for v in variants]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -441,7 +457,8 @@ def run(
     seed : int
         Master seed; seed ``k`` of the run uses ``[seed, k]``.
     **kwargs
-        Passed to :func:`simulate` (``n_customers, horizon_days, period_days, margin``).
+        Passed to :func:`simulate` (``n_customers, horizon_days, period_days, margin,
+        population_size``).
 
     Returns
     -------
