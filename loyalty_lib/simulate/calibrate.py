@@ -19,12 +19,12 @@ from scipy import optimize
 from scipy.special import expit, gammaln, logit
 
 from loyalty_lib.dataset import Dataset, visits_mask
-from loyalty_lib.simulate.model import Population
+from loyalty_lib.simulate.model import Population, giveback_share
 from loyalty_lib.simulate.responses import BOUNDS, Responses, prior_ranges
 from loyalty_lib.simulate.variants import Combined, FixedCosts, Points, StampCard, TieredDiscount, Variant
 from loyalty_lib.study import MIN_GROUP, Study
 
-__all__ = ["Calibration", "calibrate", "fit_gamma_rates", "fit_take_up", "shrunk_log_checks"]
+__all__ = ["Calibration", "calibrate", "fit_gamma_rates", "fit_take_up", "shrunk_log_checks", "standard_variants"]
 
 DAY = pd.Timedelta(days=1)
 
@@ -530,16 +530,29 @@ def calibrate(
 
     for name in ("referral_rate", "referral_deadweight"):
         r.prior(name, "no referral program in the data")
+    r.prior("giveback_elasticity", "one program in the data")
 
     costs, cost_rows = _costs(ds, study)
     rows += cost_rows
+    current = _current_program(study, ledger, unit_info, tx, costs)
+    if np.ndim(f) and current is not None:
+        # how generous the measured program is: its discounts and rewards over members' spending,
+        # on checks drawn as visits happen (heavier buyers more often)
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(len(pop), size=20_000, p=pop.rate_mean / pop.rate_mean.sum())
+        checks = np.exp(pop.check_mu[idx] + pop.check_sigma * rng.standard_normal(len(idx)))
+        checks *= 1 + r.value("check_uplift")
+        gb = giveback_share(current, checks, Responses(**{k: r.value(k) for k in r.frame.index}))
+        r.measured("giveback_reference", gb, gb, gb, "discounts and rewards of the program in the data over spending")
+    else:
+        r.prior("giveback_reference", why or "no program in the data")
     responses = Responses(**{k: r.value(k) for k in r.frame.index})
     return Calibration(
         population=pop,
         responses=responses,
         ranges=r.frame,
         costs=costs,
-        current=_current_program(study, ledger, unit_info, tx, costs),
+        current=current,
         horizon_days=float(horizon_days),
         data_rows=pd.DataFrame(rows, columns=["item", "value", "source"]),
     )
@@ -600,3 +613,48 @@ def _current_program(study: Study, ledger, unit_info, tx: pd.DataFrame, costs: F
         if len(parts) == 1
         else (Combined(tuple(parts), name=name, costs=costs))
     )
+
+
+def _nice(x: float) -> float:
+    """Round to one significant figure (118 -> 100, 330 -> 300, 395 -> 400)."""
+    return float(f"{x:.1g}") if x > 0 else 0.0
+
+
+def standard_variants(cal: Calibration, study: Study) -> list[Variant]:
+    """The variants compared when none are given: no program, the current one, and one of each kind.
+
+    Sizes follow the data's typical check ``c`` (the median of customers' typical checks), so
+    the same set reads sensibly in roubles, euros or tenge: tiers (the study's, else from
+    ``1.2 c`` / ``4 c`` / ``12 c`` at 3 / 5 / 7 %), points (3 points per 100 paid worth 1 each,
+    redeemed from about ``0.09 c`` points, lapsing after a year), a stamp card (a reward worth
+    about ``c / 4`` at every 10th purchase) and a referral bonus (about ``0.3 c`` per newcomer).
+    Each card variant carries the calibrated running costs (:attr:`Calibration.costs`).
+
+    Parameters
+    ----------
+    cal : Calibration
+    study : loyalty_lib.study.Study
+
+    Returns
+    -------
+    list of Variant
+    """
+    from dataclasses import replace
+
+    from loyalty_lib.simulate.variants import NoProgram, Referral
+
+    c = float(np.exp(np.median(cal.population.check_mu)))
+    if study.has_tiers:
+        tiers = TieredDiscount(study.tier_thresholds, study.tier_rates)
+    else:
+        tiers = TieredDiscount(tuple(_nice(c * k) for k in (1.2, 4.0, 12.0)), (0.03, 0.05, 0.07))
+    out: list[Variant] = [NoProgram(name="no program")]
+    if cal.current is not None:
+        out.append(cal.current)
+    out += [
+        replace(tiers, name="discount tiers", costs=cal.costs),
+        Points(0.03, 1.0, max(_nice(0.09 * c), 1.0), 365, name="points", costs=cal.costs),
+        StampCard(10, _nice(c / 4), name="stamp card", costs=cal.costs),
+        Referral(_nice(0.3 * c), name="referral bonus", costs=cal.costs),
+    ]
+    return out

@@ -17,7 +17,15 @@ from loyalty_lib.simulate.model import Population, simulate
 from loyalty_lib.simulate.responses import Responses
 from loyalty_lib.simulate.variants import NoProgram, Variant, mechanics
 
-__all__ = ["COMPARISON_FIGURES", "RESPONSE_LABELS", "comparison", "recommend", "relevant_responses", "tornado"]
+__all__ = [
+    "COMPARISON_FIGURES",
+    "RESPONSE_LABELS",
+    "comparison",
+    "comparison_text",
+    "recommend",
+    "relevant_responses",
+    "tornado",
+]
 
 #: Figures of the comparison table, in order.
 COMPARISON_FIGURES = [
@@ -34,6 +42,8 @@ COMPARISON_FIGURES = [
 RESPONSE_LABELS = {
     "visit_uplift": "members' extra visits",
     "check_uplift": "members' bigger checks",
+    "giveback_reference": "give-back of the measured program",
+    "giveback_elasticity": "effect growing with what a card gives back",
     "take_up": "card take-up at a visit",
     "never_join": "share who never take a card",
     "selection": "heavier buyers joining more",
@@ -81,6 +91,59 @@ def comparison(summary: pd.DataFrame, figures: Sequence[str] = COMPARISON_FIGURE
     frame = pd.DataFrame(out)
     frame.index.name = "variant"
     return frame
+
+
+#: How each comparison figure is written for people: column title and unit.
+_TEXT = {
+    "members": ("Members", "count"),
+    "incremental_visits": ("Extra visits", "count"),
+    "incremental_gross": ("Extra revenue", "money"),
+    "cost_total": ("Cost", "money"),
+    "net_gain": ("Margin minus cost", "money"),
+    "roi_pct": ("ROI, %", "pct"),
+    "break_even_uplift_pct": ("Break-even uplift, %", "pct"),
+}
+
+
+def comparison_text(table: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """The comparison written for a manager: each figure as "mean (low to high)".
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`comparison`.
+    currency : str
+        Currency named in the money columns' titles.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant (a ``Variant`` column), one text column per figure of
+        :data:`COMPARISON_FIGURES` present; a figure without a value (the ROI of no program) is
+        a dash.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"roi_pct": [12.345], "roi_pct_low": [-3.0], "roi_pct_high": [30.0]},
+    ...                  index=pd.Index(["stamps"], name="variant"))
+    >>> comparison_text(t).iloc[0].tolist()
+    ['stamps', '12 (-3 to 30)']
+    """
+
+    def fmt(v: float, unit: str) -> str:
+        return f"{v:,.0f}" if np.isfinite(v) else "–"
+
+    out = pd.DataFrame({"Variant": list(table.index)})
+    for f, (title, unit) in _TEXT.items():
+        if f not in table:
+            continue
+        if unit == "money" and currency:
+            title = f"{title}, {currency}"
+        out[title] = [
+            "–" if not np.isfinite(e) else f"{fmt(e, unit)} ({fmt(lo, unit)} to {fmt(hi, unit)})"
+            for e, lo, hi in zip(table[f], table[f"{f}_low"], table[f"{f}_high"], strict=True)
+        ]
+    return out
 
 
 def recommend(summary: pd.DataFrame) -> pd.Series:
@@ -157,7 +220,7 @@ def relevant_responses(variant: Variant, ranges: pd.DataFrame) -> list[str]:
     >>> from loyalty_lib.simulate.responses import prior_ranges
     >>> from loyalty_lib.simulate.variants import StampCard
     >>> relevant_responses(StampCard(10, 300), prior_ranges())[:3]
-    ['visit_uplift', 'check_uplift', 'take_up']
+    ['visit_uplift', 'check_uplift', 'giveback_elasticity']
     """
     if isinstance(variant, NoProgram):
         return []
@@ -168,7 +231,7 @@ def relevant_responses(variant: Variant, ranges: pd.DataFrame) -> list[str]:
     if m["reward"] is None:
         skip |= {"goal_gradient", "redemption"}
         if m["tiers"] is None:
-            skip |= {"visit_uplift", "check_uplift"}
+            skip |= {"visit_uplift", "check_uplift", "giveback_elasticity"}
     if m["referral"] is None:
         skip |= {"referral_rate", "referral_deadweight"}
     wide = ranges[ranges["high"] > ranges["low"]].index

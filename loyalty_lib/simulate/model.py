@@ -26,7 +26,10 @@ from scipy.special import expit, logit
 from loyalty_lib.simulate.responses import Responses, draw_responses
 from loyalty_lib.simulate.variants import NoProgram, Points, StampCard, Variant, mechanics
 
-__all__ = ["MONTH_DAYS", "RESULT_COLUMNS", "Population", "run", "simulate", "summarise"]
+__all__ = ["MONTH_DAYS", "RESULT_COLUMNS", "Population", "giveback_share", "run", "simulate", "summarise"]
+
+#: Most a variant's uplifts can be scaled up for being more generous than the measured program.
+MAX_GIVEBACK_FACTOR = 3.0
 
 MONTH_DAYS = 365.25 / 12
 
@@ -158,6 +161,7 @@ class _World:
     u_join: np.ndarray
     u_redeem: np.ndarray  # per customer: redeems rewards when below the redemption share
     u_never: np.ndarray  # per customer: never takes a card when below the never-join share
+    g0: np.ndarray  # no-program gross check of each candidate visit
     ref_seed: int
 
 
@@ -165,7 +169,7 @@ def _world(pop, n, responses, horizon, period_days, rng) -> _World:
     idx, rate, mu, arrival = _draw_customers(pop, n, rng)
     n_cust = len(idx)
     n_periods = max(1, int(round(horizon / period_days)))
-    pool = (1 + max(responses.visit_uplift, 0.0)) * np.exp(max(responses.goal_gradient, 0.0))
+    pool = (1 + MAX_GIVEBACK_FACTOR * max(responses.visit_uplift, 0.0)) * np.exp(max(responses.goal_gradient, 0.0))
     begin = np.clip(arrival, 0.0, horizon)
     counts = rng.poisson(rate * pool * (horizon - begin))
     cust = np.repeat(np.arange(n_cust), counts)
@@ -174,6 +178,7 @@ def _world(pop, n, responses, horizon, period_days, rng) -> _World:
     order = np.lexsort((t, period))
     cust, t, period = cust[order], t[order], period[order]
     k = len(cust)
+    z = rng.standard_normal(k)
     return _World(
         n=n_cust,
         rate=rate,
@@ -186,13 +191,14 @@ def _world(pop, n, responses, horizon, period_days, rng) -> _World:
         cust=cust,
         t=t,
         u_visit=rng.random(k),
-        z_check=rng.standard_normal(k),
+        z_check=z,
         u_bunch=rng.random(k),
         u_land=rng.random(k),
         u_card=rng.random(k),
         u_join=rng.random(k),
         u_redeem=rng.random(n_cust),
         u_never=rng.random(n_cust),
+        g0=np.exp(mu[cust] + pop.check_sigma * z),
         ref_seed=int(rng.integers(0, 2**31)),
     )
 
@@ -202,12 +208,72 @@ def _tier_rate(gross: np.ndarray, thresholds: np.ndarray, rates: np.ndarray) -> 
     return np.concatenate([[0.0], rates])[tier]
 
 
+def giveback_share(variant: Variant, checks: np.ndarray, responses: Responses) -> float:
+    """Share of members' spending a variant gives back in discounts and rewards (before any response).
+
+    Tiers: the discount of each check; points: ``earn_rate * burn_value`` per money paid;
+    stamps: ``reward_value`` per ``every_n`` checks; both rewards times the share of members who
+    redeem; everything times the share of visits with the card shown. A referral bonus gives
+    nothing back on members' own purchases.
+
+    Parameters
+    ----------
+    variant : Variant
+    checks : numpy.ndarray
+        Gross checks of visits (weighted as visits happen).
+    responses : Responses
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from loyalty_lib.simulate.variants import StampCard, TieredDiscount
+    >>> r = Responses(card_use=1.0, redemption=1.0)
+    >>> giveback_share(TieredDiscount((150.0,), (0.1,)), np.array([100.0, 200.0]), r)  # 20 of 300
+    0.0666...
+    >>> giveback_share(StampCard(10, 50.0), np.array([100.0, 100.0]), r)  # 50 per 10 x 100
+    0.05
+    """
+    m = mechanics(variant)
+    checks = np.asarray(checks, dtype=float)
+    total = float(checks.sum())
+    if isinstance(variant, NoProgram) or total <= 0:
+        return 0.0
+    share = 0.0
+    tiers, reward = m["tiers"], m["reward"]
+    if tiers is not None:
+        thr, rates = np.asarray(tiers.thresholds), np.asarray(tiers.rates)
+        share += float(np.sum(checks * _tier_rate(checks, thr, rates))) / total
+    if isinstance(reward, Points):
+        share += reward.earn_rate * reward.burn_value * responses.redemption
+    elif isinstance(reward, StampCard):
+        share += reward.reward_value / (reward.every_n * total / len(checks)) * responses.redemption
+    return share * responses.card_use
+
+
+def _giveback_factor(variant: Variant, checks: np.ndarray, r: Responses) -> float:
+    """Multiplier of the measured uplifts for this variant's generosity."""
+    m = mechanics(variant)
+    if isinstance(variant, NoProgram) or (m["tiers"] is None and m["reward"] is None):
+        return 0.0
+    g = giveback_share(variant, checks, r)
+    if g <= 0:
+        return 0.0
+    if r.giveback_reference <= 0:
+        return 1.0
+    return float(min((g / r.giveback_reference) ** r.giveback_elasticity, MAX_GIVEBACK_FACTOR))
+
+
 def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: float, scale: float = 1.0) -> dict:
     """Simulate one variant on a world; totals over the horizon, for ``scale`` times as many customers."""
     m = mechanics(variant)
     card = not isinstance(variant, NoProgram)
     tiers, reward, referral = m["tiers"], m["reward"], m["referral"]
-    uplift = r.visit_uplift if (tiers is not None or reward is not None) else 0.0
+    factor_gb = _giveback_factor(variant, w.g0, r)
+    uplift = r.visit_uplift * factor_gb
+    check_up = r.check_uplift * factor_gb
     gg = r.goal_gradient if reward is not None else 0.0
     thr = np.asarray(tiers.thresholds if tiers else [], dtype=float)
     rates = np.asarray(tiers.rates if tiers else [], dtype=float)
@@ -252,7 +318,7 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
             factor = np.where(mem, (1 + uplift) * np.exp(gg * progress), 1.0)
         base_v = u * w.pool < 1.0
         prog_v = u * w.pool < factor
-        g0 = np.exp(w.mu[c] + w.sigma * w.z_check[s])
+        g0 = w.g0[s]
         tot["vb"] += float(base_v.sum())
         tot["gb"] += float(g0[base_v].sum())
         tot["gbm"] += float(g0[base_v & mem].sum())
@@ -260,7 +326,7 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
             tot["vp"] += float(prog_v.sum())
             tot["gp"] += float(g0[prog_v].sum())
             continue
-        g = np.where(mem, g0 * (1 + r.check_uplift), g0)
+        g = np.where(mem, g0 * (1 + check_up), g0)
         shown = mem & (w.u_card[s] < r.card_use) & prog_v
         for T in thr:  # a loop over the few thresholds, vectorised over the period's visits
             near = shown & (g >= T * (1 - r.bunching_window)) & (g < T) & (w.u_bunch[s] < r.bunching_prob)
@@ -407,12 +473,12 @@ def simulate(
 
     Examples
     --------
-    Two customers, everybody takes a card at the first visit, 10 % more visits, no discount:
+    Two customers, everybody takes a card at the first visit, 10 % more visits with a 5 % discount:
 
     >>> from loyalty_lib.simulate.variants import TieredDiscount
     >>> pop = Population.fixed([52.0, 52.0], [100.0, 100.0])
     >>> r = Responses(visit_uplift=0.1, check_uplift=0.0, take_up=1.0, never_join=0.0, selection=0.0, goal_gradient=0.0)
-    >>> out = simulate(pop, [TieredDiscount((50.0,), (0.0,))], r, seed=1)
+    >>> out = simulate(pop, [TieredDiscount((50.0,), (0.05,))], r, seed=1)
     >>> int(out["members"].iloc[0]), bool(out["incremental_visits"].iloc[0] > 0)
     (2, True)
     """

@@ -31,6 +31,13 @@ class Responses:
         stamps), not to a referral bonus alone.
     check_uplift : float
         Relative rise of a member's check size (before any bunching above a tier threshold).
+    giveback_reference : float
+        Share of members' spending the program whose uplifts were measured gives back
+        (discounts and rewards); the uplifts above hold for a program that generous.
+    giveback_elasticity : float
+        How the uplifts scale with a variant's give-back ``g``: times ``(g /
+        giveback_reference) ** giveback_elasticity`` (0: every card works alike; 1: in
+        proportion to what it gives back; capped at 3 times).
     take_up : float
         Probability that a buyer at the population's typical visit rate takes a card at a visit.
     never_join : float
@@ -60,6 +67,8 @@ class Responses:
 
     visit_uplift: float = 0.05
     check_uplift: float = 0.02
+    giveback_reference: float = 0.05
+    giveback_elasticity: float = 0.5
     take_up: float = 0.02
     never_join: float = 0.3
     selection: float = 0.5
@@ -90,6 +99,8 @@ class Responses:
 BOUNDS: dict[str, tuple[float, float]] = {
     "visit_uplift": (-0.5, 2.0),
     "check_uplift": (-0.5, 2.0),
+    "giveback_reference": (0.0, 1.0),
+    "giveback_elasticity": (0.0, 2.0),
     "take_up": (0.0, 1.0),
     "never_join": (0.0, 1.0),
     "selection": (-3.0, 3.0),
@@ -117,6 +128,19 @@ PRIORS: dict[str, tuple[float, float, float, str]] = {
         0.0,
         0.08,
         "prior: effects on basket size are smaller than on frequency in the same studies",
+    ),
+    "giveback_reference": (
+        0.05,
+        0.05,
+        0.05,
+        "prior: the uplift priors are read as those of a program giving back about 5 % of members' spending",
+    ),
+    "giveback_elasticity": (
+        0.5,
+        0.0,
+        1.0,
+        "prior: an assumption, since data on one program cannot show how the effect grows with generosity; 0.5 is a middle "
+        "way between every card working alike (0) and an effect in proportion to what it gives back (1)",
     ),
     "take_up": (
         0.02,

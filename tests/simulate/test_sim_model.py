@@ -23,7 +23,8 @@ from loyalty_lib.simulate import (
 from loyalty_lib.simulate.model import _tier_rate
 
 #: Nobody responds: no extra visits, no bigger checks, no bunching, no goal pull; everybody
-#: takes a card at the first visit and shows it every time, and redeems every reward.
+#: takes a card at the first visit and shows it every time, and redeems every reward; any uplift
+#: set below holds for every card whatever it gives back (elasticity 0).
 NO_RESPONSE = Responses(
     visit_uplift=0.0,
     check_uplift=0.0,
@@ -35,6 +36,7 @@ NO_RESPONSE = Responses(
     goal_gradient=0.0,
     redemption=1.0,
     referral_rate=0.0,
+    giveback_elasticity=0.0,
 )
 COSTS = FixedCosts(cards_printed=0, card_print_cost=10.0, setup_cost=1000.0, communications_per_member_month=2.0)
 
@@ -158,7 +160,7 @@ def test_printed_cards_cap_the_members():
 
 def test_heavier_buyers_join_more_under_self_selection():
     pop = crowd(2000)
-    r = NO_RESPONSE.with_(take_up=0.01)
+    r = NO_RESPONSE.with_(take_up=0.002)
     v = [TieredDiscount((1000.0,), (0.05,))]
     flat = simulate(pop, v, r.with_(selection=0.0), seed=15).iloc[0]
     steep = simulate(pop, v, r.with_(selection=1.5), seed=15).iloc[0]
@@ -216,3 +218,14 @@ def test_bad_settings_are_named(kwargs, message):
 def test_variants_need_distinct_names():
     with pytest.raises(ValueError, match="names must differ"):
         simulate(crowd(), [StampCard(10, 1.0), StampCard(10, 1.0)], NO_RESPONSE)
+
+
+def test_a_more_generous_card_gets_more_of_the_measured_uplift():
+    # uplifts measured for a program giving back 5 %; with elasticity 1 a 10 % card gets twice the
+    # extra visits of a 5 % one (capped at three times), a card giving nothing gets none
+    r = NO_RESPONSE.with_(visit_uplift=0.1, giveback_reference=0.05, giveback_elasticity=1.0)
+    v = [TieredDiscount((1.0,), (rate,), name=f"{rate}") for rate in (0.0, 0.05, 0.10, 0.5)]
+    out = simulate(crowd(), v, r, seed=19).set_index("variant")["incremental_visits"]
+    assert out["0.0"] == 0
+    assert out["0.1"] / out["0.05"] == pytest.approx(2.0, rel=0.2)
+    assert out["0.5"] / out["0.05"] == pytest.approx(3.0, rel=0.2)
