@@ -139,8 +139,9 @@ PRIORS: dict[str, tuple[float, float, float, str]] = {
         0.5,
         0.0,
         1.0,
-        "prior: an assumption, since data on one program cannot show how the effect grows with generosity; 0.5 is a middle "
-        "way between every card working alike (0) and an effect in proportion to what it gives back (1)",
+        "prior: an assumption, since data on one program cannot show how the effect grows with generosity; "
+        "0.5 is a middle way between every card working alike (0) and an effect in proportion to what it "
+        "gives back (1)",
     ),
     "take_up": (
         0.02,
