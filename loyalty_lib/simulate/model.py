@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from loyalty_lib.metrics import roi
 from loyalty_lib.simulate.responses import Responses, draw_responses
 from loyalty_lib.simulate.variants import NoProgram, Points, StampCard, Variant, mechanics
 
@@ -410,8 +411,15 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
         "staff": staff,
         "cost_total": cost,
         "net_gain": margin * inc_gross - cost,
-        "roi_pct": (margin * inc_gross - cost) / cost * 100 if cost > 0 else np.nan,
-        "break_even_uplift_pct": 100 * cost / margin / gbm if gbm > 0 else np.nan,
+        # stage 07's definitions: one ROI and one break-even in the suite
+        "roi_pct": roi.roi_pct(inc_gross, cost, margin=margin) if cost > 0 else np.nan,
+        "break_even_uplift_pct": (
+            roi.break_even_uplift(cost, margin=margin, exposure=member_months, baseline_per_month=gbm / member_months)[
+                "uplift_pct"
+            ]
+            if gbm > 0 and member_months > 0
+            else np.nan
+        ),
         "rewards_owed_at_end": owed * scale,
         "breakage": lapsed * scale,
         "referred_newcomers": n_ref_all,
