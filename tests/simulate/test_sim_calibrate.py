@@ -87,16 +87,8 @@ def test_simulator_reproduces_the_planted_roi_on_the_default_branch(branch_dir):
     assert members["estimate"] == pytest.approx(tl.planted(ds, "cards_issued"), rel=0.1)
 
 
-@pytest.mark.parametrize(
-    "name",
-    # members only (no design, no ledger, no costs) in make test; the others in make test-slow
-    # (the report tests run the program-design notebook on all three)
-    [
-        "members_only",
-        pytest.param("walk_ins", marks=pytest.mark.slow),
-        pytest.param("messy_till", marks=pytest.mark.slow),
-    ],
-)
+@pytest.mark.slow  # make test runs the program-design notebook on all three through test_examples
+@pytest.mark.parametrize("name", ["members_only", "walk_ins", "messy_till"])
 def test_calibration_runs_on_the_realistic_exports(name):
     folder = config.PROJECT_DIR / "examples" / name
     ds = io.load(folder / "export", mapping=folder / "mapping.yaml", on_error="quarantine")
