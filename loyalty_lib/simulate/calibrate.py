@@ -378,7 +378,7 @@ def calibrate(
         r.prior("goal_gradient", study.why("goal_gradient") if not study.can("goal_gradient") else "no redemption")
 
     # card use among members' receipts after joining
-    join = tx["customer_id"].map(members)
+    join = pd.Series(pd.to_datetime(members.reindex(tx["customer_id"].to_numpy())).to_numpy(), index=tx.index)
     after = join.notna().to_numpy() & (tx["date"] > join).to_numpy()
     if after.sum() >= MIN_GROUP and "card_id" in ds.transactions:
         share = float(tx["_card"].to_numpy()[after].mean())
@@ -473,7 +473,7 @@ def calibrate(
     t_pre = ((split - entry) / DAY).to_numpy(float)
     t_post = ((end - split) / DAY).to_numpy(float)
     d = tx["date"]
-    post = (d > tx["customer_id"].map(jd)).to_numpy(bool)
+    post = (d.to_numpy() > jd.reindex(tx["customer_id"].to_numpy()).to_numpy()).astype(bool)
     n_pre = tx.loc[~post].groupby("customer_id").size().reindex(first.index, fill_value=0).to_numpy(float)
     n_post = tx.loc[post].groupby("customer_id").size().reindex(first.index, fill_value=0).to_numpy(float)
     n_pre = np.where(est, n_pre, np.maximum(n_pre - 1, 0))  # a newcomer's first visit opens their window
@@ -657,8 +657,11 @@ def standard_variants(cal: Calibration, study: Study) -> list[Variant]:
     out: list[Variant] = [NoProgram(name="no program")]
     if cal.current is not None:
         out.append(cal.current)
+    if not (isinstance(cal.current, TieredDiscount) and cal.current.thresholds == tiers.thresholds):
+        out.append(
+            replace(tiers, name="discount tiers", costs=cal.costs)
+        )  # unless the current card is just these tiers
     out += [
-        replace(tiers, name="discount tiers", costs=cal.costs),
         Points(0.03, 1.0, max(_nice(0.09 * c), 1.0), 365, name="points", costs=cal.costs),
         StampCard(10, _nice(c / 4), name="stamp card", costs=cal.costs),
         Referral(_nice(0.3 * c), name="referral bonus", costs=cal.costs),

@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loyalty_lib import config, io
+from loyalty_lib import config, io, synth
 from loyalty_lib import truth as tl
 from loyalty_lib.simulate import Combined, StampCard, TieredDiscount, run, summarise
-from loyalty_lib.simulate.calibrate import calibrate, fit_gamma_rates, fit_take_up, shrunk_log_checks
+from loyalty_lib.simulate.calibrate import (
+    calibrate,
+    fit_gamma_rates,
+    fit_take_up,
+    shrunk_log_checks,
+    standard_variants,
+)
 from loyalty_lib.study import Study
 
 
@@ -71,6 +77,19 @@ def test_simulator_reproduces_the_planted_roi_of_the_planted_program(small_cal):
     roi = summarise(res).loc[("current program", "roi_pct")]
     planted = tl.planted(ds, "program.roi_pct")
     assert roi["ci_low"] <= planted <= roi["ci_high"], (roi.to_dict(), planted)
+
+
+def test_calibration_on_data_without_any_program_falls_back_to_priors():
+    ds = synth.generate("bgnbd_check", n_customers=600, seed=3)  # no card, no ledger, no program
+    study = Study.from_data(ds, {})
+    cal = calibrate(ds, study, n_boot=20)
+    t = cal.table().set_index("response")
+    for name in ("visit_uplift", "take_up", "card_use", "bunching_prob", "goal_gradient", "redemption"):
+        assert t.loc[name, "source"].startswith("prior"), t.loc[name, "source"]
+        assert "not measured" in t.loc[name, "source"]  # with the study's reason
+    assert cal.current is None
+    names = [v.label for v in standard_variants(cal, study)]
+    assert names == ["no program", "discount tiers", "points", "stamp card", "referral bonus"]
 
 
 @pytest.mark.slow
