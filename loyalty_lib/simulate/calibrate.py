@@ -28,7 +28,7 @@ __all__ = ["Calibration", "calibrate", "fit_gamma_rates", "fit_take_up", "shrunk
 
 DAY = pd.Timedelta(days=1)
 #: Members whose gaps between visits give the goal-gradient slope (a random sample above it).
-GOAL_GRADIENT_MEMBERS = 2000
+GOAL_GRADIENT_MEMBERS = 10_000
 
 
 @dataclass(frozen=True)
@@ -448,13 +448,14 @@ def calibrate(
                     near = (nc >= t * (1 - r.value("bunching_window"))) & (nc < t)
                     gain += near * (t * (1 + r.value("bunching_landing") / 2) - nc)
                 bunch_gain = r.value("card_use") * r.value("bunching_prob") * gain.mean() / nc.mean()
-        chk = (1 + g) / (1 + f[0]) / (1 + bunch_gain) - 1
+        # per member visit, then per visit with the card shown (where the discount is)
+        chk = ((1 + g) / (1 + f[0]) / (1 + bunch_gain) - 1) / max(r.value("card_use"), 0.05)
         r.measured(
             "check_uplift",
             chk[0],
             chk[1],
             chk[2],
-            f"effect on members' gross revenue ({design_name}), per visit",
+            f"effect on members' gross revenue ({design_name}), per card visit",
         )
     else:
         r.prior("visit_uplift", why)

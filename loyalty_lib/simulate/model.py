@@ -327,8 +327,8 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
             tot["vp"] += float(prog_v.sum())
             tot["gp"] += float(g0[prog_v].sum())
             continue
-        g = np.where(mem, g0 * (1 + check_up), g0)
         shown = mem & (w.u_card[s] < r.card_use) & prog_v
+        g = np.where(shown, g0 * (1 + check_up), g0)
         for T in thr:  # a loop over the few thresholds, vectorised over the period's visits
             near = shown & (g >= T * (1 - r.bunching_window)) & (g < T) & (w.u_bunch[s] < r.bunching_prob)
             g = np.where(near, T * (1 + r.bunching_landing * w.u_land[s]), g)

@@ -30,7 +30,8 @@ class Responses:
         Applies to programs that give members something at each purchase (discount, points,
         stamps), not to a referral bonus alone.
     check_uplift : float
-        Relative rise of a member's check size (before any bunching above a tier threshold).
+        Relative rise of a member's check when the card is shown (before any bunching above a
+        tier threshold).
     giveback_reference : float
         Share of members' spending the program whose uplifts were measured gives back
         (discounts and rewards); the uplifts above hold for a program that generous.
