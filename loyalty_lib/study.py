@@ -415,6 +415,18 @@ class Study:
         return c.loc[~c["established"] & c["first_purchase"].notna(), "customer_id"].reset_index(drop=True)
 
     @property
+    def new_ids_known(self) -> bool:
+        """Whether :attr:`new_ids` are known to be new, so that a curve from a first visit means one.
+
+        True when histories did not begin before the data, or when first-seen dates say who was
+        buying before it (some fall before ``start``). When histories are left-censored and no
+        first-seen date says so, a customer first seen a few weeks into the data may be an
+        established one who buys rarely: :attr:`new_ids` is then only a guess (those first seen
+        after the first ``CENSOR_DAYS`` days).
+        """
+        return not self.left_censored or bool((self.customers["first_seen"] < self.start).any())
+
+    @property
     def member_since(self) -> pd.Series:
         """Day from which each member counts as a member, indexed by customer id.
 
