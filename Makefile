@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 data: $(DATA)/ground_truth.json
 
-$(DATA)/ground_truth.json: $(STAMP)
+$(DATA)/ground_truth.json: | $(STAMP)  # order only: reinstalling the package does not make generated data stale
 	$(BIN)/loyalty generate --out $(DATA) --customers $(CUSTOMERS) --seed $(SEED)
 
 report: data

@@ -36,3 +36,12 @@ def test_jupyter_lab_knows_the_allow_root_flag():
     from jupyter_server.serverapp import ServerApp, flags
 
     assert "allow-root" in flags and "allow_root" in ServerApp.class_trait_names()
+
+
+def test_reinstalling_the_package_does_not_regenerate_existing_data(tmp_path):
+    """`make report` after a dependency change reuses the generated data instead of refusing to overwrite it."""
+    (tmp_path / "ground_truth.json").write_text("{}", encoding="utf-8")
+    lines = make_dry_run(f"DATA={tmp_path}", "-W", ".venv/.installed", "data")  # as if just reinstalled
+    assert not any("loyalty generate" in x for x in lines), lines
+    fresh = make_dry_run(f"DATA={tmp_path / 'none'}", "data")
+    assert any("loyalty generate" in x for x in fresh), fresh
