@@ -233,3 +233,46 @@ def test_hostile_folder_names_reach_no_page_as_html(tmp_path):
     index = pages[0].read_text()
     assert str(tmp_path) not in index  # the index names folders by relative paths
     assert os.path.relpath(data, out) in index.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'")
+
+
+@pytest.mark.parametrize(("failures", "status"), [(1, "ok"), (2, "ok"), (3, "failed")])
+def test_a_kernel_that_dies_at_start_is_started_again(tmp_path, monkeypatch, failures, status):
+    """Two kernels starting at once can collide; the stage starts again, at most twice, since no cell ran."""
+    import papermill
+
+    from loyalty_lib.report import stage
+
+    calls = []
+
+    def execute(src, dst, **kw):
+        calls.append(dst)
+        if len(calls) <= failures:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        Path(dst).write_text(Path(src).read_text(encoding="utf-8"), encoding="utf-8")
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    nb = tmp_path / "00_x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 00 · X")]), nb)
+    result = stage.run_stage(str(nb), str(tmp_path / "out"), {})
+    assert result["status"] == status
+    assert len(calls) == min(failures + 1, 1 + stage.KERNEL_START_RETRIES)
+    if status == "failed":
+        assert "kernel_info" in result["error"]
+
+
+def test_a_notebook_error_is_not_run_again(tmp_path, monkeypatch):
+    import papermill
+
+    from loyalty_lib.report import stage
+
+    calls = []
+
+    def execute(src, dst, **kw):
+        calls.append(dst)
+        raise RuntimeError("division by zero")
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    nb = tmp_path / "00_x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 00 · X")]), nb)
+    assert stage.run_stage(str(nb), str(tmp_path / "out"), {})["status"] == "failed"
+    assert len(calls) == 1

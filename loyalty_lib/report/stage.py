@@ -20,6 +20,24 @@ def _last_line(name, value) -> str:
     return f"{name}: {lines[-1]}" if lines else str(name)
 
 
+#: How often a stage is started again when its kernel dies before running any cell (two kernels
+#: starting at once on a busy machine can collide over a port); a notebook's own error is never retried.
+KERNEL_START_RETRIES = 2
+
+
+def kernel_failed_to_start(error: BaseException) -> bool:
+    """Whether ``error`` says the kernel died before it ran a cell (nothing of the notebook ran).
+
+    Examples
+    --------
+    >>> kernel_failed_to_start(RuntimeError("Kernel died before replying to kernel_info"))
+    True
+    >>> kernel_failed_to_start(RuntimeError("division by zero"))
+    False
+    """
+    return "before replying to kernel_info" in str(error)
+
+
 def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "python3") -> dict:
     """Execute one stage notebook and write its executed copy and HTML pages.
 
@@ -62,16 +80,22 @@ def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "pyt
     t0 = time.perf_counter()
     error = None
     try:
-        papermill.execute_notebook(
-            str(path),
-            str(tmp),
-            parameters=parameters,
-            kernel_name=kernel_name,
-            progress_bar=False,
-            cwd=str(nb_dir),  # a relative data_dir (``../data``) reads the report's own copy
-            execution_timeout=CELL_TIMEOUT,
-            extra_arguments=["--log-level=CRITICAL"],  # no kernel log noise ("running over TCP")
-        )
+        for attempt in range(1 + KERNEL_START_RETRIES):
+            try:
+                papermill.execute_notebook(
+                    str(path),
+                    str(tmp),
+                    parameters=parameters,
+                    kernel_name=kernel_name,
+                    progress_bar=False,
+                    cwd=str(nb_dir),  # a relative data_dir (``../data``) reads the report's own copy
+                    execution_timeout=CELL_TIMEOUT,
+                    extra_arguments=["--log-level=CRITICAL"],  # no kernel log noise ("running over TCP")
+                )
+                break
+            except RuntimeError as e:  # the kernel died before running a cell: starting again is safe
+                if not kernel_failed_to_start(e) or attempt == KERNEL_START_RETRIES:
+                    raise
     except PapermillExecutionError as e:
         error = _last_line(e.ename, e.evalue)
         error += f" (in cell [{e.exec_count}])" if e.exec_count else ""
