@@ -5,6 +5,7 @@ confidence level, a degree of freedom, a boundary or an operator in the interval
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from loyalty_lib import stats
@@ -62,3 +63,38 @@ def test_wilson_interval_by_hand_at_the_edges():
     assert np.isnan(lo[3]) and np.isnan(hi[3])  # no trials, no interval
     lo90, hi90 = stats.wilson_ci(5, 10, level=0.9)
     assert hi90 - lo90 < hi[2] - lo[2]
+
+
+def _clustered_data_sets(n_sets=120, n_customers=60, seed=11):
+    """Data sets of customers with 1-8 receipts each, all of a customer's receipts alike."""
+    rng = np.random.default_rng(seed)
+    visits = rng.integers(1, 9, (n_sets, n_customers))
+    level = rng.gamma(2.0, 50.0, (n_sets, n_customers))  # the customer's own spend per receipt
+    spend = visits * level * rng.uniform(0.9, 1.1, (n_sets, n_customers))  # little noise within
+    return visits.astype(float), spend
+
+
+def test_clustered_errors_match_the_spread_over_data_sets():
+    # The spend per receipt over 120 data sets: the standard error each data set reports must
+    # match how much the estimate really moves from one data set to the next. Receipts of one
+    # customer are nearly alike, so counting them as independent draws (no clustering) would
+    # claim an error about half as large; a bootstrap of receipts instead of customers, too.
+    visits, spend = _clustered_data_sets()
+    est, se_delta, se_boot = [], [], []
+    for v, s in zip(visits, spend, strict=True):
+        rows = pd.DataFrame({"c": np.repeat(np.arange(len(v)), v.astype(int))})
+        rows["spend"] = np.repeat(s / v, v.astype(int))
+        rows["one"] = 1.0
+        r = stats.ratio_frame(rows, "spend", "one", cluster="c").iloc[0]
+        est.append(r["estimate"])
+        se_delta.append((r["ci_high"] - r["ci_low"]) / (2 * Z95))
+        draws = stats.bootstrap_draws(len(v), lambda w, s=s, v=v: (w @ s) / (w @ v), n_boot=200, counts=True)
+        se_boot.append(float(stats.bootstrap_se(draws[:, 0])))
+    spread = np.std(est, ddof=1)
+    assert np.mean(se_delta) / spread == pytest.approx(1.0, abs=0.2)
+    assert np.mean(se_boot) / spread == pytest.approx(1.0, abs=0.2)
+    # the same receipts as independent rows: far too small
+    v, s = visits[0], spend[0]
+    rows = pd.DataFrame({"c": np.arange(int(v.sum())), "spend": np.repeat(s / v, v.astype(int)), "one": 1.0})
+    naive = stats.ratio_frame(rows, "spend", "one", cluster="c").iloc[0]
+    assert (naive["ci_high"] - naive["ci_low"]) / (2 * Z95) < 0.7 * np.mean(se_delta)
