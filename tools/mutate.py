@@ -63,7 +63,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/metrics/test_satisfaction.py",
         "tests/metrics/test_satisfaction_mutations.py",
     ],
-    "loyalty_lib/metrics/roi.py": ["tests/metrics/test_roi.py"],
+    "loyalty_lib/metrics/roi.py": ["tests/metrics/test_roi.py", "tests/metrics/test_roi_mutations.py"],
     "loyalty_lib/metrics/impact.py": [
         "tests/metrics/test_impact.py",
         "tests/metrics/test_impact_mutations.py",

@@ -90,8 +90,7 @@ def member_visits(
             t[idx] = t_next[hit]
             used = rng.random(len(idx)) < use[idx]
             cf = rng.random(len(idx)) < base[idx] / rate
-            visit = {"cust": cust[idx], "t": t[idx], "card_used": used, "stamps_before": s[idx], "cf_exists": cf}
-            out.append(pd.DataFrame(visit))
+            out.append((cust[idx], t[idx], used, s[idx], cf))
             last[cust[idx]] = t[idx]
             stamp(idx, used)
             if progress is not None:
@@ -118,4 +117,5 @@ def member_visits(
             pending = pd.concat([pending, add], ignore_index=True)
     if not out:
         return pd.DataFrame({c: np.array([], dtype=d) for c, d in _COLUMNS.items()})
-    return pd.concat(out, ignore_index=True)
+    columns = zip(*out, strict=True)
+    return pd.DataFrame({c: np.concatenate(v).astype(d) for (c, d), v in zip(_COLUMNS.items(), columns, strict=True)})
