@@ -44,8 +44,9 @@ KNOWN_ISSUES: dict[str, str] = {
         "62.6 %); the plain share among cards watched 90 days (`activation_90d`) is the headline."
     ),
     "goal_gradient": (
-        "biased toward zero by about a tenth of the effect (+0.0035 at 250,000 customers). The generator now "
-        "counts every card visit's stamp, campaign visits included, as the ledger does (before: +0.0048); what "
+        "biased toward zero by about a tenth of the effect (+0.0032 at 25,000 customers over 10 seeds, +0.0035 at "
+        "250,000 over 2). The generator now counts every card visit's stamp, campaign visits included, as the "
+        "ledger does (before: +0.0038 and +0.0048); what "
         "is left comes half from each member's limited watch (+0.0017 with campaigns switched off: the gaps a "
         "member completes inside the window are not a random sample of their gaps, see "
         "`activity.goal_gradient_fit`) and half from the campaign visits, which come on top of the stamp-driven "
@@ -65,8 +66,9 @@ KNOWN_ISSUES: dict[str, str] = {
         "New customers who got a card gain less per month (at 250,000 customers, seed 200: 2,072 RUB "
         "against 2,308 for established members, about 10 % less; their months with a card also fall later "
         "in the year, when the members' effect is lower), so against the program's own planted ROI it runs "
-        "4 to 6 points high at 250,000 customers; at 25,000 customers the interval is wide enough to cover "
-        "it. The `roi_pct` row compares it with the planted value of the figure it estimates."
+        "5.6 points high at 250,000 customers (2 seeds); at 25,000 customers the interval is wide enough to "
+        "cover it. The `roi_pct` row compares it with the planted value of the figure it estimates "
+        "(docs/impact_design.md, 'What 07's ROI estimates')."
     ),
 }
 
