@@ -334,9 +334,11 @@ def wilson_ci(successes, trials, *, level: float = 0.95) -> tuple[np.ndarray, np
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
         low, high = centre - half, centre + half
-    bad = n <= 0
+    bad = n <= 0  # no mutate: with no trials the formula gives NaN by itself, so < and <= agree
     low, high = np.where(bad, np.nan, low), np.where(bad, np.nan, high)
-    return np.clip(low, 0, 1), np.clip(high, 0, 1)
+    # the bounds lie in [0, 1]; rounding can put the low one a hair below 0 (0 of 21) and the
+    # high one a hair above 1 (16 of 16)
+    return np.maximum(low, 0.0), np.minimum(high, 1.0)
 
 
 def proportion_frame(successes, trials, *, index=None, level: float = 0.95) -> pd.DataFrame:
@@ -365,7 +367,7 @@ def proportion_frame(successes, trials, *, index=None, level: float = 0.95) -> p
     n = np.asarray(trials, dtype=float)
     lo, hi = wilson_ci(k, n, level=level)
     with np.errstate(invalid="ignore", divide="ignore"):
-        est = np.where(n > 0, k / n, np.nan)
+        est = np.where(n > 0, k / n, np.nan)  # no mutate: with no trials (and so no successes) k / n is NaN anyway
     return estimate_frame(est, lo, hi, n.astype(int), index=index, successes=k.astype(int))
 
 
@@ -452,8 +454,8 @@ def ratio_frame(
     keys = groups or ["_all"]
     d = frame[[cluster, *groups]].assign(_num=frame[num].astype(float), _den=frame[den].astype(float))
     if not groups:
-        d["_all"] = 0
-    per = d.groupby([*keys, cluster], sort=True, observed=True, dropna=False)[["_num", "_den"]].sum().reset_index()
+        d["_all"] = 0  # no mutate: one constant key, whatever its value
+    per = d.groupby([*keys, cluster], observed=True, dropna=False)[["_num", "_den"]].sum().reset_index()
     g = per.groupby(keys, sort=True, observed=True, dropna=False)
     tot = g[["_num", "_den"]].transform("sum")
     with np.errstate(invalid="ignore", divide="ignore"):

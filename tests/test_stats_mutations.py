@@ -98,3 +98,39 @@ def test_clustered_errors_match_the_spread_over_data_sets():
     rows = pd.DataFrame({"c": np.arange(int(v.sum())), "spend": np.repeat(s / v, v.astype(int)), "one": 1.0})
     naive = stats.ratio_frame(rows, "spend", "one", cluster="c").iloc[0]
     assert (naive["ci_high"] - naive["ci_low"]) / (2 * Z95) < 0.7 * np.mean(se_delta)
+
+
+def test_wilson_bounds_stay_in_the_unit_interval_and_one_trial_has_one():
+    # by rounding, 16 of 16 gives a high bound a hair above 1 and 0 of 21 a low one a hair below 0
+    lo, hi = stats.wilson_ci([16, 0], [16, 21])
+    assert hi[0] == 1.0 and lo[1] == 0.0
+    # one trial is enough for an interval: 1 of 1 -> low 1 / (1 + z^2) = 0.206543, high 1
+    lo, hi = stats.wilson_ci(1, 1)
+    assert float(lo) == pytest.approx(1 / (1 + Z95**2), rel=1e-6) and float(hi) == 1.0
+    # the proportion frame's default level is 95 %
+    pd.testing.assert_frame_equal(stats.proportion_frame([3], [10]), stats.proportion_frame([3], [10], level=0.95))
+
+
+def test_proportion_of_one_trial():
+    f = stats.proportion_frame([1, 0], [1, 0])
+    assert f["estimate"].iloc[0] == 1.0 and np.isnan(f["estimate"].iloc[1])
+
+
+def test_mean_frame_groups_sorted_and_only_those_seen():
+    by = pd.Series(pd.Categorical(["b", "b", "a", "a"], categories=["c", "b", "a"]))
+    out = stats.mean_frame(pd.Series([1.0, 3.0, 10.0, 20.0]), by)
+    # category "c" has no value: no row; the rows follow the categories' order (b before a)
+    assert out.index.tolist() == ["b", "a"] and out["estimate"].tolist() == [2.0, 15.0]
+    plain = stats.mean_frame([5.0, 1.0, 3.0], ["z", "x", "y"])
+    assert plain.index.tolist() == ["x", "y", "z"]
+
+
+def test_ratio_frame_counts_only_customers_seen_and_keeps_missing_groups():
+    d = pd.DataFrame({"c": [1, 1, 2, 3], "y": [1.0, 0.0, 1.0, 1.0], "one": 1.0})
+    plain = stats.ratio_frame(d, "y", "one", cluster="c")
+    # customers as a categorical with two customers never seen: the same three clusters
+    cat = d.assign(c=pd.Categorical(d["c"], categories=[1, 2, 3, 4, 5]))
+    pd.testing.assert_frame_equal(stats.ratio_frame(cat, "y", "one", cluster="c"), plain)
+    # receipts without a group are a group of their own, not dropped: 1 of 2 and 2 of 2
+    grouped = stats.ratio_frame(d.assign(k=["g", "g", None, None]), "y", "one", cluster="c", by="k")
+    assert grouped["estimate"].tolist() == [0.5, 1.0] and grouped["k"].isna().tolist() == [False, True]

@@ -108,7 +108,7 @@ def _grouped_bootstrap(
     """
     if len(groups) > 1:  # an answer with any grouping value missing is in no group, as with one column
         complete = d[groups].notna().all(axis=1).to_numpy()
-        codes = np.full(len(d), -1, dtype=np.int64)
+        codes = np.full(len(d), -1, dtype=np.int64)  # no mutate: any negative code means no group
         keys = pd.Series(list(map(tuple, d.loc[complete, groups].astype(object).to_numpy())), dtype=object)
         codes[complete], uniq = pd.factorize(keys, sort=True)
     elif groups:

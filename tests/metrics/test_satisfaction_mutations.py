@@ -176,3 +176,31 @@ def test_fitted_curve_is_the_logistic_of_the_fit(binary):
     eta = np.log(2 / 3) + 2.5 * (np.log(4) - np.log(2 / 3))
     at = curve.loc[np.isclose(curve["score"], 2.5), "estimate"].item()
     assert at == pytest.approx(1 / (1 + np.exp(-eta)), rel=1e-5)
+
+
+def test_nps_groups_come_sorted():
+    sv = pd.DataFrame({"customer_id": [1, 2, 3], "stage": ["b", "a", "c"], "nps": [0, 10, 8]})
+    assert sat.nps(sv, by="stage", n_boot=20)["stage"].tolist() == ["a", "b", "c"]
+
+
+def test_nps_interval_is_the_customer_bootstrap_by_hand():
+    # five customers, customer 1 answering twice: the replicate is 100 x (promoters - detractors)
+    # / answers over the resampled customers, drawn exactly as stats.bootstrap_draws draws them
+    from loyalty_lib import stats
+
+    sv = pd.DataFrame({"customer_id": [1, 1, 2, 3, 4, 5], "nps": [10, 9, 0, 8, 10, 3]})
+    promoters = np.array([2.0, 0, 0, 1, 0])  # per customer, in order of first answer
+    detractors = np.array([0.0, 1, 0, 0, 1])
+    answers = np.array([2.0, 1, 1, 1, 1])
+    draws = stats.bootstrap_draws(
+        5, lambda w: 100 * (w @ promoters - w @ detractors) / (w @ answers), n_boot=300, seed=0, counts=True
+    )
+    lo, hi = stats.percentile_interval(draws[:, 0])
+    out = sat.nps(sv).iloc[0]
+    assert out["estimate"] == pytest.approx(100 * (3 - 2) / 6)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((float(lo), float(hi)))
+
+
+def test_nps_without_any_answer_says_so():
+    with pytest.raises(ValueError, match="no clusters"):
+        sat.nps(pd.DataFrame({"customer_id": [1, 2], "nps": [np.nan, np.nan]}))
