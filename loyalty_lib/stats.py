@@ -456,7 +456,7 @@ def ratio_frame(
     if not groups:
         d["_all"] = 0  # no mutate: one constant key, whatever its value
     per = d.groupby([*keys, cluster], observed=True, dropna=False)[["_num", "_den"]].sum().reset_index()
-    g = per.groupby(keys, sort=True, observed=True, dropna=False)
+    g = per.groupby(keys, dropna=False)  # for transform: the rows keep their order
     tot = g[["_num", "_den"]].transform("sum")
     with np.errstate(invalid="ignore", divide="ignore"):
         m = tot["_num"] / tot["_den"]

@@ -131,6 +131,16 @@ def test_ratio_frame_counts_only_customers_seen_and_keeps_missing_groups():
     # customers as a categorical with two customers never seen: the same three clusters
     cat = d.assign(c=pd.Categorical(d["c"], categories=[1, 2, 3, 4, 5]))
     pd.testing.assert_frame_equal(stats.ratio_frame(cat, "y", "one", cluster="c"), plain)
-    # receipts without a group are a group of their own, not dropped: 1 of 2 and 2 of 2
-    grouped = stats.ratio_frame(d.assign(k=["g", "g", None, None]), "y", "one", cluster="c", by="k")
-    assert grouped["estimate"].tolist() == [0.5, 1.0] and grouped["k"].isna().tolist() == [False, True]
+    # receipts without a group are a group of their own, not dropped: customer 1's 1 of 2, and
+    # customers 2 and 3 with 1 and 0: ratio 1/2, residuals +-0.5, Var = 2/1 x 0.5 / 2^2 -> se 0.5
+    d2 = d.assign(y=[1.0, 0.0, 1.0, 0.0], k=["g", "g", None, None])
+    grouped = stats.ratio_frame(d2, "y", "one", cluster="c", by="k")
+    assert grouped["estimate"].tolist() == [0.5, 0.5] and grouped["k"].isna().tolist() == [False, True]
+    assert grouped["ci_high"].iloc[1] - grouped["ci_low"].iloc[1] == pytest.approx(2 * Z95 * 0.5, rel=1e-6)
+    # a customer whose denominator is 0 (no visit in the window) adds nothing and is not counted
+    zero = pd.concat([d, pd.DataFrame({"c": [9], "y": [0.0], "one": [0.0]})], ignore_index=True)
+    assert stats.ratio_frame(zero, "y", "one", cluster="c").loc[0, "n"] == 3
+    # groups as a categorical with a category never seen: no row for it, the others in order
+    cats = d2.assign(k=pd.Categorical(["h", "h", "g", "g"], categories=["z", "g", "h"]))
+    by_cat = stats.ratio_frame(cats, "y", "one", cluster="c", by="k")
+    assert by_cat["k"].tolist() == ["g", "h"] and by_cat["estimate"].tolist() == [0.5, 0.5]

@@ -142,12 +142,8 @@ def _grouped_bootstrap(
     for name, fn in (extras or {}).items():
         with np.errstate(invalid="ignore", divide="ignore"):
             boot[name] = fn(sums, n)
-    if groups:
-        if len(groups) > 1:
-            idx = pd.DataFrame(list(uniq), columns=groups)
-        else:
-            idx = pd.DataFrame({groups[0]: list(uniq)})
-        boot = pd.concat([idx, boot], axis=1)
+    if groups:  # one column per grouping column (a group of several columns is a tuple)
+        boot = pd.concat([pd.DataFrame(list(uniq), columns=groups), boot], axis=1)
     return boot
 
 
