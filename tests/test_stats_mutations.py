@@ -140,6 +140,10 @@ def test_ratio_frame_counts_only_customers_seen_and_keeps_missing_groups():
     # a customer whose denominator is 0 (no visit in the window) adds nothing and is not counted
     zero = pd.concat([d, pd.DataFrame({"c": [9], "y": [0.0], "one": [0.0]})], ignore_index=True)
     assert stats.ratio_frame(zero, "y", "one", cluster="c").loc[0, "n"] == 3
+    # a group whose denominator is 0 has no ratio (not an infinite one)
+    lone = pd.DataFrame({"c": [1, 2], "y": [1.0, 2.0], "one": [1.0, 0.0], "k": ["a", "b"]})
+    out = stats.ratio_frame(lone, "y", "one", cluster="c", by="k")
+    assert out["estimate"].iloc[0] == 1.0 and np.isnan(out["estimate"].iloc[1])
     # groups as a categorical with a category never seen: no row for it, the others in order
     cats = d2.assign(k=pd.Categorical(["h", "h", "g", "g"], categories=["z", "g", "h"]))
     by_cat = stats.ratio_frame(cats, "y", "one", cluster="c", by="k")

@@ -82,3 +82,15 @@ def test_sensitivity_default_ranges():
     # uplift x 0.8 / 1.2: (240 - 200) / 200 = 20 %, (360 - 200) / 200 = 80 %
     assert s.loc["uplift", ["roi_low", "roi_high"]].tolist() == pytest.approx([20.0, 80.0])
     assert s.index.tolist() == ["cost", "uplift", "margin"]  # swings 62.5, 60, 50
+
+
+def test_cost_ledger_ignores_categories_never_used():
+    # a category column read as categorical may list categories no cost row uses: no column for them
+    c = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-01-05"]),
+            "category": pd.Categorical(["staff"], categories=["staff", "lunch"]),
+            "amount": [10.0],
+        }
+    )
+    assert "lunch" not in roi.cost_ledger(c).columns

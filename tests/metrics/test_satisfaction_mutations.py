@@ -198,6 +198,7 @@ def test_nps_interval_is_the_customer_bootstrap_by_hand():
     lo, hi = stats.percentile_interval(draws[:, 0])
     out = sat.nps(sv).iloc[0]
     assert out["estimate"] == pytest.approx(100 * (3 - 2) / 6)
+    assert (out["promoters"], out["passives"], out["detractors"]) == pytest.approx((3 / 6, 1 / 6, 2 / 6))
     assert (out["ci_low"], out["ci_high"]) == pytest.approx((float(lo), float(hi)))
 
 
