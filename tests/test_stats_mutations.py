@@ -148,3 +148,26 @@ def test_ratio_frame_counts_only_customers_seen_and_keeps_missing_groups():
     cats = d2.assign(k=pd.Categorical(["h", "h", "g", "g"], categories=["z", "g", "h"]))
     by_cat = stats.ratio_frame(cats, "y", "one", cluster="c", by="k")
     assert by_cat["k"].tolist() == ["g", "h"] and by_cat["estimate"].tolist() == [0.5, 0.5]
+
+
+def test_ratio_frame_columns_and_one_customer_groups():
+    d = pd.DataFrame({"c": [1, 1, 2, 3], "y": [1.0, 0.0, 1.0, 1.0], "one": 1.0})
+    assert list(stats.ratio_frame(d, "y", "one", cluster="c").columns) == [
+        *stats.ESTIMATE_COLUMNS,
+        "numerator",
+        "denominator",
+    ]
+    # one customer with 49 receipts, one of them a success: 1 - (1/49) x 49 is 1e-16, not 0, in
+    # floating point; a group of one customer still has no interval (not an infinite one)
+    one = pd.DataFrame({"c": 7, "y": [1.0] + [0.0] * 48, "one": 1.0, "k": "solo"})
+    out = stats.ratio_frame(one, "y", "one", cluster="c", by="k")
+    assert out["estimate"].iloc[0] == pytest.approx(1 / 49)
+    assert np.isnan(out["ci_low"].iloc[0]) and np.isnan(out["ci_high"].iloc[0])
+
+
+def test_bootstrap_draws_documented_defaults():
+    v = np.array([1.0, 2.0, 4.0, 8.0])
+    default = stats.bootstrap_draws(4, lambda idx: v[idx].mean(axis=1))
+    explicit = stats.bootstrap_draws(4, lambda idx: v[idx].mean(axis=1), n_boot=500, seed=0)
+    assert default.shape == (500, 1)
+    np.testing.assert_array_equal(default, explicit)
