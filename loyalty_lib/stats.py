@@ -494,7 +494,7 @@ def bootstrap_draws(
     *,
     n_boot: int = 500,
     seed: int = 0,
-    batch: int = 50,
+    batch: int = 50,  # no mutate: the batch size changes memory, not the draws (tested)
     counts: bool = False,
 ) -> np.ndarray:
     """Bootstrap replicates of a statistic of resampled clusters (customers).
@@ -552,7 +552,7 @@ def bootstrap_draws(
         warnings.simplefilter("ignore", RuntimeWarning)
         res = sps.bootstrap(
             (np.arange(n_clusters),),
-            lambda idx, axis=-1: per_batch(idx).T,
+            lambda idx, axis=-1: per_batch(idx).T,  # no mutate: axis is scipy's argument, unused here
             n_resamples=int(n_boot),
             batch=int(batch),
             vectorized=True,
@@ -669,7 +669,7 @@ def cluster_bootstrap(
     (1.75, 3)
     """
     check_columns(frame, [cluster_col], "cluster_bootstrap")
-    codes, uniques = pd.factorize(frame[cluster_col], sort=False)
+    codes, uniques = pd.factorize(frame[cluster_col], sort=False)  # no mutate: the order only relabels customers
     n_clusters = len(uniques)
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(n_clusters + 1))

@@ -171,3 +171,45 @@ def test_bootstrap_draws_documented_defaults():
     explicit = stats.bootstrap_draws(4, lambda idx: v[idx].mean(axis=1), n_boot=500, seed=0)
     assert default.shape == (500, 1)
     np.testing.assert_array_equal(default, explicit)
+
+
+def test_one_customer_resamples_to_itself():
+    draws = stats.bootstrap_draws(1, lambda idx: idx.sum(axis=1) + 5.0, n_boot=7)
+    assert draws.shape == (7, 1) and (draws == 5.0).all()
+
+
+def test_two_customers_are_resampled():
+    # customers worth 0 and 10: a resample's mean is 0, 5 or 10 (with chances 1/4, 1/2, 1/4)
+    draws = stats.bootstrap_draws(2, lambda idx: np.array([0.0, 10.0])[idx].mean(axis=1), n_boot=400, seed=1)
+    assert set(np.unique(draws)) == {0.0, 5.0, 10.0}
+    assert np.mean(draws == 5.0) == pytest.approx(0.5, abs=0.08)
+
+
+def test_cluster_bootstrap_documented_defaults():
+    df = pd.DataFrame({"customer_id": [1, 1, 2, 3, 4], "x": [1.0, 3.0, 2.0, 8.0, 5.0]})
+    default = stats.cluster_bootstrap(df, lambda d: d["x"].mean())
+    explicit = stats.cluster_bootstrap(df, lambda d: d["x"].mean(), n_boot=500, seed=0, level=0.95)
+    pd.testing.assert_frame_equal(default, explicit)
+
+
+def test_an_interval_covers_its_own_ends():
+    f = pd.DataFrame({"ci_low": [0.0, 0.0, 0.0], "ci_high": [1.0, 1.0, 1.0], "truth": [0.0, 1.0, 1.0000001]})
+    assert stats.covers(f).tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    "value, unit, millions, text",
+    [
+        (100.0, "RUB", False, "100 RUB"),  # from 100 up: no decimals
+        (99.94, "RUB", False, "99.9 RUB"),
+        (10.0, "", False, "10.0"),  # from 10 up: one decimal
+        (9.876, "", False, "9.88"),
+        (-150.0, "RUB", False, "-150 RUB"),  # the size, not the sign, decides
+        (-12.34, "", False, "-12.3"),
+        (1_000_000.0, "RUB", True, "1.0 M RUB"),  # a million is written in millions
+        (-2_000_000.0, "", True, "-2.0 M"),
+        (999_999.0, "RUB", True, "999\u202f999 RUB"),
+    ],
+)
+def test_number_format_at_its_boundaries(value, unit, millions, text):
+    assert stats.format_number(value, unit, millions=millions) == text
