@@ -542,7 +542,7 @@ def bootstrap_draws(
 
     def per_batch(idx):
         out = np.asarray(statistic(resample_counts(idx, n_clusters) if counts else idx), dtype=float)
-        return out.reshape(len(idx), -1)
+        return out.reshape(len(idx), -1)  # no mutate: any negative size means "the rest" to numpy
 
     if n_clusters < 2:  # scipy needs two observations; one cluster resamples to itself
         return np.vstack([per_batch(np.zeros((1, n_clusters), dtype=np.int64))] * n_boot)
@@ -559,7 +559,8 @@ def bootstrap_draws(
             method="percentile",
             rng=rng,
         )
-    return np.asarray(res.bootstrap_distribution, dtype=float).reshape(-1, int(n_boot)).T
+    draws = np.asarray(res.bootstrap_distribution, dtype=float)
+    return draws.reshape(-1, int(n_boot)).T  # no mutate: any negative size means "the rest" to numpy
 
 
 def resample_counts(idx: np.ndarray, n_clusters: int) -> np.ndarray:

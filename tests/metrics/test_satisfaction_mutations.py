@@ -115,8 +115,18 @@ def test_retention_frame_window_must_end_before_the_data(shop):
     default = sat.retention_frame(sv.iloc[:2], tx, horizon_days=30)
     assert default["eligible"].tolist() == [True, False]
     assert sat.retention_frame(sv.iloc[:2], tx, horizon_days=28)["eligible"].tolist() == [True, False]
-    # default horizon 90 days: 3 Jan + 90 = 3 Apr is past the data end
-    pd.testing.assert_frame_equal(sat.retention_frame(sv, tx), sat.retention_frame(sv, tx, horizon_days=90))
+    # the default end is the day after the last receipt (1 Mar), 2 Mar: survey 1 (3 Jan) is
+    # watched 57 days to 1 Mar, but 58 days would end on 2 Mar itself
+    assert sat.retention_frame(sv.iloc[:1], tx, horizon_days=57)["eligible"].tolist() == [True]
+    assert sat.retention_frame(sv.iloc[:1], tx, horizon_days=58)["eligible"].tolist() == [False]
+
+
+def test_retention_frame_default_horizon_is_90_days():
+    # a return 90 days after the survey counts, one 91 days after does not
+    tx = pd.DataFrame({"customer_id": [1, 2], "date": [ts("2026-04-01 10:00"), ts("2026-04-02 10:00")]})
+    sv = pd.DataFrame({"customer_id": [1, 2], "date": [ts("2026-01-01 12:00"), ts("2026-01-01 12:00")]})
+    out = sat.retention_frame(sv, tx, end="2026-12-31")
+    assert out["days_to_return"].tolist() == [90, 91] and out["returned"].tolist() == [True, False]
 
 
 @pytest.fixture
