@@ -59,18 +59,6 @@ def test_roi_estimate_every_figure_and_the_default_level():
     assert bare[["ci_low", "ci_high"]].isna().all(axis=None)
 
 
-def test_break_even_members_at_the_edges():
-    # a member's margin 0.3 x 100 = 30 against 29.5 of own costs: 0.5 left, 1,000 / 0.5 = 2,000
-    assert roi.break_even_members(
-        1000.0, variable_cost_per_member=29.5, incremental_gross_per_member=100.0, margin=0.3
-    ) == pytest.approx(2000.0)
-    # nothing left over: never breaks even
-    assert (
-        roi.break_even_members(1000.0, variable_cost_per_member=30.0, incremental_gross_per_member=100.0, margin=0.3)
-        == np.inf
-    )
-
-
 def test_sensitivity_default_ranges():
     s = roi.roi_sensitivity(incremental_gross_revenue=1000.0, cost_total=200.0, margin=0.3).set_index("parameter")
     # margin 0.25 / 0.35: (250 - 200) / 200 = 25 %, (350 - 200) / 200 = 75 %

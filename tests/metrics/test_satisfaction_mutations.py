@@ -129,21 +129,6 @@ def test_retention_frame_default_horizon_is_90_days():
     assert out["days_to_return"].tolist() == [90, 91] and out["returned"].tolist() == [True, False]
 
 
-@pytest.fixture
-def binary():
-    # score 0: 2 of 5 returned; score 1: 4 of 5 returned; a yes/no and a text control
-    return pd.DataFrame(
-        {
-            "customer_id": range(10),
-            "nps": [0] * 5 + [1] * 5,
-            "returned": [True, True, False, False, False, True, True, True, True, False],
-            "delivery": [True, False] * 5,
-            "channel": ["online", "offline", "offline", "online", "offline"] * 2,
-            "prior_visits": [1, 2, 3, 4, 5, 1, 2, 3, 4, 5],
-        }
-    )
-
-
 @pytest.mark.filterwarnings("ignore")  # ten answers and three controls: the names are the point, not the fit
 def test_controls_enter_as_named_terms(binary):
     out = sat.retention_logit(binary, controls=("delivery", "channel", "prior_visits"))
