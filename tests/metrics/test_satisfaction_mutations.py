@@ -200,3 +200,11 @@ def test_nps_interval_is_the_customer_bootstrap_by_hand():
 def test_nps_without_any_answer_says_so():
     with pytest.raises(ValueError, match="no clusters"):
         sat.nps(pd.DataFrame({"customer_id": [1, 2], "nps": [np.nan, np.nan]}))
+
+
+def test_nps_groups_follow_the_order_of_categories():
+    # stages as an ordered list of categories (b before a) come out in that order
+    stage = pd.Categorical(["a", "b", "a"], categories=["b", "a"])
+    sv = pd.DataFrame({"customer_id": [1, 2, 3], "stage": stage, "nps": [10, 0, 9]})
+    out = sat.nps(sv, by="stage", n_boot=20)
+    assert out["stage"].tolist() == ["b", "a"] and out["estimate"].tolist() == pytest.approx([-100, 100])
