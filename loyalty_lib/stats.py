@@ -461,7 +461,7 @@ def ratio_frame(
     with np.errstate(invalid="ignore", divide="ignore"):
         m = tot["_num"] / tot["_den"]
     per = per.assign(_z2=(per["_num"] - m * per["_den"]) ** 2, _pos=per["_den"] > 0)
-    out = per.groupby(keys, sort=True, observed=True, dropna=False).agg(
+    out = per.groupby(keys, observed=True, dropna=False).agg(  # sorted like per
         numerator=("_num", "sum"),
         denominator=("_den", "sum"),
         _z2=("_z2", "sum"),
@@ -673,7 +673,7 @@ def cluster_bootstrap(
     codes, uniques = pd.factorize(frame[cluster_col], sort=False)  # no mutate: the order only relabels customers
     n_clusters = len(uniques)
     order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(n_clusters + 1))
+    starts = np.searchsorted(codes[order], np.arange(n_clusters + 1))  # no mutate: extra starts go unused
     sizes = np.diff(starts)
     point = pd.Series(statistic(frame), dtype=float)
 

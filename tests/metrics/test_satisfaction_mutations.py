@@ -137,6 +137,12 @@ def test_controls_enter_as_named_terms(binary):
     assert list(out.index) == ["nps", "delivery_True", "channel_online", "log1p_prior_visits"]
 
 
+def test_a_control_without_variation_is_left_out(binary):
+    # every respondent with 3 earlier visits: log(1 + 3) is a constant, which the intercept holds
+    out = sat.retention_logit(binary.assign(prior_visits=3), controls=("prior_visits",))
+    assert list(out.index) == ["nps"] and out.loc["nps", "estimate"] == pytest.approx(6, rel=1e-5)
+
+
 def test_logit_errors_are_clustered_by_customer(binary):
     # every customer answering twice, identically, adds no information: with errors clustered by
     # customer the standard error stays (up to the small-sample factor) what it was; treating
@@ -161,7 +167,7 @@ def test_logit_and_curve_default_level_is_95_percent(binary):
     rates = sat.return_rate_by_score(binary)
     pd.testing.assert_frame_equal(rates, sat.return_rate_by_score(binary, level=0.95))
     assert list(rates.columns) == ["score", "estimate", "ci_low", "ci_high", "n", "successes"]
-    assert rates["successes"].tolist()[:2] == [2, 4]
+    assert rates["successes"].tolist() == [2, 4] + [0] * 9  # no answer, no success
 
 
 def test_fitted_curve_is_the_logistic_of_the_fit(binary):
