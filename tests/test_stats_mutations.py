@@ -213,3 +213,7 @@ def test_an_interval_covers_its_own_ends():
 )
 def test_number_format_at_its_boundaries(value, unit, millions, text):
     assert stats.format_number(value, unit, millions=millions) == text
+
+
+def test_number_format_writes_millions_in_full_by_default():
+    assert stats.format_number(2_500_000.0, "RUB") == "2\u202f500\u202f000 RUB"
