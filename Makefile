@@ -12,7 +12,7 @@ JOBS   ?= 2
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup data report test test-slow lint lab bench sample examples clean mutation
+.PHONY: setup data report test test-slow test-spark lint lab bench sample examples clean mutation
 
 setup: $(STAMP)
 
@@ -39,6 +39,12 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m slow tests
+
+# The engine on PySpark in local mode against DuckDB (Java 17). PySpark goes into .spark/, not
+# .venv: pandera imports it whenever it is installed, which slows every notebook's start.
+test-spark: $(STAMP)
+	test -d .spark/pyspark || $(BIN)/python -m pip install --quiet --target .spark -c requirements/constraints.txt pyspark
+	PYTHONPATH=.spark $(BIN)/python -m pytest -m slow tests/engine/test_spark.py -p no:cacheprovider
 
 # Mutation testing of the estimators (tools/mutate.py): slow, not part of make test; writes docs/mutation.md.
 mutation: $(STAMP)

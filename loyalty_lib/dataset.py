@@ -181,6 +181,19 @@ class Dataset:
         t = getattr(self, name)
         return t is not None and len(t) > 0
 
+    def columns_of(self, name: str) -> list[str]:
+        """Return the columns of table ``name``, ``[]`` when the data set has no such table."""
+        t = getattr(self, name)
+        return [] if t is None else list(t.columns)
+
+    def table_names(self) -> list[str]:
+        """Return the names of the tables present, in contract order."""
+        return [n for n in TABLES if getattr(self, n) is not None]
+
+    def read_columns(self, name: str, columns) -> pd.DataFrame:
+        """Return the columns ``columns`` of table ``name`` (a prepared snapshot reads only those)."""
+        return getattr(self, name)[list(columns)]
+
     def require(self, name: str, purpose: str = "this analysis") -> pd.DataFrame:
         """Return table ``name`` or raise :class:`MissingTableError` saying who needs it."""
         if not self.has(name):

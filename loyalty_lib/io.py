@@ -392,6 +392,8 @@ def as_ids(s: pd.Series, ids: str = "text") -> tuple[pd.Series, pd.Series]:
     """
     if ids not in ID_MODES:
         raise ValueError(f"ids must be one of {', '.join(ID_MODES)}, got {ids!r}")
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return _category_ids(s, ids)
     no_bad = pd.Series(False, index=s.index)
     if ids == "text":
         if pd.api.types.is_float_dtype(s):
@@ -410,6 +412,27 @@ def as_ids(s: pd.Series, ids: str = "text") -> tuple[pd.Series, pd.Series]:
     bad = s.notna() & (num.isna() | (num != np.round(num)))
     num = num.where(~bad)
     return num.astype("Int64" if num.isna().any() else "int64"), bad
+
+
+def _category_ids(s: pd.Series, ids: str) -> tuple[pd.Series, pd.Series]:
+    """Ids stored as categories (a Parquet dictionary column): each distinct value is read once.
+
+    The categories are read as ids (:func:`as_ids`: ``7.0`` stored as a float category is the
+    id ``7``) and spread over the rows by their codes, instead of converting every row.
+    """
+    cats = pd.Series(s.cat.categories, copy=False)
+    if not len(cats):  # nothing but missing values
+        return as_ids(s.astype(object), ids)
+    parsed, bad_cat = as_ids(cats, ids)
+    codes = s.cat.codes.to_numpy()
+    missing = codes < 0
+    if missing.any() and ids == "integer":
+        parsed = parsed.astype("Int64")
+    at = np.where(missing, 0, codes)
+    out = parsed.take(at).set_axis(s.index).rename(s.name)
+    if missing.any():
+        out = out.where(~missing)
+    return out, pd.Series(bad_cat.to_numpy()[at] & ~missing, index=s.index)
 
 
 def _is_text(s: pd.Series) -> bool:
@@ -767,6 +790,10 @@ def load(
 ) -> Dataset:
     """Load and validate a contract folder.
 
+    A folder holding a report's prepared snapshot (``snapshot.json``, see
+    :mod:`loyalty_lib.snapshot`) was validated when it was written: it is opened as it is,
+    without parsing or validating again, each table read when first used.
+
     Parameters
     ----------
     folder : str or Path
@@ -795,6 +822,11 @@ def load(
     from loyalty_lib.mapping import id_mode
 
     folder = Path(folder)
+    if mapping is None:
+        from loyalty_lib.snapshot import is_snapshot, open_snapshot
+
+        if is_snapshot(folder):  # a report's prepared snapshot: validated when it was written
+            return open_snapshot(folder)
     tables, report = check_folder(folder, mapping=mapping)
     if not report.warnings.empty:
         warnings.warn(validation.DataWarning(report.warning_message()), stacklevel=2)

@@ -46,7 +46,7 @@ def is_teaching(ds: Dataset) -> bool:
 
 
 def _has_currency_column(ds: Dataset) -> bool:
-    return any("currency" in t for t in ds.tables.values())
+    return any("currency" in ds.columns_of(n) for n in ds.table_names())
 
 
 def stage_study(ds: Dataset, params: Mapping | None = None) -> Study:

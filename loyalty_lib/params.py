@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from loyalty_lib.synth.scenario import SCENARIOS
+
 #: The value types a parameter can have (``date`` is a ``YYYY-MM-DD`` string, empty allowed).
 KINDS = ("int", "float", "bool", "str", "date", "list")
 
@@ -55,8 +57,8 @@ class Param:
         Inclusive bounds of a number, or of each item of a list.
     choices : tuple of str
         Allowed values of a ``str`` parameter.
-    item : {"int", "float", "str"}
-        Type of a list's items.
+    item : {"int", "float", "str", "dict"}
+        Type of a list's items (``dict``: a mapping, such as a program variant).
     min_len, max_len : int, optional
         Bounds of a list's length.
     order : {"", "increasing", "low-high"}
@@ -131,7 +133,9 @@ class Param:
             if self.max_len is not None and len(value) > self.max_len:
                 return f"must have at most {self.max_len} item(s); got {value!r}"
             for i, v in enumerate(value):
-                if self.item == "str":
+                if self.item == "dict":
+                    bad = None if isinstance(v, dict) else f"must be a mapping such as {{kind: stamps}}; got {v!r}"
+                elif self.item == "str":
                     bad = None if isinstance(v, str) else f"must be text; got {v!r}"
                 else:
                     bad = self._number(v, self.item)
@@ -150,6 +154,9 @@ _ALL += ("05_satisfaction", "06_impact", "07_roi_clv")
 #: Stage notebooks that build their study from these parameters.
 _STUDY = ("00_case_and_data", "01_metrics_map", "02_enrollment", "03_activity", "04_average_check", "05_satisfaction")
 _ALL += ("08_audience", "09_offers", "10_campaigns")
+_ALL += ("11_program_design",)
+#: The program-design notebook (loyalty_lib.simulate).
+_DESIGN = ("11_program_design",)
 #: The audience, offers and campaigns notebooks, which take the study's window and currency.
 _AUDIENCE = ("08_audience", "09_offers", "10_campaigns")
 
@@ -251,7 +258,7 @@ PARAMETERS: tuple[Param, ...] = (
         "str",
         ["03_activity"],
         "generator scenario",
-        choices=("sergey_branch", "sergey_discount_only", "sergey_points", "bgnbd_check"),
+        choices=tuple(SCENARIOS),
     ),
     _p(
         "active_windows",
@@ -304,6 +311,20 @@ PARAMETERS: tuple[Param, ...] = (
     _p("launch_date", "date", ["06_impact", "07_roi_clv"], "program launch; empty means from the data"),
     _p("currency", "str", ["06_impact", "07_roi_clv"], "currency code of the amounts; empty means from the data"),
     _p("propensity_clip", "float", ["06_impact"], "propensity scores clipped to [1 - clip, clip]", low=0.5, high=1),
+    _p(
+        "max_model_customers",
+        "int",
+        ["06_impact", "07_roi_clv"],
+        "customers the customer-level models are fitted on (a random sample above it); 0 means all",
+        unit="count",
+        low=0,
+    ),
+    _p(
+        "backend",
+        "str",
+        ["07_roi_clv"],
+        "where receipts are summarised: pandas, duckdb or an Ibis connection string; empty: by size",
+    ),
     _p("target_effect_revenue", "float", ["06_impact"], "target revenue caused per member-month; 0 none", low=0),
     _p("target_effect_visits", "float", ["06_impact"], "target extra visits per member-month; 0 none", low=0),
     # 07
@@ -415,6 +436,15 @@ PARAMETERS: tuple[Param, ...] = (
     _share("next_holdout_share", ["10_campaigns"], "share of the next campaign's addressees held out"),
     _share("target_response_uplift", ["10_campaigns"], "target uplift in the response rate"),
     _p("target_campaign_roi_pct", "float", ["10_campaigns"], "target ROI of the campaigns", unit="%", low=-100),
+    # 11
+    _p("currency", "str", _DESIGN, "currency code of the amounts; empty means from the data"),
+    _share("margin", _DESIGN, "gross-margin share of a sale"),
+    _p("horizon_days", "int", _DESIGN, "days simulated from the launch", unit="days", low=30, high=1830),
+    _p("population", "int", _DESIGN, "customers simulated at most", unit="count", low=100, high=1_000_000),
+    _p("n_worlds", "int", _DESIGN, "simulated worlds (seeds)", unit="count", low=2, high=1000),
+    _p("variants", "list", _DESIGN, "programs to compare, one mapping each; empty: the standard set", item="dict"),
+    _n_boot(_DESIGN),
+    _p("target_roi_pct", "float", _DESIGN, "target ROI of the recommended program", unit="%", low=-100),
 )
 
 #: Parameters the report sets itself: a params file may not set them.

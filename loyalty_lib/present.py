@@ -35,6 +35,7 @@ from loyalty_lib.stats import format_number
 LABELS = {
     "estimate": "Estimate",
     "ci_low": "95 % CI, low",
+    "clv": "Lifetime value",
     "ci_high": "95 % CI, high",
     "n": "n",
     "truth": "Planted truth",
@@ -117,11 +118,53 @@ LABELS = {
     "row_ids": "First row ids",
 }
 #: Words of a column name that mark a share in [0, 1], shown as a percentage.
-SHARE_WORDS = ("share", "rate", "ratio_share", "proportion", "prop", "retention", "pct_share")
+SHARE_WORDS = (
+    "share",
+    "rate",
+    "ratio_share",
+    "proportion",
+    "prop",
+    "retention",
+    "pct_share",
+    # NPS composition, association rules and recommender quality: all shares of 0 to 1
+    "promoters",
+    "passives",
+    "detractors",
+    "support",
+    "confidence",
+    "precision",
+    "recall",
+    "coverage",
+    "ndcg",
+)
+#: Columns of an estimate frame that carry its unit (the estimate, its interval, its planted truth).
+ESTIMATE_COLUMNS = (
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "truth",
+    "target",
+    "cum_estimate",
+    "cum_ci_low",
+    "cum_ci_high",
+    "shrunk_estimate",
+    "shrunk_ci_low",
+    "shrunk_ci_high",
+)
+#: A column that marks an estimate frame as one of shares (counts of successes, cumulative shares, shrunk rates).
+SHARE_FRAME_MARKS = ("successes", "cum_estimate", "shrunk_estimate")
 #: At most this many rows are shown; a line under the table says how many more there are.
 MAX_ROWS = 60
 _P_VALUE = re.compile(r"(^|_)p(_?value)?$")
 _SNAKE_VALUE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a category written as a code: card_issued
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _is_flag(value) -> bool:
+    return isinstance(value, bool | np.bool_) or value is None
 
 
 def label(name) -> str:
@@ -134,6 +177,8 @@ def label(name) -> str:
     """
     if isinstance(name, tuple):
         return " · ".join(label(n) for n in name if str(n) != "")
+    if isinstance(name, pd.Timestamp | np.datetime64 | pd.Period):  # a month as a column: the date, no time
+        return format_value(name)
     s = str(name)
     if s in LABELS:
         return LABELS[s]
@@ -231,7 +276,11 @@ def format_frame(df: pd.DataFrame, *, labels: dict | None = None, max_rows: int 
     t = t.reset_index(drop=True)
     names = {**LABELS, **(labels or {})}
     out = {}
-    per_row_unit = "unit" in t.columns and t["unit"].map(lambda u: isinstance(u, str)).all()
+    # a unit per row (an estimate frame of several figures); a row without one has no unit
+    per_row_unit = "unit" in t.columns and t["unit"].map(lambda u: isinstance(u, str) or _missing(u)).all()
+    if per_row_unit:
+        t = t.assign(unit=t["unit"].map(lambda u: u if isinstance(u, str) else ""))
+    units = t["unit"] if per_row_unit else _share_units(t)
     unit_cols = {"estimate", "ci_low", "ci_high", "target", "truth", "value"}
     for i, col in enumerate(t.columns):
         s = t.iloc[:, i]
@@ -240,6 +289,8 @@ def format_frame(df: pd.DataFrame, *, labels: dict | None = None, max_rows: int 
                 format_value(v, u) if u == "%" else _with_unit(format_value(v), u)
                 for v, u in zip(s, t["unit"], strict=True)
             ]
+        elif units is not None and col in ESTIMATE_COLUMNS and pd.api.types.is_numeric_dtype(s):
+            cells = [format_value(v, u) for v, u in zip(s, units, strict=True)]
         elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and _is_share(col, s):
             cells = [format_value(v, "%") for v in s]
         else:
@@ -249,6 +300,28 @@ def format_frame(df: pd.DataFrame, *, labels: dict | None = None, max_rows: int 
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(t)))
     frame.columns = [names[c] if isinstance(c, str) and c in names else label(c) for c in t.columns]
     return frame
+
+
+def _share_units(t: pd.DataFrame) -> pd.Series | None:
+    """Per row, ``"%"`` where an estimate frame's figures are shares, else ``""``; ``None`` if none are.
+
+    A frame of shares says so by a column of :data:`SHARE_FRAME_MARKS` (a proportion frame counts
+    its ``successes``); a frame of several measures, by a ``metric`` column naming a share
+    (``csat_share``). Only rows whose estimate columns all lie in 0..1 are written as percent.
+    """
+    cols = [c for c in ESTIMATE_COLUMNS if c in t.columns and pd.api.types.is_numeric_dtype(t[c])]
+    if not cols:
+        return None
+    if any(m in t.columns for m in SHARE_FRAME_MARKS):
+        share_rows = pd.Series(True, index=t.index)
+    elif "metric" in t.columns and t["metric"].map(lambda m: isinstance(m, str)).all():
+        share_rows = t["metric"].map(lambda m: any(w in SHARE_WORDS for w in m.lower().split("_")))
+    else:
+        return None
+    values = t[cols].apply(pd.to_numeric, errors="coerce")
+    inside = ((values >= 0) & (values <= 1)) | values.isna()
+    rows = share_rows & inside.all(axis=1) & values.notna().any(axis=1)
+    return rows.map({True: "%", False: ""}) if rows.any() else None
 
 
 def _with_unit(text: str, unit: str) -> str:
@@ -300,6 +373,16 @@ def _html(df: pd.DataFrame) -> str:
 def _styler_html(sty) -> str:
     """A Styler a notebook built itself keeps its styling; its column names get the labels."""
     sty = copy.copy(sty)
+    # yes/no and dates without a time in the notebook's own table too (its numbers keep their format)
+    people = [
+        c
+        for c in sty.data.columns
+        if pd.api.types.is_bool_dtype(sty.data[c])
+        or pd.api.types.is_datetime64_any_dtype(sty.data[c])
+        or sty.data[c].map(_is_flag).all()
+    ]
+    if people:
+        sty.format(format_value, subset=people)
     sty.format_index(lambda c: label(c), axis="columns")
     if sty.data.columns.nlevels == 1 and not (
         isinstance(sty.data.index, pd.RangeIndex) and sty.data.index.name is None

@@ -10,8 +10,10 @@ date/number parsing in :mod:`loyalty_lib.io`, and the page ``docs/data_contract.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandera.pandas as pa
+if TYPE_CHECKING:  # pandera is imported when a check is built: a notebook reading a checked snapshot never needs it
+    import pandera.pandas as pa
 
 #: Column kinds of the contract and what each means for a user preparing an export.
 KINDS = {
@@ -460,6 +462,8 @@ def pandera_schema(table: str, columns: list[str] | None = None) -> pa.DataFrame
         Nullability, bounds, allowed values and key uniqueness of every present column.
         Types are already parsed by :func:`loyalty_lib.io.coerce_table`.
     """
+    import pandera.pandas as pa
+
     spec = TABLES[table]
     cols = {}
     for c in spec.columns:

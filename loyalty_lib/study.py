@@ -236,9 +236,10 @@ def infer_tiers(
 
 
 def _currency(ds: Dataset) -> tuple[str, str]:
-    for name, t in ds.tables.items():
-        if "currency" in t:
-            found = sorted({str(v).strip().upper() for v in t["currency"].dropna() if str(v).strip()})
+    for name in ds.table_names():  # the columns first: a prepared snapshot reads only what is used
+        if "currency" in ds.columns_of(name):
+            cur = ds.read_columns(name, ["currency"])["currency"]
+            found = sorted({str(v).strip().upper() for v in cur.dropna() if str(v).strip()})
             if len(found) == 1:
                 return found[0], f"the currency column of {name}"
             if len(found) > 1:
@@ -412,6 +413,18 @@ class Study:
         """Ids of customers first seen inside the window (their first visit is in the data)."""
         c = self.customers
         return c.loc[~c["established"] & c["first_purchase"].notna(), "customer_id"].reset_index(drop=True)
+
+    @property
+    def new_ids_known(self) -> bool:
+        """Whether :attr:`new_ids` are known to be new, so that a curve from a first visit means one.
+
+        True when histories did not begin before the data, or when first-seen dates say who was
+        buying before it (some fall before ``start``). When histories are left-censored and no
+        first-seen date says so, a customer first seen a few weeks into the data may be an
+        established one who buys rarely: :attr:`new_ids` is then only a guess (those first seen
+        after the first ``CENSOR_DAYS`` days).
+        """
+        return not self.left_censored or bool((self.customers["first_seen"] < self.start).any())
 
     @property
     def member_since(self) -> pd.Series:
@@ -822,8 +835,8 @@ def _branch_did(s: Study, tx: pd.DataFrame, launched: bool, no_launch: str) -> C
     """Stores whose receipts never show a card are the control group of a store-month DiD."""
     if "store_id" not in tx or "card_id" not in tx:
         return Capability(False, "no store on the receipts; receipts with their branch would enable it")
-    with_card = set(tx.loc[tx["card_id"].notna(), "store_id"].dropna())
-    stores = set(tx["store_id"].dropna())
+    with_card = set(tx.loc[tx["card_id"].notna(), "store_id"].dropna().unique())  # unique first: a few stores
+    stores = set(tx["store_id"].dropna().unique())
     control = stores - with_card
     missing = []
     if not with_card:
@@ -1078,8 +1091,11 @@ def _recommendations(ds: Dataset, tx: pd.DataFrame) -> Capability:
             f"no {' and no '.join(m.replace('_', ' ') for m in missing)} in the data; the till's receipt lines "
             "(receipt, product) and the product catalogue (category, premium range) would enable it",
         )
-    identified = set(tx.loc[tx["customer_id"].notna(), "transaction_id"])
-    n_lines = int(ds.transaction_items["transaction_id"].isin(identified).sum())
+    from loyalty_lib.validation import _position  # Arrow's hash lookup: pandas' isin on text ids walks them in Python
+
+    identified = tx.loc[tx["customer_id"].notna(), "transaction_id"]
+    lines = ds.read_columns("transaction_items", ["transaction_id"])["transaction_id"]
+    n_lines = int((_position(lines, identified) >= 0).sum())
     if n_lines == 0:
         return Capability(
             False, "no receipt line belongs to an identified client; receipts that record the card would enable it"

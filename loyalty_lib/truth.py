@@ -54,11 +54,11 @@ def _by_index(frame: pd.DataFrame, mapping: dict) -> list[float]:
     return [float(mapping.get(k, np.nan)) for k in frame.index]
 
 
-def _return_curve(frame, ds, *, horizon_days: int):
+def _return_curve(frame, ds, *, horizon_days: int, key: str = "p_return_within_horizon"):
     rc = ds.truth.get("return_curve") or {}
     if int(horizon_days) != int(rc.get("horizon_days", -1)):
         return None
-    curve = {int(k): float(v) for k, v in (rc.get("p_return_within_horizon") or {}).items()}
+    curve = {int(k): float(v) for k, v in (rc.get(key) or {}).items()}
     return _by_index(frame, curve)
 
 
@@ -389,6 +389,11 @@ def _population_shares(frame, ds):
 #: Figures :func:`annotate` knows: name -> (function, the context it needs, what the rows are).
 FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
     "return_curve": (_return_curve, ("horizon_days",), "rows by visit number k; planted only at the planted horizon"),
+    "return_curve_from_data_start": (
+        lambda frame, ds, **kw: _return_curve(frame, ds, key="p_return_from_data_start", **kw),
+        ("horizon_days",),
+        "rows by visit number k, all customers' visits counted from the data start; planted at the planted horizon",
+    ),
     "activation": (_activation, ("members",), "rows by day since issue; needs the member table averaged over"),
     "bunching": (_bunching, (), "rows by threshold; planted count of checks moved over it"),
     "goal_gradient": (_goal_gradient, (), "every row: planted log pause per stamp held"),

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.errors as pa_errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -225,6 +224,8 @@ def _single_table(c: _Collector, name: str, df: pd.DataFrame, parse_problems: pd
             raw = pd.Series(grp["value"].to_numpy(), index=grp["index"].to_numpy()) if "value" in grp else None
             c.add(name, col, rule, grp["index"].to_numpy(), values=raw)
             already.setdefault(col, set()).update(grp["index"].tolist())
+    import pandera.errors as pa_errors  # here, not at import: a notebook reading a checked snapshot never needs pandera
+
     schema = pandera_schema(name, list(df.columns))
     present = df[[col for col in schema.columns if col in df.columns]]
     try:

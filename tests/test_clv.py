@@ -531,11 +531,11 @@ def test_plot_clv_distribution(bgnbd_fit, gg_fit, cdnow_summary):
     fig, ax = plt.subplots()
     assert plot_clv_distribution(values, by="member", ax=ax) is ax
     assert ax.get_ylabel() == "share of customers"
-    assert ax.get_xlabel() == "clv per customer (log scale)"
+    assert ax.get_xlabel() == "lifetime value per customer (log scale)"
     assert len(ax.patches) == 2  # one filled step histogram per group
     assert 0 < ax.get_ylim()[1] <= 1  # shares of each group's customers
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[0].startswith("member = False") and labels[1].startswith("member = True")
+    assert labels[0].startswith("Member: no") and labels[1].startswith("Member: yes")
     with pytest.raises(ValueError, match="segment"):
         plot_clv_distribution(values, by="segment", ax=ax)
 

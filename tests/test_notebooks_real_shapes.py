@@ -69,7 +69,10 @@ EXPECTED = {
         ["issue_rate", "activation_rate", "repeat_use_rate", "activation_by_day", "days_to_stock_out"],
         ["Not available on these data: enrollment funnel", "printed cards is unknown", "program_costs"],
     ),
-    ("members_only", "00_case_and_data"): ([], ["older than the data", "not known"]),
+    ("members_only", "00_case_and_data"): (
+        [],
+        ["older than the data", "Amounts are in USD"],
+    ),  # the till writes its currency
     ("members_only", "03_activity"): (
         ["goal_gradient_slope"],
         ["flat and high", "Not available on these data: stamps and points", "100 % by construction"],

@@ -119,3 +119,11 @@ def test_study_checks_its_params_file_too(tmp_path):
     p.write_text("notebooks:\n  06_impact:\n    n_boot: -5\n")
     code, _, err = run_cli(["study", str(write_tiny_data(tmp_path / "d")), "--params", str(p)])
     assert code == 2 and "parameter n_boot (notebook 06_impact)" in err
+
+
+def test_every_generator_scenario_is_a_choice_of_the_activity_notebook():
+    """03 can generate each realistic export in memory: its scenario takes every name the generator knows."""
+    for name in ("members_only", "walk_ins", "messy_till", "bgnbd_check"):
+        check_params({}, {"03_activity": {"scenario": name}}, SUITE)
+    with pytest.raises(ParameterError, match="scenario"):
+        check_params({}, {"03_activity": {"scenario": "sergey_brunch"}}, SUITE)

@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -97,7 +98,8 @@ def test_theme_helpers_label_money_shares_and_reference_lines():
     assert [fmt(v, 0) for v in (25000, 1_500_000, 12.5)] == ["25\u202f000", "1.5 M", "12.5"]
     assert "target 20 000 EUR" in [t.get_text() for t in ax.texts]  # written beside the line
     legend = ax.get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == ["revenue", "target 20 000 EUR"]
+    # legend entries in people's words (a single lower-case word is capitalised, as a column label)
+    assert [t.get_text() for t in legend.get_texts()] == ["Revenue", "target 20 000 EUR"]
     assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # beside the axes
     theme.share_axis(ax)
     assert ax.yaxis.get_major_formatter()(0.25, 0) == "25 %"
@@ -107,3 +109,40 @@ def test_theme_helpers_label_money_shares_and_reference_lines():
 def test_categories_written_as_codes_read_as_words_and_ids_stay_as_written():
     t = present.format_frame(pd.DataFrame({"step": ["card_issued", "repeat_use", "S1-02", "0001"]}))
     assert t["Step"].tolist() == ["Card issued", "Used it again", "S1-02", "0001"]
+
+
+def test_shares_of_an_estimate_frame_print_as_percent():
+    format_frame = present.format_frame
+    # a proportion frame (it counts successes): every figure is a share
+    prop = pd.DataFrame({"estimate": [0.367], "ci_low": [0.341], "ci_high": [0.394], "n": [1278], "successes": [469]})
+    assert format_frame(prop).iloc[0, :3].tolist() == ["36.7 %", "34.1 %", "39.4 %"]
+    # a frame of several measures: only the rows that name a share
+    mixed = pd.DataFrame({"metric": ["csat_share", "mean_csat"], "estimate": [0.758, 4.1], "n": [300, 300]})
+    assert format_frame(mixed)["Estimate"].tolist() == ["75.8 %", "4.1"]
+    # the funnel's cumulative shares, and the NPS composition
+    fun = pd.DataFrame({"count": [100, 40], "estimate": [np.nan, 0.4], "cum_estimate": [1.0, 0.4]})
+    assert format_frame(fun).iloc[1].tolist()[1:] == ["40.0 %", "40.0 %"]
+    nps = pd.DataFrame({"estimate": [29.8], "promoters": [0.483], "detractors": [0.185]})
+    assert format_frame(nps).iloc[0].tolist() == ["29.8", "48.3 %", "18.5 %"]
+    # an estimate frame without a mark of shares keeps its numbers (a visit count of 0.28 is not 28 %)
+    visits = pd.DataFrame({"estimate": [0.277], "ci_low": [0.2], "ci_high": [0.3], "n": [900]})
+    assert format_frame(visits)["Estimate"].tolist() == ["0.277"]
+    # a share frame row outside 0..1 (an uplift below zero) is not written as percent
+    uplift = pd.DataFrame(
+        {"estimate": [0.05, -0.02], "ci_low": [0.01, -0.06], "ci_high": [0.09, 0.01], "successes": [5, 3]}
+    )
+    assert format_frame(uplift)["Estimate"].tolist() == ["5.0 %", "-0.02"]
+
+
+def test_a_notebooks_own_table_says_yes_no_and_months_without_a_time():
+    from loyalty_lib.report.lint import page_problems
+
+    caps = pd.DataFrame({"label": ["funnel", "branches"], "available": [True, False], "reason": ["", "one branch"]})
+    assert page_problems(present._styler_html(caps.style.hide(axis="index"))) == []
+    months = pd.DataFrame({"active": [10, 12]}, index=pd.to_datetime(["2025-01-01", "2025-02-01"])).T
+    assert page_problems(present._html(months)) == [] and "2025-02-01" in present._html(months)
+
+
+def test_a_figure_without_a_unit_keeps_its_number_beside_shares():
+    t = pd.DataFrame({"figure": ["issue rate", "odds ratio"], "estimate": [0.355, 1.12], "unit": ["%", np.nan]})
+    assert present.format_frame(t)["Estimate"].tolist() == ["35.5 %", "1.12"]

@@ -125,11 +125,114 @@ def test_effect_and_break_even_on_one_basis_are_compared(stages):
     }
 
 
+def test_the_effect_on_the_break_evens_basis_is_the_one_compared(stages):
+    # 06's effect is net, 07's break-even gross; 07 also publishes the effect on gross revenue
+    stages[3]["kpis"].append(kpi("did_gross_revenue", 1700.0, ci_low=1400.0, ci_high=2000.0, unit="RUB", basis="gross"))
+    card = scorecard(stages)
+    pays = verdicts(card)[0]
+    assert pays["comparison"] == {
+        "effect": "1\u202f700 RUB",
+        "break_even": "1\u202f594 RUB",
+        "basis": "gross",
+        "pays": True,
+    }
+    # and every row says its basis
+    labels = {s["kpi"]: s["label"] for s in pays["support"]}
+    assert labels["did_revenue"].endswith("· on net revenue")
+
+
 def test_actions_follow_the_written_rules_most_urgent_first(stages):
     acts = actions(scorecard(stages))
     assert [a["kpi"] for a in acts] == ["sellers_below_target", "activation_rate", "roi_pct"]
     assert acts[0]["text"].startswith("Coach the 9 seller(s)")
     assert "50.0 %" in acts[1]["text"] and "70.0 %" in acts[1]["text"]
+
+
+def test_segment_offer_and_holdout_questions_name_what_to_act_on(stages):
+    stages.append(
+        {
+            "name": "08_audience",
+            "title": "08 Audience",
+            "kpis": [kpi("segment_headroom", 1_250_000.0, unit="RUB", label="district north, spending like center")],
+        }
+    )
+    stages.append(
+        {
+            "name": "10_campaigns",
+            "title": "10 Campaigns",
+            "kpis": [
+                kpi(
+                    "best_offer_uplift",
+                    0.05,
+                    ci_low=0.03,
+                    ci_high=0.07,
+                    unit="pp",
+                    target=0.02,
+                    label="win back offers",
+                ),
+                kpi(
+                    "best_channel_uplift",
+                    0.04,
+                    ci_low=0.01,
+                    ci_high=0.07,
+                    unit="pp",
+                    target=0.02,
+                    label="best channel: sms",
+                ),
+                kpi("contactable_clients", 20_000.0, unit="count"),
+                kpi("next_holdout_size", 30_655.0, unit="count", target=20_000.0, better="lower"),
+            ],
+        }
+    )
+    card = scorecard(stages)
+    v = {x["key"]: x for x in verdicts(card)}
+    assert v["grow"]["status"] == "info" and v["grow"]["headline"]["estimate"] == "1.2 M RUB"
+    assert v["grow"]["headline"]["label"].startswith("district north")
+    # CI 3 to 7 points, target 2 points: clearly above
+    assert v["offers"]["status"] == "green" and v["offers"]["headline"]["estimate"] == "+5.0 pp"
+    assert [s["kpi"] for s in v["offers"]["support"]] == ["best_channel_uplift"]
+    # 30,655 addressees needed, 20,000 reachable: off target
+    assert v["holdout"]["status"] == "red" and v["holdout"]["headline"]["target"] == "≤ 20\u202f000"
+    texts = {a["kpi"]: a["text"] for a in actions(card)}
+    assert "district north, spending like center would bring about 1.2 M RUB" in texts["segment_headroom"]
+    assert texts["best_offer_uplift"].startswith("Send more win back offers:")
+    assert texts["best_offer_uplift"].endswith("best channel: sms: +4.0 pp.")
+    assert "need 30\u202f655 addressees, more than the 20\u202f000 clients" in texts["next_holdout_size"]
+
+
+def test_a_question_the_data_cannot_answer_says_why(stages):
+    stages.append(
+        {
+            "name": "10_campaigns",
+            "title": "10 Campaigns",
+            "kpis": [
+                {
+                    "kpi": "best_offer_uplift",
+                    "label": "The offer that moved most clients",
+                    "estimate": float("nan"),
+                    "reason": "the offers table has no held-out group",
+                }
+            ],
+        }
+    )
+    v = {x["key"]: x for x in verdicts(scorecard(stages))}
+    assert v["offers"]["status"] == "na" and v["offers"]["reason"] == "the offers table has no held-out group"
+    assert v["holdout"]["status"] == "na" and "published" in v["holdout"]["reason"]
+    assert "best_offer_uplift" not in [a["kpi"] for a in actions(scorecard(stages))]
+
+
+@pytest.mark.parametrize("with_point", [True, False])
+def test_low_satisfaction_advice_names_the_point_rated_lowest(stages, with_point):
+    rows = [kpi("csat_share", 0.70, ci_low=0.66, ci_high=0.74, unit="%", target=0.8)]
+    if with_point:
+        rows.append(kpi("csat_weakest_point", 0.61, ci_low=0.5, ci_high=0.7, unit="%", label="the delivery channel"))
+    stages.append({"name": "05_satisfaction", "title": "05", "kpis": rows})
+    text = {a["kpi"]: a["text"] for a in actions(scorecard(stages))}["csat_share"]
+    assert text.startswith("Improve the service where clients rate it lowest")
+    named = "(the delivery channel: 61.0 % of answers 4 or 5)"
+    assert (named in text) == with_point
+    assert with_point or "the satisfaction page lists the scores by channel" in text
+    assert "70.0 %" in text and "80.0 %" in text
 
 
 def test_the_report_guide_lists_every_rule_and_default_target():

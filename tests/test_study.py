@@ -255,6 +255,14 @@ def test_non_members_anonymous_receipts_and_established_customers():
     assert s.n_anonymous_receipts == 7 and s.n_receipts == len(ds.transactions)
     assert s.left_censored and len(s.established_ids) == 55 and len(s.new_ids) == 0
     assert s.describe().set_index("concept").loc["anonymous receipts", "value"].startswith("7 (")
+    assert s.new_ids_known  # first-seen dates say who was buying before the data
+
+
+def test_new_customers_are_only_a_guess_without_first_seen_dates():
+    ds = toy(members=10, non_members=50, gap=84, join_day=60)  # first visits (and first-seen dates) spread over weeks
+    assert Study.from_data(ds).new_ids_known  # histories begin in the data: the new are new
+    s = Study.from_data(ds, {"left_censored": True})  # the user says histories began before it
+    assert len(s.new_ids) > 0 and not s.new_ids_known  # those first seen after 28 days may be rare old buyers
 
 
 def test_first_visits_spread_over_weeks_are_not_left_censored():

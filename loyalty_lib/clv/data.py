@@ -77,15 +77,66 @@ def _period_table(
             )
     else:
         amount = np.zeros(len(transactions))
+    codes, uniques = _sorted_codes(ids)
+    return codes, uniques, _period_ordinals(dates, freq), amount
+
+
+#: Distinct (customer, period) pairs are counted on a presence grid up to this many cells (bytes).
+GRID_CELLS = 1 << 27
+
+
+def _sorted_codes(ids: pd.Series):
+    """Customer codes 0..n-1 in sorted key order, and the sorted keys (``pd.factorize(sort=True)``).
+
+    Whole-number ids spanning a range not much wider than the rows are ranked by a presence
+    table (no hashing, no sort); other ids go through ``pd.factorize``.
+    """
+    if pd.api.types.is_integer_dtype(ids.dtype) and not isinstance(ids.dtype, pd.CategoricalDtype) and len(ids):
+        v = ids.to_numpy(dtype=np.int64)
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < 4 * len(v) + 1024:
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[v - lo] = True
+            rank = np.cumsum(present) - 1
+            return rank[v - lo], pd.Index(np.flatnonzero(present) + lo, dtype=ids.dtype)
     codes, uniques = pd.factorize(ids, sort=True)
-    return codes.astype(np.int64), uniques, _period_ordinals(dates, freq), amount
+    return codes.astype(np.int64), uniques
+
+
+def _distinct_periods(codes, ordinals, n_customers):
+    """Distinct purchase periods per customer, marked on a presence grid of customers x periods.
+
+    The grid holds at most :data:`GRID_CELLS` cells: customers are taken in blocks that fit
+    (one block for most data sets; about 20 for 3 million customers over two years of days).
+    Only when a block would hold very few customers (centuries of daily periods) are the
+    (customer, period) pairs hashed instead.
+    """
+    omin = ordinals.min()
+    span = int(ordinals.max() - omin) + 1
+    per = GRID_CELLS // span  # customers per block
+    if per < 1 or -(-n_customers // per) > 64:
+        return np.bincount(pd.unique(codes * span + (ordinals - omin)) // span, minlength=n_customers)
+    n_blocks = -(-n_customers // per)
+    block = codes // per if n_blocks > 1 else None
+    local = (codes - block * per) * span + (ordinals - omin) if n_blocks > 1 else codes * span + (ordinals - omin)
+    out = np.zeros(n_customers, dtype=np.int64)
+    grid = np.zeros(min(per, n_customers) * span, dtype=bool)
+    for b in range(n_blocks):
+        lo, hi = b * per, min((b + 1) * per, n_customers)
+        key = local if n_blocks == 1 else local[block == b]
+        grid[key] = True
+        out[lo:hi] = np.bincount(np.flatnonzero(grid[: (hi - lo) * span]) // span, minlength=hi - lo)
+        if b + 1 < n_blocks:
+            grid[key] = False  # cleared for the next block
+    return out
 
 
 def _customer_periods(codes, ordinals, amount, keep, n_customers):
     """Per customer: distinct purchase periods, first and last period, spend outside the first.
 
-    Sort-free: first/last by ``np.minimum.at``/``np.maximum.at``, distinct periods by hashing
-    (customer, period) keys, sums by ``np.bincount``.
+    Sort-free: first/last by ``np.minimum.at``/``np.maximum.at``, distinct periods on a
+    presence grid or by hashing (customer, period) keys (:func:`_distinct_periods`), sums by
+    ``np.bincount``.
     """
     codes, ordinals, amount = codes[keep], ordinals[keep], amount[keep]
     first = np.full(n_customers, np.iinfo(np.int64).max)
@@ -93,10 +144,7 @@ def _customer_periods(codes, ordinals, amount, keep, n_customers):
     np.minimum.at(first, codes, ordinals)
     np.maximum.at(last, codes, ordinals)
     if len(codes):
-        omin = ordinals.min()
-        span = int(ordinals.max() - omin) + 1
-        ukey = pd.unique(codes * span + (ordinals - omin))
-        n_periods = np.bincount(ukey // span, minlength=n_customers)
+        n_periods = _distinct_periods(codes, ordinals, n_customers)
     else:
         n_periods = np.zeros(n_customers, dtype=np.int64)
     in_first = ordinals == first[codes]

@@ -5,8 +5,12 @@ share of members' receipts, monthly cohort retention, the return curve P(visit k
 within a horizon, churn, points accrual, redemption, breakage and liability, and the goal
 gradient (customers come sooner as a reward nears).
 
-A *visit* is a receipt. A *member* is a customer holding a card issued before the relevant
-date (see :func:`loyalty_lib.metrics.enrollment.member_table`).
+A *visit* is a sales receipt (:func:`loyalty_lib.dataset.visits_mask`: ``gross_amount > 0``):
+return receipts and zero receipts are receipts but not visits, so they never make a customer
+active, start a gap or count on the return curve; revenue still nets them in (docs/metrics.md).
+A table without ``gross_amount`` (a hand-made one) counts every row as a visit. A *member* is a
+customer holding a card issued before the relevant date (see
+:func:`loyalty_lib.metrics.enrollment.member_table`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from loyalty_lib.dataset import visits_mask
 from loyalty_lib.metrics.enrollment import member_table
 from loyalty_lib.stats import (
     ESTIMATE_COLUMNS,
@@ -42,8 +47,17 @@ BENCHMARKS = pd.DataFrame(
 )
 
 
+def _visits(transactions: pd.DataFrame) -> pd.DataFrame:
+    """The receipts that are visits; every row when the table has no ``gross_amount``."""
+    if "gross_amount" not in transactions.columns:
+        return transactions
+    return transactions[visits_mask(transactions).to_numpy()]
+
+
 def _receipts(transactions, cols, func, customer_col="customer_id", date_col="date"):
+    """The visits (sales receipts) of ``transactions``: ``customer_id``, ``date`` and ``cols``."""
     check_columns(transactions, [customer_col, date_col, *cols], func, table="transactions")
+    transactions = _visits(transactions)
     t = transactions[[customer_col, date_col, *cols]].rename(columns={customer_col: "customer_id", date_col: "date"})
     return t.assign(date=pd.to_datetime(t["date"]))
 
@@ -458,11 +472,11 @@ def monthly_active(
     customer_col: str = "customer_id",
     date_col: str = "date",
 ) -> pd.DataFrame:
-    """Monthly active customers: identified customers with at least one receipt in each month.
+    """Monthly active customers: identified customers with at least one visit in each month.
 
     Only calendar months wholly inside ``[start, end)`` are listed, so a month cut by the data
-    start or end does not look like a drop. Receipts without a customer id count in
-    ``anonymous_receipts`` only.
+    start or end does not look like a drop. Visits are sales receipts (a return receipt makes
+    nobody active); those without a customer id count in ``anonymous_receipts`` only.
 
     Parameters
     ----------
@@ -477,8 +491,8 @@ def monthly_active(
     -------
     pandas.DataFrame
         Indexed by ``month`` (first day), columns ``active_customers`` (distinct identified
-        customers with a receipt), ``receipts`` (their receipts), ``shopping_days`` (distinct
-        customer-days with a receipt) and ``anonymous_receipts``.
+        customers with a visit), ``receipts`` (their sales receipts), ``shopping_days`` (distinct
+        customer-days with a visit) and ``anonymous_receipts`` (sales receipts without a customer).
 
     Examples
     --------
@@ -489,9 +503,7 @@ def monthly_active(
     {'active_customers': [1, 1], 'receipts': [3, 1], 'shopping_days': [2, 1], 'anonymous_receipts': [1, 0]}
     """
     f = "monthly_active"
-    check_columns(transactions, [customer_col, date_col], f, table="transactions")
-    t = transactions[[customer_col, date_col]].rename(columns={customer_col: "customer_id", date_col: "date"})
-    t = t.assign(date=pd.to_datetime(t["date"]))
+    t = _receipts(transactions, [], f, customer_col=customer_col, date_col=date_col)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     first = start.to_period("M") if start == start.to_period("M").to_timestamp() else start.to_period("M") + 1
     last = end.to_period("M") - 1
@@ -523,10 +535,10 @@ def visit_counts(
     customers: Sequence | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Visits per customer counted two ways: as receipts and as shopping days.
+    """Visits per customer counted two ways: as sales receipts and as shopping days.
 
     Two receipts of one customer on one day (a forgotten item, a split basket) are two receipts
-    but one shopping day. Every figure is a mean over the customers with a receipt in the
+    but one shopping day; a return receipt is neither. Every figure is a mean over the customers with a receipt in the
     window, with a t interval.
 
     Parameters
@@ -731,7 +743,9 @@ def member_share(
     """Share of receipts and of revenue that members bring, beside identified non-members and anonymous buyers.
 
     Every receipt of the window is counted (a census of the till, not a sample), so the shares
-    carry no sampling interval. Without anonymous receipts or identified non-members the
+    carry no sampling interval. Receipts are visits (sales receipts); revenue is net of returns:
+    a return receipt's negative amount counts for the buyer of the return receipt, and the
+    return receipt is not a visit. Without anonymous receipts or identified non-members the
     members' share is 100 % by construction, and says nothing.
 
     Parameters
@@ -750,7 +764,8 @@ def member_share(
     -------
     pandas.DataFrame
         Indexed by ``buyer`` (``member``, ``identified non-member``, ``anonymous``), columns
-        ``receipts, revenue, receipt_share, revenue_share``.
+        ``receipts`` (sales receipts), ``revenue`` (net of discounts and returns),
+        ``receipt_share, revenue_share``.
 
     Examples
     --------
@@ -767,8 +782,10 @@ def member_share(
     ids = t["customer_id"]
     buyer = np.select([ids.isna(), ids.isin(pd.Index(members))], ["anonymous", "member"], "identified non-member")
     order = ["member", "identified non-member", "anonymous"]
-    g = pd.DataFrame({"buyer": buyer, "amount": t[amount_col].astype(float).to_numpy()}).groupby("buyer")["amount"]
-    out = pd.DataFrame({"receipts": g.size(), "revenue": g.sum()}).reindex(order, fill_value=0)
+    visit = visits_mask(t).to_numpy() if "gross_amount" in t.columns else np.ones(len(t), dtype=bool)
+    d = pd.DataFrame({"buyer": buyer, "amount": t[amount_col].astype(float).to_numpy(), "visit": visit})
+    g = d.groupby("buyer")
+    out = pd.DataFrame({"receipts": g["visit"].sum(), "revenue": g["amount"].sum()}).reindex(order, fill_value=0)
     out["receipts"] = out["receipts"].astype("int64")
     out["receipt_share"] = out["receipts"] / max(int(out["receipts"].sum()), 1)
     total = float(out["revenue"].sum())

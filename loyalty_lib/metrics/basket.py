@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from loyalty_lib.dataset import visits_mask
 from loyalty_lib.metrics._common import as_list
 from loyalty_lib.stats import (
     ESTIMATE_COLUMNS,
@@ -188,7 +189,11 @@ def label_receipts(
         A copy of ``transactions`` plus ``issued_date`` (the member's start, NaT for
         never-members), ``ever_member`` (bool), ``status`` (``"member"`` on or after that day,
         ``"member_before_issue"``, ``"non_member"``, ``"anonymous"`` without a customer id),
-        ``post_launch`` (bool), ``tier`` (categorical) and ``n_items`` (float, NaN when unknown).
+        ``post_launch`` (bool), ``visit`` (bool: a sales receipt, see
+        :func:`loyalty_lib.dataset.visits_mask`), ``tier`` (categorical; a return receipt takes
+        the tier of the sale it refunds when ``original_receipt_id`` names one in the data, so
+        the discount it gives back nets out in that tier) and ``n_items`` (float, NaN when
+        unknown).
 
     Examples
     --------
@@ -220,9 +225,16 @@ def label_receipts(
     )
     launch = pd.Timestamp(launch) if launch is not None else (issued.min() if len(issued) else pd.NaT)
     out["post_launch"] = (day >= launch.normalize()) if pd.notna(launch) else False
+    out["visit"] = visits_mask(out, gross_col=gross_col).to_numpy()
     out["tier"] = (
         assign_tier(out[gross_col], thresholds) if len(thresholds) else pd.Categorical(["all checks"] * len(out))
     )
+    if "original_receipt_id" in out.columns and "transaction_id" in out.columns:
+        orig = out["original_receipt_id"]
+        tier_of = pd.Series(out["tier"].to_numpy(), index=out["transaction_id"].to_numpy())
+        tier_of = tier_of[~tier_of.index.duplicated()]
+        found = orig.notna() & orig.isin(tier_of.index) & ~out["visit"]
+        out.loc[found, "tier"] = tier_of.reindex(orig[found].to_numpy()).to_numpy()
     if "n_items" in transactions.columns:
         out["n_items"] = pd.to_numeric(transactions["n_items"], errors="coerce").astype(float)
     elif transaction_items is not None:
@@ -250,9 +262,12 @@ def check_summary(
 ) -> pd.DataFrame:
     """Average net check, average gross check and items per check, with customer-clustered CIs.
 
-    The average check is total revenue over the number of receipts. Receipts of one customer
-    are not independent, so the interval is the delta-method interval of a ratio of sums with
-    customers as clusters (equivalent to a cluster-robust standard error).
+    The average check is revenue over the number of sales receipts (visits, see
+    :func:`loyalty_lib.dataset.visits_mask`): a return receipt is not a check, and its negative
+    amount is netted into the revenue of its group (docs/metrics.md). Items per check counts the
+    lines of sales receipts only. Receipts of one customer are not independent, so the interval
+    is the delta-method interval of a ratio of sums with customers as clusters (equivalent to a
+    cluster-robust standard error).
 
     Parameters
     ----------
@@ -272,7 +287,9 @@ def check_summary(
     -------
     pandas.DataFrame
         Columns ``*by, metric, estimate, ci_low, ci_high, n, n_customers``; ``metric`` is
-        ``net_check`` (RUB), ``gross_check`` (RUB) or ``items_per_check``; ``n`` counts receipts.
+        ``net_check``, ``gross_check`` (in the data's currency) or ``items_per_check``; ``n``
+        counts sales receipts, ``n_customers`` customers with one (an anonymous receipt is a
+        customer of its own).
 
     Examples
     --------
@@ -280,16 +297,23 @@ def check_summary(
     ...                    "gross_amount": [100.0, 200.0, 330.0]})
     >>> check_summary(tx, items_col=None)[["metric", "estimate"]].to_dict("list")
     {'metric': ['net_check', 'gross_check'], 'estimate': [200.0, 210.0]}
+
+    A return receipt of 60 nets into revenue but is not a check: (600 - 60) / 3 = 180.
+
+    >>> ret = pd.DataFrame({"customer_id": [2], "amount": [-60.0], "gross_amount": [-60.0]})
+    >>> check_summary(pd.concat([tx, ret]), items_col=None)["estimate"].tolist()
+    [180.0, 190.0]
     """
     groups = as_list(by)
     _require(transactions, [customer_col, amount_col, gross_col, *groups], "check_summary")
     d = _with_clusters(transactions[[customer_col, *groups]], customer_col)
+    visit = visits_mask(transactions, gross_col=gross_col).to_numpy()
     d["_amount"] = transactions[amount_col].astype(float)
     d["_gross"] = transactions[gross_col].astype(float)
-    d["_one"] = 1.0
+    d["_one"] = visit.astype(float)
     pieces = [("net_check", "_amount", "_one"), ("gross_check", "_gross", "_one")]
     if items_col is not None and items_col in transactions.columns:
-        it = pd.to_numeric(transactions[items_col], errors="coerce").astype(float)
+        it = pd.to_numeric(transactions[items_col], errors="coerce").astype(float).where(visit)
         d["_items"] = it.fillna(0.0)
         d["_has_items"] = it.notna().astype(float)
         if d["_has_items"].sum() > 0:
@@ -367,9 +391,12 @@ def tier_shares(
     by: str | Sequence[str] | None = None,
     tier_col: str = "tier",
     customer_col: str = "customer_id",
+    gross_col: str = "gross_amount",
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Share of receipts in each check-size tier, with customer-clustered CIs.
+    """Share of sales receipts in each check-size tier, with customer-clustered CIs.
+
+    Only sales receipts (visits) count: a return receipt has no check size of its own.
 
     Parameters
     ----------
@@ -377,7 +404,7 @@ def tier_shares(
         Receipts with a tier column (see :func:`label_receipts`).
     by : str or list of str, optional
         Grouping columns (e.g. ``"status"``).
-    tier_col, customer_col : str
+    tier_col, customer_col, gross_col : str
         Column names.
     level : float
         Confidence level.
@@ -390,7 +417,8 @@ def tier_shares(
         group's receipts.
     """
     groups = as_list(by)
-    _require(transactions, [customer_col, tier_col, *groups], "tier_shares")
+    _require(transactions, [customer_col, tier_col, gross_col, *groups], "tier_shares")
+    transactions = transactions[visits_mask(transactions, gross_col=gross_col).to_numpy()]
     tiers = pd.Categorical(transactions[tier_col])
     frames = []
     for label in tiers.categories:
@@ -418,12 +446,15 @@ def before_after_checks(
     customer_col: str = "customer_id",
     date_col: str = "date",
     issued_col: str = "issued_date",
+    gross_col: str = "gross_amount",
 ) -> pd.DataFrame:
     """Each member's mean check in the window before the card was issued and after it.
 
-    Receipts on the issue day itself are left out of both windows (the card is handed out at a
-    purchase, so that receipt is neither "before" nor shaped by the card). Only members with at
-    least one receipt in each window are returned.
+    A mean check is the member's amount over all receipts of the window (returns netted in)
+    divided by their sales receipts there (see :func:`check_summary`). Receipts on the issue day
+    itself are left out of both windows (the card is handed out at a purchase, so that receipt is
+    neither "before" nor shaped by the card). Only members with at least one sales receipt in
+    each window are returned.
 
     Parameters
     ----------
@@ -433,21 +464,23 @@ def before_after_checks(
         Length of each window in days (365 = 12 months).
     amount_col : str
         Check amount to compare (``"gross_amount"`` before discount, ``"amount"`` net).
-    customer_col, date_col, issued_col : str
-        Column names.
+    customer_col, date_col, issued_col, gross_col : str
+        Column names; ``gross_col`` tells sales receipts from returns.
 
     Returns
     -------
     pandas.DataFrame
-        One row per member: ``customer_id, issued_date, n_before, n_after, check_before,
-        check_after, difference`` (after - before, RUB).
+        One row per member: ``customer_id, issued_date, n_before, n_after`` (sales receipts),
+        ``check_before, check_after, difference`` (after - before, in the data's currency).
     """
     if window_days <= 0:
         raise ValueError(f"window_days must be positive, got {window_days}")
-    _require(transactions, [customer_col, date_col, amount_col], "before_after_checks(transactions)")
+    _require(transactions, [customer_col, date_col, amount_col, gross_col], "before_after_checks(transactions)")
     _require(cards, [customer_col, issued_col], "before_after_checks(cards)")
     issued = cards.dropna(subset=[customer_col, issued_col]).groupby(customer_col)[issued_col].min()
-    tx = transactions[[customer_col, date_col, amount_col]]
+    tx = transactions[[customer_col, date_col, amount_col]].assign(
+        _visit=visits_mask(transactions, gross_col=gross_col).to_numpy()
+    )
     tx = tx[tx[customer_col].isin(issued.index)]
     iss = tx[customer_col].map(issued).dt.normalize()
     day = tx[date_col].dt.normalize()
@@ -455,18 +488,26 @@ def before_after_checks(
     side = np.select(
         [(delta < 0) & (delta >= -window_days), (delta > 0) & (delta <= window_days)], ["before", "after"], default=""
     )
-    d = pd.DataFrame({"cid": tx[customer_col].to_numpy(), "side": side, "amt": tx[amount_col].astype(float).to_numpy()})
+    d = pd.DataFrame(
+        {
+            "cid": tx[customer_col].to_numpy(),
+            "side": side,
+            "amt": tx[amount_col].astype(float).to_numpy(),
+            "visits": tx["_visit"].to_numpy(dtype=float),
+        }
+    )
     d = d[d["side"] != ""]
-    agg = d.groupby(["cid", "side"])["amt"].agg(["mean", "size"]).unstack("side")
+    agg = d.groupby(["cid", "side"])[["amt", "visits"]].sum().unstack("side")
     cols = ["check_before", "check_after", "n_before", "n_after"]
-    if agg.empty or "before" not in agg["mean"] or "after" not in agg["mean"]:
+    if agg.empty or "before" not in agg["amt"] or "after" not in agg["amt"]:
         return pd.DataFrame(columns=[customer_col, "issued_date", *cols, "difference"])
+    n = agg["visits"].where(agg["visits"] > 0)
     out = pd.DataFrame(
         {
-            "check_before": agg["mean"]["before"],
-            "check_after": agg["mean"]["after"],
-            "n_before": agg["size"]["before"],
-            "n_after": agg["size"]["after"],
+            "check_before": agg["amt"]["before"] / n["before"],
+            "check_after": agg["amt"]["after"] / n["after"],
+            "n_before": n["before"],
+            "n_after": n["after"],
         }
     ).dropna()
     out["n_before"] = out["n_before"].astype("int64")
@@ -545,8 +586,10 @@ def discount_cost(
     Returns
     -------
     pandas.DataFrame
-        One row per group plus a final ``"total"`` row: ``*by, n_checks, gross_revenue,
-        net_revenue, discount_cost, effective_rate`` (discount / gross within the group),
+        One row per group plus a final ``"total"`` row: ``*by, n_checks`` (sales receipts),
+        ``gross_revenue, net_revenue, discount_cost`` (sums over all receipts: a return's
+        negative amounts and the discount it gives back net in), ``effective_rate`` (discount /
+        gross within the group),
         ``share_of_revenue`` (discount / gross revenue of *all* receipts) and
         ``share_of_discounts`` (group's share of all discounts).
 
@@ -560,10 +603,11 @@ def discount_cost(
     """
     groups = as_list(by)
     _require(transactions, [gross_col, amount_col, discount_col, *groups], "discount_cost")
-    g = transactions.groupby(groups, observed=False, sort=True)
+    visit = visits_mask(transactions, gross_col=gross_col).astype("int64")
+    g = transactions.assign(_visit=visit.to_numpy()).groupby(groups, observed=False, sort=True)
     out = pd.DataFrame(
         {
-            "n_checks": g.size(),
+            "n_checks": g["_visit"].sum(),
             "gross_revenue": g[gross_col].sum(),
             "net_revenue": g[amount_col].sum(),
             "discount_cost": g[discount_col].sum(),

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from loyalty_lib.dataset import visits_mask
 from loyalty_lib.metrics._common import as_list
 from loyalty_lib.stats import (
     check_columns,
@@ -113,7 +114,10 @@ def contact_outcomes(
     A purchase counts in the window when it is after the contact (or planned contact, for the
     holdout) and at most ``window_days`` later. The history (``history_days`` before the
     contact) describes the addressee at the time of the contact, for targeting models and
-    balance checks.
+    balance checks. Visits are sales receipts (:func:`loyalty_lib.dataset.visits_mask`; every
+    receipt when the table has no ``gross_amount``); revenue is net: a return receipt in the
+    window is no visit, and its negative amount counts on its day (docs/metrics.md), so the
+    revenue of a window holding only a return is negative.
 
     Parameters
     ----------
@@ -121,7 +125,8 @@ def contact_outcomes(
         The contract's ``offers`` table: ``offer_id, customer_id, date, channel, offer_type,
         group`` (``response_window_days`` optional).
     transactions : pandas.DataFrame
-        Receipts: ``customer_id, date, amount``; receipts without a customer are left out.
+        Receipts: ``customer_id, date, amount`` (and ``gross_amount``, which tells a sale from a
+        return); receipts without a customer are left out.
     window_days : int, optional
         Response window; default the table's ``response_window_days`` (14 when absent).
     history_days : int
@@ -132,7 +137,7 @@ def contact_outcomes(
     pandas.DataFrame
         ``offer_id, customer_id, date, month, channel, offer_type, treated`` (bool), ``responded``
         (bought in the window), ``visits`` and ``revenue`` in the window, ``prior_visits``,
-        ``prior_revenue`` and ``days_since_last`` (NaN when no earlier receipt) over the history.
+        ``prior_revenue`` and ``days_since_last`` (NaN when no earlier visit) over the history.
 
     Raises
     ------
@@ -170,15 +175,19 @@ def contact_outcomes(
     tkey, okey = codes[: len(tx)], codes[len(tx) :]
     tday, oday = _days(tx["date"]), _days(offers["date"])
     amount = tx["amount"].to_numpy(dtype=float)
-    visits, revenue = window_counts(tkey, tday, amount, okey, oday, oday + window_days)
+    visit = visits_mask(tx).to_numpy() if "gross_amount" in tx.columns else np.ones(len(tx), dtype=bool)
+    # revenue over every receipt (returns netted in), visits over sales receipts only
+    _, revenue = window_counts(tkey, tday, amount, okey, oday, oday + window_days)
+    _, visits = window_counts(tkey, tday, visit, okey, oday, oday + window_days)
     # history: receipts in [contact - history, contact), i.e. (start - eps, contact - eps]
     eps = 1e-9
-    prior_v, prior_r = window_counts(tkey, tday, amount, okey, oday - history_days - eps, oday - eps)
-    # days since the last receipt before the contact: binary search on the sorted keys
+    _, prior_r = window_counts(tkey, tday, amount, okey, oday - history_days - eps, oday - eps)
+    _, prior_v = window_counts(tkey, tday, visit, okey, oday - history_days - eps, oday - eps)
+    # days since the last visit before the contact: binary search on the sorted keys
     span = float(np.nanmax(np.r_[np.abs(tday), np.abs(oday), 1.0])) * 2 + 2
-    ek = np.sort(tkey.astype(float) * span + tday)
+    ek = np.sort(tkey[visit].astype(float) * span + tday[visit])
     pos = np.searchsorted(ek, okey.astype(float) * span + oday, side="left") - 1
-    prev = ek[np.maximum(pos, 0)]
+    prev = ek[np.maximum(pos, 0)] if len(ek) else np.zeros(len(okey))
     same = (pos >= 0) & (np.floor(prev / span) == okey)
     last = np.where(same, oday - (prev - okey.astype(float) * span), np.nan)
     out = pd.DataFrame(
@@ -191,9 +200,9 @@ def contact_outcomes(
             "offer_type": offers["offer_type"].astype(str).to_numpy(),
             "treated": (offers["group"] == "treatment").to_numpy(),
             "responded": visits > 0,
-            "visits": visits.astype(np.int64),
+            "visits": np.rint(visits).astype(np.int64),
             "revenue": revenue,
-            "prior_visits": prior_v.astype(np.int64),
+            "prior_visits": np.rint(prior_v).astype(np.int64),
             "prior_revenue": prior_r,
             "days_since_last": last,
         }
@@ -576,7 +585,8 @@ def targeting_comparison(
     """Contacted vs not contacted without a randomised holdout: naive gap, before/after and balance.
 
     Spending per customer in the ``after_days`` from ``reference_date`` (the first contact),
-    and in the ``before_days`` before it. The naive gap compares the groups after; the
+    and in the ``before_days`` before it (revenue net of returns, visits counted as sales
+    receipts, see :func:`contact_outcomes`). The naive gap compares the groups after; the
     before/after comparison (a difference in differences) subtracts the gap that was already
     there before; the balance rows show the gap before in standard deviations (the
     standardised mean difference; above 0.1 the groups are not alike).
@@ -625,8 +635,11 @@ def targeting_comparison(
         ["before", "after"],
         "",
     )
-    tx = tx.assign(_p=period)[period != ""]
-    agg = tx.groupby(["customer_id", "_p"])["amount"].agg(["sum", "size"]).unstack("_p", fill_value=0)
+    visit = visits_mask(tx).to_numpy() if "gross_amount" in tx.columns else np.ones(len(tx), dtype=bool)
+    tx = tx.assign(_p=period, _visit=visit.astype(float))[period != ""]
+    agg = (
+        tx.groupby(["customer_id", "_p"]).agg(sum=("amount", "sum"), size=("_visit", "sum")).unstack("_p", fill_value=0)
+    )
     per = pd.DataFrame(index=ids)
     for what, col in [("revenue", "sum"), ("visits", "size")]:
         for p in ["before", "after"]:

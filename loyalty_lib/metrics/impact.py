@@ -7,7 +7,8 @@ the estimators that separate the two:
 
 * :func:`naive_gap` - the dashboard figure (members minus non-members after launch), biased;
 * :func:`did_panel` - difference-in-differences with customer and month fixed effects and
-  customer-clustered standard errors (``linearmodels.PanelOLS``); :func:`did_balanced` is the same
+  customer-clustered standard errors (pyfixest; ``linearmodels.PanelOLS`` as the reference);
+  :func:`did_balanced` is the same
   estimator in closed form for a balanced panel, with a fast customer bootstrap;
 * :func:`propensity_weights` / :func:`psw_att` / :func:`balance_table` - propensity-score (ATT)
   weighting on pre-launch behaviour and demographics;
@@ -551,6 +552,10 @@ def naive_gap(
     )
 
 
+#: How :func:`did_panel` fits: pyfixest (the default, fast at a million customers) or linearmodels' PanelOLS.
+DID_FITS = ("pyfixest", "panelols")
+
+
 def did_panel(
     panel: pd.DataFrame,
     *,
@@ -560,13 +565,24 @@ def did_panel(
     month_col: str = "month",
     weights_col: str | None = None,
     level: float = 0.95,
+    fit: str = "pyfixest",
 ) -> pd.DataFrame:
     """Difference-in-differences with customer and month fixed effects (two-way FE).
 
-    Fits ``y_it = a_i + b_t + tau * D_it + e_it`` with ``linearmodels.PanelOLS`` (fixed effects
-    absorbed, not dummies), standard errors clustered by customer. With ``D = ever_member x
-    post`` on a balanced panel, ``tau`` equals the classic difference of the two groups' pre/post
-    changes (see :func:`did_balanced`).
+    Fits ``y_it = a_i + b_t + tau * D_it + e_it`` with both fixed effects absorbed (not
+    dummies) and standard errors clustered by customer. With ``D = ever_member x post`` on a
+    balanced panel, ``tau`` equals the classic difference of the two groups' pre/post changes
+    (see :func:`did_balanced`).
+
+    The fit is pyfixest's ``feols`` (alternating projections; about 6x faster than
+    linearmodels' ``PanelOLS`` on a million-row panel, same coefficient). The standard error
+    is the customer-clustered sandwich with the small-sample factor ``PanelOLS`` applies by
+    default (``count_effects``): the variance times ``N / (N - K)``, N cells and K every
+    estimated parameter, customer and month effects included (K = customers + months). So the
+    suite's figures do not move with the fitting library. (fixest, Stata's ``reghdfe`` and
+    pyfixest's own default instead multiply by ``G/(G-1) * (N-1)/(N-k)``, G customers and k
+    without the customer effects, which sit inside the clusters; with 24 months per customer
+    that error is about 2 % smaller.) The interval and p-value are normal, as before.
 
     Parameters
     ----------
@@ -580,6 +596,9 @@ def did_panel(
         Observation weights (e.g. ``visits`` for a mean-check outcome).
     level : float
         Confidence level.
+    fit : {"pyfixest", "panelols"}
+        Fitting library; ``"panelols"`` (linearmodels) is kept as the reference the tests and
+        the benchmark compare with.
 
     Returns
     -------
@@ -587,8 +606,10 @@ def did_panel(
         One row indexed by ``outcome`` with ``estimate, ci_low, ci_high, n`` (customers),
         ``se``, ``p_value`` and ``n_obs``.
     """
-    from linearmodels.panel import PanelOLS
+    from scipy import stats as sps
 
+    if fit not in DID_FITS:
+        raise ValueError(f"did_panel: fit must be one of {', '.join(DID_FITS)}, got {fit!r}")
     cols = [customer_col, month_col, outcome, treat_col] + ([weights_col] if weights_col else [])
     check_columns(panel, cols, "did_panel")
     d = panel[cols].dropna(subset=[outcome])
@@ -598,15 +619,12 @@ def did_panel(
         raise ValueError(f"did_panel: '{treat_col}' must vary (both treated and untreated cells)")
     ent = pd.factorize(d[customer_col], sort=True)[0]
     tim = pd.factorize(d[month_col], sort=True)[0]
-    idx = pd.MultiIndex.from_arrays([ent, tim], names=["entity", "time"])
-    y = pd.Series(d[outcome].to_numpy(dtype=float), index=idx, name=outcome)
-    x = pd.DataFrame({"treated": d[treat_col].to_numpy(dtype=float)}, index=idx)
-    w = pd.Series(d[weights_col].to_numpy(dtype=float), index=idx) if weights_col else None
-    res = PanelOLS(y, x, entity_effects=True, time_effects=True, weights=w).fit(
-        cov_type="clustered", cluster_entity=True
-    )
-    est, se = float(res.params["treated"]), float(res.std_errors["treated"])
+    y = d[outcome].to_numpy(dtype=float)
+    x = d[treat_col].to_numpy(dtype=float)
+    w = d[weights_col].to_numpy(dtype=float) if weights_col else None
+    est, se = _twfe_pyfixest(y, x, w, ent, tim) if fit == "pyfixest" else _twfe_panelols(y, x, w, ent, tim)
     lo, hi = normal_interval(est, se, level=level)
+    p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else np.nan
     return estimate_frame(
         [est],
         [lo],
@@ -614,9 +632,51 @@ def did_panel(
         [int(ent.max() + 1)],
         index=_outcomes([outcome]),
         se=[se],
-        p_value=[float(res.pvalues["treated"])],
+        p_value=[p],
         n_obs=[len(d)],
     )
+
+
+def _twfe_pyfixest(y, x, w, ent, tim) -> tuple[float, float]:
+    """Coefficient and customer-clustered error of ``y ~ x | customer + month`` by pyfixest, PanelOLS's factor."""
+    import warnings
+
+    import pyfixest as pf
+
+    data = pd.DataFrame({"y": y, "x": x, "cid": ent, "mid": tim})
+    if w is not None:
+        data["w"] = w
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyfixest warns about pandas 3 internals it uses
+        res = pf.feols(
+            "y ~ x | cid + mid",
+            data=data,
+            vcov={"CRV1": "cid"},
+            weights="w" if w is not None else None,
+            ssc=pf.ssc(k_adj=False, G_adj=False),
+            fixef_rm="none",  # keep customers seen once: they count as clusters, as in PanelOLS
+            copy_data=False,
+            store_data=False,
+            lean=True,
+        )
+    n, k = len(y), int(ent.max()) + 1 + int(tim.max()) + 1  # every estimated effect, as PanelOLS counts them
+    return float(res.coef()["x"]), float(res.se()["x"]) * float(np.sqrt(n / (n - k)))
+
+
+def _twfe_panelols(y, x, w, ent, tim) -> tuple[float, float]:
+    """The same fit by linearmodels' PanelOLS (its default clustered covariance, effects counted)."""
+    from linearmodels.panel import PanelOLS
+
+    idx = pd.MultiIndex.from_arrays([ent, tim], names=["entity", "time"])
+    weights = pd.Series(w, index=idx) if w is not None else None
+    res = PanelOLS(
+        pd.Series(y, index=idx, name="y"),
+        pd.DataFrame({"treated": x}, index=idx),
+        entity_effects=True,
+        time_effects=True,
+        weights=weights,
+    ).fit(cov_type="clustered", cluster_entity=True)
+    return float(res.params["treated"]), float(res.std_errors["treated"])
 
 
 def did_balanced(

@@ -287,6 +287,11 @@ def headline_figures(ds, study, *, n_boot: int = 200, seed: int = 0) -> pd.DataF
             f"only {len(new):,} customers are first seen inside the data (the others were buying before it "
             "started), too few for a return curve from a first visit; see the plain return curve in 03"
         )
+    elif not study.new_ids_known:
+        reason = (
+            "the data do not say who was buying before they start (no first-seen dates), so customers first seen "
+            "a few weeks in may be established ones who buy rarely; 03 counts visits from the data start instead"
+        )
     else:
         curve = activity.return_curve(tx, horizon_days=H, end=end, k_max=2, customers=new)
         reason = f"no {H}-day window after a first visit is complete before the data end"

@@ -6,8 +6,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
 
 from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.plotting.theme import baseline, legend_outside, share_axis
 
 
 def plot_return_curve(
@@ -51,8 +53,9 @@ def plot_return_curve(
     if benchmarks is not None:
         for (src, b), marker in zip(benchmarks.groupby("source"), "sv^P", strict=False):
             ax.plot(b["k"], b["p_return"], marker=marker, ls=":", color="grey", alpha=0.8, label=src)
-    ax.set(xlabel="visit number k", ylabel="P(another visit within the horizon)", ylim=(0, 1), xticks=k)
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    ax.set(xlabel="visit number k", ylim=(0, 1), xticks=k)
+    share_axis(ax, label="clients coming back within the horizon")
+    legend_outside(ax)
     return ax
 
 
@@ -102,7 +105,9 @@ def plot_cohort_heatmap(
                     fontsize=6,
                     color="white" if v < 0.5 * top else "black",
                 )
-    ax.figure.colorbar(im, ax=ax, label="share active in the month")
+    # the bar in the cells' own unit (percent), the top of the scale marked as such when it clips month 0
+    bar = ax.figure.colorbar(im, ax=ax, label="% of the cohort buying in the month")
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p=None: f"{100 * v:.0f}"))
     ax.set(
         xticks=range(grid.shape[1]),
         xticklabels=grid.columns,
@@ -150,7 +155,7 @@ def plot_goal_gradient(
         ax.plot(x, b * (x - xm), color=color, label=f"fitted slope {b:+.3f} per stamp")
     if truth is not None:
         ax.plot(x, truth * (x - xm), color="black", ls="--", label=f"planted slope {truth:+.3f}")
-    ax.axhline(0, color="grey", lw=0.5)
+    baseline(ax)
     ax.set(xlabel="stamps held before the visit", ylabel="log gap − customer's mean log gap")
-    ax.legend(loc="best", frameon=False, fontsize=8)
+    legend_outside(ax, where="below")
     return ax

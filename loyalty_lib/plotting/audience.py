@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.plotting.common import bars_with_ci
+from loyalty_lib.plotting.theme import label_text, legend_outside, share_axis
 
 __all__ = ["plot_migration", "plot_segment_flow", "plot_segment_shares"]
 
@@ -41,23 +42,14 @@ def plot_segment_shares(
     """
     ax = ax or plt.gca()
     d = shares[shares["dimension"] == dimension].reset_index(drop=True)
-    x = np.arange(len(d))
-    width = 0.8 / len(figures)
-    for i, f in enumerate(figures):
-        at = x + (i - (len(figures) - 1) / 2) * width
-        ax.bar(at, d[f], width=width, color=f"C{i}", label=f.replace("_", " "), **kwargs)
-        errorbar_ci(
-            ax,
-            d.rename(columns={f: "estimate", f"{f}_ci_low": "ci_low", f"{f}_ci_high": "ci_high"}),
-            at,
-            fmt="none",
-            color="black",
-            label=None,
-            lw=0.8,
-        )
-    ax.set(xticks=x, ylabel="share (95 % CI)", xlabel=dimension.replace("_", " "))
-    ax.set_xticklabels(d["segment"].astype(str), rotation=30, ha="right")
-    ax.legend(loc="best", frameon=False)
+    groups = {
+        f: d[[f, f"{f}_ci_low", f"{f}_ci_high"]].set_axis(["estimate", "ci_low", "ci_high"], axis=1) for f in figures
+    }
+    x = bars_with_ci(ax, groups, **kwargs)
+    ax.set(xticks=x, xlabel=label_text(dimension))
+    share_axis(ax, label="share (95 % CI)")
+    ax.set_xticklabels([label_text(v) for v in d["segment"].astype(str)], rotation=30, ha="right")
+    legend_outside(ax)
     return ax
 
 
@@ -84,15 +76,17 @@ def plot_migration(matrix: pd.DataFrame, *, ax: Axes | None = None, cmap: str = 
     ax.imshow(np.nan_to_num(v), cmap=cmap, vmin=0, vmax=1, aspect="auto", **kwargs)
     for (i, j), val in np.ndenumerate(v):
         if np.isfinite(val) and val >= 0.005:
-            ax.text(j, i, f"{val:.0%}", ha="center", va="center", fontsize=8, color="white" if val > 0.6 else "black")
+            colour = "white" if val > 0.6 else "black"
+            ax.text(j, i, f"{100 * val:.0f} %", ha="center", va="center", fontsize=8, color=colour)
     ax.set(
         xticks=range(v.shape[1]),
         yticks=range(v.shape[0]),
         xlabel="segment the month after",
         ylabel="segment this month",
     )
-    ax.set_xticklabels(matrix.columns, rotation=30, ha="right")
-    ax.set_yticklabels(matrix.index)
+    ax.set_xticklabels([label_text(c) for c in matrix.columns], rotation=30, ha="right")
+    ax.set_yticklabels([label_text(c) for c in matrix.index])
+    ax.grid(False)
     return ax
 
 
@@ -150,7 +144,7 @@ def plot_segment_flow(
                 ax.text(
                     x + (-0.07 if x < 0.5 else 0.07),
                     top - tot / 2,
-                    f"{name} {tot:.0%}",
+                    f"{label_text(name)} {100 * tot:.0f} %",
                     ha="right" if x < 0.5 else "left",
                     va="center",
                     fontsize=8,

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.plotting.common import money_label
+from loyalty_lib.plotting.common import bars_with_ci, money_label
+from loyalty_lib.plotting.theme import count_axis, label_text, legend_outside, money_axis, reference_line, share_axis
 from loyalty_lib.stats import check_columns as _need
 from loyalty_lib.stats import format_number
 
-__all__ = ["plot_before_after", "plot_bunching", "plot_check_histogram", "plot_discount_cost"]
+__all__ = ["plot_before_after", "plot_bunching", "plot_check_histogram", "plot_discount_cost", "plot_tier_shares"]
 
 
 def plot_bunching(
@@ -72,10 +73,11 @@ def plot_bunching(
         lw=1.5,
         label="counterfactual (polynomial fit outside the window)",
     )
-    ax.axvline(threshold, color="C3", ls="--", lw=1.2, label=f"threshold {format_number(threshold, currency)}")
-    ax.set(xlabel=money_label("gross check", currency), ylabel="receipts per bin")
+    reference_line(ax, threshold, f"threshold {format_number(threshold, currency)}", axis="x")
+    money_axis(ax, currency, axis="x", label="gross check")
+    count_axis(ax, label="receipts per bin")
     if legend:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize="small")
+        legend_outside(ax, where="below", fontsize="small")
     return ax
 
 
@@ -127,14 +129,14 @@ def plot_check_histogram(
         w = np.full(len(v), 1 / max(len(v), 1)) if hue is not None else None
         ax.hist(v, bins=edges, weights=w, histtype="step", lw=1.5, label=None if name is None else str(name), **kwargs)
     for t in thresholds:
-        ax.axvline(t, color="C3", ls="--", lw=1)
-    ax.set(
-        xscale="log",
-        xlabel=money_label(x.replace("_", " "), currency, suffix="(log scale)"),
-        ylabel="share of receipts per bin" if hue else "receipts per bin",
-    )
-    if hue is not None:
-        ax.legend(title=hue, frameon=False)
+        reference_line(ax, t, "discount tier", axis="x", text=False)
+    ax.set(xscale="log", xlabel=money_label(label_text(x).lower(), currency, suffix="(log scale)"))
+    money_axis(ax, currency, axis="x")
+    if hue:
+        share_axis(ax, label="share of receipts per bin", decimals=1)
+    else:
+        count_axis(ax, label="receipts per bin")
+    legend_outside(ax, title=hue)
     return ax
 
 
@@ -184,13 +186,61 @@ def plot_before_after(
         else [1, 10]
     )
     ax.plot(lim, lim, color="black", lw=1, label="no change")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel=money_label("mean check before the card", currency),
-        ylabel=money_label("mean check after the card", currency),
-    )
-    ax.legend(loc="upper left", frameon=False)
+    ax.set(xscale="log", yscale="log")
+    money_axis(ax, currency, axis="x", label="mean check before the card")
+    money_axis(ax, currency, label="mean check after the card")
+    legend_outside(ax)
+    return ax
+
+
+def plot_tier_shares(
+    data: pd.DataFrame,
+    *,
+    by: str = "status",
+    currency: str = "",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Share of each group's receipts in each discount tier, bars side by side with 95 % intervals.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of :func:`loyalty_lib.metrics.basket.tier_shares` (``tier, estimate, ci_low,
+        ci_high`` and the ``by`` column).
+    by : str
+        Group column (``status``: members, members before their card, non-members).
+    currency : str
+        Currency of the tier bounds, for the axis label (empty when unknown: no unit).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: current axes).
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> d = pd.DataFrame({"status": ["member", "member", "non_member", "non_member"],
+    ...                   "tier": ["< 1,500", ">= 1,500"] * 2, "estimate": [0.4, 0.6, 0.7, 0.3],
+    ...                   "ci_low": [0.35, 0.55, 0.65, 0.25], "ci_high": [0.45, 0.65, 0.75, 0.35]})
+    >>> fig, ax = plt.subplots()
+    >>> [t.get_text() for t in plot_tier_shares(d, ax=ax).get_legend().get_texts()]
+    ['Member', 'Non-member']
+    >>> plt.close(fig)
+    """
+    _need(data, [by, "tier", "estimate", "ci_low", "ci_high"], "plot_tier_shares")
+    ax = ax or plt.gca()
+    tiers = list(dict.fromkeys(data["tier"].astype(str)))
+    groups = list(dict.fromkeys(data[by]))
+    rows = data.assign(tier=data["tier"].astype(str))
+    x = bars_with_ci(ax, {g: rows[rows[by] == g].set_index("tier").reindex(tiers) for g in groups}, **kwargs)
+    ax.set(xticks=x, xticklabels=tiers, xlabel=money_label("tier (gross check", currency) + ")")
+    share_axis(ax, label="share of the group's receipts (95 % CI)")
+    legend_outside(ax)
     return ax
 
 
@@ -229,12 +279,9 @@ def plot_discount_cost(
     ax = ax or plt.gca()
     d = data[data[by].astype(str) != "total"]
     x = np.arange(len(d))
-    bars = ax.bar(x, d["discount_cost"] / 1e3, color=color, **kwargs)
+    bars = ax.bar(x, d["discount_cost"], color=color, **kwargs)
     ax.bar_label(bars, labels=[f"{100 * s:.2f} % of revenue" for s in d["share_of_revenue"]], fontsize="small")
-    ax.set(
-        xticks=x,
-        xticklabels=d[by].astype(str),
-        xlabel=money_label(f"{by} (gross check", currency) + ")",
-        ylabel=money_label("discount cost, thousands", currency),
-    )
+    xlabel = money_label(f"{label_text(by).lower()} (gross check", currency) + ")"
+    ax.set(xticks=x, xticklabels=d[by].astype(str), xlabel=xlabel)
+    money_axis(ax, currency, label="discount cost")
     return ax

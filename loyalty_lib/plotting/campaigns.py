@@ -5,6 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import NullFormatter
+
+from loyalty_lib.plotting.theme import baseline, count_axis, group_thousands, legend_outside, reference_line, share_axis
 
 __all__ = ["plot_holdout_size", "plot_qini"]
 
@@ -35,19 +38,22 @@ def plot_qini(curves: dict[str, pd.DataFrame], *, ax: Axes | None = None, **kwar
         end = y[-1]
     if end is not None:
         ax.plot([0, 1], [0, end], ls=":", color="grey", label="random order")
-    ax.axhline(0, color="black", lw=0.6)
-    ax.set(xlabel="share of addressees contacted, best first", ylabel="extra responses per 100 addressees")
-    ax.legend(loc="best", frameon=False)
+    baseline(ax)
+    ax.set(ylabel="extra responses per 100 addressees")
+    share_axis(ax, axis="x", label="share of addressees contacted, best first")
+    legend_outside(ax)
     return ax
 
 
-def plot_holdout_size(sizes: pd.DataFrame, *, ax: Axes | None = None, **kwargs) -> Axes:
+def plot_holdout_size(sizes: pd.DataFrame, *, reachable: float | None = None, ax: Axes | None = None, **kwargs) -> Axes:
     """Addressees a campaign needs against the uplift it must detect.
 
     Parameters
     ----------
     sizes : pandas.DataFrame
         From :func:`loyalty_lib.metrics.campaigns.holdout_size` (``uplift, n_holdout, n_total``).
+    reachable : float, optional
+        Clients who can be contacted: a labelled line, above which a campaign cannot be run.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
     **kwargs
@@ -60,6 +66,10 @@ def plot_holdout_size(sizes: pd.DataFrame, *, ax: Axes | None = None, **kwargs) 
     ax = ax or plt.gca()
     ax.plot(100 * sizes["uplift"], sizes["n_total"], marker="o", label="all addressees", **kwargs)
     ax.plot(100 * sizes["uplift"], sizes["n_holdout"], marker="s", label="of them held out", **kwargs)
-    ax.set(xlabel="uplift in response rate to detect, percentage points", ylabel="addressees needed", yscale="log")
-    ax.legend(loc="best", frameon=False)
+    if reachable is not None:
+        reference_line(ax, reachable, f"clients who can be contacted ({group_thousands(reachable)})")
+    ax.set(xlabel="uplift in response rate to detect, percentage points", yscale="log")
+    count_axis(ax, label="addressees needed (log scale)")
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    legend_outside(ax)
     return ax

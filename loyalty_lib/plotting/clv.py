@@ -8,7 +8,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from loyalty_lib.clv import calibration_holdout_table
-from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.plotting.common import errorbar_ci, money_label
+from loyalty_lib.plotting.theme import (
+    group_thousands,
+    label_text,
+    legend_outside,
+    money_axis,
+    reference_line,
+    share_axis,
+)
 from loyalty_lib.stats import check_columns
 
 
@@ -69,7 +77,7 @@ def plot_calibration_holdout(
         xlabel="repeat purchases in calibration period",
         ylabel="mean purchases in holdout period",
     )
-    ax.legend(loc="upper left", frameon=False)
+    legend_outside(ax)
     return ax
 
 
@@ -80,6 +88,7 @@ def plot_clv_distribution(
     value_col: str = "clv",
     log_scale: bool = True,
     bins: int = 40,
+    currency: str = "",
     ax: Axes | None = None,
     **kwargs,
 ) -> Axes:
@@ -102,6 +111,8 @@ def plot_clv_distribution(
         Logarithmic x axis (non-positive values are counted in the first bin).
     bins : int
         Number of histogram bins.
+    currency : str
+        Currency of the values, for the axis label (empty when unknown: no unit).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on (default: current axes).
     **kwargs
@@ -126,7 +137,8 @@ def plot_clv_distribution(
     groups = data.groupby(by, sort=True)[value_col] if by else [(None, data[value_col])]
     for i, (name, v) in enumerate(groups):
         colour = f"C{i}"
-        label = "all customers" if name is None else f"{by} = {name}"
+        value = ("yes" if name else "no") if isinstance(name, bool | np.bool_) else label_text(name)
+        label = "all customers" if name is None else f"{label_text(by)}: {value}"
         v = v.to_numpy(dtype=float)
         v = v[np.isfinite(v)]
         ax.hist(
@@ -136,15 +148,15 @@ def plot_clv_distribution(
             histtype="stepfilled",
             alpha=0.35,
             color=colour,
-            label=f"{label}: n = {len(v):,}, mean = {v.mean():,.0f}",
+            label=f"{label}: n = {group_thousands(len(v))}, mean = {group_thousands(v.mean())}",
             **kwargs,
         )
-        ax.axvline(float(v.mean()), color=colour, ls="--", lw=1.5)
+        reference_line(ax, float(v.mean()), f"mean, {label}", axis="x", color=colour, text=False, legend=False)
     if log_scale:
         ax.set_xscale("log")
-    ax.set(
-        xlabel=f"{value_col} per customer" + (" (log scale)" if log_scale else ""),
-        ylabel="share of customers",
-    )
-    ax.legend(loc="best", frameon=False)
+    money_axis(ax, currency, axis="x")
+    suffix = "(log scale)" if log_scale else ""
+    ax.set_xlabel(money_label(f"{label_text(value_col).lower()} per customer", currency, suffix=suffix))
+    share_axis(ax, label="share of customers")
+    legend_outside(ax, where="below")
     return ax

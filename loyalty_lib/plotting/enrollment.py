@@ -6,10 +6,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.plotting.theme import (
+    BAD,
+    GOOD,
+    NEUTRAL,
+    count_axis,
+    group_thousands,
+    label_text,
+    legend_outside,
+    reference_line,
+    share_axis,
+)
 
-STATUS_COLORS = {"below target": "C3", "on target": "C0", "above target": "C2"}
+#: Good and bad in the house colours: a seller clearly below the target is bad, clearly above good.
+STATUS_COLORS = {"below target": BAD, "on target": NEUTRAL, "above target": GOOD}
 
 
 def plot_funnel(data: pd.DataFrame, *, ax: Axes | None = None, color: str = "C0", **kwargs) -> Axes:
@@ -35,19 +48,20 @@ def plot_funnel(data: pd.DataFrame, *, ax: Axes | None = None, color: str = "C0"
     ax.barh(y, data["count"], color=color, **kwargs)
     top = float(data["count"].max()) or 1.0
     for yi, r in zip(y, data.itertuples(), strict=True):
-        txt = f"{r.count:,}"
+        txt = group_thousands(r.count)
         if not np.isnan(r.estimate):
             txt += (
                 f"  ({100 * r.cum_estimate:.1f} % of buyers; step {100 * r.estimate:.1f} %,"
                 f" CI {100 * r.ci_low:.1f}–{100 * r.ci_high:.1f})"
             )
         ax.text(r.count + 0.01 * top, yi, txt, va="center", fontsize=8)
-    ax.set(
-        yticks=y,
-        yticklabels=[str(s).replace("_", " ") for s in data.index],
-        xlabel="customers",
-        xlim=(0, top * 1.9),
-    )
+    ax.set(yticks=y, yticklabels=[label_text(s) for s in data.index], xlim=(0, top * 1.9))
+    # room on the right for the rates, but the axis itself runs only as far as the data
+    ticks = [t for t in MaxNLocator(nbins=4).tick_values(0, top) if 0 <= t <= top]  # few, so they never overlap
+    ax.set_xticks(ticks)
+    ax.spines["bottom"].set_bounds(0, max(ticks[-1] if ticks else top, 0))
+    count_axis(ax, axis="x", label="customers")
+    ax.grid(axis="y", visible=False)
     return ax
 
 
@@ -96,10 +110,13 @@ def plot_seller_league(
             label="shrunk (empirical Bayes)",
         )
     if "target" in d and len(d):
-        ax.axvline(float(d["target"].iloc[0]), color="grey", ls="--", label="target")
-    labels = [f"{s} (n={n:,})" for s, n in zip(d[seller_col], d["n"], strict=True)]
-    ax.set(yticks=y, yticklabels=labels, xlabel="cards issued per eligible purchase (95 % CI)")
-    ax.legend(loc="best", frameon=False, fontsize=8)
+        target = float(d["target"].iloc[0])
+        reference_line(ax, target, f"target {100 * target:.0f} %", axis="x")
+    labels = [f"{s} (n = {group_thousands(n)})" for s, n in zip(d[seller_col], d["n"], strict=True)]
+    ax.set(yticks=y, yticklabels=labels)
+    share_axis(ax, axis="x", label="cards issued per eligible purchase (95 % CI)")
+    ax.grid(axis="y", visible=False)
+    legend_outside(ax)
     return ax
 
 
@@ -136,7 +153,7 @@ def plot_stock_burndown(
     ax = ax or plt.gca()
     ax.plot(data["date"], data["remaining"], color=color, label="cards in stock")
     if printed:
-        ax.axhline(printed, color="grey", lw=0.8, ls=":", label=f"printed ({printed:,})")
+        reference_line(ax, printed, f"printed ({group_thousands(printed)})")
     if projection is not None and not bool(projection["already_out"].iloc[0]):
         p = projection.iloc[0]
         if pd.notna(p["stock_out_date"]):
@@ -151,9 +168,10 @@ def plot_stock_burndown(
         if pd.notna(lo) and pd.notna(hi):
             ax.axvspan(lo, hi, color="C1", alpha=0.2, label="projected stock-out, 95 % CI")
     if truth_date is not None and pd.notna(pd.Timestamp(truth_date)):
-        ax.axvline(pd.Timestamp(truth_date), color="black", lw=1, label="planted stock-out")
-    ax.set(xlabel="date", ylabel="cards in stock", ylim=(0, None))
-    ax.legend(loc="best", frameon=False, fontsize=8)
+        reference_line(ax, pd.Timestamp(truth_date), "planted stock-out", axis="x", color="black")
+    ax.set(xlabel="date", ylim=(0, None))
+    count_axis(ax, label="cards in stock")
+    legend_outside(ax)
     return ax
 
 
@@ -202,13 +220,10 @@ def plot_time_to_activation(
         label="95 % CI",
     )
     if truth is not None:
-        ax.axhline(truth, color="black", ls="--", lw=1, label="planted ever-activation")
+        reference_line(ax, truth, "planted ever-activation", color="black", text=False)
     if naive is not None:
-        ax.axhline(naive, color="C1", ls=":", lw=1.5, label="naive: activated within the data")
-    ax.set(
-        xlabel="days since the card was issued",
-        ylabel="share of cards used at least once",
-        ylim=(0, 1),
-    )
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
+        reference_line(ax, naive, "naive: activated within the data", color="C1", text=False)
+    ax.set(xlabel="days since the card was issued", ylim=(0, 1))
+    share_axis(ax, label="share of cards used at least once")
+    legend_outside(ax)
     return ax

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.plotting.theme import baseline, label_text, legend_outside, money_axis, reference_line
 from loyalty_lib.stats import check_columns as _need
 
 __all__ = ["plot_balance", "plot_branch_gap", "plot_event_study", "plot_parallel_trends", "plot_propensity_overlap"]
@@ -64,9 +65,10 @@ def plot_parallel_trends(
             **kwargs,
         )
     if launch is not None:
-        ax.axvline(pd.Timestamp(launch), color="grey", ls=":", label="launch")
+        reference_line(ax, pd.Timestamp(launch), "launch", axis="x")
     ax.set(xlabel="month", ylabel=ylabel)
-    ax.legend(frameon=False)
+    money_axis(ax, "")  # thousands separators; the unit is in the label the caller gives
+    legend_outside(ax, where="below")
     return ax
 
 
@@ -107,14 +109,15 @@ def plot_event_study(
     x = data["relative_month"].to_numpy()
     ax.fill_between(x, data["ci_low"], data["ci_high"], color="C0", alpha=0.2, label="95 % CI")
     ax.plot(x, data["estimate"], marker="o", color="C0", label="estimate", **kwargs)
-    ax.axhline(0, color="black", lw=0.8)
-    ax.axvline(-0.5, color="grey", ls=":", label=event)
+    baseline(ax)
+    reference_line(ax, -0.5, event, axis="x")
     if truth is not None:
         t = np.broadcast_to(np.asarray(truth, dtype=float), x.shape)
         post = x >= 0
         ax.plot(x[post], t[post], color="black", ls="--", label="planted truth")
     ax.set(xlabel=xlabel, ylabel=ylabel)
-    ax.legend(frameon=False)
+    money_axis(ax, "")
+    legend_outside(ax, where="below")
     return ax
 
 
@@ -141,14 +144,14 @@ def plot_balance(data: pd.DataFrame, *, threshold: float = 0.1, ax: Axes | None 
     y = np.arange(len(data))[::-1]
     ax.scatter(data["smd_before"], y, color="C3", label="before weighting", **kwargs)
     ax.scatter(data["smd_after"], y, color="C2", marker="D", label="after weighting", **kwargs)
-    ax.axvspan(-threshold, threshold, color="grey", alpha=0.15)
-    ax.axvline(0, color="black", lw=0.8)
+    ax.axvspan(-threshold, threshold, color="grey", alpha=0.15, label=f"balanced (|SMD| < {threshold:g})")
+    baseline(ax, axis="x")
     ax.set(
         yticks=y,
-        yticklabels=data.index.astype(str),
+        yticklabels=[label_text(v) for v in data.index.astype(str)],
         xlabel="standardised mean difference (members - non-members)",
     )
-    ax.legend(frameon=False, loc="best")
+    legend_outside(ax)
     return ax
 
 
@@ -177,7 +180,7 @@ def plot_propensity_overlap(data: pd.DataFrame, *, bins: int = 30, ax: Axes | No
     for rows, color, label in ((~t, "C0", "non-members"), (t, "C1", "members")):
         ax.hist(data.loc[rows, "propensity"], bins=edges, density=True, alpha=0.5, color=color, label=label, **kwargs)
     ax.set(xlabel="propensity score (modelled chance of joining)", ylabel="density")
-    ax.legend(frameon=False)
+    legend_outside(ax)
     return ax
 
 
@@ -218,7 +221,8 @@ def plot_branch_gap(
         **kwargs,
     )
     first_post = data.loc[data["post"].astype(bool), "month"].min()
-    ax.axvline(pd.Timestamp(first_post), color="grey", ls=":", label="launch month")
+    reference_line(ax, pd.Timestamp(first_post), "launch month", axis="x")
     ax.set(xlabel="month", ylabel=ylabel)
-    ax.legend(frameon=False)
+    money_axis(ax, "")
+    legend_outside(ax, where="below")
     return ax

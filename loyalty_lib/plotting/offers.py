@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.plotting.common import bars_with_ci
+from loyalty_lib.plotting.theme import count_axis, label_text, legend_outside, share_axis
 
 __all__ = ["plot_offer_mix", "plot_recommender_metrics"]
 
@@ -38,16 +39,11 @@ def plot_recommender_metrics(
     """
     ax = ax or plt.gca()
     methods = list(dict.fromkeys(summary.index.get_level_values("method")))
-    x = np.arange(len(metrics))
-    width = 0.8 / len(methods)
-    for i, method in enumerate(methods):
-        d = summary.loc[method].reindex(list(metrics))
-        at = x + (i - (len(methods) - 1) / 2) * width
-        ax.bar(at, d["estimate"], width=width, color=f"C{i}", label=method, **kwargs)
-        errorbar_ci(ax, d, at, fmt="none", color="black", label=None, lw=0.8)
-    ax.set(xticks=x, ylabel="share (95 % CI)", xlabel="metric at k")
-    ax.set_xticklabels([m.replace("_", " ") for m in metrics])
-    ax.legend(loc="best", frameon=False)
+    x = bars_with_ci(ax, {m: summary.loc[m].reindex(list(metrics)) for m in methods}, **kwargs)
+    ax.set(xticks=x, xlabel="metric at k")
+    share_axis(ax, label="share (95 % CI)")
+    ax.set_xticklabels([label_text(m) for m in metrics])
+    legend_outside(ax)
     return ax
 
 
@@ -74,8 +70,11 @@ def plot_offer_mix(offers: pd.DataFrame, *, by: str = "offer_type", ax: Axes | N
     counts = counts.loc[counts.sum(axis=1).sort_values().index]
     left = np.zeros(len(counts))
     for j, rank in enumerate(counts.columns):
-        ax.barh(counts.index.astype(str), counts[rank], left=left, color=f"C{j}", label=f"rank {rank}", **kwargs)
+        names = [label_text(v) for v in counts.index.astype(str)]
+        ax.barh(names, counts[rank], left=left, color=f"C{j}", label=f"rank {rank}", **kwargs)
         left += counts[rank].to_numpy()
-    ax.set(xlabel="offers", ylabel=by.replace("_", " "))
-    ax.legend(loc="lower right", frameon=False)
+    ax.set(ylabel=label_text(by))
+    count_axis(ax, axis="x", label="offers")
+    ax.grid(axis="y", visible=False)
+    legend_outside(ax)
     return ax

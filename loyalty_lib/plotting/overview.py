@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
 from loyalty_lib.plotting.common import money_label
+from loyalty_lib.plotting.theme import label_text, legend_outside, reference_line
 from loyalty_lib.stats import format_number
 
 
@@ -25,16 +26,14 @@ def plot_monthly_revenue(
     ax = ax or plt.gca()
     sns.lineplot(data=data, x="month", y="revenue", hue="group", marker="o", ax=ax, **kwargs)
     if launch is not None:
-        ax.axvline(pd.Timestamp(launch), color="grey", ls="--", lw=1)
-        ax.annotate(
-            "program launch", (pd.Timestamp(launch), ax.get_ylim()[1]), ha="left", va="top", fontsize=9, color="grey"
-        )
+        reference_line(ax, pd.Timestamp(launch), "program launch", axis="x")
     ax.set(
         xlabel="month",
         ylabel=money_label("net revenue", currency),
         title="Monthly revenue: buyers who got a card vs the rest",
     )
     _thousands(ax)
+    legend_outside(ax, where="below")
     return ax
 
 
@@ -62,8 +61,8 @@ def plot_check_distribution(
         bins = np.geomspace(lo, hi if hi > lo else lo * 1.01, 81)
         ax.hist(pos, bins=bins, color="C0", alpha=0.8, **kwargs)
     ax.set_xscale("log")
-    for t in thresholds:
-        ax.axvline(t, color="C3", ls="--", lw=1)
+    for t in thresholds:  # each tier line says where it is, beside the line
+        reference_line(ax, t, f"tier {format_number(t, currency)}", axis="x", legend=False)
     left_out = len(x) - len(pos)
     title = "Check sizes and discount tiers" if len(thresholds) else "Check sizes"
     if left_out:
@@ -78,11 +77,11 @@ def plot_cards_issued(cards: pd.DataFrame, *, printed: int | None = None, ax: Ax
     ax = ax or plt.gca()
     c = cards.dropna(subset=["issued_date"]).sort_values("issued_date")
     for ch, grp in c.groupby("issue_channel"):
-        ax.step(grp["issued_date"], np.arange(1, len(grp) + 1), where="post", label=f"issued at {ch}")
+        ax.step(grp["issued_date"], np.arange(1, len(grp) + 1), where="post", label=f"issued at {label_text(ch)}")
     ax.step(c["issued_date"], np.arange(1, len(c) + 1), where="post", color="black", label="all")
     if printed:
-        ax.axhline(printed, color="C3", ls="--", lw=1, label=f"printed stock ({printed:,})")
+        reference_line(ax, printed, f"printed stock ({format_number(printed, 'count')})")
     ax.set(xlabel="date", ylabel="cards handed out (cumulative)", title="Cards handed out")
-    ax.legend(frameon=False)
+    legend_outside(ax)
     _thousands(ax)
     return ax

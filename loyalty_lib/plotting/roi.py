@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from loyalty_lib.plotting.theme import label_text, legend_outside, money_axis, reference_line
 from loyalty_lib.stats import check_columns
 
 __all__ = ["plot_cost_ledger", "plot_roi_curve", "plot_tornado"]
@@ -37,16 +38,17 @@ def plot_cost_ledger(data: pd.DataFrame, *, currency: str = "", ax: Axes | None 
     x = np.arange(len(data))
     bottom = np.zeros(len(data))
     for i, c in enumerate(cats):
-        ax.bar(x, data[c] / 1e3, bottom=bottom, color=f"C{i}", label=c, **kwargs)
-        bottom += data[c].to_numpy() / 1e3
+        ax.bar(x, data[c], bottom=bottom, color=f"C{i}", label=label_text(c), **kwargs)
+        bottom += data[c].to_numpy()
+    # horizontal month labels: every third month when there are many
+    step = max(1, int(np.ceil(len(x) / 12)))
     ax.set(
-        xticks=x,
-        xticklabels=[pd.Timestamp(m).strftime("%Y-%m") for m in data.index],
+        xticks=x[::step],
+        xticklabels=[pd.Timestamp(m).strftime("%b %Y") for m in data.index[::step]],
         xlabel="month",
-        ylabel=f"cost, thousand {currency}".rstrip(),
     )
-    ax.tick_params(axis="x", labelrotation=90)
-    ax.legend(frameon=False)
+    money_axis(ax, currency, label="program cost")
+    legend_outside(ax)
     return ax
 
 
@@ -73,11 +75,11 @@ def plot_tornado(data: pd.DataFrame, *, ax: Axes | None = None, **kwargs) -> Axe
     y = np.arange(len(data))[::-1]
     ax.barh(y, data["roi_low"] - base, left=base, color="C3", label="input at its low value", **kwargs)
     ax.barh(y, data["roi_high"] - base, left=base, color="C2", label="input at its high value", **kwargs)
-    labels = [f"{r.parameter} ({r.low:g} .. {r.high:g})" for r in data.itertuples()]
-    ax.axvline(base, color="black", lw=1)
-    ax.axvline(0, color="grey", ls=":", label="break-even (ROI 0 %)")
+    labels = [f"{label_text(r.parameter)} ({r.low:g} to {r.high:g})" for r in data.itertuples()]
+    reference_line(ax, base, f"estimated ROI {base:.0f} %", axis="x", color="black", text=False)
+    reference_line(ax, 0, "break-even (ROI 0 %)", axis="x", text=False)
     ax.set(yticks=y, yticklabels=labels, xlabel="ROI, %")
-    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
+    legend_outside(ax, where="below")
     return ax
 
 
@@ -117,7 +119,7 @@ def plot_roi_curve(
     check_columns(data, ("per_member_month", "roi_pct"), "plot_roi_curve", quote=False)
     ax = ax or plt.gca()
     ax.plot(data["per_member_month"], data["roi_pct"], color="C0", label="ROI", **kwargs)
-    ax.axhline(0, color="grey", ls=":", label="break-even")
+    reference_line(ax, 0, "break-even (ROI 0 %)")
     if estimate is not None:
         ax.axvspan(
             estimate["ci_low"],
@@ -126,9 +128,10 @@ def plot_roi_curve(
             alpha=0.2,
             label="estimated effect, 95 % CI",
         )
-        ax.axvline(estimate["estimate"], color="C1")
+        reference_line(ax, estimate["estimate"], "estimated effect", axis="x", color="C1", text=False)
     if truth is not None and np.isfinite(truth):
-        ax.axvline(truth, color="black", ls="--", label="planted truth")
-    ax.set(xlabel=f"incremental gross revenue per {unit}" + (f", {currency}" if currency else ""), ylabel="ROI, %")
-    ax.legend(frameon=False)
+        reference_line(ax, truth, "planted truth", axis="x", color="black", text=False)
+    ax.set(ylabel="ROI, %")
+    money_axis(ax, currency, axis="x", label=f"incremental gross revenue per {unit}")
+    legend_outside(ax)
     return ax

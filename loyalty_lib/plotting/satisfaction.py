@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from loyalty_lib.plotting.common import errorbar_ci
+from loyalty_lib.plotting.theme import BAD, GOOD, label_text, legend_outside, share_axis
 from loyalty_lib.stats import check_columns as _need
 
 __all__ = ["plot_nps_composition", "plot_return_by_score"]
@@ -41,7 +42,7 @@ def plot_nps_composition(
     ax = ax or plt.gca()
     y = np.arange(len(data))[::-1]
     left = np.zeros(len(data))
-    for col, colour in (("detractors", "C3"), ("passives", "0.75"), ("promoters", "C2")):
+    for col, colour in (("detractors", BAD), ("passives", "0.75"), ("promoters", GOOD)):
         v = data[col].to_numpy(float)
         ax.barh(y, v, left=left, color=colour, label=col, **kwargs)
         left += v
@@ -54,8 +55,10 @@ def plot_nps_composition(
             fontsize="small",
             transform=ax.get_yaxis_transform(),
         )
-    ax.set(yticks=y, yticklabels=data[label].astype(str), xlim=(0, 1), xlabel="share of answers")
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, fontsize="small")
+    ax.set(yticks=y, yticklabels=[label_text(v) for v in data[label].astype(str)], xlim=(0, 1))
+    share_axis(ax, axis="x", label="share of answers")
+    ax.grid(axis="y", visible=False)
+    legend_outside(ax, where="below")
     return ax
 
 
@@ -94,6 +97,7 @@ def plot_return_by_score(
         _need(curve, ["score", "estimate", "ci_low", "ci_high"], "plot_return_by_score(curve)")
         ax.plot(curve["score"], curve["estimate"], color="black", lw=1.5, label="logistic fit")
         ax.fill_between(curve["score"], curve["ci_low"], curve["ci_high"], color="black", alpha=0.12, lw=0)
-    ax.set(xlabel="NPS answer (0-10)", ylabel="share who bought again", xticks=range(11))
-    ax.legend(loc="lower right", frameon=False)
+    ax.set(xlabel="NPS answer (0-10)", xticks=range(11))
+    share_axis(ax, label="share who bought again")
+    legend_outside(ax)
     return ax

@@ -7,8 +7,13 @@ Two parts:
   or right spine, a light grid behind the data, horizontal tick labels, legends without frames;
 - small helpers a plot helper calls on its ``ax``: :func:`money_axis` (thousands separators and
   the currency in the axis label), :func:`count_axis`, :func:`share_axis` (percent ticks),
-  :func:`reference_line` (a target or reference line that says what it is), and
-  :func:`legend_outside` (the legend beside the axes, never over the data).
+  :func:`reference_line` (a target or reference line that says what it is), :func:`baseline`
+  (a thin unlabelled zero line) and :func:`legend_outside` (the legend beside the axes, never
+  over the data, its entries in people's words).
+
+Every helper of ``loyalty_lib.plotting`` draws its legends and lines through these
+(``tests/test_plot_theme.py`` checks the modules' source for a direct ``legend``, ``axhline`` or
+``axvline``).
 
 Colour: :data:`GOOD`, :data:`BAD` and :data:`NEUTRAL` mean good, bad and neither, and are used
 only for that; series take :data:`PALETTE`.
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 #: Colours that carry a meaning, and only that one.
 GOOD, BAD, NEUTRAL = "#1a7f37", "#b42318", "#57606a"
@@ -107,6 +112,8 @@ def money_axis(ax: Axes, currency: str, *, axis: str = "y", label: str | None = 
     """
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(FuncFormatter(_short))
+    if target.get_scale() == "log":  # no 2x10^3 minor labels between the people's numbers
+        target.set_minor_formatter(NullFormatter())
     if label is not None:
         (ax.set_ylabel if axis == "y" else ax.set_xlabel)(f"{label}, {currency}" if currency else label)
     return ax
@@ -116,6 +123,8 @@ def count_axis(ax: Axes, *, axis: str = "y", label: str | None = None) -> Axes:
     """Counts on an axis: thousands separators, whole numbers."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(FuncFormatter(lambda v, _p=None: group_thousands(v)))
+    if target.get_scale() == "log":
+        target.set_minor_formatter(NullFormatter())
     if label is not None:
         (ax.set_ylabel if axis == "y" else ax.set_xlabel)(label)
     return ax
@@ -140,7 +149,14 @@ def share_axis(ax: Axes, *, axis: str = "y", label: str | None = None, decimals:
 
 
 def reference_line(
-    ax: Axes, value: float, label: str, *, axis: str = "y", color: str = NEUTRAL, text: bool = True
+    ax: Axes,
+    value: float,
+    label: str,
+    *,
+    axis: str = "y",
+    color: str = NEUTRAL,
+    text: bool = True,
+    legend: bool = True,
 ) -> Axes:
     """A dashed target or reference line that says what it is, in the legend and beside the line.
 
@@ -159,12 +175,14 @@ def reference_line(
         Line colour (neutral grey by default; :data:`GOOD`/:data:`BAD` only when it means that).
     text : bool
         Also write the label at the line's end.
+    legend : bool
+        Give the line a legend entry (leave it out where another entry already names it).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    kw = {"color": color, "linestyle": "--", "linewidth": 1.2, "label": label, "zorder": 1.5}
+    kw = {"color": color, "linestyle": "--", "linewidth": 1.2, "label": label if legend else f"_{label}", "zorder": 1.5}
     if axis == "y":
         ax.axhline(value, **kw)
         if text:
@@ -214,12 +232,61 @@ def label_text(name) -> str:
 
 
 def legend_outside(ax: Axes, *, where: str = "right", **kwargs) -> Axes:
-    """Put the legend beside the axes (``"right"``) or below them (``"below"``), never over the data."""
+    """Put the legend beside the axes (``"right"``) or below them (``"below"``), never over the data.
+
+    Entries are written as people write them (:func:`label_text`: ``member_before_issue`` becomes
+    "Member, before the card"); an entry repeated under the same text is shown once.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    where : {"right", "below"}
+        Beside the axes or under them (the x-axis label stays readable: the legend starts below it).
+    **kwargs
+        Passed to ``Axes.legend`` (``title=``, ``fontsize=``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], label="member_before_issue")
+    >>> _ = ax.plot([1, 0], label="non_member")
+    >>> [t.get_text() for t in legend_outside(ax).get_legend().get_texts()]
+    ['Member, before the card', 'Non-member']
+    >>> plt.close(fig)
+    """
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return ax
+    shown = {}
+    for h, lab in zip(handles, labels, strict=True):
+        shown.setdefault(label_text(lab), h)
+    if "title" in kwargs and kwargs["title"]:
+        kwargs["title"] = label_text(kwargs["title"])
+    args = (list(shown.values()), list(shown))
     if where == "below":
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(len(handles), 4), **kwargs)
+        ax.legend(*args, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=min(len(shown), 3), **kwargs)
     else:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)
+        ax.legend(*args, loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)
+    return ax
+
+
+def baseline(ax: Axes, value: float = 0.0, *, axis: str = "y") -> Axes:
+    """A thin neutral line at ``value`` (zero effect, no change) that needs no legend entry.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> float(baseline(ax).get_lines()[0].get_ydata()[0])
+    0.0
+    >>> plt.close(fig)
+    """
+    kw = {"color": NEUTRAL, "linewidth": 0.8, "zorder": 1.2}
+    (ax.axhline if axis == "y" else ax.axvline)(value, **kw)
     return ax

@@ -17,6 +17,14 @@ TREND_LABELS = {
     "average_check": ("Average check (all buyers)", "money"),
     "member_share_of_revenue": ("Members' share of revenue", "share"),
 }
+#: The y-axis title of each trend (a money axis adds the currency).
+TREND_AXES = {
+    "members": "members",
+    "active_members": "members who bought",
+    "revenue_per_active_member": "revenue per member",
+    "average_check": "average check",
+    "member_share_of_revenue": "share of revenue",
+}
 
 
 def plot_trend(
@@ -48,7 +56,7 @@ def plot_trend(
     ...                   "average_check": [1200.0, 1300.0]})
     >>> fig, ax = plt.subplots()
     >>> plot_trend(t, "average_check", currency="EUR", ax=ax).get_ylabel()
-    'EUR'
+    'average check, EUR'
     >>> plt.close(fig)
     """
     if column not in TREND_LABELS:
@@ -62,14 +70,14 @@ def plot_trend(
     ax.scatter(x[full], y[full], color=color, s=18, zorder=3)
     ax.scatter(x[~full], y[~full], facecolor="white", edgecolor=color, s=22, zorder=3, label="month seen in part")
     ax.set_title(title)
+    axis_title = TREND_AXES[column]
     if kind == "money":
-        theme.money_axis(ax, currency)
-        ax.set_ylabel(currency)
+        theme.money_axis(ax, currency, label=axis_title)
     elif kind == "share":
-        theme.share_axis(ax)
+        theme.share_axis(ax, label=axis_title)
         ax.set_ylim(0, max(1.0, float(y.max()) if y.notna().any() else 1.0) * 1.02)
     else:
-        theme.count_axis(ax)
+        theme.count_axis(ax, label=axis_title)
         ax.set_ylim(bottom=0)
     ax.tick_params(axis="x", labelrotation=0)
     loc = mdates.AutoDateLocator(maxticks=6)

@@ -129,6 +129,29 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     return path
 
 
+def stage_csv(name: str) -> str:
+    """Where a stage's figures are downloaded from, relative to the report folder.
+
+    Examples
+    --------
+    >>> stage_csv("02_enrollment")
+    'downloads/02_enrollment.csv'
+    """
+    return f"downloads/{name}.csv"
+
+
+def page_downloads(name: str, has_figures: bool) -> list[dict]:
+    """The download links a stage's own pages show: its figures (when it published any) and the workbook.
+
+    Examples
+    --------
+    >>> [d["href"] for d in page_downloads("02_enrollment", True)]
+    ['downloads/02_enrollment.csv', 'downloads/loyalty_report.xlsx']
+    """
+    links = [{"href": stage_csv(name), "label": "figures (CSV)"}] if has_figures else []
+    return links + [{"href": "downloads/loyalty_report.xlsx", "label": "all tables (Excel)"}]
+
+
 def write_downloads(
     out_dir: Path, card: pd.DataFrame, stages: list[dict], trends: pd.DataFrame | None, targets: dict | None = None
 ) -> list[dict]:
@@ -168,13 +191,9 @@ def write_downloads(
         if not s.get("kpis"):
             continue
         mine = scorecard_table(scorecard([s], targets))
-        write_csv(mine, folder / f"{s['name']}.csv")
+        write_csv(mine, Path(out_dir) / stage_csv(s["name"]))
         links.append(
-            {
-                "href": f"downloads/{s['name']}.csv",
-                "label": f"{s.get('title') or s['name']}: figures (CSV)",
-                "stage": s["name"],
-            }
+            {"href": stage_csv(s["name"]), "label": f"{s.get('title') or s['name']}: figures (CSV)", "stage": s["name"]}
         )
         sheets[s["name"]] = mine
     if trends is not None and not trends.empty:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+from loyalty_lib import config
 from loyalty_lib.report.base import STATUS_TEXT
 from loyalty_lib.report.charts import trend_charts
 from loyalty_lib.report.downloads import write_downloads
@@ -13,6 +15,33 @@ from loyalty_lib.report.scoring import _stage_rows, card_row, scorecard
 from loyalty_lib.report.summary import next_steps, verdicts
 from loyalty_lib.report.templates import render, stylesheet
 from loyalty_lib.validation import count_set_aside
+
+#: The definitions of every figure (docs/metrics.md), copied into each report as a page of its own.
+DEFINITIONS_SOURCE = config.PROJECT_DIR / "docs" / "metrics.md"
+
+
+def write_definitions(out_dir: Path, source: Path | None = None) -> str | None:
+    """Write ``definitions.html``: the definition and formula of every figure, from docs/metrics.md.
+
+    The report folder stays self-contained (it can be mailed or moved): the page is a copy, not a
+    link into the project. Links between the project's documents become plain text.
+
+    Returns
+    -------
+    str or None
+        The page's path relative to the report, or ``None`` when the project's docs are not there
+        (an installed package without its repository).
+    """
+    from nbconvert.filters.markdown import markdown2html  # the notebooks' own Markdown renderer
+
+    source = Path(source or DEFINITIONS_SOURCE)
+    if not source.is_file():
+        return None
+    text = re.sub(r"\[([^\]]+)\]\((?!https?://)[^)]*\)", r"\1", source.read_text(encoding="utf-8"))
+    body = markdown2html(text)
+    page = render("definitions.html.j2", css=stylesheet("page.css", "print.css"), body=body)
+    atomic_write_text(Path(out_dir) / "definitions.html", page)
+    return "definitions.html"
 
 
 def write_index(
@@ -68,10 +97,11 @@ def write_index(
     failed = [s for s in stages if s["status"] != "ok"]
     shown = card[~card["naive"]]
     counts = [(c, int((shown["status"] == c).sum())) for c in ("green", "amber", "red", "grey", "info", "na")]
-    downloads, charts = [], []
+    downloads, charts, definitions = [], [], None
     if stages:
         downloads = write_downloads(out_dir, card, stages, trends, targets)
         charts = trend_charts(trends, currency) if trends is not None else []
+        definitions = write_definitions(out_dir)
     meta = dict(meta or {})
     source = meta.get("data", "")
     if fatal or problems is not None:
@@ -100,6 +130,7 @@ def write_index(
         trends=charts,
         trends_note=trends_note,
         downloads=[d for d in downloads if d["stage"] is None] + [d for d in downloads if d["stage"] is not None],
+        definitions=definitions,
         meta=list(meta.items()),
     )
     path = Path(out_dir) / "index.html"

@@ -155,9 +155,12 @@ DIRECTION_TEXT = {"higher": "↑ higher is better", "lower": "↓ lower is bette
 def card_row(r) -> dict:
     """One scorecard row (a row of :func:`scorecard`) as the texts a page shows."""
     unit = r.unit if isinstance(r.unit, str) else ""
+    basis = getattr(r, "basis", "") if isinstance(getattr(r, "basis", ""), str) else ""
     return {
         "kpi": r.kpi,
-        "label": r.label,
+        # a money figure says on which revenue it is counted, so two figures compare on one basis
+        "label": f"{r.label} · on {basis} revenue" if basis and basis not in str(r.label).lower() else r.label,
+        "basis": basis,
         "estimate": fmt(r.estimate, unit) if r.status != "na" else "not available",
         "reason": r.reason if r.status == "na" else "",
         "ci": fmt_ci(r.ci_low, r.ci_high, unit, r.estimate),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from loyalty_lib.kpi import read_kpis
 from loyalty_lib.report.base import CELL_TIMEOUT
+from loyalty_lib.report.downloads import page_downloads
 from loyalty_lib.report.files import _publish
 from loyalty_lib.report.pages import _error_page, notebook_title, render_pages
 
@@ -97,7 +98,7 @@ def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "pyt
             result["title"] = notebook_title(nb, name)
             kpis = read_kpis(nb)
             result["kpis"] = json.loads(kpis.to_json(orient="records")) if len(kpis) else []
-            render_pages(nb, name, result["title"], pages_dir, error)
+            render_pages(nb, name, result["title"], pages_dir, error, downloads=page_downloads(name, bool(len(kpis))))
         else:
             try:
                 result["title"] = notebook_title(nbformat.read(path, as_version=4), name)

@@ -37,6 +37,7 @@ class Question:
     headline: tuple[str, ...]
     support: tuple[str, ...] = ()
     naive: tuple[str, ...] = ()
+    note: str = ""
 
 
 #: The owner's questions, in the order of the brief, with the figures that answer each.
@@ -67,20 +68,50 @@ QUESTIONS = (
         ("member_net_check", "discount_share_of_revenue"),
     ),
     Question("satisfied", "Are clients satisfied?", ("nps", "csat_share"), ("csat_share", "nps_after_first_use")),
+    Question(
+        "grow",
+        "Which segment should we grow?",
+        ("segment_headroom",),
+        ("top_segment_share", "b2b_revenue_share", "active_customer_share"),
+        note="extra revenue a year if the segment with the most room spent like the segment just above it",
+    ),
+    Question(
+        "offers",
+        "Which offer and channel pay?",
+        ("best_offer_uplift",),
+        ("best_channel_uplift", "campaign_roi_pct", "response_uplift", "ndcg_gain_over_baseline"),
+        note="extra share of contacted clients who buy, against a randomised holdout",
+    ),
+    Question(
+        "holdout",
+        "How big must the next holdout be?",
+        ("next_holdout_size",),
+        ("contactable_clients", "response_uplift"),
+        note="addressees a campaign needs to detect the uplift aimed at, against the clients who can be contacted",
+    ),
 )
+
+
+#: Figures of the program's effect per member-month, each on its basis; "does it pay?" sets the
+#: one on the break-even's basis beside the break-even.
+EFFECT_KEYS = ("did_revenue", "did_gross_revenue")
 
 
 @dataclass(frozen=True)
 class ActionRule:
     """One rule of the action list: when figure ``kpi`` has a status in ``when``, recommend ``text``.
 
-    ``text`` may use ``{estimate}``, ``{target}`` and ``{label}``, formatted for people.
+    ``text`` may use ``{estimate}``, ``{target}`` and ``{label}``, formatted for people, and
+    ``{detail}``: the label and estimate of the figure ``detail`` names (the thing to act on, such
+    as the service point rated lowest), or ``detail_missing`` when no stage published it.
     """
 
     kpi: str
     when: tuple[str, ...]
     text: str
     priority: int = 2
+    detail: str = ""
+    detail_missing: str = ""
 
 
 #: The action rules, most urgent first (docs/report.md lists them; a test keeps the two in step).
@@ -168,8 +199,50 @@ ACTION_RULES = (
     ActionRule(
         "csat_share",
         ("red",),
-        "Fix the service points clients rate low: {estimate} answer 4-5, below the target of {target}.",
+        "Improve the service where clients rate it lowest ({detail} of answers 4 or 5): overall {estimate} of "
+        "survey answers are 4 or 5, below the target of {target}. Ask these clients what went wrong and brief "
+        "the staff there first.",
         3,
+        detail="csat_weakest_point",
+        detail_missing="the satisfaction page lists the scores by channel and client type",
+    ),
+    ActionRule(
+        "segment_headroom",
+        ("info", "grey", "green", "amber", "red"),
+        "Aim the next offers at the segment with the most room to grow: {label} would bring about {estimate} "
+        "more a year (the audience page ranks the other segments).",
+        3,
+    ),
+    ActionRule(
+        "best_offer_uplift",
+        ("green",),
+        "Send more {label}: they raised the share of contacted clients who buy by {estimate} against the "
+        "holdout (target {target}); {detail}.",
+        3,
+        detail="best_channel_uplift",
+        detail_missing="the campaigns page compares the channels",
+    ),
+    ActionRule(
+        "best_offer_uplift",
+        ("amber", "red"),
+        "Do not scale any offer yet: even the best ({label}, {estimate}) is not clearly above the target uplift "
+        "of {target}. Test fewer, stronger offers, each with a holdout.",
+        3,
+    ),
+    ActionRule(
+        "next_holdout_size",
+        ("red",),
+        "Do not plan the next campaign as a test of a small uplift: it would need {estimate} addressees, more "
+        "than the {target} clients who can be contacted. Test a stronger offer (a larger uplift needs far fewer "
+        "clients) or pool several months into one test.",
+        2,
+    ),
+    ActionRule(
+        "next_holdout_size",
+        ("green",),
+        "Keep a holdout in the next campaign: {estimate} addressees, within the {target} who can be contacted, "
+        "are enough to show whether the contact pays.",
+        4,
     ),
 )
 
@@ -236,7 +309,10 @@ def verdicts(card: pd.DataFrame) -> list[dict]:
         naive = [_row(r) for pat in q.naive if (r := _find(card, (pat,))) is not None]
         comparison = None
         if q.key == "pays":
-            effect, be = _find(card, ("did_revenue",)), _find(card, ("break_even_uplift",))
+            be = _find(card, ("break_even_uplift",))
+            # the effect counted on the break-even's own basis (06 publishes it net, 07 gross)
+            effects = [e for k in EFFECT_KEYS if (e := _find(card, (k,))) is not None]
+            effect = next((e for e in effects if _same_basis(e, be)), effects[0] if effects else None)
             basis = _same_basis(effect, be)
             if basis and pd.notna(effect["estimate"]) and pd.notna(be["estimate"]):
                 comparison = {
@@ -257,6 +333,7 @@ def verdicts(card: pd.DataFrame) -> list[dict]:
             {
                 "key": q.key,
                 "question": q.text,
+                "note": q.note,
                 "status": status,
                 "verdict": VERDICT_TEXT[status],
                 "headline": _row(head) if head is not None else None,
@@ -296,10 +373,16 @@ def actions(card: pd.DataFrame) -> list[dict]:
         if r is None or r["status"] not in rule.when:
             continue
         unit = r["unit"]
+        detail = _find(card, (rule.detail,)) if rule.detail else None
         text = rule.text.format(
             estimate=fmt(r["estimate"], unit),
             target=fmt(r["target"], unit) if pd.notna(r["target"]) else "–",
             label=r["label"],
+            detail=(
+                f"{detail['label']}: {fmt(detail['estimate'], detail['unit'])}"
+                if detail is not None and pd.notna(detail["estimate"])
+                else rule.detail_missing
+            ),
         )
         found.append(
             {

@@ -114,7 +114,8 @@ class ExportStyle:
     name : str
     tables : tuple of TableStyle
     currency : str
-        Currency code the mapping declares.
+        Currency code the mapping declares; empty when the receipts carry their own currency
+        column (mapped like any other column).
     sep, decimal, encoding : str
         CSV conventions (``encoding="utf-8-sig"`` writes a byte-order mark).
     description : str
@@ -123,7 +124,7 @@ class ExportStyle:
 
     name: str
     tables: tuple[TableStyle, ...]
-    currency: str
+    currency: str = ""
     sep: str = ","
     decimal: str = "."
     encoding: str = "utf-8"
@@ -156,8 +157,8 @@ def _opt_ins(names: Mapping[str, str], values=None) -> tuple[Column, ...]:
 _US = "%m/%d/%Y %H:%M:%S"
 MEMBERS_ONLY = ExportStyle(
     name="members_only",
-    currency="USD",
-    description="a US grocery chain: card holders' receipts of the last year, one file per month",
+    description="a US grocery chain: card holders' receipts of the last year, one file per month, "
+    "each receipt with its currency",
     tables=(
         TableStyle(
             "customers",
@@ -196,6 +197,7 @@ MEMBERS_ONLY = ExportStyle(
                 Column("discount_amount", "CARD_DISC"),
                 Column("amount", "NET_PAID"),
                 Column("n_items", "LINES"),
+                Column("currency", "CURRENCY"),
             ),
             by="date",
         ),
@@ -621,7 +623,7 @@ def mapping_for(style: ExportStyle) -> dict:
         currency, the CSV conventions, and per table its file(s), sheet, column names, date
         formats, words to recode, constants and whether the line key is built.
     """
-    spec: dict = {"currency": style.currency}
+    spec: dict = {"currency": style.currency} if style.currency else {}
     csv = {}
     if style.sep != ",":
         csv["sep"] = style.sep

@@ -22,7 +22,7 @@ and the store-month effect of a branch launch. Everything is vectorised.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -430,12 +430,12 @@ def apply(ds: Dataset, world: World, sc: Scenario, seed: int) -> Dataset:
     """Show a generated world in the scenario's export shape (``sc.shape``), with its truth.
 
     The shape draws from its own random stream (seeded by ``seed``), so the world itself is
-    the one every other scenario with the same settings would generate. The truth gains
-    ``currency``.
+    the one every other scenario with the same settings would generate. The receipts gain a
+    ``currency`` column (as a retailer's till export carries one) and the truth ``currency``.
     """
     out = SHAPERS[sc.shape](ds, world, sc, np.random.default_rng([seed, 1]))
     out.truth["currency"] = sc.currency
-    return out
+    return replace(out, transactions=out.transactions.assign(currency=sc.currency))
 
 
 def _export_note(sc: Scenario, n_receipts: int, n_customers: int) -> dict:

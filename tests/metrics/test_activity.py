@@ -374,3 +374,75 @@ def test_member_share_counts_every_receipt(tx):
     assert s["receipts"].tolist() == [7, 4, 1]
     assert np.allclose(s["receipt_share"], [7 / 12, 4 / 12, 1 / 12])
     assert np.allclose(s["revenue_share"], [190 / 240, 40 / 240, 10 / 240])
+
+
+# ---------------------------------------------------------------- return receipts are not visits
+@pytest.fixture
+def till():
+    """Receipts with returns, a zero receipt and anonymous buyers (gross_amount tells a sale from a return).
+
+    c1 (member, card 11 issued 1 Jan): sale 5 Jan (100), return 12 Jan (-40), sale 1 Mar (50),
+    return 20 Mar (-10). c2: sale 10 Jan (80), return 20 Feb (-80). c3: one zero receipt 20 Jan
+    (voided). Anonymous: sale 7 Jan (30), return 8 Jan (-10).
+    Visits: c1 on 5 Jan and 1 Mar; c2 on 10 Jan; one anonymous on 7 Jan.
+    """
+    rows = [
+        (1, 1, "2025-01-05", 11, 100.0),
+        (2, 1, "2025-01-12", 11, -40.0),
+        (3, 1, "2025-03-01", 11, 50.0),
+        (4, 1, "2025-03-20", 11, -10.0),
+        (5, 2, "2025-01-10", None, 80.0),
+        (6, 2, "2025-02-20", None, -80.0),
+        (7, 3, "2025-01-20", None, 0.0),
+        (8, None, "2025-01-07", None, 30.0),
+        (9, None, "2025-01-08", None, -10.0),
+    ]
+    df = pd.DataFrame(rows, columns=["transaction_id", "customer_id", "date", "card_id", "gross_amount"])
+    return df.assign(
+        date=pd.to_datetime(df["date"]),
+        customer_id=df["customer_id"].astype("Int64"),
+        card_id=df["card_id"].astype("Int64"),
+        amount=df["gross_amount"],
+    )
+
+
+def test_returns_are_not_visits_in_counts_and_curves(till):
+    win = dict(start="2025-01-01", end="2025-04-01")
+    v = activity.visit_counts(till, **win)["estimate"]
+    # c1: 2 visits on 2 days, c2: 1; c3 has no visit (counting every receipt would give (4 + 2 + 1) / 3)
+    assert v.tolist() == pytest.approx([1.5, 1.5, 1.0])
+    # plain curve: visits (2, 1): N(>=1) = 2, N(>=2) = 1, N(>=3) = 0
+    r = activity.return_shares(till, **win, k_max=2)
+    assert r["n"].tolist() == [2, 1] and r["estimate"].tolist() == pytest.approx([0.5, 0.0])
+    # within 30 days: c1's next visit after 5 Jan is 1 Mar (55 days), c2 has none: 0 of 2
+    # (counting the 12 Jan return as a visit would make c1 come back within a week)
+    c = activity.return_curve(till, horizon_days=30, end="2025-07-01", k_max=1)
+    assert c.loc[1, "n"] == 2 and c.loc[1, "estimate"] == 0
+    gaps = activity.inter_purchase_time(till, **win).set_index("average")["estimate"]
+    assert gaps.tolist() == pytest.approx([55.0, 55.0])  # one gap: 5 Jan -> 1 Mar
+
+
+def test_returns_are_not_activity(till, cards):
+    m = activity.monthly_active(till, start="2025-01-01", end="2025-04-01")
+    # Jan: c1 and c2 (and one anonymous sale); Feb: only c2's return, nobody active; Mar: c1 on 1 Mar
+    assert m["active_customers"].tolist() == [2, 0, 1]
+    assert m["receipts"].tolist() == [2, 0, 1]
+    assert m["anonymous_receipts"].tolist() == [1, 0, 0]
+    # c1 and c2 hold cards issued 1 Jan; in the last 30 days (2-31 Mar) c1 only brought something
+    # back and c2 did nothing: neither is active
+    a = activity.active_members(till, cards, end="2025-04-01", windows=[30])
+    assert a.loc[30, "n"] == 2 and a.loc[30, "successes"] == 0
+    # churn over 30 days: the base is c1 (a visit 1 Mar in [30 Jan, 2 Mar); c2's 20 Feb return is no
+    # purchase), and c1 made no purchase since: churned
+    ch = activity.churn_rate(till, end="2025-04-01", churn_days=30)
+    assert ch.loc["all", "n"] == 1 and ch.loc["all", "estimate"] == 1.0
+
+
+def test_member_share_counts_visits_and_nets_returns_into_revenue(till):
+    s = activity.member_share(till, members=[1], start="2025-01-01", end="2025-04-01")
+    # member c1: 2 visits, revenue 100 - 40 + 50 - 10 = 100; c2 and c3: 1 visit, 80 - 80 + 0 = 0;
+    # anonymous: 1 visit, 30 - 10 = 20
+    assert s["receipts"].tolist() == [2, 1, 1]
+    assert s["revenue"].tolist() == pytest.approx([100.0, 0.0, 20.0])
+    assert s.loc["member", "receipt_share"] == pytest.approx(0.5)
+    assert s.loc["member", "revenue_share"] == pytest.approx(100 / 120)

@@ -115,6 +115,72 @@ def test_tier_shares(tiny):
     assert out.groupby("ever_member")["estimate"].sum().to_numpy() == pytest.approx([1, 1])
 
 
+@pytest.fixture
+def with_return(tiny):
+    """The tiny till plus a return receipt: on 25 Jan member 1 brings back 520 of receipt 3 (5,200).
+
+    Gross -520, card discount given back -36.40 (7 % of 520), paid -483.60; one returned line.
+    """
+    tx, cards = tiny
+    ret = pd.DataFrame(
+        {
+            "transaction_id": [6],
+            "customer_id": [1],
+            "date": [ts("2026-01-25")],
+            "gross_amount": [-520.0],
+            "discount_amount": [-36.4],
+            "amount": [-483.6],
+            "n_items": [1],
+            "original_receipt_id": [3],
+        }
+    )
+    tx = pd.concat([tx.assign(original_receipt_id=pd.NA), ret], ignore_index=True)
+    return tx, cards
+
+
+def test_a_return_receipt_is_not_a_check_but_nets_into_revenue(with_return):
+    tx, cards = with_return
+    lab = basket.label_receipts(tx, cards)
+    assert lab["visit"].tolist() == [True] * 5 + [False]
+    # the return takes the tier of the sale it refunds (5,200: tier 5,000-15,000), not "<1,500"
+    assert lab["tier"].astype(str).iloc[5] == "5,000-15,000"
+    out = basket.check_summary(lab, by="status")
+    net = out[out["metric"] == "net_check"].set_index("status")
+    # member: (1520 + 4836 - 483.60) / 2 sales receipts = 2936.20 (3178 without the return)
+    assert net.loc["member", "estimate"] == pytest.approx(2936.2)
+    assert net.loc["member", "n"] == 2
+    gross = out[out["metric"] == "gross_check"].set_index("status")
+    assert gross.loc["member", "estimate"] == pytest.approx((1600 + 5200 - 520) / 2)
+    items = out[out["metric"] == "items_per_check"].set_index("status")
+    assert items.loc["member", "estimate"] == pytest.approx((3 + 5) / 2)  # the returned line is no item bought
+    # tier shares count sales receipts only: member 1/3 in each of the first three tiers, as before
+    shares = basket.tier_shares(lab, by="ever_member")
+    mem = shares[shares["ever_member"]].set_index("tier")["estimate"]
+    assert mem.to_numpy() == pytest.approx([1 / 3, 1 / 3, 1 / 3, 0])
+
+
+def test_discount_cost_nets_a_return_into_the_tier_it_refunds(with_return):
+    tx, cards = with_return
+    cost = basket.discount_cost(basket.label_receipts(tx, cards)).set_index("tier")
+    # tier 5,000-15,000: one sales receipt; discount 364 - 36.40 = 327.60 on gross 5200 - 520 = 4680
+    row = cost.loc["5,000-15,000"]
+    assert row["n_checks"] == 1
+    assert row["discount_cost"] == pytest.approx(327.6)
+    assert row["effective_rate"] == pytest.approx(327.6 / 4680)
+    assert cost.loc["total", "n_checks"] == 5
+    assert cost.loc["total", "net_revenue"] == pytest.approx(100 + 1520 + 4836 + 300 + 900 - 483.6)
+
+
+def test_before_after_checks_net_a_return_into_the_window(with_return):
+    tx, cards = with_return
+    out = basket.before_after_checks(tx, cards, window_days=30, amount_col="amount").set_index("customer_id")
+    # member 1: before (5 Jan) 100 on 1 receipt; after (20 Jan sale 4836, 25 Jan return -483.60) on 1 receipt;
+    # the issue-day receipt (10 Jan) is in neither window
+    assert out.loc[1, "n_after"] == 1
+    assert out.loc[1, "check_after"] == pytest.approx(4836 - 483.6)
+    assert out.loc[1, "check_before"] == pytest.approx(100)
+
+
 # ---------------------------------------------------------------- before / after
 def test_before_after_checks_by_hand():
     cards = pd.DataFrame({"card_id": [1, 2, 3], "customer_id": [1, 2, 3], "issued_date": [ts("2026-01-10")] * 3})
@@ -307,23 +373,64 @@ def test_other_plots_draw_on_given_ax(tiny):
 
 
 # ---------------------------------------------------------------- recovery on generated data
-def test_bunching_recovers_planted_moved_checks():
+def _bunching_sweep(scenario, n_customers, seeds):
+    """Excess mass at the tiers of generated data, one row per seed and threshold, beside the moved checks."""
     from loyalty_lib import synth
 
-    ds = synth.generate(n_customers=8000, seed=11)
-    tx = ds.transactions
-    card = tx[tx["card_id"].notna()]
+    rows = []
+    for seed in seeds:
+        ds = synth.generate(scenario, n_customers=n_customers, seed=seed)
+        card = ds.transactions[ds.transactions["card_id"].notna()]
+        out = basket.bunching(card, ds.truth["tiers"]["thresholds"], n_boot=300, seed=7)
+        moved = ds.truth["bunching"]["moved_checks"]
+        rows += [
+            dict(seed=seed, threshold=t, moved=moved[f"{t:g}"], estimate=r["estimate"], lo=r["ci_low"], hi=r["ci_high"])
+            for t, r in out.iterrows()
+        ]
+    d = pd.DataFrame(rows)
+    return d.assign(error=d["estimate"] - d["moved"], covered=(d["lo"] <= d["moved"]) & (d["moved"] <= d["hi"]))
+
+
+def _unbiased_and_covering(d, max_misses):
+    g = d.groupby("threshold")["error"].agg(["mean", "std", "size"])
+    assert (g["mean"].abs() <= 3 * g["std"] / np.sqrt(g["size"])).all(), g
+    assert (~d["covered"]).sum() <= max_misses, d
+
+
+def test_bunching_recovers_planted_moved_checks():
+    """On 5 seeds of the teaching branch (8,000 customers) the excess mass is unbiased at each tier and at
+    most one of the 15 intervals misses the checks the generator moved (one in twenty may, by chance)."""
+    from loyalty_lib import synth
+
+    _unbiased_and_covering(_bunching_sweep("sergey_branch", 8000, range(1, 6)), max_misses=1)
+    ds = synth.generate(n_customers=8000, seed=1)
     truth = ds.truth["bunching"]
     # the excluded window must hold where moved checks come from and where they land
     assert truth["window_pct"] <= 15 and truth["landing_pct"] <= 5
-    out = basket.bunching(card, ds.truth["tiers"]["thresholds"], n_boot=200, seed=1)
-    for thr, r in out.iterrows():
-        moved = truth["moved_checks"][f"{thr:g}"]
-        assert r["ci_low"] <= moved <= r["ci_high"], (thr, moved, r.to_dict())
     # placebo: receipts of customers who never held a card show no bunching
-    lab = basket.label_receipts(tx, ds.cards)
+    lab = basket.label_receipts(ds.transactions, ds.cards)
     placebo = basket.bunching(lab[lab["status"] == "non_member"], n_boot=200, seed=1)
     assert ((placebo["ci_low"] <= 0) & (placebo["ci_high"] >= 0)).all(), placebo
+
+
+def test_walk_ins_bunching_is_unbiased_on_a_few_seeds():
+    """Walk-ins put the first tier (25 EUR) near the mode of the card checks: the counterfactual still holds.
+
+    The smaller version of the sweep below, on the example's size: on 5 seeds the mean error at each
+    threshold stays within 3 standard errors of 0, and at most one interval in the 15 misses its moved checks.
+    """
+    _unbiased_and_covering(_bunching_sweep("walk_ins", 2400, range(1, 6)), max_misses=1)
+
+
+@pytest.mark.slow
+def test_walk_ins_bunching_intervals_cover_the_moved_checks_across_seeds():
+    """40 seeds of the walk-ins example: measured 39/40, 40/40, 40/40 covered at 25, 80, 250 EUR; mean error
+    +0.00, +0.22 and +0.46 checks against a spread of 5.6, 4.0 and 2.6 (the example's seed 11 was the one miss:
+    its checks without the program happen to dip below 25 EUR and bump above it)."""
+    d = _bunching_sweep("walk_ins", 2400, range(1, 41))
+    g = d.groupby("threshold").agg(coverage=("covered", "mean"), bias=("error", "mean"), sd=("error", "std"))
+    assert (g["coverage"] >= 0.88).all(), g
+    assert (g["bias"].abs() <= 3 * g["sd"] / np.sqrt(40)).all(), g
 
 
 def test_group_difference_by_hand():

@@ -46,6 +46,34 @@ def test_contact_outcomes_counts_the_window_and_the_history_by_hand():
     assert o["treated"].tolist() == [True, False] and o["month"].tolist() == ["2026-03", "2026-03"]
 
 
+def test_contact_outcomes_a_return_is_no_response_but_nets_into_revenue():
+    """a: sale 1 Mar (200), contact 5 Mar, return of that sale 8 Mar (-50), sale 12 Mar (80).
+    b: sale 2 Mar (90), contact 5 Mar, only a return 9 Mar (-90) in the window.
+    """
+    off = _offers([("a", "2026-03-05", "treatment"), ("b", "2026-03-05", "holdout")])
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b"],
+            "date": pd.to_datetime(["2026-03-01", "2026-03-08", "2026-03-12", "2026-03-02", "2026-03-09"]),
+            "gross_amount": [200.0, -50.0, 80.0, 90.0, -90.0],
+            "amount": [200.0, -50.0, 80.0, 90.0, -90.0],
+        }
+    )
+    o = cp.contact_outcomes(off, tx, window_days=14, history_days=30)
+    assert o["visits"].tolist() == [1, 0]  # the returns are no visits
+    assert o["responded"].tolist() == [True, False]  # b only brought something back: no response
+    assert o["revenue"].tolist() == pytest.approx([30.0, -90.0])  # 80 - 50; -90
+    assert o["prior_visits"].tolist() == [1, 1] and o["prior_revenue"].tolist() == pytest.approx([200.0, 90.0])
+    assert o["days_since_last"].tolist() == pytest.approx([4.0, 3.0])
+    # before (1 Feb - 4 Mar) and after (5 Mar - 3 Apr) the first contact: a sale each before; after, a's
+    # sale of 80 and return of 50, b's return of 90 (no visit)
+    r = cp.targeting_comparison(
+        tx, pd.Series(["a"]), pd.Series(["a", "b"]), reference_date="2026-03-05", before_days=32, after_days=30
+    )
+    assert r.loc["naive_gap_visits", ["contacted_mean", "others_mean"]].tolist() == [1.0, 0.0]
+    assert r.loc["naive_gap_revenue", ["contacted_mean", "others_mean"]].tolist() == pytest.approx([30.0, -90.0])
+
+
 def test_contact_outcomes_reads_the_window_from_the_table_and_names_a_missing_column():
     off = _offers([("a", "2026-03-05", "treatment")]).assign(response_window_days=3)
     tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2026-03-07"]), "amount": [5.0]})
@@ -215,7 +243,7 @@ def test_plots_label_their_axes():
     assert pc.plot_qini({"model": curve}, ax=ax) is ax and "share" in ax.get_xlabel()
     _, ax = plt.subplots()
     pc.plot_holdout_size(cp.holdout_size(0.3, [0.02, 0.05]), ax=ax)
-    assert "uplift" in ax.get_xlabel() and ax.get_ylabel() == "addressees needed"
+    assert "uplift" in ax.get_xlabel() and ax.get_ylabel() == "addressees needed (log scale)"
 
 
 @pytest.mark.parametrize("seed", [3, 5, 8])

@@ -306,7 +306,7 @@ def test_event_study_plot_names_its_event():
     )
     ax = pim.plot_event_study(prof, xlabel="months since the card", event="card", ax=plt.figure().gca())
     assert ax.get_xlabel() == "months since the card"
-    assert "card" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Card" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_balance_and_overlap_plots():

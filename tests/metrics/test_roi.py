@@ -140,8 +140,8 @@ def test_plots_label_axes():
         pd.DataFrame({"date": pd.to_datetime(["2026-01-05"]), "category": ["staff"], "amount": [10.0]})
     )
     ax = proi.plot_cost_ledger(led, ax=plt.figure().gca())
-    assert ax.get_ylabel() == "cost, thousand"  # no currency named unless given
-    assert proi.plot_cost_ledger(led, currency="USD", ax=plt.figure().gca()).get_ylabel() == "cost, thousand USD"
+    assert ax.get_ylabel() == "program cost"  # no currency named unless given
+    assert proi.plot_cost_ledger(led, currency="USD", ax=plt.figure().gca()).get_ylabel() == "program cost, USD"
     grid = pd.DataFrame({"per_member_month": [0.0, 10.0], "roi_pct": [-100.0, 50.0]})
     ax = proi.plot_roi_curve(
         grid,

@@ -47,8 +47,10 @@ def test_export_frame_refuses_a_value_without_a_word():
 
 def test_mapping_reads_words_back_and_declares_constants():
     spec = export.mapping_for(export.MEMBERS_ONLY)
-    assert spec["currency"] == "USD"
+    assert "currency" not in spec  # the receipts carry their own currency column
     tx = spec["tables"]["transactions"]
+    assert tx["columns"]["CURRENCY"] == "currency"
+    assert export.mapping_for(export.WALK_INS)["currency"] == "EUR"  # no such column: the mapping declares it
     assert tx["file"] == "transactions_*.csv" and tx["columns"]["BASKET_ID"] == "transaction_id"
     assert tx["values"]["channel"] == {"in-store": "offline", "home delivery": "delivery"}
     assert spec["tables"]["offers"]["constants"] == {"group": "treatment", "response_window_days": 14}

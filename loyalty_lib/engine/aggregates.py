@@ -1,0 +1,570 @@
+"""The engine's aggregates: one Ibis expression and one pandas path each (see :mod:`loyalty_lib.engine`)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: With ``backend="auto"`` (or empty), receipts tables of at least this many rows run on DuckDB.
+AUTO_DUCKDB_ROWS = 1_000_000
+#: Period lengths the engine's RFM summary knows (day, week Monday to Sunday, calendar month).
+RFM_FREQS = ("D", "W", "M")
+_DAY_S = 86_400
+
+
+# ----------------------------------------------------------------------------- backends
+@functools.cache
+def _duckdb():
+    import ibis
+
+    return ibis.duckdb.connect()
+
+
+def connect(backend="duckdb"):
+    """Return the Ibis backend ``backend`` names, or ``None`` for the pandas path.
+
+    Parameters
+    ----------
+    backend : str or Ibis backend
+        ``"pandas"``; ``"duckdb"`` (one embedded in-memory database per process, reused); an
+        Ibis connection string (``"duckdb:///file.ddb"``, ``"bigquery://project/dataset"``,
+        ...); or a backend object already connected, returned as it is.
+
+    Returns
+    -------
+    Ibis backend or None
+
+    Examples
+    --------
+    >>> connect("pandas") is None
+    True
+    """
+    if not isinstance(backend, str):
+        return backend
+    name = backend.strip()
+    if name == "pandas":
+        return None
+    if name == "duckdb":
+        return _duckdb()
+    if "://" not in name:
+        raise ValueError(
+            f"backend must be 'pandas', 'duckdb', 'auto' or an Ibis connection string such as "
+            f"'duckdb:///file.ddb' or 'bigquery://project/dataset', got {backend!r}"
+        )
+    import ibis
+
+    return ibis.connect(name)
+
+
+def _source(receipts):
+    """A DataFrame, an Ibis table, or the Parquet file a path names (a folder: its transactions)."""
+    if isinstance(receipts, str | Path):
+        p = Path(receipts)
+        p = p / "transactions.parquet" if p.is_dir() else p
+        if not p.is_file():
+            raise FileNotFoundError(f"engine: no receipts file {p}")
+        return p
+    return receipts
+
+
+def _n_rows(src) -> int:
+    if isinstance(src, pd.DataFrame):
+        return len(src)
+    if isinstance(src, Path):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(src).metadata.num_rows
+    return AUTO_DUCKDB_ROWS  # an Ibis table lives in its backend
+
+
+def _plan(receipts, backend, columns: Sequence[str], who: str):
+    """Resolve the backend; return ``(con, data)``: a pandas frame when ``con`` is None, else an Ibis table."""
+    import ibis
+
+    src = _source(receipts)
+    if isinstance(src, ibis.Table):
+        con = None if backend in ("pandas",) else backend
+    elif isinstance(backend, str) and backend.strip() in ("", "auto"):
+        con = _duckdb() if _n_rows(src) >= AUTO_DUCKDB_ROWS else None
+    else:
+        con = connect(backend)
+    if con is None:
+        if isinstance(src, ibis.Table):
+            raise ValueError(f"{who}: an Ibis table needs an Ibis backend, not the pandas path")
+        df = pd.read_parquet(src, columns=[c for c in columns]) if isinstance(src, Path) else src
+        _check(df.columns, columns, who)
+        return None, df
+    if isinstance(src, ibis.Table):
+        t = src
+    elif isinstance(src, Path):
+        with _quiet():
+            t = con.read_parquet(str(src))
+    else:
+        _check(src.columns, columns, who)
+        with _quiet():
+            t = ibis.memtable(src[list(columns)])
+    _check(t.columns, columns, who)
+    return con, t.select(*columns)
+
+
+def _check(have, need, who):
+    missing = [c for c in need if c not in set(have)]
+    if missing:
+        raise ValueError(f"{who}: the receipts have no column(s) {', '.join(map(repr, missing))}")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Ibis 12 calls APIs that pandas 3 and DuckDB 2 deprecated; those warnings say nothing to a user."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*", category=DeprecationWarning)
+        yield
+
+
+def _run(con, expr) -> pd.DataFrame:
+    with _quiet():
+        return con.execute(expr)
+
+
+def _tidy(df: pd.DataFrame, keys: list[str], ints=(), floats=(), times=()) -> pd.DataFrame:
+    """Same shape from every backend: sorted by ``keys``, fixed dtypes, a fresh index."""
+    out = df.copy()
+    for c in ints:
+        out[c] = out[c].astype("int64")
+    for c in floats:
+        out[c] = out[c].astype("float64")
+    for c in times:
+        out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _visit_flag(df: pd.DataFrame) -> np.ndarray:
+    return (pd.to_numeric(df["gross_amount"], errors="coerce").fillna(0.0) > 0).to_numpy()
+
+
+def _end(end) -> pd.Timestamp:
+    return pd.Timestamp(end)
+
+
+def _identified(con, t, end):
+    """Receipts with a customer id, before ``end`` if given (a pandas frame, or an Ibis table)."""
+    if con is None:
+        d = t[t["customer_id"].notna()]
+        return d if end is None else d[d["date"] < _end(end)]
+    d = t.filter(t.customer_id.notnull())
+    return d if end is None else d.filter(d.date < _end(end).to_pydatetime())
+
+
+#: The totals per customer (and month) on the pandas path: named aggregations.
+_TOTALS = {
+    "receipts": ("date", "size"),
+    "visits": ("visit", "sum"),
+    "revenue": ("amount", "sum"),
+    "gross_revenue": ("gross_amount", "sum"),
+}
+
+
+def _ibis_totals(d) -> dict:
+    """The same totals as Ibis expressions over ``d``."""
+    return {
+        "receipts": d.count(),
+        "visits": (d.gross_amount > 0).fill_null(False).cast("int64").sum(),
+        "revenue": d.amount.sum(),
+        "gross_revenue": d.gross_amount.sum(),
+    }
+
+
+# ----------------------------------------------------------------------------- customer summary
+def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
+    """One row per identified customer: receipts, visits, revenue, first and last purchase.
+
+    Parameters
+    ----------
+    receipts : DataFrame, path or Ibis table
+        Receipts with ``customer_id, date, amount, gross_amount``; anonymous receipts (no
+        customer id) are left out.
+    end : date-like, optional
+        Exclusive end: receipts on or after it are left out.
+    backend : str or Ibis backend
+        Where it runs (see :mod:`loyalty_lib.engine`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id, receipts, visits`` (receipts with ``gross_amount > 0``), ``revenue``
+        (sum of ``amount``), ``gross_revenue``, ``first_purchase, last_purchase``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", None], "gross_amount": [10.0, -2.0, 5.0],
+    ...                    "amount": [9.0, -2.0, 5.0],
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-05", "2025-01-02"])})
+    >>> customer_summary(tx, backend="pandas")[["customer_id", "receipts", "visits", "revenue"]].values.tolist()
+    [['a', 2, 1, 7.0]]
+    """
+    cols = ["customer_id", "date", "amount", "gross_amount"]
+    con, t = _plan(receipts, backend, cols, "customer_summary")
+    d = _identified(con, t, end)
+    if con is None:
+        out = (
+            d.assign(visit=_visit_flag(d))
+            .groupby("customer_id", sort=False)
+            .agg(**_TOTALS, first_purchase=("date", "min"), last_purchase=("date", "max"))
+            .reset_index()
+        )
+    else:
+        totals = _ibis_totals(d)
+        out = _run(
+            con, d.group_by("customer_id").aggregate(**totals, first_purchase=d.date.min(), last_purchase=d.date.max())
+        )
+    return _tidy(
+        out,
+        ["customer_id"],
+        ints=("receipts", "visits"),
+        floats=("revenue", "gross_revenue"),
+        times=("first_purchase", "last_purchase"),
+    )
+
+
+# ----------------------------------------------------------------------------- RFM summary
+def _period_expr(date, freq: str):
+    day = date.epoch_seconds() // _DAY_S
+    if freq == "D":
+        return day
+    if freq == "W":  # Monday to Sunday, as pandas' "W": day 0 (1970-01-01) is a Thursday
+        return (day + 3) // 7
+    return (date.year() - 1970) * 12 + date.month() - 1
+
+
+def _period_ordinals(dates: pd.Series, freq: str) -> np.ndarray:
+    days = dates.to_numpy("datetime64[D]").astype(np.int64)
+    if freq == "D":
+        return days
+    if freq == "W":
+        return (days + 3) // 7
+    return dates.to_numpy("datetime64[M]").astype(np.int64)
+
+
+def rfm_summary(
+    receipts,
+    *,
+    end,
+    freq: str = "D",
+    time_scaler: float = 1.0,
+    amount_col: str = "amount",
+    backend="auto",
+) -> pd.DataFrame:
+    """Recency-frequency-monetary summary per identified customer, on any backend.
+
+    The definitions are those of :func:`loyalty_lib.clv.rfm_summary` (and so of lifetimes'
+    ``summary_data_from_transaction_data``): receipts collapse into purchase periods of
+    ``freq``; ``frequency`` is the number of repeat periods, ``recency`` the age at the last
+    one, ``T`` the age at the last period before ``end``, ``monetary_value`` the mean spend of
+    the repeat periods. The pandas path *is* :func:`loyalty_lib.clv.rfm_summary`; the Ibis
+    path computes the same numbers in the database.
+
+    Parameters
+    ----------
+    receipts : DataFrame, path or Ibis table
+        Receipts with ``customer_id, date`` and ``amount_col``; anonymous receipts are left out.
+    end : date-like
+        Exclusive end of the observation.
+    freq : {"D", "W", "M"}
+        Period length.
+    time_scaler : float
+        ``recency`` and ``T`` are divided by it.
+    amount_col : str
+        Spend column (non-negative).
+    backend : str or Ibis backend
+        Where it runs (see :mod:`loyalty_lib.engine`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id, frequency, recency, T, monetary_value``, one row per customer with a
+        purchase before ``end``, sorted by customer and indexed by the customer key (unnamed),
+        as :func:`loyalty_lib.clv.rfm_summary`.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2], "amount": [10.0, 5.0, 20.0, 7.0],
+    ...                    "date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-05", "2026-01-03"])})
+    >>> rfm_summary(tx, end="2026-01-12", backend="pandas")[["frequency", "recency", "T"]].values.tolist()
+    [[1.0, 4.0, 10.0], [0.0, 0.0, 8.0]]
+    """
+    from loyalty_lib import clv
+    from loyalty_lib.clv.data import _last_period
+
+    if freq not in RFM_FREQS:
+        raise ValueError(f"rfm_summary: freq must be one of {', '.join(RFM_FREQS)}, got {freq!r}")
+    if not time_scaler > 0:
+        raise ValueError(f"rfm_summary: time_scaler must be positive, got {time_scaler}")
+    con, t = _plan(receipts, backend, ["customer_id", "date", amount_col], "rfm_summary")
+    if con is None:
+        ident = t[t["customer_id"].notna()]
+        out = clv.rfm_summary(ident, amount_col=amount_col, end=end, freq=freq, time_scaler=time_scaler)
+        out = out.reset_index(drop=True)
+    else:
+        last = _last_period(end, freq)
+        d = t.filter(t.customer_id.notnull())
+        d = d.mutate(p=_period_expr(d.date, freq), a=d[amount_col].cast("float64"))
+        d = d.filter(d.p <= last)
+        per = d.group_by(["customer_id", "p"]).aggregate(spend=d.a.sum())
+        cust = per.group_by("customer_id").aggregate(
+            n=per.count(),
+            first=per.p.min(),
+            last_p=per.p.max(),
+            total=per.spend.sum(),
+            first_spend=per.spend.argmin(per.p),
+        )
+        f = cust.n - 1
+        expr = cust.select(
+            "customer_id",
+            frequency=f,
+            recency=(cust.last_p - cust.first).cast("float64") / time_scaler,
+            T=(last - cust.first).cast("float64") / time_scaler,
+            monetary_value=(f > 0).ifelse((cust.total - cust.first_spend) / f.cast("float64"), 0.0),
+        )
+        out = _run(con, expr)
+    out = _tidy(out, ["customer_id"], ints=("frequency",), floats=("recency", "T", "monetary_value"))
+    out.index = pd.Index(out["customer_id"].to_numpy(), name=None)
+    return out
+
+
+# ----------------------------------------------------------------------------- panels
+def customer_month(receipts, *, end=None, backend="auto") -> pd.DataFrame:
+    """Customer-by-month totals of identified customers (months with a receipt only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id, month`` (first day), ``receipts, visits, revenue, gross_revenue``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a"], "gross_amount": [10.0, 4.0], "amount": [9.0, 4.0],
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-31"])})
+    >>> customer_month(tx, backend="pandas")[["receipts", "revenue"]].values.tolist()
+    [[2.0, 13.0]]
+    """
+    cols = ["customer_id", "date", "amount", "gross_amount"]
+    con, t = _plan(receipts, backend, cols, "customer_month")
+    d = _identified(con, t, end)
+    if con is None:
+        month = d["date"].to_numpy("datetime64[M]")
+        out = (
+            d.assign(month=month, visit=_visit_flag(d))
+            .groupby(["customer_id", "month"], sort=False)
+            .agg(**_TOTALS)
+            .reset_index()
+        )
+    else:
+        d = d.mutate(month=d.date.truncate("M"))
+        out = _run(con, d.group_by(["customer_id", "month"]).aggregate(**_ibis_totals(d)))
+    return _tidy(
+        out,
+        ["customer_id", "month"],
+        ints=("receipts", "visits"),
+        floats=("revenue", "gross_revenue"),
+        times=("month",),
+    )
+
+
+def store_month(receipts, *, end=None, backend="auto") -> pd.DataFrame:
+    """Store-by-month totals of all receipts (anonymous ones included).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``store_id, month`` (first day), ``receipts, customers`` (distinct identified),
+        ``revenue``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"store_id": ["s", "s", "s"], "customer_id": ["a", None, "a"],
+    ...                    "amount": [9.0, 4.0, 1.0],
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03"])})
+    >>> store_month(tx, backend="pandas")[["receipts", "customers", "revenue"]].values.tolist()
+    [[3.0, 1.0, 14.0]]
+    """
+    cols = ["store_id", "customer_id", "date", "amount"]
+    con, t = _plan(receipts, backend, cols, "store_month")
+    if con is None:
+        d = t if end is None else t[t["date"] < _end(end)]
+        out = (
+            d.assign(month=d["date"].to_numpy("datetime64[M]"))
+            .groupby(["store_id", "month"], sort=False, dropna=False)
+            .agg(receipts=("date", "size"), customers=("customer_id", "nunique"), revenue=("amount", "sum"))
+            .reset_index()
+        )
+    else:
+        d = t if end is None else t.filter(t.date < _end(end).to_pydatetime())
+        d = d.mutate(month=d.date.truncate("M"))
+        out = _run(
+            con,
+            d.group_by(["store_id", "month"]).aggregate(
+                receipts=d.count(), customers=d.customer_id.nunique(), revenue=d.amount.sum()
+            ),
+        )
+    return _tidy(out, ["store_id", "month"], ints=("receipts", "customers"), floats=("revenue",), times=("month",))
+
+
+def _month_index(ts: pd.Timestamp) -> int:
+    return (ts.year - 1970) * 12 + ts.month - 1
+
+
+def cohort_counts(receipts, *, end, max_months: int = 12, backend="auto") -> pd.DataFrame:
+    """Customers of each first-purchase cohort with a receipt *m* months after their first month.
+
+    The cohort is the calendar month of a customer's first receipt before ``end``; month *m*
+    is listed only when it is complete before ``end`` and ``m <= max_months``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cohort`` (month start), ``month`` (0, 1, ...), ``customers`` (with a receipt in that
+        month), ``cohort_size``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...                    "date": pd.to_datetime(["2025-01-05", "2025-03-01", "2025-01-20"])})
+    >>> cohort_counts(tx, end="2025-04-01", backend="pandas")[["month", "customers", "cohort_size"]].values.tolist()
+    [[0, 2, 2], [2, 1, 2]]
+    """
+    if max_months < 0:
+        raise ValueError("cohort_counts: max_months must be 0 or more")
+    end = _end(end)
+    last_complete = _month_index(end) - 1
+    con, t = _plan(receipts, backend, ["customer_id", "date"], "cohort_counts")
+    if con is None:
+        d = t[t["customer_id"].notna() & (t["date"] < end)]
+        mi = d["date"].to_numpy("datetime64[M]").astype(np.int64)
+        d = pd.DataFrame({"customer_id": d["customer_id"].to_numpy(), "mi": mi})
+        first = d.groupby("customer_id", sort=False)["mi"].transform("min").to_numpy()
+        d["cohort_mi"], d["month"] = first, mi - first
+        sizes = d.drop_duplicates("customer_id").groupby("cohort_mi").size().rename("cohort_size")
+        keep = d[(d["month"] <= max_months) & (d["mi"] <= last_complete)]
+        out = (
+            keep.drop_duplicates(["customer_id", "mi"])
+            .groupby(["cohort_mi", "month"])
+            .size()
+            .rename("customers")
+            .reset_index()
+            .join(sizes, on="cohort_mi")
+        )
+    else:
+        d = t.filter(t.customer_id.notnull() & (t.date < end.to_pydatetime()))
+        d = d.mutate(mi=_period_expr(d.date, "M"))
+        first = d.group_by("customer_id").aggregate(cohort_mi=d.mi.min())
+        sizes = first.group_by("cohort_mi").aggregate(cohort_size=first.count())
+        j = d.join(first, "customer_id")
+        j = j.mutate(month=j.mi - j.cohort_mi)
+        j = j.filter((j.month <= max_months) & (j.mi <= last_complete))
+        counts = j.group_by(["cohort_mi", "month"]).aggregate(customers=j.customer_id.nunique())
+        out = _run(con, counts.join(sizes, "cohort_mi"))
+    out = out.assign(cohort=pd.to_datetime(out["cohort_mi"].to_numpy(np.int64).astype("datetime64[M]")))
+    out = out[["cohort", "month", "customers", "cohort_size"]]
+    return _tidy(out, ["cohort", "month"], ints=("month", "customers", "cohort_size"), times=("cohort",))
+
+
+# ----------------------------------------------------------------------------- activity
+def return_counts(receipts, *, horizon_days: float, end, k_max: int = 8, backend="auto") -> pd.DataFrame:
+    """The counts behind the return curve: k-th receipts with a full horizon, and those followed within it.
+
+    Receipts are numbered per identified customer in time order (1, 2, ...); receipt *k*
+    counts (``n``) when it lies at least ``horizon_days`` before ``end``, and is a success
+    when the customer's next receipt follows within ``horizon_days``. These are the ``n`` and
+    ``successes`` of :func:`loyalty_lib.metrics.activity.return_curve`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``k`` (1..``k_max``), ``n``, ``successes``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-10", "2025-01-02"])})
+    >>> return_counts(tx, horizon_days=30, end="2025-06-01", k_max=2, backend="pandas").values.tolist()
+    [[1, 2, 1], [2, 1, 0]]
+    """
+    if horizon_days <= 0 or k_max < 1:
+        raise ValueError("return_counts: horizon_days and k_max must be positive")
+    end = _end(end)
+    h = pd.Timedelta(days=float(horizon_days))
+    con, t = _plan(receipts, backend, ["customer_id", "date"], "return_counts")
+    if con is None:
+        d = t[t["customer_id"].notna() & (t["date"] < end)][["customer_id", "date"]]
+        d = d.sort_values(["customer_id", "date"], kind="stable")
+        g = d.groupby("customer_id", sort=False)
+        k = g.cumcount().to_numpy() + 1
+        nxt = g["date"].shift(-1)
+        elig = ((d["date"] <= end - h).to_numpy()) & (k <= k_max)
+        ok = ((nxt - d["date"]) <= h).to_numpy()
+        n = np.bincount(k[elig], minlength=k_max + 1)[1:]
+        s = np.bincount(k[elig & ok], minlength=k_max + 1)[1:]
+        out = pd.DataFrame({"k": np.arange(1, k_max + 1), "n": n, "successes": s})
+    else:
+        import ibis
+
+        d = t.filter(t.customer_id.notnull() & (t.date < end.to_pydatetime()))
+        w = ibis.window(group_by=d.customer_id, order_by=d.date)
+        e = d.mutate(k=ibis.row_number().over(w) + 1, nxt=d.date.lead().over(w))
+        gap = e.nxt.epoch_seconds() - e.date.epoch_seconds()
+        e = e.mutate(ok=(gap <= h.total_seconds()).fill_null(False).cast("int64"))
+        e = e.filter((e.date <= (end - h).to_pydatetime()) & (e.k <= k_max))
+        got = _run(con, e.group_by("k").aggregate(n=e.count(), successes=e.ok.sum()))
+        out = (
+            pd.DataFrame({"k": np.arange(1, k_max + 1)})
+            .merge(got.astype({"k": "int64"}), on="k", how="left")
+            .fillna({"n": 0, "successes": 0})
+        )
+    return _tidy(out, ["k"], ints=("k", "n", "successes"))
+
+
+def active_counts(receipts, *, end, windows: Sequence[int] = (30, 90), backend="auto") -> pd.DataFrame:
+    """Identified customers with a receipt in each window of the last *w* days before ``end``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``window_days, customers``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "b"],
+    ...                    "date": pd.to_datetime(["2025-05-20", "2025-03-01", "2025-05-30"])})
+    >>> active_counts(tx, end="2025-06-01", windows=[7, 30, 120], backend="pandas").values.tolist()
+    [[7, 1], [30, 2], [120, 2]]
+    """
+    end = _end(end)
+    windows = [int(w) for w in windows]
+    if any(w <= 0 for w in windows):
+        raise ValueError("active_counts: windows must be positive numbers of days")
+    con, t = _plan(receipts, backend, ["customer_id", "date"], "active_counts")
+    if con is None:
+        d = t[t["customer_id"].notna() & (t["date"] < end)]
+        last = d.groupby("customer_id", sort=False)["date"].max()
+        counts = [int((last >= end - pd.Timedelta(days=w)).sum()) for w in windows]
+    else:
+        d = t.filter(t.customer_id.notnull() & (t.date < end.to_pydatetime()))
+        last = d.group_by("customer_id").aggregate(last=d.date.max())
+        row = _run(
+            con,
+            last.aggregate(
+                **{
+                    f"w{i}": (last["last"] >= (end - pd.Timedelta(days=w)).to_pydatetime()).cast("int64").sum()
+                    for i, w in enumerate(windows)
+                }
+            ),
+        )
+        counts = [0 if pd.isna(row[f"w{i}"].iloc[0]) else int(row[f"w{i}"].iloc[0]) for i in range(len(windows))]
+    return pd.DataFrame({"window_days": np.asarray(windows, dtype=np.int64), "customers": np.asarray(counts, np.int64)})

@@ -1,0 +1,120 @@
+"""Calibration on the data in front of it, and the planted-ROI check on the teaching branch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from loyalty_lib import config, io, synth
+from loyalty_lib import truth as tl
+from loyalty_lib.simulate import Combined, StampCard, TieredDiscount, run, summarise
+from loyalty_lib.simulate.calibrate import (
+    calibrate,
+    fit_gamma_rates,
+    fit_take_up,
+    shrunk_log_checks,
+    standard_variants,
+)
+from loyalty_lib.study import Study
+
+
+def test_gamma_fit_by_hand_on_equal_counts():
+    # every customer bought 4 times in 2 years: no spread beyond Poisson, so the shape is huge
+    # (capped) and the mean rate is 4 / 2 = 2 a year
+    k, m = fit_gamma_rates(np.full(50, 4), np.full(50, 2.0))
+    assert m == pytest.approx(2.0, rel=1e-3) and k > 100
+
+
+def test_shrinkage_by_hand():
+    # customer 1: log checks 0 and 2 (mean 1), customer 2: 4 and 6 (mean 5); within variance
+    # (1 + 1 + 1 + 1) / 2 = 2, between variance of the means 4 minus 2 / 2 = 3, kappa = 2 / 3;
+    # grand mean 3: mu_1 = (2 * 1 + 2/3 * 3) / (2 + 2/3) = 1.5, mu_2 = 4.5
+    mu, sd = shrunk_log_checks([0.0, 2.0, 4.0, 6.0], [1, 1, 2, 2])
+    assert mu.tolist() == pytest.approx([1.5, 4.5]) and sd == pytest.approx(np.sqrt(2.0))
+
+
+def test_take_up_fit_sees_that_nobody_joined_less_often_than_everybody():
+    rate = np.full(1000, 0.02)
+    rng = np.random.default_rng(0)
+    joined = rng.random(1000) < 0.4
+    fit = fit_take_up(rate, 300.0, joined, reference_rate=0.02)
+    # P(join) = (1 - rho)(1 - exp(-q * 6)) = 0.4 has many solutions; the fit reproduces the share
+    p = (1 - fit["never_join"]) * (1 - np.exp(-fit["take_up"] * 0.02 * 300))
+    assert p == pytest.approx(joined.mean(), abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def small_cal(small_ds):
+    study = Study.from_data(small_ds, {})
+    return small_ds, study, calibrate(small_ds, study, n_boot=50)
+
+
+def test_calibration_measures_what_the_teaching_branch_identifies(small_cal):
+    ds, study, cal = small_cal
+    t = cal.table().set_index("response")
+    measured = t.index[t["source"].str.startswith("measured")].tolist()
+    for name in ("visit_uplift", "check_uplift", "take_up", "selection", "card_use", "bunching_prob"):
+        assert name in measured, t.loc[name, "source"]
+    assert t.loc["referral_rate", "source"].startswith("prior")  # no referral program in the data
+    assert (t["low"] <= t["value"]).all() and (t["value"] <= t["high"]).all()
+    # the current program is read from the data: the study's tiers and the ledger's stamp card
+    assert cal.current == Combined(
+        (TieredDiscount(study.tier_thresholds, study.tier_rates), StampCard(10, 300.0)),
+        name="current program",
+        costs=cal.costs,
+    )
+    assert cal.costs.card_print_cost == pytest.approx(tl.planted(ds, "program.cost_by_category.card_printing") / 1200)
+    assert len(cal.population) == study.customers["first_purchase"].notna().sum()
+
+
+def test_simulator_reproduces_the_planted_roi_of_the_planted_program(small_cal):
+    # The teaching branch (3,000 customers) planted tiers of 5/7/10 % plus a stamp card; the
+    # simulator, calibrated on its data alone, runs that program for the same year on the same
+    # customers. Its spread over 20 simulated worlds (which also draw the responses from their
+    # measured ranges) must hold the ROI the generator planted.
+    ds, study, cal = small_cal
+    res = run(cal.population, [cal.current], cal.responses, ranges=cal.ranges, n_seeds=20, seed=1)
+    roi = summarise(res).loc[("current program", "roi_pct")]
+    planted = tl.planted(ds, "program.roi_pct")
+    assert roi["ci_low"] <= planted <= roi["ci_high"], (roi.to_dict(), planted)
+
+
+def test_calibration_on_data_without_any_program_falls_back_to_priors():
+    ds = synth.generate("bgnbd_check", n_customers=600, seed=3)  # no card, no ledger, no program
+    study = Study.from_data(ds, {})
+    cal = calibrate(ds, study, n_boot=20)
+    t = cal.table().set_index("response")
+    for name in ("visit_uplift", "take_up", "card_use", "bunching_prob", "goal_gradient", "redemption"):
+        assert t.loc[name, "source"].startswith("prior"), t.loc[name, "source"]
+        assert "not measured" in t.loc[name, "source"]  # with the study's reason
+    assert cal.current is None
+    names = [v.label for v in standard_variants(cal, study)]
+    assert names == ["no program", "discount tiers", "points", "stamp card", "referral bonus"]
+
+
+@pytest.mark.slow
+def test_simulator_reproduces_the_planted_roi_on_the_default_branch(branch_dir):
+    ds = io.load(branch_dir)
+    study = Study.from_data(ds, {})
+    cal = calibrate(ds, study)
+    res = run(cal.population, [cal.current], cal.responses, ranges=cal.ranges, n_seeds=20, seed=1)
+    s = summarise(res)
+    roi = s.loc[("current program", "roi_pct")]
+    planted = tl.planted(ds, "program.roi_pct")
+    assert roi["ci_low"] <= planted <= roi["ci_high"], (roi.to_dict(), planted)
+    members = s.loc[("current program", "members")]
+    assert members["estimate"] == pytest.approx(tl.planted(ds, "cards_issued"), rel=0.1)
+
+
+@pytest.mark.slow  # make test runs the program-design notebook on all three through test_examples
+@pytest.mark.parametrize("name", ["members_only", "walk_ins", "messy_till"])
+def test_calibration_runs_on_the_realistic_exports(name):
+    folder = config.PROJECT_DIR / "examples" / name
+    ds = io.load(folder / "export", mapping=folder / "mapping.yaml", on_error="quarantine")
+    study = Study.from_data(ds, {})
+    cal = calibrate(ds, study, n_boot=20)
+    t = cal.table().set_index("response")
+    assert t["source"].str.match(r"^(measured|prior|fixed)").all()
+    if not study.can("did") and not study.can("imputation_did"):
+        assert t.loc["visit_uplift", "source"].startswith("prior")
+    assert np.isfinite(cal.population.rate_mean).all() and cal.population.check_sigma > 0
