@@ -334,9 +334,11 @@ def wilson_ci(successes, trials, *, level: float = 0.95) -> tuple[np.ndarray, np
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
         low, high = centre - half, centre + half
-    bad = n <= 0
+    bad = n <= 0  # no mutate: with no trials the formula gives NaN by itself, so < and <= agree
     low, high = np.where(bad, np.nan, low), np.where(bad, np.nan, high)
-    return np.clip(low, 0, 1), np.clip(high, 0, 1)
+    # the bounds lie in [0, 1]; rounding can put the low one a hair below 0 (0 of 21) and the
+    # high one a hair above 1 (16 of 16)
+    return np.maximum(low, 0.0), np.minimum(high, 1.0)
 
 
 def proportion_frame(successes, trials, *, index=None, level: float = 0.95) -> pd.DataFrame:
@@ -365,7 +367,7 @@ def proportion_frame(successes, trials, *, index=None, level: float = 0.95) -> p
     n = np.asarray(trials, dtype=float)
     lo, hi = wilson_ci(k, n, level=level)
     with np.errstate(invalid="ignore", divide="ignore"):
-        est = np.where(n > 0, k / n, np.nan)
+        est = np.where(n > 0, k / n, np.nan)  # no mutate: with no trials (and so no successes) k / n is NaN anyway
     return estimate_frame(est, lo, hi, n.astype(int), index=index, successes=k.astype(int))
 
 
@@ -452,14 +454,14 @@ def ratio_frame(
     keys = groups or ["_all"]
     d = frame[[cluster, *groups]].assign(_num=frame[num].astype(float), _den=frame[den].astype(float))
     if not groups:
-        d["_all"] = 0
-    per = d.groupby([*keys, cluster], sort=True, observed=True, dropna=False)[["_num", "_den"]].sum().reset_index()
-    g = per.groupby(keys, sort=True, observed=True, dropna=False)
+        d["_all"] = 0  # no mutate: one constant key, whatever its value
+    per = d.groupby([*keys, cluster], observed=True, dropna=False)[["_num", "_den"]].sum().reset_index()
+    g = per.groupby(keys, dropna=False)  # for transform: the rows keep their order
     tot = g[["_num", "_den"]].transform("sum")
     with np.errstate(invalid="ignore", divide="ignore"):
         m = tot["_num"] / tot["_den"]
     per = per.assign(_z2=(per["_num"] - m * per["_den"]) ** 2, _pos=per["_den"] > 0)
-    out = per.groupby(keys, sort=True, observed=True, dropna=False).agg(
+    out = per.groupby(keys, observed=True, dropna=False).agg(  # sorted like per
         numerator=("_num", "sum"),
         denominator=("_den", "sum"),
         _z2=("_z2", "sum"),
@@ -492,7 +494,7 @@ def bootstrap_draws(
     *,
     n_boot: int = 500,
     seed: int = 0,
-    batch: int = 50,
+    batch: int = 50,  # no mutate: the batch size changes memory, not the draws (tested)
     counts: bool = False,
 ) -> np.ndarray:
     """Bootstrap replicates of a statistic of resampled clusters (customers).
@@ -540,7 +542,7 @@ def bootstrap_draws(
 
     def per_batch(idx):
         out = np.asarray(statistic(resample_counts(idx, n_clusters) if counts else idx), dtype=float)
-        return out.reshape(len(idx), -1)
+        return out.reshape(len(idx), -1)  # no mutate: any negative size means "the rest" to numpy
 
     if n_clusters < 2:  # scipy needs two observations; one cluster resamples to itself
         return np.vstack([per_batch(np.zeros((1, n_clusters), dtype=np.int64))] * n_boot)
@@ -550,14 +552,15 @@ def bootstrap_draws(
         warnings.simplefilter("ignore", RuntimeWarning)
         res = sps.bootstrap(
             (np.arange(n_clusters),),
-            lambda idx, axis=-1: per_batch(idx).T,
+            lambda idx, axis=-1: per_batch(idx).T,  # no mutate: axis is scipy's argument, unused here
             n_resamples=int(n_boot),
             batch=int(batch),
             vectorized=True,
             method="percentile",
             rng=rng,
         )
-    return np.asarray(res.bootstrap_distribution, dtype=float).reshape(-1, int(n_boot)).T
+    draws = np.asarray(res.bootstrap_distribution, dtype=float)
+    return draws.reshape(-1, int(n_boot)).T  # no mutate: any negative size means "the rest" to numpy
 
 
 def resample_counts(idx: np.ndarray, n_clusters: int) -> np.ndarray:
@@ -667,10 +670,10 @@ def cluster_bootstrap(
     (1.75, 3)
     """
     check_columns(frame, [cluster_col], "cluster_bootstrap")
-    codes, uniques = pd.factorize(frame[cluster_col], sort=False)
+    codes, uniques = pd.factorize(frame[cluster_col], sort=False)  # no mutate: the order only relabels customers
     n_clusters = len(uniques)
     order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(n_clusters + 1))
+    starts = np.searchsorted(codes[order], np.arange(n_clusters + 1))  # no mutate: extra starts go unused
     sizes = np.diff(starts)
     point = pd.Series(statistic(frame), dtype=float)
 

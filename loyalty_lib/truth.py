@@ -231,9 +231,19 @@ def _card_did(frame, ds):
 
 
 def _roi(frame, ds, *, margin: float, cost_total: float, key: str = "program.incremental_gross_revenue"):
+    return _roi_rows(frame, planted(ds, key), margin=margin, cost_total=cost_total)
+
+
+def _roi_carried_over(frame, ds, *, margin: float, cost_total: float):
+    """ROI of the established members' planted effect per member-month times every member's months."""
+    per_month = planted(ds, "impact.card_gross_per_member_month")
+    months = planted(ds, "program.member_months_with_card")
+    return _roi_rows(frame, per_month * months, margin=margin, cost_total=cost_total)
+
+
+def _roi_rows(frame, inc, *, margin: float, cost_total: float):
     from loyalty_lib.metrics.roi import roi_pct
 
-    inc = planted(ds, key)
     if inc is None or not np.isfinite(inc):
         return None
     rows = {
@@ -429,6 +439,13 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
         lambda frame, ds, **kw: _roi(frame, ds, key="program.incremental_gross_revenue_with_card", **kw),
         ("margin", "cost_total"),
         "rows of roi_estimate: planted incremental revenue over members' time with a card",
+    ),
+    "roi_card_effect": (
+        _roi_carried_over,
+        ("margin", "cost_total"),
+        "rows of roi_estimate: the established members' planted effect per member-month with a card "
+        "(impact.card_gross_per_member_month, what the card-timed DiD estimates) times every member's "
+        "months with a card: the figure 07's ROI estimates, which carries that effect over to new members",
     ),
     "population_shares": (
         _population_shares,

@@ -132,6 +132,12 @@ def test_activation_and_roi(small_ds, study):
     card = truth.annotate(_frame(rows), small_ds, "roi_with_card", margin=0.3, cost_total=1000.0)
     planted_card = small_ds.truth["program"]["incremental_gross_revenue_with_card"]
     assert card.loc["incremental_gross_revenue", "truth"] == pytest.approx(planted_card)
+    # the figure 07 estimates: established members' effect per member-month x every member's months
+    carried = truth.annotate(_frame(rows), small_ds, "roi_card_effect", margin=0.3, cost_total=1000.0)
+    per_month = small_ds.truth["impact"]["card_gross_per_member_month"]
+    months = small_ds.truth["program"]["member_months_with_card"]
+    inc = per_month * months
+    assert carried["truth"].tolist() == pytest.approx([inc, 0.3 * inc, 0.3 * inc - 1000, (0.3 * inc - 1000) / 10])
 
 
 def test_branch_effect_over_every_store_is_the_program_total(small_ds):

@@ -59,8 +59,11 @@ MODULE_TESTS: dict[str, list[str]] = {
     "loyalty_lib/metrics/activity.py": ["tests/metrics/test_activity.py"],
     "loyalty_lib/metrics/basket.py": ["tests/metrics/test_basket.py"],
     "loyalty_lib/metrics/enrollment.py": ["tests/metrics/test_enrollment.py"],
-    "loyalty_lib/metrics/satisfaction.py": ["tests/metrics/test_satisfaction.py"],
-    "loyalty_lib/metrics/roi.py": ["tests/metrics/test_roi.py"],
+    "loyalty_lib/metrics/satisfaction.py": [
+        "tests/metrics/test_satisfaction.py",
+        "tests/metrics/test_satisfaction_mutations.py",
+    ],
+    "loyalty_lib/metrics/roi.py": ["tests/metrics/test_roi.py", "tests/metrics/test_roi_mutations.py"],
     "loyalty_lib/metrics/impact.py": [
         "tests/metrics/test_impact.py",
         "tests/metrics/test_impact_mutations.py",

@@ -25,7 +25,15 @@ class GammaGammaModel(ClvModel):
 
     Examples
     --------
-    >>> GammaGammaModel().fit(summary).params  # doctest: +SKIP
+    The fit uses the repeat buyers only:
+
+    >>> from loyalty_lib import synth
+    >>> from loyalty_lib.clv import rfm_summary
+    >>> ds = synth.generate("bgnbd_check", n_customers=2000, seed=1)
+    >>> summary = rfm_summary(ds.transactions, end=ds.truth["period"]["end"])
+    >>> fit = GammaGammaModel().fit(summary)
+    >>> fit.n == int((summary["frequency"] > 0).sum()), sorted(fit.params)
+    (True, ['gamma', 'p', 'q'])
     """
 
     name = "gamma_gamma"

@@ -106,9 +106,13 @@ def _grouped_bootstrap(
     called on a batch of resamples (``sums`` (k, b, G), ``n`` (b, G)). ``extras`` maps column
     names to functions of the same arguments, evaluated on the full data only (no interval).
     """
-    if groups:
-        keys = d[groups].astype(object).apply(tuple, axis=1) if len(groups) > 1 else d[groups[0]]
-        codes, uniq = pd.factorize(keys, sort=True)
+    if len(groups) > 1:  # an answer with any grouping value missing is in no group, as with one column
+        complete = d[groups].notna().all(axis=1).to_numpy()
+        codes = np.full(len(d), -1, dtype=np.int64)  # no mutate: any negative code means no group
+        keys = pd.Series(list(map(tuple, d.loc[complete, groups].astype(object).to_numpy())), dtype=object)
+        codes[complete], uniq = pd.factorize(keys, sort=True)
+    elif groups:
+        codes, uniq = pd.factorize(d[groups[0]], sort=True)
     else:
         codes, uniq = np.zeros(len(d), dtype=np.int64), pd.Index(["all"])
     G = len(uniq)
@@ -120,7 +124,7 @@ def _grouped_bootstrap(
     # per customer and group: answers and sums; a resample weights customers by how often
     # they were drawn, so each replicate is a matrix product (no loop over customers)
     g = f["_g"].to_numpy()
-    cust, _ = pd.factorize(f["_c"], sort=False)
+    cust, _ = pd.factorize(f["_c"], sort=False)  # no mutate: the codes' order only relabels the resampled customers
     C = int(cust.max()) + 1 if len(cust) else 0
     key = cust * G + g
     n_cg = np.bincount(key, minlength=C * G).reshape(C, G).astype(float)
@@ -138,12 +142,8 @@ def _grouped_bootstrap(
     for name, fn in (extras or {}).items():
         with np.errstate(invalid="ignore", divide="ignore"):
             boot[name] = fn(sums, n)
-    if groups:
-        if len(groups) > 1:
-            idx = pd.DataFrame(list(uniq), columns=groups)
-        else:
-            idx = pd.DataFrame({groups[0]: list(uniq)})
-        boot = pd.concat([idx, boot], axis=1)
+    if groups:  # one column per grouping column (a group of several columns is a tuple)
+        boot = pd.concat([pd.DataFrame(list(uniq), columns=groups), boot], axis=1)
     return boot
 
 
@@ -378,7 +378,7 @@ def retention_frame(
     tx = tx.sort_values([customer_col, "_day"])
     tx["_k"] = tx.groupby(customer_col).cumcount() + 1
     # receipts up to and including a day: the last cumulative count of that day
-    daily = tx.groupby([customer_col, "_day"], sort=False)["_k"].max().reset_index()
+    daily = tx.groupby([customer_col, "_day"], sort=False)["_k"].max().reset_index()  # no mutate: re-sorted next
     daily = daily.sort_values("_day")
     left = pd.DataFrame(
         {"_row": np.arange(len(out)), customer_col: out[customer_col].to_numpy(), "_ref": ref.to_numpy()}
@@ -408,8 +408,11 @@ def retention_frame(
     out["prior_visits"] = prior.astype("int64")
     out["next_purchase"] = pd.to_datetime(nxt)
     out["days_to_return"] = (out["next_purchase"] - ref).dt.days
-    out["returned"] = (out["days_to_return"] <= horizon_days).fillna(False).astype(bool)
-    out["eligible"] = (ref + pd.Timedelta(days=horizon_days) < end).fillna(False).astype(bool)
+    returned = out["days_to_return"] <= horizon_days
+    eligible = ref + pd.Timedelta(days=horizon_days) < end
+    # a comparison with a missing day is already False; the fill guards nullable dtypes
+    out["returned"] = returned.fillna(False).astype(bool)  # no mutate: see above
+    out["eligible"] = eligible.fillna(False).astype(bool)  # no mutate: see above
     return out
 
 
@@ -447,7 +450,8 @@ def return_rate_by_score(
 
 
 def _design(frame: pd.DataFrame, score_col: str, controls: Sequence[str]) -> pd.DataFrame:
-    X = pd.DataFrame({"const": 1.0, score_col: frame[score_col].astype(float)}, index=frame.index)
+    one = 1.0  # no mutate: any non-zero constant makes the intercept's column (the intercept is not reported)
+    X = pd.DataFrame({"const": one, score_col: frame[score_col].astype(float)}, index=frame.index)
     for c in controls:
         v = frame[c]
         if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
@@ -506,7 +510,8 @@ def retention_logit(
     X = _design(d, score_col, controls)
     y = d[returned_col].astype(float)
     groups = pd.factorize(d[customer_col])[0]
-    res = sm.Logit(y, X).fit(disp=0, cov_type="cluster", cov_kwds={"groups": groups})
+    cluster = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+    res = sm.Logit(y, X).fit(disp=0, **cluster)  # no mutate: disp only prints the optimiser's progress
     b, se = res.params, res.bse
     lo, hi = normal_interval(b, se, level=level)
     out = estimate_frame(
@@ -545,9 +550,9 @@ def fitted_return_curve(
     _require(frame, [score_col, returned_col, customer_col], "fitted_return_curve")
     d = frame.dropna(subset=[score_col])
     X = sm.add_constant(d[score_col].astype(float).to_numpy())
-    res = sm.Logit(d[returned_col].astype(float).to_numpy(), X).fit(
-        disp=0, cov_type="cluster", cov_kwds={"groups": pd.factorize(d[customer_col])[0]}
-    )
+    y = d[returned_col].astype(float).to_numpy()
+    cluster = {"cov_type": "cluster", "cov_kwds": {"groups": pd.factorize(d[customer_col])[0]}}
+    res = sm.Logit(y, X).fit(disp=0, **cluster)  # no mutate: disp only prints the optimiser's progress
     grid = np.linspace(0, 10, 101)
     G = np.column_stack([np.ones_like(grid), grid])
     eta = G @ res.params

@@ -60,6 +60,57 @@ def _ns_dates(**tables: pd.DataFrame | None) -> dict:
     return tables
 
 
+def _visits_with_campaigns(base, joins, act_join, latent, customers, use_prob, sc, rng):
+    """Member visits and campaign contacts and visits, simulated together wave by wave.
+
+    A campaign visit where the card is shown earns a stamp, which raises the holder's visit rate
+    (goal gradient) from then on; and a contact's win-back offer depends on the visits before
+    its wave. So :func:`~loyalty_lib.synth.members.member_visits` stops at each wave, the wave's
+    contacts are drawn from the visits so far, and their visits go back to it as stamps.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        Member visits (as :func:`~loyalty_lib.synth.members.member_visits`), contacts (as
+        :func:`~loyalty_lib.synth.campaigns.contacts`) and campaign visits ``offer_row, cust, t,
+        card_used``.
+    """
+    base_keys = np.sort(base["cust"].to_numpy() * _SPAN + base["t"].to_numpy())
+    p_contact = campaigns.contact_probability(joins, len(customers), sc, latent["rate"].to_numpy())
+    waves = dict((tw, wave) for wave, tw in campaigns.wave_times(sc))
+    parts_c, parts_v = [], []
+
+    def extra(tw: float, last_member: np.ndarray) -> pd.DataFrame:
+        done = pd.concat(parts_v, ignore_index=True) if parts_v else None
+
+        def last_visit(m: np.ndarray, tw: float) -> np.ndarray:
+            last = campaigns.last_visit_before(base_keys, m.astype(float), np.full(len(m), tw), _SPAN)
+            last = np.fmax(last, last_member[m])
+            if done is not None and len(done):
+                earlier = done[done["t"] < tw].groupby("cust")["t"].max()
+                last = np.fmax(last, earlier.reindex(m).to_numpy(dtype=float))
+            return last
+
+        c = campaigns.wave_contacts(waves[tw], tw, joins, customers, p_contact, last_visit, sc, rng)
+        v = campaigns.campaign_visits(c, sc, rng)
+        v = v.assign(
+            offer_row=v["offer_row"] + sum(len(p) for p in parts_c),
+            card_used=rng.random(len(v)) < use_prob[v["cust"].to_numpy()],
+        )
+        parts_c.append(c)
+        parts_v.append(v)
+        return v
+
+    mv = members.member_visits(joins[act_join], latent, use_prob, sc, rng, breaks=list(waves), extra_visits=extra)
+    contacts = pd.concat([c for c in parts_c if len(c)] or parts_c[:1], ignore_index=True) if parts_c else None
+    if contacts is None:  # no campaign wave inside the data
+        contacts = campaigns.contacts(joins.iloc[:0], customers, base_keys, _SPAN, sc, rng)
+    cv = pd.concat(parts_v, ignore_index=True) if parts_v else campaigns.campaign_visits(contacts, sc, rng)
+    if "card_used" not in cv:
+        cv = cv.assign(card_used=np.zeros(len(cv), dtype=bool))
+    return mv, contacts, cv
+
+
 def generate(
     scenario: str | Scenario = "sergey_branch",
     *,
@@ -106,7 +157,7 @@ def generate(
         raise ValueError("n_customers must be at least 50")
     rng = np.random.default_rng(seed)
     n_printed = sc.printed_cards if sc.printed_cards is not None else round(10_000 * n_customers / 25_000)
-    bar = tqdm(total=8, desc="generating", disable=not progress, unit="step")
+    bar = tqdm(total=7, desc="generating", disable=not progress, unit="step")
 
     def step(label: str) -> None:
         bar.set_postfix_str(label)
@@ -135,24 +186,26 @@ def generate(
     c = base["cust"].to_numpy()
     keep = ~(activator[c] & (base["t"].to_numpy() > t_issue[c]))
     base = base[keep].assign(card_used=False, cf_exists=True, stamps_before=-1, offer_row=-1)
-    mv = members.member_visits(joins[act_join], latent, use_prob, sc, rng)
+    if sc.reward == "stamps" and sc.goal_gradient:
+        # the stamps a campaign visit earns pull the next visits closer: simulate wave by wave
+        mv, contacts, cv = _visits_with_campaigns(base, joins, act_join, latent, customers, use_prob, sc, rng)
+    else:
+        mv, contacts, cv = members.member_visits(joins[act_join], latent, use_prob, sc, rng), None, None
     mv = pd.concat([mv, purchasing.visit_context(mv["cust"].to_numpy(), latent, customers, sc, rng)], axis=1)
     visits = pd.concat([base, mv.assign(offer_row=-1)], ignore_index=True)
-    step("member visits")
-
-    # campaigns: contacts with holdout; treated contacts add visits
-    keys = np.sort(visits["cust"].to_numpy() * _SPAN + visits["t"].to_numpy())
-    contacts = campaigns.contacts(joins, customers, keys, _SPAN, sc, rng, rate=latent["rate"].to_numpy())
-    cv = campaigns.campaign_visits(contacts, sc, rng)
+    if contacts is None:  # campaigns: contacts with holdout; treated contacts add visits
+        keys = np.sort(visits["cust"].to_numpy() * _SPAN + visits["t"].to_numpy())
+        contacts = campaigns.contacts(joins, customers, keys, _SPAN, sc, rng, rate=latent["rate"].to_numpy())
+        cv = campaigns.campaign_visits(contacts, sc, rng)
     cv_ctx = purchasing.visit_context(cv["cust"].to_numpy(), latent, customers, sc, rng)
-    cv = pd.concat([cv.reset_index(drop=True), cv_ctx], axis=1).assign(
-        card_used=lambda d: rng.random(len(d)) < use_prob[d["cust"].to_numpy()], cf_exists=False, stamps_before=-1
-    )
+    cv = pd.concat([cv.reset_index(drop=True), cv_ctx], axis=1).assign(cf_exists=False, stamps_before=-1)
+    if "card_used" not in cv:  # drawn after the context, as before the wave-by-wave simulation
+        cv["card_used"] = rng.random(len(cv)) < use_prob[cv["cust"].to_numpy()]
+    step("member visits and campaigns")
     visits = pd.concat([visits, cv], ignore_index=True)
     visits = visits.sort_values(["t", "cust"], kind="stable").reset_index(drop=True)
     if sc.program_stores is not None:  # the card counts only where the program runs
         visits["card_used"] = visits["card_used"].to_numpy(dtype=bool) & visits["store_id"].isin(sc.program_stores)
-    step("campaigns")
 
     # checks: no-program basket, then card uplift, bunching and tier discounts
     cust = visits["cust"].to_numpy()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
@@ -29,6 +31,64 @@ def last_visit_before(keys_sorted: np.ndarray, cust: np.ndarray, t: np.ndarray, 
     return np.where(same & (pos >= 0), prev - cust * span, np.nan)
 
 
+def wave_times(sc: Scenario) -> list[tuple[pd.Timestamp, float]]:
+    """The campaign waves: the 5th of each post-launch month, as a date and as days from the data start."""
+    months = pd.date_range(sc.t_launch, sc.t_end, freq="MS", inclusive="left") + pd.Timedelta(days=4)
+    return [(wave, float((wave - sc.t_start).days)) for wave in months]
+
+
+def contact_probability(members: pd.DataFrame, n_customers: int, sc: Scenario, rate: np.ndarray | None = None):
+    """Each customer's chance of being contacted in a wave (see :func:`contacts` on targeting)."""
+    cust_all = members["cust"].to_numpy()
+    p_contact = np.full(n_customers, sc.contact_prob)
+    if sc.campaign_targeting and rate is not None and len(cust_all):
+        lr = np.log(rate)
+        p_contact = expit(logit(sc.contact_prob) + sc.campaign_targeting * (lr - lr[cust_all].mean()))
+    return p_contact
+
+
+def wave_contacts(
+    wave: pd.Timestamp,
+    tw: float,
+    members: pd.DataFrame,
+    customers: pd.DataFrame,
+    p_contact: np.ndarray,
+    last_visit: Callable[[np.ndarray, float], np.ndarray],
+    sc: Scenario,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The contacts of one wave (see :func:`contacts`).
+
+    ``last_visit(cust, tw)`` gives each customer's last visit before ``tw`` (NaN if none), which
+    makes a win-back offer after 60 days without a visit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cust, t, channel, offer_type, treated`` (possibly no rows).
+    """
+    opt = customers[[f"opt_in_{c}" for c in CONTACT_CHANNELS]].to_numpy(dtype=bool)
+    cust_all = members["cust"].to_numpy()
+    m = cust_all[(members["t_issue"].to_numpy() < tw) & opt[cust_all].any(axis=1)]
+    m = m[rng.random(len(m)) < p_contact[m]]
+    # a random opted-in channel: argmax of random keys over allowed channels
+    keys = np.where(opt[m], rng.random((len(m), len(CONTACT_CHANNELS))), -1.0)
+    channel = np.asarray(CONTACT_CHANNELS)[keys.argmax(axis=1)]
+    last = last_visit(m, tw)
+    offer = ROUTINE_OFFERS[rng.integers(0, len(ROUTINE_OFFERS), len(m))]
+    offer = np.where(tw - np.nan_to_num(last, nan=-1e9) > 60, "win_back", offer)
+    offer = np.where(customers["birthday"].dt.month.to_numpy()[m] == wave.month, "birthday", offer)
+    return pd.DataFrame(
+        {
+            "cust": m,
+            "t": tw + rng.random(len(m)) * 0.5,
+            "channel": channel,
+            "offer_type": offer,
+            "treated": rng.random(len(m)) >= sc.holdout_share,
+        }
+    )
+
+
 def contacts(
     members: pd.DataFrame,
     customers: pd.DataFrame,
@@ -46,58 +106,23 @@ def contacts(
     rate ``rate``, relative to the members' geometric mean), as in a campaign sent to the best
     customers. The offer is a birthday offer in the birthday month, a
     win-back after 60 days without a visit, otherwise a routine offer. A random
-    ``holdout_share`` is held out (not contacted) to measure uplift.
+    ``holdout_share`` is held out (not contacted) to measure uplift. All visits are known
+    beforehand (``visit_keys``); :func:`wave_contacts` draws one wave when visits are simulated
+    wave by wave.
 
     Returns
     -------
     pandas.DataFrame
         ``cust, t, channel, offer_type, treated``.
     """
-    months = pd.date_range(sc.t_launch, sc.t_end, freq="MS", inclusive="left") + pd.Timedelta(days=4)
-    opt = customers[[f"opt_in_{c}" for c in CONTACT_CHANNELS]].to_numpy(dtype=bool)
-    cust_all = members["cust"].to_numpy()
-    t_issue = members["t_issue"].to_numpy()
-    birth_month = customers["birthday"].dt.month.to_numpy()
-    p_contact = np.full(len(customers), sc.contact_prob)
-    if sc.campaign_targeting and rate is not None and len(cust_all):
-        lr = np.log(rate)
-        p_contact = expit(logit(sc.contact_prob) + sc.campaign_targeting * (lr - lr[cust_all].mean()))
-    frames = []
-    for wave in months:  # twelve monthly waves, each vectorised over members
-        tw = float((wave - sc.t_start).days)
-        m = cust_all[(t_issue < tw) & opt[cust_all].any(axis=1)]
-        m = m[rng.random(len(m)) < p_contact[m]]
-        if not len(m):
-            continue
-        # a random opted-in channel: argmax of random keys over allowed channels
-        keys = np.where(opt[m], rng.random((len(m), len(CONTACT_CHANNELS))), -1.0)
-        channel = np.asarray(CONTACT_CHANNELS)[keys.argmax(axis=1)]
-        last = last_visit_before(visit_keys, m.astype(float), np.full(len(m), tw), span)
-        offer = ROUTINE_OFFERS[rng.integers(0, len(ROUTINE_OFFERS), len(m))]
-        offer = np.where(tw - np.nan_to_num(last, nan=-1e9) > 60, "win_back", offer)
-        offer = np.where(birth_month[m] == wave.month, "birthday", offer)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "cust": m,
-                    "t": tw + rng.random(len(m)) * 0.5,
-                    "channel": channel,
-                    "offer_type": offer,
-                    "treated": rng.random(len(m)) >= sc.holdout_share,
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame(
-            {
-                "cust": np.array([], dtype=np.int64),
-                "t": np.array([], dtype=float),
-                "channel": np.array([], dtype=object),
-                "offer_type": np.array([], dtype=object),
-                "treated": np.array([], dtype=bool),
-            }
-        )
-    return pd.concat(frames, ignore_index=True)
+    p_contact = contact_probability(members, len(customers), sc, rate)
+
+    def last(m: np.ndarray, tw: float) -> np.ndarray:
+        return last_visit_before(visit_keys, m.astype(float), np.full(len(m), tw), span)
+
+    waves = wave_times(sc) or [(sc.t_launch, -np.inf)]  # no post-launch month: no contacts
+    frames = [wave_contacts(w, tw, members, customers, p_contact, last, sc, rng) for w, tw in waves]
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
 
 
 def campaign_visits(offers: pd.DataFrame, sc: Scenario, rng: np.random.Generator) -> pd.DataFrame:

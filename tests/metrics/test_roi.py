@@ -103,10 +103,17 @@ def test_break_even_by_hand():
     assert roi.break_even_members(
         1000.0, variable_cost_per_member=10.0, incremental_gross_per_member=100.0, margin=0.3
     ) == pytest.approx(50.0)
-    assert (
-        roi.break_even_members(1000.0, variable_cost_per_member=40.0, incremental_gross_per_member=100.0, margin=0.3)
-        == np.inf
-    )
+    # at the edges: 0.5 left per member -> 1,000 / 0.5 = 2,000; nothing or less left -> never
+    assert roi.break_even_members(
+        1000.0, variable_cost_per_member=29.5, incremental_gross_per_member=100.0, margin=0.3
+    ) == pytest.approx(2000.0)
+    for own_cost in (30.0, 40.0):
+        assert (
+            roi.break_even_members(
+                1000.0, variable_cost_per_member=own_cost, incremental_gross_per_member=100.0, margin=0.3
+            )
+            == np.inf
+        )
 
 
 def test_sensitivity_by_hand():

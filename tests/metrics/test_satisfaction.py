@@ -148,19 +148,6 @@ def test_retention_frame_bad_horizon(shop):
         sat.retention_frame(sv.drop(columns="date"), tx)
 
 
-@pytest.fixture
-def binary():
-    # score 0: 2 of 5 returned (odds 2/3); score 1: 4 of 5 returned (odds 4)
-    return pd.DataFrame(
-        {
-            "customer_id": range(10),
-            "nps": [0] * 5 + [1] * 5,
-            "returned": [True, True, False, False, False, True, True, True, True, False],
-            "customer_type": ["b2c"] * 10,
-        }
-    )
-
-
 def test_retention_logit_by_hand(binary):
     out = sat.retention_logit(binary, controls=("customer_type",))
     # one binary regressor: the logit odds ratio is the 2x2 table's (4 / 1) / (2 / 3) = 6;
