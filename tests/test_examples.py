@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from loyalty_lib import cli, config, io, report
+from loyalty_lib.compare import truth_differences
 from loyalty_lib.examples import GENERATED, PLANTED_FILE, WRITERS
 from loyalty_lib.synth.export import MAPPING_FILE
 
@@ -116,7 +117,8 @@ def test_committed_example_is_what_make_examples_writes(name, tmp_path):
     """`make examples` reproduces the committed files (params.yaml is written by hand).
 
     Text files byte for byte; workbooks cell for cell, as their zip holds XML whose serialisation
-    depends on whether lxml is installed.
+    depends on whether lxml is installed; the planted figures (JSON) with floats to a relative
+    tolerance, as another CPU or BLAS may give another last bit (``compare.truth_differences``).
     """
     fresh = WRITERS[name](name, tmp_path)
     committed = ROOT / name
@@ -129,6 +131,10 @@ def test_committed_example_is_what_make_examples_writes(name, tmp_path):
             assert got.keys() == want.keys(), f"{rel}: run `make examples`"
             for sheet in got:
                 pd.testing.assert_frame_equal(got[sheet], want[sheet], obj=f"{rel} [{sheet}]: run `make examples`")
+        elif rel.suffix == ".json":  # planted figures: floats to a relative tolerance (a last bit differs by BLAS)
+            got, want = (json.loads((d / rel).read_text(encoding="utf-8")) for d in (fresh, committed))
+            diff = truth_differences(got, want)
+            assert not diff, f"{rel}: run `make examples`:\n" + "\n".join(diff)
         else:
             assert (fresh / rel).read_bytes() == (committed / rel).read_bytes(), f"{rel}: run `make examples`"
 
