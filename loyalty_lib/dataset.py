@@ -80,6 +80,24 @@ def visits_mask(tx: pd.DataFrame, *, gross_col: str = "gross_amount") -> pd.Seri
     return (receipt_kind(tx, gross_col=gross_col) == "sale").rename("visit")
 
 
+def visit_flags(tx: pd.DataFrame, *, gross_col: str = "gross_amount") -> np.ndarray:
+    """:func:`visits_mask` as a boolean array; every row is a visit when ``tx`` has no ``gross_col``.
+
+    A hand-made receipts table without the check before discounts cannot tell a return from a
+    sale, so each of its rows counts as a visit (the rule the metric modules document).
+
+    Examples
+    --------
+    >>> visit_flags(pd.DataFrame({"gross_amount": [120.0, -30.0]})).tolist()
+    [True, False]
+    >>> visit_flags(pd.DataFrame({"amount": [10.0, 5.0]})).tolist()
+    [True, True]
+    """
+    if gross_col not in tx.columns:
+        return np.ones(len(tx), dtype=bool)
+    return visits_mask(tx, gross_col=gross_col).to_numpy()
+
+
 def anonymous_mask(tx: pd.DataFrame, *, customer_col: str = "customer_id") -> pd.Series:
     """Which receipts are anonymous (no customer id: walk-in buyers).
 

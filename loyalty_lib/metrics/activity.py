@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from loyalty_lib.dataset import visits_mask
+from loyalty_lib.dataset import visit_flags
 from loyalty_lib.metrics.enrollment import member_table
 from loyalty_lib.stats import (
     ESTIMATE_COLUMNS,
@@ -49,9 +49,8 @@ BENCHMARKS = pd.DataFrame(
 
 def _visits(transactions: pd.DataFrame) -> pd.DataFrame:
     """The receipts that are visits; every row when the table has no ``gross_amount``."""
-    if "gross_amount" not in transactions.columns:
-        return transactions
-    return transactions[visits_mask(transactions).to_numpy()]
+    visit = visit_flags(transactions)
+    return transactions if visit.all() else transactions[visit]
 
 
 def _receipts(transactions, cols, func, customer_col="customer_id", date_col="date"):
@@ -782,7 +781,7 @@ def member_share(
     ids = t["customer_id"]
     buyer = np.select([ids.isna(), ids.isin(pd.Index(members))], ["anonymous", "member"], "identified non-member")
     order = ["member", "identified non-member", "anonymous"]
-    visit = visits_mask(t).to_numpy() if "gross_amount" in t.columns else np.ones(len(t), dtype=bool)
+    visit = visit_flags(t)
     d = pd.DataFrame({"buyer": buyer, "amount": t[amount_col].astype(float).to_numpy(), "visit": visit})
     g = d.groupby("buyer")
     out = pd.DataFrame({"receipts": g["visit"].sum(), "revenue": g["amount"].sum()}).reindex(order, fill_value=0)

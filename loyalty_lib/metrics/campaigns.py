@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from loyalty_lib.dataset import visits_mask
+from loyalty_lib.dataset import visit_flags
 from loyalty_lib.metrics._common import as_list
 from loyalty_lib.stats import (
     check_columns,
@@ -175,7 +175,7 @@ def contact_outcomes(
     tkey, okey = codes[: len(tx)], codes[len(tx) :]
     tday, oday = _days(tx["date"]), _days(offers["date"])
     amount = tx["amount"].to_numpy(dtype=float)
-    visit = visits_mask(tx).to_numpy() if "gross_amount" in tx.columns else np.ones(len(tx), dtype=bool)
+    visit = visit_flags(tx)
     # revenue over every receipt (returns netted in), visits over sales receipts only
     _, revenue = window_counts(tkey, tday, amount, okey, oday, oday + window_days)
     _, visits = window_counts(tkey, tday, visit, okey, oday, oday + window_days)
@@ -635,7 +635,7 @@ def targeting_comparison(
         ["before", "after"],
         "",
     )
-    visit = visits_mask(tx).to_numpy() if "gross_amount" in tx.columns else np.ones(len(tx), dtype=bool)
+    visit = visit_flags(tx)
     tx = tx.assign(_p=period, _visit=visit.astype(float))[period != ""]
     agg = (
         tx.groupby(["customer_id", "_p"]).agg(sum=("amount", "sum"), size=("_visit", "sum")).unstack("_p", fill_value=0)
