@@ -337,6 +337,12 @@ def test_window_edges_hold_the_bin_whose_middle_sits_on_them():
     # below: 845 <= mid < 1000 (845 is in); above: 1000 <= mid < 1055 (1055 is out)
     assert (w.loc[845.0], w.loc[835.0], w.loc[1045.0], w.loc[1055.0]) == ("below", "outside", "above", "outside")
     assert h.set_index("bin_mid")["distance_pct"].loc[[605.0, 1005.0]].tolist() == pytest.approx([-39.5, 0.5])
+    # windows of 15.55 % and 5.55 %: [844.5, 1055.5) holds the bins from 845 to 1055
+    w = basket.bunching_histogram(tx, [1000], below_pct=15.55, above_pct=5.55).set_index("bin_mid")["window"]
+    assert (w.loc[845.0], w.loc[1055.0], w.loc[1065.0]) == ("below", "above", "outside")
+    # no checks at the top of the range: its bins are still there, with no receipts
+    top = basket.bunching_histogram(tx[tx["gross_amount"] < 1200], [1000])
+    assert len(top) == 80 and top["count"].iloc[-20:].eq(0).all()
 
 
 def test_bunching_defaults_are_the_documented_ones():
@@ -361,11 +367,13 @@ def test_bunching_interval_is_the_customer_bootstrap_rebuilt_by_hand():
     n_cust = 30
     g = rng.uniform(600, 1400, size=(n_cust, 12))
     g[(g >= 950) & (g < 1000) & (rng.random(g.shape) < 0.6)] += 30  # some checks topped up over 1000
-    ids = np.repeat(np.arange(n_cust), 12)
+    # customers are numbered in the order of their first receipt (ids 0, 7, 14, ... here), and
+    # two customers with receipts outside the range only (ids 31, 30) come after the others
+    ids = np.repeat(np.arange(n_cust) * 7 % n_cust, 12)
     tx = pd.DataFrame({"customer_id": ids, "gross_amount": g.ravel()})
-    # two customers with receipts outside the range only: clusters too, numbered after the others
-    tx = pd.concat([tx, pd.DataFrame({"customer_id": [30, 31, 31], "gross_amount": [200.0, 3000.0, 90.0]})])
-    per_customer = [tx.loc[tx["customer_id"] == c, "gross_amount"].to_numpy() for c in range(32)]
+    tx = pd.concat([tx, pd.DataFrame({"customer_id": [31, 30, 31], "gross_amount": [200.0, 3000.0, 90.0]})])
+    order = [*(np.arange(n_cust) * 7 % n_cust), 31, 30]
+    per_customer = [tx.loc[tx["customer_id"] == c, "gross_amount"].to_numpy() for c in order]
     edges = np.arange(600.0, 1400.5, 10.0)
     mid = (edges[:-1] + edges[1:]) / 2
     x = (mid - 1000) / 10
