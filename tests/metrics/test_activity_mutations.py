@@ -207,6 +207,14 @@ def test_window_edges_and_customers_in_visit_counts():
     assert only["n"].tolist() == [1, 1, 1]
 
 
+def test_visit_counts_interval_by_hand():
+    # receipts per customer 3 and 1: mean 2, sd sqrt(2), t interval with 1 degree of freedom
+    tx = receipts([(1, "2025-01-03"), (1, "2025-01-03 18:00"), (1, "2025-01-09"), (2, "2025-01-04")])
+    v = activity.visit_counts(tx, start="2025-01-01", end="2025-02-01").loc["receipts_per_customer"]
+    half = sps.t.ppf(0.975, 1) * np.sqrt(2) / np.sqrt(2)
+    assert (v["ci_low"], v["ci_high"]) == pytest.approx((2 - half, 2 + half))
+
+
 def test_monthly_active_of_one_month():
     tx = receipts([(1, "2025-02-01"), (2, "2025-03-01"), (3, "2025-01-31 23:00")])
     m = activity.monthly_active(tx, start="2025-02-01", end="2025-03-01")

@@ -128,6 +128,11 @@ def test_tier_shares_interval_by_hand():
     assert b["ci_low"] == 0.0  # 0.25 - 0.49 is cut at 0
     assert b["ci_high"] == pytest.approx(0.25 + Z * 0.25)
     assert (out["n"] == 4).all() and (out["n_customers"] == 2).all()
+    # by group: rows sorted by group, then tier, and numbered 0, 1, 2, ... in that order
+    by = basket.tier_shares(tx.assign(g=["y", "y", "x", "x"]), by="g")
+    assert by[["g", "tier"]].astype(str).to_numpy().tolist() == [["x", "A"], ["x", "B"], ["y", "A"], ["y", "B"]]
+    assert by.index.tolist() == [0, 1, 2, 3]
+    assert by["estimate"].tolist() == pytest.approx([0.5, 0.5, 1.0, 0.0])
 
 
 def test_group_difference_depends_on_the_half_widths_only():
