@@ -288,6 +288,10 @@ def test_churn_default_is_90_days():
     # (with 91 days it would be recent)
     tx = receipts([(6, "2025-03-01"), (6, "2025-04-01 12:00")])
     assert activity.churn_rate(tx, end="2025-07-01").loc["all", ["n", "successes"]].tolist() == [1, 1]
+    # by a group column: the rows are named by it
+    groups = pd.DataFrame({"customer_id": [6], "segment": ["b2b"]})
+    by = activity.churn_rate(tx, end="2025-07-01", groups=groups, by="segment")
+    assert by.index.name == "segment" and by.index.tolist() == ["b2b"]
 
 
 # ---------------------------------------------------------------- points
