@@ -43,16 +43,6 @@ KNOWN_ISSUES: dict[str, str] = {
         "the reading runs about half a point high (100k customers: 63.1 % against a planted "
         "62.6 %); the plain share among cards watched 90 days (`activation_90d`) is the headline."
     ),
-    "goal_gradient": (
-        "biased toward zero by about a tenth of the effect (+0.0032 at 25,000 customers over 10 seeds, +0.0035 at "
-        "250,000 over 2). The generator now counts every card visit's stamp, campaign visits included, as the "
-        "ledger does (before: +0.0038 and +0.0048); what "
-        "is left comes half from each member's limited watch (+0.0017 with campaigns switched off: the gaps a "
-        "member completes inside the window are not a random sample of their gaps, see "
-        "`activity.goal_gradient_fit`) and half from the campaign visits, which come on top of the stamp-driven "
-        "visits at the monthly waves whatever the stamps held. Read the slope as a lower bound on the pull of "
-        "the reward."
-    ),
     "did_revenue": (
         "the classic ever-member x post DiD, shown in 06 for comparison: a card handed out at a purchase "
         "makes membership depend on a post-launch visit, which biases it upward (docs/impact_design.md); "
@@ -75,7 +65,6 @@ KNOWN_ISSUES: dict[str, str] = {
 #: Short words for the flag column of the page, for the figures whose flag has a known cause.
 KNOWN_IN_TABLE: dict[str, str] = {
     "activation_km_90d": "known: early cards go to frequent buyers",
-    "goal_gradient": "known: a tenth of the effect toward zero",
     "did_revenue": "expected: the classic design, shown for comparison, is biased upward",
     "did_visits": "expected: the classic design, shown for comparison, is biased upward",
     "psw_revenue": "compared with the classic design's planted figure",
@@ -207,9 +196,11 @@ def odds_ratio_rows(b: Branch, horizon_days: int = 90) -> pd.DataFrame:
 
 
 def goal_gradient_rows(b: Branch) -> pd.DataFrame:
-    """Within-member slope of the log pause on stamps held (``03_activity``).
+    """Log pause per stamp held, each member at a usual rate of their own (``03_activity``).
 
-    Planted value: minus the planted log visit rate per stamp held.
+    The visit-rate model of :func:`~loyalty_lib.metrics.activity.goal_gradient_fit` over every
+    member's time at each stamp count, the unfinished last pause included. Planted value: minus
+    the planted log visit rate per stamp held.
     """
     _, _, end = b.period
     panel = activity.goal_gradient_panel(b.ds.transactions, b.ds.points_ledger, b.ds.cards, end=end)
