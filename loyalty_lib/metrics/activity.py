@@ -1112,7 +1112,9 @@ def _frailty_poisson(cells: pd.DataFrame, covariate: pd.Series) -> tuple[np.ndar
     from scipy import optimize, special
 
     m, ids = pd.factorize(cells["customer_id"])
-    s = cells["stamps_held"].to_numpy(float)
+    held = cells["stamps_held"].to_numpy(float)
+    scale = max(float(np.std(held)), 1e-12)  # points can run to thousands: fit on a unit scale
+    s = held / scale
     n = cells["visit"].to_numpy(float)
     t = cells["exposure_days"].to_numpy(float)
     g = len(ids)
@@ -1151,7 +1153,8 @@ def _frailty_poisson(cells: pd.DataFrame, covariate: pd.Series) -> tuple[np.ndar
     u = scores(th)[1]
     bread = np.linalg.inv(-h)
     cov = g / (g - 1) * bread @ (u.T @ u) @ bread
-    return th, cov, g
+    back = np.r_[1 / scale, np.ones(len(th) - 1)]  # the slope per stamp (point) held
+    return th * back, cov * np.outer(back, back), g
 
 
 def _watch_days(panel: pd.DataFrame, cells: pd.DataFrame) -> pd.Series:
