@@ -1247,7 +1247,7 @@ def goal_gradient_profile(panel: pd.DataFrame, *, level: float = 0.95) -> pd.Dat
     -------
     pandas.DataFrame
         Indexed by ``stamps_held``, columns ``estimate, ci_low, ci_high`` (log pause relative to
-        the member's usual), ``n`` (members with time at that stamp count), ``visits,
+        the member's usual), ``n`` (members with a visit at that stamp count), ``visits,
         expected_visits``.
     """
     cells = _stamp_cells(panel, "goal_gradient_profile")
