@@ -347,7 +347,7 @@ def cohort_retention(
         raise ValueError(f"{f}: cohort must be 'first_purchase' or 'card_issue', got {cohort!r}")
     t = _receipts(transactions, [], f)
     end = pd.Timestamp(end)
-    t = t[t["date"] < end]
+    t = t[t["date"] < end]  # no mutate: a receipt from end on is in a month not complete, dropped below
     if customers is not None:
         t = t[t["customer_id"].isin(customers)]
     mon = t["date"].dt.year * 12 + t["date"].dt.month - 1
@@ -363,8 +363,9 @@ def cohort_retention(
         start = pd.Series((d.dt.year * 12 + d.dt.month - 1).to_numpy(), index=mt["customer_id"])
     diff = mon - t["customer_id"].map(start)
     act = pd.DataFrame({"customer_id": t["customer_id"], "c": t["customer_id"].map(start), "m": diff})
-    act = act[(act["m"] >= 0) & (act["m"] <= max_months)].drop_duplicates()
-    k = act.groupby(["c", "m"]).size()
+    # customers active per cohort and month; months before joining or after max_months are not
+    # on the grid below
+    k = act.drop_duplicates().groupby(["c", "m"]).size()
     size = start.value_counts()
     grid = pd.MultiIndex.from_product([size.index.sort_values(), range(max_months + 1)], names=["c", "m"])
     cells = pd.DataFrame(index=grid).reset_index()
@@ -507,7 +508,7 @@ def monthly_active(
     first = start.to_period("M") if start == start.to_period("M").to_timestamp() else start.to_period("M") + 1
     last = end.to_period("M") - 1
     months = pd.period_range(first, last, freq="M") if last >= first else pd.PeriodIndex([], freq="M")
-    t = t[(t["date"] >= start) & (t["date"] < end)]
+    # the complete months lie inside [start, end), so keeping their receipts keeps the window
     t = t.assign(month=t["date"].dt.to_period("M"), day=t["date"].dt.normalize())
     t = t[t["month"].isin(months)]
     ident = t[t["customer_id"].notna()]
@@ -718,12 +719,8 @@ def inter_purchase_time(
     pooled = ratio_frame(per, "gap_sum", "gaps", cluster="customer_id", by=by, level=level)
     pooled = pooled.assign(average="pooled", n=pooled["denominator"].astype(int))
     mean_gap = per["gap_sum"] / per["gaps"]
-    if by:
-        pc = mean_frame(mean_gap, [per[by]], level=level).reset_index()
-        if "total" in pc:
-            pc = pc.drop(columns="total")
-    else:
-        pc = mean_frame(mean_gap, level=level).reset_index(drop=True)
+    # the columns are picked at the end: the group column comes out of the index, "total" is left
+    pc = mean_frame(mean_gap, [per[by]], level=level).reset_index() if by else mean_frame(mean_gap, level=level)
     pc = pc.assign(average="per customer")
     n_cust = per.groupby(keys).size() if by else pd.Series([len(per)])
     out = pd.concat([pooled, pc], ignore_index=True)
@@ -906,7 +903,8 @@ def points_summary(
         if "value" not in lg.columns:
             raise ValueError(f"{f}: points_ledger lacks column 'value'; pass value_per_point")
         acc = lg[lg["entry_type"] == "accrual"]
-        value_per_point = float(acc["value"].sum() / acc["points"].sum()) if acc["points"].sum() else np.nan
+        accrued = acc["points"].sum()
+        value_per_point = float(acc["value"].sum() / accrued) if accrued else np.nan
     pts = lg["points"].astype(float)
     per = (
         pd.DataFrame(
@@ -925,16 +923,18 @@ def points_summary(
     m = len(per)
     pf = per.assign(_idle=bal.where(inactive, 0.0), _held=bal).reset_index()
     cl = pf.columns[0]
-    rr = ratio_frame(pf, "redeemed", "accrued", cluster=cl, level=level)[ESTIMATE_COLUMNS[:3]].iloc[0].to_numpy()
-    br = ratio_frame(pf, "_idle", "_held", cluster=cl, level=level)[ESTIMATE_COLUMNS[:3]].iloc[0].to_numpy()
+    interval = ["estimate", "ci_low", "ci_high"]
+    rr = ratio_frame(pf, "redeemed", "accrued", cluster=cl, level=level)[interval].iloc[0].to_numpy()
+    # the idle balances are part of all balances: the share and its interval lie in [0, 1]
+    br = ratio_frame(pf, "_idle", "_held", cluster=cl, level=level)[interval].iloc[0].to_numpy().clip(0, 1)
     out_pts = float(bal.sum())
     liab = out_pts * value_per_point
     rows = {
         "points_accrued": (per["accrued"].sum(), np.nan, np.nan, m, "points"),
         "points_redeemed": (per["redeemed"].sum(), np.nan, np.nan, m, "points"),
-        "redemption_rate": (*rr[:3], m, "%"),
+        "redemption_rate": (*rr, m, "%"),
         "outstanding_points": (out_pts, np.nan, np.nan, m, "points"),
-        "breakage_share": (*br[:3], m, "%"),
+        "breakage_share": (*br, m, "%"),
         "liability": (liab, np.nan, np.nan, m, currency),
         "expected_liability": (
             liab * (1 - br[0]),
