@@ -58,7 +58,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULE_TESTS: dict[str, list[str]] = {
     "loyalty_lib/metrics/activity.py": ["tests/metrics/test_activity.py"],
     "loyalty_lib/metrics/basket.py": ["tests/metrics/test_basket.py"],
-    "loyalty_lib/metrics/enrollment.py": ["tests/metrics/test_enrollment.py"],
+    "loyalty_lib/metrics/enrollment.py": [
+        "tests/metrics/test_enrollment.py",
+        "tests/metrics/test_enrollment_mutations.py",
+    ],
     "loyalty_lib/metrics/satisfaction.py": [
         "tests/metrics/test_satisfaction.py",
         "tests/metrics/test_satisfaction_mutations.py",
