@@ -756,7 +756,7 @@ def did_balanced(
         n=n,
         level=level,
         index=_outcomes(outcomes),
-        se=draws.std(0, ddof=1),
+        se=bootstrap_se(draws),
         pre_members=mt[0, 0::2],
         post_members=mt[0, 1::2],
         pre_non_members=mc[0, 0::2],
