@@ -71,6 +71,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/metrics/test_impact.py",
         "tests/metrics/test_impact_mutations.py",
         "tests/metrics/test_impact_calibration.py",
+        "tests/metrics/test_impact_fit.py",
     ],
     "loyalty_lib/stats.py": ["tests/test_stats.py", "tests/test_stats_mutations.py"],
 }
