@@ -586,3 +586,15 @@ def test_logit_newton_steps_solve_the_weighted_score():
     assert beta == pytest.approx([np.log(0.5), np.log(3) - np.log(0.5)], abs=1e-9)
     # four steps from the solution stay there
     assert im._logit_irls(X, t, w, beta, iters=4) == pytest.approx(beta, abs=1e-12)
+
+
+def test_row_order_does_not_change_any_figure():
+    # the same panel in another row order: the same customers drawn in every resample, the same months
+    p, q = three_month_panel(), three_month_panel().sample(frac=1, random_state=3)
+    pd.testing.assert_frame_equal(im.naive_gap(q, n_boot=50), im.naive_gap(p, n_boot=50))
+    pd.testing.assert_frame_equal(im.did_balanced(q, n_boot=50), im.did_balanced(p, n_boot=50))
+    c, d = card_panel(), card_panel().sample(frac=1, random_state=3)
+    pd.testing.assert_frame_equal(im.did_imputation(d, n_boot=50), im.did_imputation(c, n_boot=50))
+    pd.testing.assert_frame_equal(
+        im.join_event_profile(d, window=(-2, 2), n_boot=50), im.join_event_profile(c, window=(-2, 2), n_boot=50)
+    )
