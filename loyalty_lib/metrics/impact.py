@@ -68,7 +68,8 @@ def _month_number(s: pd.Series | pd.Timestamp) -> np.ndarray | int:
     return np.where(np.isnan(out), -1, out).astype(np.int64)  # no mutate: NaT needs any negative number; uses test >= 0
 
 
-def _month_start(number: np.ndarray | int) -> pd.DatetimeIndex | pd.Timestamp:
+def _month_start(number: np.ndarray) -> pd.DatetimeIndex:
+    """First day of each month number (see :func:`_month_number`)."""
     n = np.asarray(number, dtype=np.int64)
     stamps = pd.to_datetime(
         {
@@ -77,7 +78,7 @@ def _month_start(number: np.ndarray | int) -> pd.DatetimeIndex | pd.Timestamp:
             "day": np.ones(n.size, dtype=int),
         }
     )
-    return stamps.iloc[0] if np.ndim(number) == 0 else pd.DatetimeIndex(stamps)
+    return pd.DatetimeIndex(stamps)
 
 
 def _outcomes(names) -> pd.Index:

@@ -59,6 +59,7 @@ def test_member_table_window_edges_and_first_card():
             (2, 2, "2025-01-10 09:00", "A"),
             (3, 2, "2025-01-02 09:00", "B"),
             (4, 3, "2025-03-01 00:00", "B"),
+            (5, None, "2025-01-04 10:00", "B"),  # an issue date without a holder: no member
         ]
     ).assign(issue_channel="offline")
     m = en.member_table(cards, tx, end=END)
@@ -98,31 +99,41 @@ def test_member_table_end_defaults_to_just_after_the_last_receipt():
 
 # ----------------------------------------------------------------------------- funnel
 def funnel_tables():
-    # buyers: c1 (exactly at launch), c2, c3; c4 bought exactly at the end only, c5 before launch
+    # buyers: c1, c2, c3 (exactly at launch), c6; c4 bought exactly at the end only, c5 before launch
     tx = receipts(
         [
             (1, "2025-01-01 00:00", None, "A"),
             (1, "2025-01-09 10:00", 1, "A"),
             (2, "2025-01-10 10:00", None, "A"),
-            (3, "2025-01-11 10:00", None, "A"),
+            (3, "2025-01-01 00:00", None, "A"),
             (4, "2025-03-01 00:00", None, "A"),
             (5, "2024-12-20 10:00", None, "A"),
+            (6, "2025-01-12 10:00", None, "A"),
         ]
     )
-    # c1's card issued exactly at launch counts; c5's card (before launch) does not
-    cards = card_table([(1, 1, "2025-01-01 00:00", "A"), (2, 2, "2025-01-10 10:00", "A"), (5, 5, "2024-12-20", "A")])
+    # c1's card issued exactly at launch counts; c5's and c6's (before launch) do not, nor c7's
+    # (after launch, but c7 bought nothing in the window)
+    cards = card_table(
+        [
+            (1, 1, "2025-01-01 00:00", "A"),
+            (2, 2, "2025-01-10 10:00", "A"),
+            (5, 5, "2024-12-20 10:00", "A"),
+            (6, 6, "2024-12-15 10:00", "A"),
+            (7, 7, "2025-01-20 10:00", "A"),
+        ]
+    )
     return tx, cards
 
 
 def test_funnel_counts_launch_and_end_edges_and_95_percent_default():
     tx, cards = funnel_tables()
     f = en.funnel(tx, cards, launch=LAUNCH, end=END)
-    assert f["count"].tolist() == [3, 2, 1, 0]
+    assert f["count"].tolist() == [4, 2, 1, 0]
     assert np.isnan(f.loc["buyers", "estimate"]) and f.loc["buyers", "n"] == 0
-    lo, hi = wilson_ci(1, 3, level=0.95)
+    lo, hi = wilson_ci(1, 4, level=0.95)
     assert f.loc["activated", "cum_ci_low"] == pytest.approx(float(lo))
     assert f.loc["activated", "cum_ci_high"] == pytest.approx(float(hi))
-    lo, hi = wilson_ci(2, 3, level=0.95)
+    lo, hi = wilson_ci(2, 4, level=0.95)
     assert f.loc["card_issued", "ci_low"] == pytest.approx(float(lo))
     assert f.loc["card_issued", "ci_high"] == pytest.approx(float(hi))
     assert f.loc["repeat_use", "n"] == 1
@@ -132,24 +143,27 @@ def test_funnel_by_defaults_and_first_step():
     tx, cards = funnel_tables()
     customers = pd.DataFrame(
         {
-            "customer_id": [1, 2, 3, 4, 5],
+            "customer_id": [1, 2, 3, 4, 5, 6, 7],
             # a category nobody holds is not a segment
-            "customer_type": pd.Categorical(["b2c", "b2c", "b2b", "b2b", "b2b"], categories=["b2b", "b2c", "gov"]),
+            "customer_type": pd.Categorical(
+                ["b2c", "b2c", "b2b", "b2b", "b2b", "b2b", "b2c"], categories=["b2b", "b2c", "gov"]
+            ),
         }
     )
     by = en.funnel_by(tx, cards, customers, by="customer_type", launch=LAUNCH, end=END)
     assert set(by["customer_type"]) == {"b2b", "b2c"}
     b = by.set_index(["customer_type", "step"])
-    assert b["count"].tolist() == [1, 0, 0, 0, 2, 2, 1, 0]
+    assert b["count"].tolist() == [2, 0, 0, 0, 2, 2, 1, 0]
     assert b.loc[("b2c", "buyers"), "n"] == 0 and np.isnan(b.loc[("b2c", "buyers"), "estimate"])
     lo, hi = wilson_ci(1, 2, level=0.95)
     assert b.loc[("b2c", "activated"), "ci_low"] == pytest.approx(float(lo))
     assert b.loc[("b2c", "activated"), "ci_high"] == pytest.approx(float(hi))
     # by a card column the funnel starts at issue: its first row has no rate either
     ch = en.funnel_by(tx, cards, by="seller_id", launch=LAUNCH, end=END).set_index("step")
-    assert ch["count"].tolist() == [2, 1, 0]
+    # by a card segment every card issued since launch counts, bought or not (c1, c2, c7)
+    assert ch["count"].tolist() == [3, 1, 0]
     assert ch.loc["card_issued", "n"] == 0 and np.isnan(ch.loc["card_issued", "estimate"])
-    assert ch.loc["activated", "estimate"] == 0.5 and ch.loc["activated", "n"] == 2
+    assert ch.loc["activated", "estimate"] == pytest.approx(1 / 3) and ch.loc["activated", "n"] == 3
 
 
 # ----------------------------------------------------------------------------- seller league
@@ -216,7 +230,7 @@ def test_seller_league_eligible_purchases_and_issues_at_the_edges():
             (1, 1, "2025-01-01 00:00", "A"),
             (2, 2, "2025-01-08 10:00", "A"),
             (3, 2, "2025-01-20 10:00", "A"),
-            (4, 4, "2025-03-01 00:00", "A"),  # issued at the end: outside
+            (4, 4, "2025-03-01 00:00", "C"),  # issued at the end: outside
             (5, 6, "2024-12-30 10:00", "A"),  # issued before launch: outside
             (6, None, "2025-01-03 10:00", "D"),  # no holder: ignored
             (7, 7, "2025-01-04 10:00", "E"),  # seller E issued a card but served no receipt
