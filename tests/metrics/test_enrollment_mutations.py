@@ -231,12 +231,27 @@ def test_seller_league_eligible_purchases_and_issues_at_the_edges():
             (2, 2, "2025-01-08 10:00", "A"),
             (3, 2, "2025-01-20 10:00", "A"),
             (4, 4, "2025-03-01 00:00", "C"),  # issued at the end: outside
-            (5, 6, "2024-12-30 10:00", "A"),  # issued before launch: outside
+            (5, 6, "2024-12-30 10:00", "C"),  # issued before launch: outside
             (6, None, "2025-01-03 10:00", "D"),  # no holder: ignored
             (7, 7, "2025-01-04 10:00", "E"),  # seller E issued a card but served no receipt
         ]
     )
-    lg = en.seller_league(tx, cards, launch=LAUNCH, end=END).set_index("seller_id")
+    lg = en.seller_league(tx, cards, launch=LAUNCH, end=END)
+    assert list(lg.columns) == [
+        "seller_id",
+        "eligible",
+        "issued",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n",
+        "target",
+        "status",
+        "shrunk_estimate",
+        "shrunk_ci_low",
+        "shrunk_ci_high",
+    ]
+    lg = lg.set_index("seller_id")
     assert lg.index.tolist() == ["A", "C", "E"]
     # A: eligible c1 x2, c2 Jan 5 = 3; issued c1, c2, c2's second = 3
     assert lg.loc["A", "eligible"] == 3 and lg.loc["A", "issued"] == 3
