@@ -193,6 +193,21 @@ def three_month_panel():
     )
 
 
+def random_panel(n: int = 8, seed: int = 4) -> pd.DataFrame:
+    """Three months (the last after launch) of ``n`` distinct customers, every other one a member."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": np.repeat(np.arange(n), 3),
+            "month": list(MONTHS) * n,
+            "revenue": rng.gamma(2.0, 20.0, 3 * n).round(2),
+            "visits": rng.integers(1, 4, 3 * n),
+            "ever_member": np.repeat(np.arange(n) % 2 == 0, 3),
+            "post": [False, False, True] * n,
+        }
+    )
+
+
 def test_naive_gap_by_hand_with_its_bootstrap():
     p = three_month_panel()
     out = im.naive_gap(p)  # every cell by default
@@ -201,11 +216,14 @@ def test_naive_gap_by_hand_with_its_bootstrap():
     assert out["non_members"].tolist() == pytest.approx([16.0, 7 / 6, 96 / 7])
     assert out["estimate"].tolist() == pytest.approx([140 / 6 - 16, 2 - 7 / 6, 140 / 12 - 96 / 7])
     assert out["n"].tolist() == [4, 4, 4]
-    # the customer bootstrap by hand: 300 resamples, seed 0, whole customers
+    # the customer bootstrap by hand: 300 resamples, seed 0, whole customers (eight distinct ones)
+    p = random_panel()
+    out = im.naive_gap(p)
     S = p.groupby("customer_id")[["revenue", "visits"]].sum().to_numpy()
-    c = resamples(4, 300)
-    rev_m, vis_m, cells_m = c[:, :2] @ S[:2, 0], c[:, :2] @ S[:2, 1], 3 * c[:, :2].sum(1)
-    rev_c, vis_c, cells_c = c[:, 2:] @ S[2:, 0], c[:, 2:] @ S[2:, 1], 3 * c[:, 2:].sum(1)
+    c = resamples(8, 300)
+    m = np.arange(8) % 2 == 0
+    rev_m, vis_m, cells_m = c[:, m] @ S[m, 0], c[:, m] @ S[m, 1], 3 * c[:, m].sum(1)
+    rev_c, vis_c, cells_c = c[:, ~m] @ S[~m, 0], c[:, ~m] @ S[~m, 1], 3 * c[:, ~m].sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = np.column_stack(
             [rev_m / cells_m - rev_c / cells_c, vis_m / cells_m - vis_c / cells_c, rev_m / vis_m - rev_c / vis_c]
@@ -245,6 +263,15 @@ def test_did_balanced_by_hand_with_its_bootstrap():
     np.testing.assert_allclose(out["ci_low"], lo)
     np.testing.assert_allclose(out["ci_high"], hi)
     np.testing.assert_allclose(out["se"], np.nanstd(draws, axis=0, ddof=1))
+    # with four customers many resamples coincide: eight distinct ones tell 300 draws from 301
+    q = random_panel()
+    wide = q.pivot(index="customer_id", columns="month", values="revenue").to_numpy()
+    ch = wide[:, 2] - wide[:, :2].mean(1)
+    m = np.arange(8) % 2 == 0
+    c8 = resamples(8, 300)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d8 = (c8[:, m] @ ch[m]) / c8[:, m].sum(1) - (c8[:, ~m] @ ch[~m]) / c8[:, ~m].sum(1)
+    np.testing.assert_allclose(im.did_balanced(q, return_draws=True)[1][:, 0], d8, atol=1e-9)
     frame, d = im.did_balanced(p, outcomes=["revenue", "visits"], return_draws=True)
     np.testing.assert_allclose(d, draws, atol=1e-12)
     assert frame.equals(out)
@@ -316,6 +343,31 @@ def imputation_by_hand(p: pd.DataFrame, outcome: str):
     return fit
 
 
+def random_card_panel(n: int = 8, seed: int = 5) -> pd.DataFrame:
+    """January before launch, February to April after; the first four customers get a card."""
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2026-01-01", periods=4, freq="MS")
+    E = np.zeros((n, 4))
+    for i in range(4):
+        start = 1 + i % 3
+        E[i, start] = 0.5
+        E[i, start + 1 :] = 1.0
+    Y = rng.gamma(2.0, 20.0, (n, 4)).round(2)
+    V = rng.integers(1, 5, (n, 4)).astype(float)
+    return pd.DataFrame(
+        {
+            "customer_id": np.repeat(np.arange(n), 4),
+            "month": list(months) * n,
+            "revenue": Y.ravel(),
+            "revenue_card": (Y * E).ravel(),
+            "visits": V.ravel(),
+            "visits_card": (V * E).ravel(),
+            "card_exposure": E.ravel(),
+            "post": [False, True, True, True] * n,
+        }
+    )
+
+
 def test_did_imputation_interval_from_its_own_resamples():
     p = card_panel()
     out, draws = im.did_imputation(p, outcomes=["revenue", "visits"], return_draws=True)
@@ -336,6 +388,12 @@ def test_did_imputation_interval_from_its_own_resamples():
     assert list(out.index) == ["revenue", "visits", "check"]
     # one outcome alone: no check row
     assert list(im.did_imputation(p, outcomes=["visits"], n_boot=5).index) == ["visits"]
+    # eight distinct customers: the 300 default draws, one by one
+    q = random_card_panel()
+    fit = imputation_by_hand(q, "revenue")
+    _, d = im.did_imputation(q, return_draws=True)
+    np.testing.assert_allclose(d[:, 0], [fit(row)[0] for row in resamples(8, 300)], rtol=1e-9)
+    assert im.did_imputation(q, n_boot=5).loc["revenue", "estimate"] == pytest.approx(fit(np.ones(8))[0])
 
 
 def test_did_imputation_month_effects_from_the_year_before():
