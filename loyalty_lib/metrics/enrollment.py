@@ -393,7 +393,7 @@ def stock_burndown(
     first = pd.Timestamp(start).normalize() if _ts(start) is not None else days.min()
     last = (pd.Timestamp(end) - pd.Timedelta(days=1)).normalize() if _ts(end) is not None else days.max()
     axis = pd.date_range(first, last, freq="D")
-    daily = days[(days >= first) & (days <= last)].value_counts().reindex(axis, fill_value=0)
+    daily = days.value_counts().reindex(axis, fill_value=0)  # days off the axis drop out here
     before = int((days < first).sum())
     out = pd.DataFrame({"date": axis, "issued": daily.to_numpy().astype(int)})
     out["cumulative_issued"] = before + out["issued"].cumsum()

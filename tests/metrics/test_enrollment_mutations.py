@@ -321,6 +321,10 @@ def test_stock_projection_pace_and_garwood_interval():
     # a 4-day window starting exactly at the Jan 5 10:00 issue counts it
     q = en.stock_projection(c, printed=10, as_of="2025-01-09 10:00", window_days=4).iloc[0]
     assert q["n"] == 4
+    # one card in the window (6 Jan): the exact Poisson bounds of a count of 1
+    one = en.stock_projection(c, printed=10, as_of="2025-01-07", window_days=1).iloc[0]
+    assert one["n"] == 1 and one["pace_ci_low"] == pytest.approx(sps.chi2.ppf(0.025, 2) / 2)
+    assert one["pace_ci_high"] == pytest.approx(sps.chi2.ppf(0.975, 4) / 2)
     # no card in the window: no pace, an open-ended date
     r = en.stock_projection(c, printed=10, as_of="2025-03-01", window_days=7).iloc[0]
     assert r["n"] == 0 and r["pace_ci_low"] == 0 and r["estimate"] == np.inf and r["ci_high"] == np.inf
