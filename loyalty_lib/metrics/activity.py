@@ -310,6 +310,7 @@ def cohort_retention(
     max_months: int = 12,
     customers: Sequence | None = None,
     level: float = 0.95,
+    backend=None,
 ) -> pd.DataFrame:
     """Monthly cohort retention: share of a cohort with a receipt in month *m* after joining.
 
@@ -335,6 +336,10 @@ def cohort_retention(
         so an old customer's first receipt in the data is not mistaken for a first purchase).
     level : float
         Confidence level.
+    backend : str or Ibis backend, optional
+        With ``cohort="first_purchase"``: the counts are made by
+        :func:`loyalty_lib.engine.cohort_counts` on that backend (``transactions`` may then be a
+        Parquet path or an Ibis table) and only they reach pandas; default: in memory here.
 
     Returns
     -------
@@ -345,27 +350,35 @@ def cohort_retention(
     f = "cohort_retention"
     if cohort not in ("first_purchase", "card_issue"):
         raise ValueError(f"{f}: cohort must be 'first_purchase' or 'card_issue', got {cohort!r}")
-    t = _receipts(transactions, [], f)
     end = pd.Timestamp(end)
-    t = t[t["date"] < end]
-    if customers is not None:
-        t = t[t["customer_id"].isin(customers)]
-    mon = t["date"].dt.year * 12 + t["date"].dt.month - 1
-    if cohort == "first_purchase":
-        start = mon.groupby(t["customer_id"]).min()
+    if backend is not None and cohort == "first_purchase":
+        from loyalty_lib import engine
+
+        got = engine.cohort_counts(transactions, end=end, max_months=max_months, customers=customers, backend=backend)
+        c = got["cohort"].dt.year * 12 + got["cohort"].dt.month - 1
+        k = pd.Series(got["customers"].to_numpy(), index=pd.MultiIndex.from_arrays([c, got["month"]], names=["c", "m"]))
+        size = pd.Series(got["cohort_size"].to_numpy(), index=c.to_numpy()).groupby(level=0).first()
     else:
-        if cards is None:
-            raise ValueError(f"{f}: cohort='card_issue' needs the cards table")
-        mt = member_table(cards, transactions, end=end)
+        t = _receipts(transactions, [], f)
+        t = t[t["date"] < end]
         if customers is not None:
-            mt = mt[mt["customer_id"].isin(customers)]
-        d = mt["issued_date"]
-        start = pd.Series((d.dt.year * 12 + d.dt.month - 1).to_numpy(), index=mt["customer_id"])
-    diff = mon - t["customer_id"].map(start)
-    act = pd.DataFrame({"customer_id": t["customer_id"], "c": t["customer_id"].map(start), "m": diff})
-    act = act[(act["m"] >= 0) & (act["m"] <= max_months)].drop_duplicates()
-    k = act.groupby(["c", "m"]).size()
-    size = start.value_counts()
+            t = t[t["customer_id"].isin(customers)]
+        mon = t["date"].dt.year * 12 + t["date"].dt.month - 1
+        if cohort == "first_purchase":
+            start = mon.groupby(t["customer_id"]).min()
+        else:
+            if cards is None:
+                raise ValueError(f"{f}: cohort='card_issue' needs the cards table")
+            mt = member_table(cards, transactions, end=end)
+            if customers is not None:
+                mt = mt[mt["customer_id"].isin(customers)]
+            d = mt["issued_date"]
+            start = pd.Series((d.dt.year * 12 + d.dt.month - 1).to_numpy(), index=mt["customer_id"])
+        diff = mon - t["customer_id"].map(start)
+        act = pd.DataFrame({"customer_id": t["customer_id"], "c": t["customer_id"].map(start), "m": diff})
+        act = act[(act["m"] >= 0) & (act["m"] <= max_months)].drop_duplicates()
+        k = act.groupby(["c", "m"]).size()
+        size = start.value_counts()
     grid = pd.MultiIndex.from_product([size.index.sort_values(), range(max_months + 1)], names=["c", "m"])
     cells = pd.DataFrame(index=grid).reset_index()
     cells["n"] = cells["c"].map(size).astype(int)
@@ -396,6 +409,7 @@ def return_curve(
     k_max: int = 8,
     customers: Sequence | None = None,
     level: float = 0.95,
+    backend=None,
 ) -> pd.DataFrame:
     """Return curve: P(visit k+1 within ``horizon_days`` | visit k), k = 1..``k_max``.
 
@@ -419,6 +433,10 @@ def return_curve(
         data window, so that k counts their real visits and not visits since the data began.
     level : float
         Confidence level.
+    backend : str or Ibis backend, optional
+        When given, the counts are made by :func:`loyalty_lib.engine.return_counts` on that
+        backend (``transactions`` may then be a Parquet path or an Ibis table) and only they
+        reach pandas; default: in memory here.
 
     Returns
     -------
@@ -436,6 +454,15 @@ def return_curve(
     f = "return_curve"
     if horizon_days <= 0 or k_max < 1:
         raise ValueError(f"{f}: horizon_days and k_max must be positive")
+    if backend is not None:
+        from loyalty_lib import engine
+
+        c = engine.return_counts(
+            transactions, horizon_days=horizon_days, end=end, k_max=k_max, customers=customers, backend=backend
+        )
+        return proportion_frame(
+            c["successes"].to_numpy(), c["n"].to_numpy(), index=pd.Index(c["k"], name="k"), level=level
+        )
     t = _receipts(transactions, [], f)
     end = pd.Timestamp(end)
     t = t[t["date"] < end]
