@@ -259,7 +259,7 @@ def _ibis_totals(d) -> dict:
 
 
 # ----------------------------------------------------------------------------- customer summary
-def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
+def customer_summary(receipts, *, start=None, end=None, backend="auto") -> pd.DataFrame:
     """One row per identified customer: receipts, visits, revenue, first and last purchase.
 
     Parameters
@@ -267,6 +267,8 @@ def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     receipts : DataFrame, path or Ibis table
         Receipts with ``customer_id, date, amount, gross_amount``; anonymous receipts (no
         customer id) are left out.
+    start : date-like, optional
+        Receipts before it are left out.
     end : date-like, optional
         Exclusive end: receipts on or after it are left out.
     backend : str or Ibis backend
@@ -288,7 +290,7 @@ def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     """
     cols = ["customer_id", "date", "amount", "gross_amount"]
     con, t = _plan(receipts, backend, cols, "customer_summary")
-    d = _identified(con, t, end)
+    d = _since(con, _identified(con, t, end), start)
     if con is None:
         out = (
             d.assign(visit=_visit_flag(d))

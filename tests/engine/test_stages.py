@@ -10,6 +10,7 @@ from test_engine import receipts, tiny
 from loyalty_lib import engine
 from loyalty_lib.dataset import visits_mask
 from loyalty_lib.metrics import activity, designs, impact
+from loyalty_lib.metrics import audience as au
 from loyalty_lib.metrics import branches as br
 from loyalty_lib.snapshot import open_snapshot, write_snapshot
 from loyalty_lib.study import Study
@@ -183,3 +184,29 @@ def test_cohort_retention_is_the_same_through_the_engine(snap):
                 engine.receipts_of(snap, b), end=study.end, max_months=6, customers=customers, backend=b
             )
             close(got, ref)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_customer_summary_in_a_window_by_hand(backend):
+    # from Jan 10: a's return (Jan 20) and visit (Mar 3); b's visit (Feb 10)
+    cs = engine.customer_summary(tiny(), start="2025-01-10", backend=backend)
+    assert cs[["customer_id", "receipts", "visits", "revenue"]].values.tolist() == [
+        ["a", 2, 1, 10.0],
+        ["b", 1, 1, 80.0],
+    ]
+
+
+def test_rfm_segments_are_the_same_through_the_engine(snap):
+    tx = snap.transactions
+    as_of = pd.Timestamp(tx["date"].max()).normalize() + pd.Timedelta(days=1)
+    ids = snap.customers["customer_id"]
+    ref = au.rfm_table(tx, as_of=as_of, window_days=365, customers=ids)
+    unordered = au.rfm_table(tx, as_of=as_of, window_days=180).sort_values("customer_id", ignore_index=True)
+    months = pd.date_range(end=as_of, periods=3, freq="MS")
+    seg = au.monthly_segments(tx, months, customers=ids)
+    assert ref["frequency"].sum() > 0 and seg["segment"].nunique() > 2
+    for b in BACKENDS:
+        src = engine.receipts_of(snap, b)
+        close(au.rfm_table(src, as_of=as_of, window_days=365, customers=ids, backend=b), ref)
+        close(au.rfm_table(src, as_of=as_of, window_days=180, backend=b), unordered)
+        close(au.monthly_segments(src, months, customers=ids, backend=b), seg)
