@@ -753,6 +753,52 @@ def return_counts(
     return _tidy(out, ["k"], ints=("k", "n", "successes"))
 
 
+def last_visits(receipts, *, end, customers=None, with_card: bool = False, backend="auto") -> pd.DataFrame:
+    """Each identified customer's last visit before ``end``: what the activity windows are counted on.
+
+    Visits are the receipts with ``gross_amount > 0`` when the receipts have that column, else
+    every receipt.
+
+    Parameters
+    ----------
+    receipts : DataFrame, path or Ibis table
+        Receipts with ``customer_id, date`` (``card_id`` with ``with_card``).
+    end : date-like
+        Exclusive end.
+    customers : sequence, optional
+        Only these customers (the members, say).
+    with_card : bool
+        Only visits paid with a card (``card_id`` given).
+    backend : str or Ibis backend
+        Where it runs (see :mod:`loyalty_lib.engine`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id, last_visit``, one row per customer with such a visit.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "gross_amount": [5.0, -5.0, 3.0],
+    ...                    "date": pd.to_datetime(["2025-05-01", "2025-05-20", "2025-05-30"])})
+    >>> last_visits(tx, end="2025-06-01", backend="pandas")["last_visit"].dt.day.tolist()
+    [1, 30]
+    """
+    end = _end(end)
+    cols = ["customer_id", "date", *(["card_id"] if with_card else [])]
+    con, t = _plan(receipts, backend, cols, "last_visits", optional=["gross_amount"])
+    t = _among(con, _visits(con, t), customers)
+    if con is None:
+        d = t[t["customer_id"].notna() & (t["date"] < end)]
+        d = d[d["card_id"].notna()] if with_card else d
+        out = d.groupby("customer_id", sort=False)["date"].max().rename("last_visit").reset_index()
+    else:
+        d = t.filter(t.customer_id.notnull() & (t.date < end.to_pydatetime()))
+        d = d.filter(d.card_id.notnull()) if with_card else d
+        out = _run(con, d.group_by("customer_id").aggregate(last_visit=d.date.max()))
+    return _tidy(out, ["customer_id"], times=("last_visit",))
+
+
 def active_counts(receipts, *, end, windows: Sequence[int] = (30, 90), backend="auto") -> pd.DataFrame:
     """Identified customers with a visit in each window of the last *w* days before ``end``.
 

@@ -79,6 +79,7 @@ def active_members(
     basis: str = "any",
     member_since: pd.Series | None = None,
     level: float = 0.95,
+    backend=None,
 ) -> pd.DataFrame:
     """Share of members active in the last *w* days before ``end``, with Wilson CIs.
 
@@ -102,6 +103,10 @@ def active_members(
         data whose cards carry no issue date; default the cards' issue dates.
     level : float
         Confidence level.
+    backend : str or Ibis backend, optional
+        When given, each member's last visit is found by :func:`loyalty_lib.engine.last_visits`
+        on that backend (``transactions`` may then be a Parquet path or an Ibis table, and
+        ``member_since`` is needed) and only those dates reach pandas; default: in memory here.
 
     Returns
     -------
@@ -121,6 +126,8 @@ def active_members(
     f = "active_members"
     if basis not in ("any", "card"):
         raise ValueError(f"{f}: basis must be 'any' or 'card', got {basis!r}")
+    if backend is not None:
+        return _active_members_engine(transactions, cards, end, windows, basis, member_since, level, backend)
     t = _receipts(transactions, ["card_id"], f)
     end = pd.Timestamp(end)
     m = _member_starts(cards, transactions, end, member_since)
@@ -133,6 +140,27 @@ def active_members(
         act = t.loc[(t["date"] >= start) & (t["date"] < end), "customer_id"].unique()
         ks.append(int(members.isin(act).sum()))
         ns.append(len(members))
+    return proportion_frame(ks, ns, index=pd.Index(list(windows), name="window_days"), level=level)
+
+
+def _active_members_engine(transactions, cards, end, windows, basis, member_since, level, backend):
+    """:func:`active_members` on the members' last visits, found by the engine."""
+    from loyalty_lib import engine
+
+    if member_since is None and not isinstance(transactions, pd.DataFrame):
+        raise ValueError("active_members: give member_since when the receipts are not a DataFrame")
+    end = pd.Timestamp(end)
+    m = _member_starts(cards, transactions, end, member_since)
+    last = engine.last_visits(
+        transactions, end=end, customers=m["customer_id"], with_card=basis == "card", backend=backend
+    )
+    last = m["customer_id"].map(last.set_index("customer_id")["last_visit"]).to_numpy("datetime64[ns]")
+    ks, ns = [], []
+    for w in windows:  # a handful of windows, each vectorised
+        start = end - pd.Timedelta(days=int(w))
+        is_member = (m["issued_date"] < start).to_numpy()
+        ks.append(int((is_member & (last >= start.to_datetime64())).sum()))
+        ns.append(int(is_member.sum()))
     return proportion_frame(ks, ns, index=pd.Index(list(windows), name="window_days"), level=level)
 
 

@@ -210,3 +210,24 @@ def test_rfm_segments_are_the_same_through_the_engine(snap):
         close(au.rfm_table(src, as_of=as_of, window_days=365, customers=ids, backend=b), ref)
         close(au.rfm_table(src, as_of=as_of, window_days=180, backend=b), unordered)
         close(au.monthly_segments(src, months, customers=ids, backend=b), seg)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_last_visits_by_hand(backend):
+    tx = tiny().assign(card_id=[1, None, 1, None, 2, None])
+    # a's last visit is Mar 3 (the Jan 20 return is none); with the card, the Jan 6 10:00 one
+    got = engine.last_visits(tx, end="2025-04-01", backend=backend)
+    assert got["last_visit"].tolist() == pd.to_datetime(["2025-03-03", "2025-02-10"]).tolist()
+    card = engine.last_visits(tx, end="2025-04-01", with_card=True, customers=["a"], backend=backend)
+    assert card.values.tolist() == [["a", pd.Timestamp("2025-01-06 10:00")]]
+
+
+def test_active_members_are_the_same_through_the_engine(snap):
+    study = Study.from_data(snap)
+    kw = {"end": study.end, "windows": [30, 90, 365], "member_since": study.member_since}
+    for basis in ("any", "card"):
+        ref = activity.active_members(snap.transactions, snap.cards, basis=basis, **kw)
+        assert ref["successes"].sum() > 0
+        for b in BACKENDS:
+            got = activity.active_members(engine.receipts_of(snap, b), snap.cards, basis=basis, backend=b, **kw)
+            close(got, ref)
