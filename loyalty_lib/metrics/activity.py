@@ -856,6 +856,7 @@ def churn_rate(
     groups: pd.DataFrame | None = None,
     by: str | None = None,
     level: float = 0.95,
+    backend=None,
 ) -> pd.DataFrame:
     """Churn over one period: of customers who bought in the previous N days, who stopped.
 
@@ -878,6 +879,11 @@ def churn_rate(
         Group column; ``None`` gives one row ``all``.
     level : float
         Confidence level.
+    backend : str or Ibis backend, optional
+        When given, the base and who came back are read off each customer's last visit before
+        ``end - N`` and before ``end`` (:func:`loyalty_lib.engine.last_visits` on that backend;
+        ``transactions`` may then be a Parquet path or an Ibis table); anonymous receipts are
+        then no customer. Default: in memory here.
 
     Returns
     -------
@@ -888,11 +894,19 @@ def churn_rate(
     f = "churn_rate"
     if churn_days <= 0:
         raise ValueError(f"{f}: churn_days must be positive, got {churn_days}")
-    t = _receipts(transactions, [], f)
     end = pd.Timestamp(end)
     n_ = pd.Timedelta(days=int(churn_days))
-    base = pd.Index(t.loc[(t["date"] >= end - 2 * n_) & (t["date"] < end - n_), "customer_id"].unique())
-    recent = t.loc[(t["date"] >= end - n_) & (t["date"] < end), "customer_id"].unique()
+    if backend is None:
+        t = _receipts(transactions, [], f)
+        base = pd.Index(t.loc[(t["date"] >= end - 2 * n_) & (t["date"] < end - n_), "customer_id"].unique())
+        recent = t.loc[(t["date"] >= end - n_) & (t["date"] < end), "customer_id"].unique()
+    else:
+        from loyalty_lib import engine
+
+        before = engine.last_visits(transactions, end=end - n_, backend=backend)
+        base = pd.Index(before.loc[before["last_visit"] >= end - 2 * n_, "customer_id"])
+        last = engine.last_visits(transactions, end=end, customers=base, backend=backend)
+        recent = last.loc[last["last_visit"] >= end - n_, "customer_id"]
     frame = pd.DataFrame({"customer_id": base, "churned": ~base.isin(recent)})
     if by is None:
         frame["group"] = "all"

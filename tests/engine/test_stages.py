@@ -106,6 +106,11 @@ def snap(small_ds, tmp_path_factory):
     return open_snapshot(folder)
 
 
+@pytest.fixture(scope="module")
+def study(snap):
+    return Study.from_data(snap)
+
+
 def test_receipts_of_gives_the_parquet_file_to_a_database_only(snap, small_ds):
     assert str(engine.receipts_of(snap, "duckdb")).endswith("transactions.parquet")
     assert isinstance(engine.receipts_of(snap, "pandas"), pd.DataFrame)
@@ -132,8 +137,7 @@ def per_receipt_panel(ds, study, keep):
     return impact.add_treatment(panel, cards, launch=designs.reference_end(study)).reset_index(drop=True)
 
 
-def test_the_impact_panel_is_the_per_receipt_panel_on_every_backend(snap):
-    study = Study.from_data(snap)
+def test_the_impact_panel_is_the_per_receipt_panel_on_every_backend(snap, study):
     ref = per_receipt_panel(snap, study, set(study.established_ids))
     assert ref["revenue_card"].abs().sum() > 0 and ref["visits"].sum() > 0
     for backend in BACKENDS:
@@ -142,8 +146,7 @@ def test_the_impact_panel_is_the_per_receipt_panel_on_every_backend(snap):
     close(designs.impact_panel(snap, study, established=False, joined_only=False, backend="duckdb"), everybody)
 
 
-def test_the_stage_estimates_are_the_same_through_either_backend(snap):
-    study = Study.from_data(snap)
+def test_the_stage_estimates_are_the_same_through_either_backend(snap, study):
     design = designs.choose_design(study)
     got = [
         designs.program_effect(
@@ -173,8 +176,7 @@ def test_the_stage_estimates_are_the_same_through_either_backend(snap):
             )
 
 
-def test_cohort_retention_is_the_same_through_the_engine(snap):
-    study = Study.from_data(snap)
+def test_cohort_retention_is_the_same_through_the_engine(snap, study):
     tx = snap.transactions
     for customers in (study.new_ids, None):
         ref = activity.cohort_retention(tx, end=study.end, max_months=6, customers=customers)
@@ -222,12 +224,22 @@ def test_last_visits_by_hand(backend):
     assert card.values.tolist() == [["a", pd.Timestamp("2025-01-06 10:00")]]
 
 
-def test_active_members_are_the_same_through_the_engine(snap):
-    study = Study.from_data(snap)
+def test_active_members_are_the_same_through_the_engine(snap, study):
     kw = {"end": study.end, "windows": [30, 90, 365], "member_since": study.member_since}
     for basis in ("any", "card"):
         ref = activity.active_members(snap.transactions, snap.cards, basis=basis, **kw)
         assert ref["successes"].sum() > 0
         for b in BACKENDS:
             got = activity.active_members(engine.receipts_of(snap, b), snap.cards, basis=basis, backend=b, **kw)
+            close(got, ref)
+
+
+def test_churn_is_the_same_through_the_engine(snap, study):
+    groups = activity.customer_groups(snap.customers, snap.cards, members=study.members["customer_id"])
+    for days in (60, 120):
+        ref = activity.churn_rate(snap.transactions, end=study.end, churn_days=days, groups=groups, by="member")
+        assert ref["successes"].sum() > 0
+        for b in BACKENDS:
+            src = engine.receipts_of(snap, b)
+            got = activity.churn_rate(src, end=study.end, churn_days=days, groups=groups, by="member", backend=b)
             close(got, ref)
