@@ -106,9 +106,10 @@ def receipts_of(ds, backend="auto"):
     folder = getattr(ds, "_folder", None)
     path = Path(folder) / "transactions.parquet" if folder is not None else None
     if isinstance(backend, str) and "://" in backend:
-        con = connect(backend)
-        if "transactions" in con.list_tables():  # a warehouse holding the receipts
-            return con.table("transactions")
+        import ibis.common.exceptions as ibis_errors
+
+        with _quiet(), contextlib.suppress(ibis_errors.TableNotFound):  # (list_tables fails on DuckDB 2)
+            return connect(backend).table("transactions")  # a warehouse holding the receipts
     if path is not None and path.is_file() and resolve(backend, _n_rows(path)) is not None:
         return path
     return ds.transactions
@@ -213,6 +214,9 @@ def _run(con, expr) -> pd.DataFrame:
 def _tidy(df: pd.DataFrame, keys: list[str], ints=(), floats=(), times=()) -> pd.DataFrame:
     """Same shape from every backend: sorted by ``keys``, fixed dtypes, a fresh index."""
     out = df.copy()
+    for c in keys:  # a category key (a snapshot's store ids) sorts by its values, as in a database
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(out[c].cat.categories.dtype)
     for c in ints:
         out[c] = out[c].astype("int64")
     for c in floats:

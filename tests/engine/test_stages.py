@@ -8,7 +8,7 @@ import pytest
 from test_engine import receipts, tiny
 
 from loyalty_lib import engine
-from loyalty_lib.dataset import visits_mask
+from loyalty_lib.dataset import Dataset, visits_mask
 from loyalty_lib.metrics import activity, designs, impact
 from loyalty_lib.metrics import audience as au
 from loyalty_lib.metrics import branches as br
@@ -243,3 +243,25 @@ def test_churn_is_the_same_through_the_engine(snap, study):
             src = engine.receipts_of(snap, b)
             got = activity.churn_rate(src, end=study.end, churn_days=days, groups=groups, by="member", backend=b)
             close(got, ref)
+
+
+def test_a_connection_string_reads_the_receipts_where_they_are(tmp_path, snap):
+    import duckdb
+
+    url = f"duckdb://{tmp_path / 'shop.ddb'}"
+    with duckdb.connect(str(tmp_path / "shop.ddb")) as db:
+        db.register("tx", tiny())
+        db.execute("CREATE TABLE transactions AS SELECT * FROM tx")
+    ds = Dataset(
+        customers=pd.DataFrame(), cards=pd.DataFrame(), transactions=tiny().iloc[:0]
+    )  # the warehouse's table is read, not this one
+    src = engine.receipts_of(ds, url)
+    assert not isinstance(src, pd.DataFrame)
+    close(engine.customer_month(src, backend=url), engine.customer_month(tiny(), backend="pandas"))
+    # a database without the receipts: the snapshot's Parquet file is read into it
+    other = f"duckdb://{tmp_path / 'empty.ddb'}"
+    assert str(engine.receipts_of(snap, other)).endswith("transactions.parquet")
+    close(
+        engine.store_month(engine.receipts_of(snap, other), backend=other),
+        engine.store_month(snap.transactions, backend="pandas"),
+    )
