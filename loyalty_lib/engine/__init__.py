@@ -7,8 +7,8 @@ an `Ibis <https://ibis-project.org>`_ expression, which runs unchanged on the em
 (BigQuery, Snowflake, ...) given an Ibis connection string; a plain pandas/numpy path computes
 the same tables in memory for small data, without any database.
 
-The ``backend`` argument of every function (and the ``backend`` parameter of the notebooks that
-use the engine) chooses where it runs:
+The ``backend`` argument of every function (and the ``engine_backend`` parameter of notebooks
+03, 06 and 08, ``backend`` in 07) chooses where it runs:
 
 - ``"pandas"``: in memory, in this process (the pandas path);
 - ``"duckdb"``: an embedded DuckDB database in this process (:func:`connect`);
