@@ -79,6 +79,7 @@ def active_members(
     basis: str = "any",
     member_since: pd.Series | None = None,
     level: float = 0.95,
+    backend=None,
 ) -> pd.DataFrame:
     """Share of members active in the last *w* days before ``end``, with Wilson CIs.
 
@@ -102,6 +103,10 @@ def active_members(
         data whose cards carry no issue date; default the cards' issue dates.
     level : float
         Confidence level.
+    backend : str or Ibis backend, optional
+        When given, each member's last visit is found by :func:`loyalty_lib.engine.last_visits`
+        on that backend (``transactions`` may then be a Parquet path or an Ibis table, and
+        ``member_since`` is needed) and only those dates reach pandas; default: in memory here.
 
     Returns
     -------
@@ -121,6 +126,8 @@ def active_members(
     f = "active_members"
     if basis not in ("any", "card"):
         raise ValueError(f"{f}: basis must be 'any' or 'card', got {basis!r}")
+    if backend is not None:
+        return _active_members_engine(transactions, cards, end, windows, basis, member_since, level, backend)
     t = _receipts(transactions, ["card_id"], f)
     end = pd.Timestamp(end)
     m = _member_starts(cards, transactions, end, member_since)
@@ -133,6 +140,27 @@ def active_members(
         act = t.loc[(t["date"] >= start) & (t["date"] < end), "customer_id"].unique()
         ks.append(int(members.isin(act).sum()))
         ns.append(len(members))
+    return proportion_frame(ks, ns, index=pd.Index(list(windows), name="window_days"), level=level)
+
+
+def _active_members_engine(transactions, cards, end, windows, basis, member_since, level, backend):
+    """:func:`active_members` on the members' last visits, found by the engine."""
+    from loyalty_lib import engine
+
+    if member_since is None and not isinstance(transactions, pd.DataFrame):
+        raise ValueError("active_members: give member_since when the receipts are not a DataFrame")
+    end = pd.Timestamp(end)
+    m = _member_starts(cards, transactions, end, member_since)
+    last = engine.last_visits(
+        transactions, end=end, customers=m["customer_id"], with_card=basis == "card", backend=backend
+    )
+    last = m["customer_id"].map(last.set_index("customer_id")["last_visit"]).to_numpy("datetime64[ns]")
+    ks, ns = [], []
+    for w in windows:  # a handful of windows, each vectorised
+        start = end - pd.Timedelta(days=int(w))
+        is_member = (m["issued_date"] < start).to_numpy()
+        ks.append(int((is_member & (last >= start.to_datetime64())).sum()))
+        ns.append(int(is_member.sum()))
     return proportion_frame(ks, ns, index=pd.Index(list(windows), name="window_days"), level=level)
 
 
@@ -310,6 +338,7 @@ def cohort_retention(
     max_months: int = 12,
     customers: Sequence | None = None,
     level: float = 0.95,
+    backend=None,
 ) -> pd.DataFrame:
     """Monthly cohort retention: share of a cohort with a receipt in month *m* after joining.
 
@@ -335,6 +364,10 @@ def cohort_retention(
         so an old customer's first receipt in the data is not mistaken for a first purchase).
     level : float
         Confidence level.
+    backend : str or Ibis backend, optional
+        With ``cohort="first_purchase"``: the counts are made by
+        :func:`loyalty_lib.engine.cohort_counts` on that backend (``transactions`` may then be a
+        Parquet path or an Ibis table) and only they reach pandas; default: in memory here.
 
     Returns
     -------
@@ -345,28 +378,36 @@ def cohort_retention(
     f = "cohort_retention"
     if cohort not in ("first_purchase", "card_issue"):
         raise ValueError(f"{f}: cohort must be 'first_purchase' or 'card_issue', got {cohort!r}")
-    t = _receipts(transactions, [], f)
     end = pd.Timestamp(end)
-    t = t[t["date"] < end]  # no mutate: a receipt from end on is in a month not complete, dropped below
-    if customers is not None:
-        t = t[t["customer_id"].isin(customers)]
-    mon = t["date"].dt.year * 12 + t["date"].dt.month - 1
-    if cohort == "first_purchase":
-        start = mon.groupby(t["customer_id"]).min()
+    if backend is not None and cohort == "first_purchase":
+        from loyalty_lib import engine
+
+        got = engine.cohort_counts(transactions, end=end, max_months=max_months, customers=customers, backend=backend)
+        c = got["cohort"].dt.year * 12 + got["cohort"].dt.month - 1
+        k = pd.Series(got["customers"].to_numpy(), index=pd.MultiIndex.from_arrays([c, got["month"]], names=["c", "m"]))
+        size = pd.Series(got["cohort_size"].to_numpy(), index=c.to_numpy()).groupby(level=0).first()
     else:
-        if cards is None:
-            raise ValueError(f"{f}: cohort='card_issue' needs the cards table")
-        mt = member_table(cards, transactions, end=end)
+        t = _receipts(transactions, [], f)
+        t = t[t["date"] < end]  # no mutate: a receipt from end on is in a month not complete, dropped below
         if customers is not None:
-            mt = mt[mt["customer_id"].isin(customers)]
-        d = mt["issued_date"]
-        start = pd.Series((d.dt.year * 12 + d.dt.month - 1).to_numpy(), index=mt["customer_id"])
-    diff = mon - t["customer_id"].map(start)
-    act = pd.DataFrame({"customer_id": t["customer_id"], "c": t["customer_id"].map(start), "m": diff})
-    # customers active per cohort and month; months before joining or after max_months are not
-    # on the grid below
-    k = act.drop_duplicates().groupby(["c", "m"]).size()
-    size = start.value_counts()
+            t = t[t["customer_id"].isin(customers)]
+        mon = t["date"].dt.year * 12 + t["date"].dt.month - 1
+        if cohort == "first_purchase":
+            start = mon.groupby(t["customer_id"]).min()
+        else:
+            if cards is None:
+                raise ValueError(f"{f}: cohort='card_issue' needs the cards table")
+            mt = member_table(cards, transactions, end=end)
+            if customers is not None:
+                mt = mt[mt["customer_id"].isin(customers)]
+            d = mt["issued_date"]
+            start = pd.Series((d.dt.year * 12 + d.dt.month - 1).to_numpy(), index=mt["customer_id"])
+        diff = mon - t["customer_id"].map(start)
+        act = pd.DataFrame({"customer_id": t["customer_id"], "c": t["customer_id"].map(start), "m": diff})
+        # customers active per cohort and month; months before joining or after max_months are not
+        # on the grid below
+        k = act.drop_duplicates().groupby(["c", "m"]).size()
+        size = start.value_counts()
     grid = pd.MultiIndex.from_product([size.index.sort_values(), range(max_months + 1)], names=["c", "m"])
     cells = pd.DataFrame(index=grid).reset_index()
     cells["n"] = cells["c"].map(size).astype(int)
@@ -397,6 +438,7 @@ def return_curve(
     k_max: int = 8,
     customers: Sequence | None = None,
     level: float = 0.95,
+    backend=None,
 ) -> pd.DataFrame:
     """Return curve: P(visit k+1 within ``horizon_days`` | visit k), k = 1..``k_max``.
 
@@ -420,6 +462,10 @@ def return_curve(
         data window, so that k counts their real visits and not visits since the data began.
     level : float
         Confidence level.
+    backend : str or Ibis backend, optional
+        When given, the counts are made by :func:`loyalty_lib.engine.return_counts` on that
+        backend (``transactions`` may then be a Parquet path or an Ibis table) and only they
+        reach pandas; default: in memory here.
 
     Returns
     -------
@@ -437,6 +483,15 @@ def return_curve(
     f = "return_curve"
     if horizon_days <= 0 or k_max < 1:
         raise ValueError(f"{f}: horizon_days and k_max must be positive")
+    if backend is not None:
+        from loyalty_lib import engine
+
+        c = engine.return_counts(
+            transactions, horizon_days=horizon_days, end=end, k_max=k_max, customers=customers, backend=backend
+        )
+        return proportion_frame(
+            c["successes"].to_numpy(), c["n"].to_numpy(), index=pd.Index(c["k"], name="k"), level=level
+        )
     t = _receipts(transactions, [], f)
     end = pd.Timestamp(end)
     t = t[t["date"] < end]
@@ -798,6 +853,7 @@ def churn_rate(
     groups: pd.DataFrame | None = None,
     by: str | None = None,
     level: float = 0.95,
+    backend=None,
 ) -> pd.DataFrame:
     """Churn over one period: of customers who bought in the previous N days, who stopped.
 
@@ -820,6 +876,11 @@ def churn_rate(
         Group column; ``None`` gives one row ``all``.
     level : float
         Confidence level.
+    backend : str or Ibis backend, optional
+        When given, the base and who came back are read off each customer's last visit before
+        ``end - N`` and before ``end`` (:func:`loyalty_lib.engine.last_visits` on that backend;
+        ``transactions`` may then be a Parquet path or an Ibis table); anonymous receipts are
+        then no customer. Default: in memory here.
 
     Returns
     -------
@@ -830,11 +891,19 @@ def churn_rate(
     f = "churn_rate"
     if churn_days <= 0:
         raise ValueError(f"{f}: churn_days must be positive, got {churn_days}")
-    t = _receipts(transactions, [], f)
     end = pd.Timestamp(end)
     n_ = pd.Timedelta(days=int(churn_days))
-    base = pd.Index(t.loc[(t["date"] >= end - 2 * n_) & (t["date"] < end - n_), "customer_id"].unique())
-    recent = t.loc[(t["date"] >= end - n_) & (t["date"] < end), "customer_id"].unique()
+    if backend is None:
+        t = _receipts(transactions, [], f)
+        base = pd.Index(t.loc[(t["date"] >= end - 2 * n_) & (t["date"] < end - n_), "customer_id"].unique())
+        recent = t.loc[(t["date"] >= end - n_) & (t["date"] < end), "customer_id"].unique()
+    else:
+        from loyalty_lib import engine
+
+        before = engine.last_visits(transactions, end=end - n_, backend=backend)
+        base = pd.Index(before.loc[before["last_visit"] >= end - 2 * n_, "customer_id"])
+        last = engine.last_visits(transactions, end=end, customers=base, backend=backend)
+        recent = last.loc[last["last_visit"] >= end - n_, "customer_id"]
     frame = pd.DataFrame({"customer_id": base, "churned": ~base.isin(recent)})
     if by is None:
         frame["group"] = "all"
