@@ -59,7 +59,10 @@ MODULE_TESTS: dict[str, list[str]] = {
     # the quick hand-worked tables first: most mutants die there, before the slower recovery tests
     "loyalty_lib/metrics/activity.py": ["tests/metrics/test_activity_mutations.py", "tests/metrics/test_activity.py"],
     "loyalty_lib/metrics/basket.py": ["tests/metrics/test_basket_mutations.py", "tests/metrics/test_basket.py"],
-    "loyalty_lib/metrics/enrollment.py": ["tests/metrics/test_enrollment.py"],
+    "loyalty_lib/metrics/enrollment.py": [
+        "tests/metrics/test_enrollment.py",
+        "tests/metrics/test_enrollment_mutations.py",
+    ],
     "loyalty_lib/metrics/satisfaction.py": [
         "tests/metrics/test_satisfaction.py",
         "tests/metrics/test_satisfaction_mutations.py",
@@ -69,6 +72,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/metrics/test_impact.py",
         "tests/metrics/test_impact_mutations.py",
         "tests/metrics/test_impact_calibration.py",
+        "tests/metrics/test_impact_fit.py",
     ],
     "loyalty_lib/stats.py": ["tests/test_stats.py", "tests/test_stats_mutations.py"],
 }
