@@ -360,3 +360,15 @@ def test_breakage_interval_stays_within_the_balances(book):
     p = activity.points_summary(ledger[ledger["customer_id"].isin([2, 4])], tx, end="2025-07-01")
     assert p.loc["breakage_share", ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx([0.4, 0.0, 1.0])
     assert p.loc["expected_liability", ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx([30.0, 0.0, 50.0])
+
+
+def test_expected_liability_of_a_mostly_idle_book(book):
+    ledger, tx = book
+    # c3 (1 point, active), c4 (2, idle), c5 (1, idle): breakage 3 / 4, clustered se by hand; the
+    # low end stays above 0, the high end is cut at 1. Liability 4 points x 10 RUB = 40
+    p = activity.points_summary(ledger[ledger["customer_id"].isin([3, 4, 5])], tx, end="2025-07-01")
+    lo = 0.75 - Z * clustered_ratio_se([0, 2, 1], [1, 2, 1])
+    assert p.loc["breakage_share", ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx([0.75, lo, 1.0])
+    assert p.loc["expected_liability", ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx(
+        [10.0, 0.0, 40 * (1 - lo)]
+    )
