@@ -483,6 +483,35 @@ def test_join_event_profile_by_hand_with_its_bootstrap():
     np.testing.assert_allclose(prof["ci_high"], hi)
 
 
+def test_join_event_profile_default_interval_on_distinct_customers():
+    # the profile written out: each member's gap k months after the first month with a card,
+    # own pre-launch level and that month's effect (over before-the-card time) taken off
+    q = random_card_panel()
+    grid = q.pivot(index="customer_id", columns="month")
+    Y, Yc, E = (grid[c].to_numpy(float) for c in ("revenue", "revenue_card", "card_exposure"))
+    level = Y[:, 0]  # one month before launch
+    first = np.where(E.sum(1) > 0, (E > 0).argmax(1), -1)
+    ks = np.arange(-3, 3)
+
+    def gaps(c):
+        delta = np.r_[0.0, [c @ (Y[:, t] - Yc[:, t] - (1 - E[:, t]) * level) / (c @ (1 - E[:, t])) for t in (1, 2, 3)]]
+        out = []
+        for k in ks:
+            ok = (first >= 0) & (first + k >= 0) & (first + k < 4)
+            t = np.clip(first + k, 0, 3)
+            g = Y[np.arange(8), t] - level - np.where(t >= 1, delta[t], 0.0)
+            out.append((c * ok) @ g / (c @ ok) if c @ ok > 0 else np.nan)
+        return np.array(out)
+
+    prof = im.join_event_profile(q)
+    assert prof["relative_month"].tolist() == ks.tolist()
+    np.testing.assert_allclose(prof["estimate"], gaps(np.ones(8)))
+    assert prof["n"].tolist() == [1, 2, 4, 4, 3, 2]  # cards from months 1, 2, 3, 1
+    lo, hi = percentile(np.array([gaps(c) for c in resamples(8, 300)]))
+    np.testing.assert_allclose(prof["ci_low"], lo)
+    np.testing.assert_allclose(prof["ci_high"], hi)
+
+
 # ----------------------------------------------------------------------------- propensity
 def clipped_strata():
     # x = 0: 1 member, 199 non-members (share 0.005, clipped to 0.01);
