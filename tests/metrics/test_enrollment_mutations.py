@@ -321,6 +321,8 @@ def test_stock_projection_pace_and_garwood_interval():
     # a 4-day window starting exactly at the Jan 5 10:00 issue counts it
     q = en.stock_projection(c, printed=10, as_of="2025-01-09 10:00", window_days=4).iloc[0]
     assert q["n"] == 4
+    # one card left is not "already out"
+    assert not en.stock_projection(c, printed=5, as_of="2025-01-08 09:00").iloc[0]["already_out"]
     # one card in the window (6 Jan): the exact Poisson bounds of a count of 1
     one = en.stock_projection(c, printed=10, as_of="2025-01-07", window_days=1).iloc[0]
     assert one["n"] == 1 and one["pace_ci_low"] == pytest.approx(sps.chi2.ppf(0.025, 2) / 2)

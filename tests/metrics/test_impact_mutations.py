@@ -34,20 +34,21 @@ def percentile(draws, level: float = 0.95):
 def panel_receipts():
     tx = pd.DataFrame(
         {
-            "customer_id": [10, 10, 10, 10, 10, 20],
+            "customer_id": [10, 10, 10, 10, 10, 10, 20],
             "date": pd.to_datetime(
                 [
                     "2025-12-20 10:00",  # before the window: left out
                     "2026-01-15 10:00",  # the day the card is handed out: before the card
+                    "2026-01-25 10:00",  # after the first card, before the second
                     "2026-02-20 10:00",
                     "2026-03-31 23:00",  # a return: not a visit
                     "2026-04-01 00:00",  # at the end: left out
                     "2026-02-10 10:00",
                 ]
             ),
-            "amount": [99.0, 10, 8, -5, 99, 7],
-            "gross_amount": [99.0, 12, 10, -5, 99, 7],
-            "is_visit": [True, True, True, False, True, True],
+            "amount": [99.0, 10, 3, 8, -5, 99, 7],
+            "gross_amount": [99.0, 12, 3, 10, -5, 99, 7],
+            "is_visit": [True, True, True, True, False, True, True],
         }
     )
     customers = pd.DataFrame(
@@ -92,13 +93,13 @@ def test_customer_month_panel_by_hand():
     assert p["customer_id"].tolist() == [10, 10, 10, 20, 20, 30, 40, 40, 40]
     assert p["month"].tolist() == list(MONTHS[[0, 1, 2, 1, 2, 2, 0, 1, 2]])
     assert p["month_index"].tolist() == [0, 1, 2, 1, 2, 2, 0, 1, 2]
-    assert p["visits"].tolist() == [1, 1, 0, 1, 0, 0, 0, 0, 0]
-    assert p["revenue"].tolist() == [10, 8, -5, 7, 0, 0, 0, 0, 0]
-    assert p["gross"].tolist() == [12, 10, -5, 7, 0, 0, 0, 0, 0]
-    # the first card (15 Jan) counts from the day after: February's and March's receipts
-    assert p["visits_card"].tolist() == [0, 1, 0, 0, 0, 0, 0, 0, 0]
-    assert p["revenue_card"].tolist() == [0, 8, -5, 0, 0, 0, 0, 0, 0]
-    assert p["gross_card"].tolist() == [0, 10, -5, 0, 0, 0, 0, 0, 0]
+    assert p["visits"].tolist() == [2, 1, 0, 1, 0, 0, 0, 0, 0]
+    assert p["revenue"].tolist() == [13, 8, -5, 7, 0, 0, 0, 0, 0]
+    assert p["gross"].tolist() == [15, 10, -5, 7, 0, 0, 0, 0, 0]
+    # the first card (15 Jan, not the one of 1 Feb) counts from the day after: 25 Jan on
+    assert p["visits_card"].tolist() == [1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert p["revenue_card"].tolist() == [3, 8, -5, 0, 0, 0, 0, 0, 0]
+    assert p["gross_card"].tolist() == [3, 10, -5, 0, 0, 0, 0, 0, 0]
 
 
 def test_customer_month_panel_window_defaults_and_cut_months():
@@ -108,13 +109,13 @@ def test_customer_month_panel_window_defaults_and_cut_months():
     assert p["month"].tolist() == list(pd.date_range("2025-12-01", periods=5, freq="MS")) + list(
         pd.date_range("2026-02-01", periods=3, freq="MS")
     )
-    assert p["revenue"].tolist() == [99, 10, 8, -5, 99, 7, 0, 0]
-    assert p["visits"].tolist() == [1, 1, 1, 1, 1, 1, 0, 0]  # every receipt a visit by default
+    assert p["revenue"].tolist() == [99, 13, 8, -5, 99, 7, 0, 0]
+    assert p["visits"].tolist() == [1, 2, 1, 1, 1, 1, 0, 0]  # every receipt a visit by default
     # an end inside a month keeps that month whole; an end on a month start leaves it out
     mid = im.customer_month_panel(tx, start="2026-01-01", end="2026-03-15")
     assert mid.equals(im.customer_month_panel(tx, start="2026-01-01", end="2026-04-01"))
     cut = im.customer_month_panel(tx, start="2026-01-01", end="2026-03-01")
-    assert cut["month"].max() == pd.Timestamp("2026-02-01") and cut["revenue"].sum() == 25
+    assert cut["month"].max() == pd.Timestamp("2026-02-01") and cut["revenue"].sum() == 28
 
 
 def test_card_months_end_cuts_a_month_in_full():
