@@ -546,7 +546,7 @@ def naive_gap(
             b = np.stack([S[..., 3] / S[..., 5], S[..., 4] / S[..., 5], S[..., 3] / S[..., 4]], -1)
         return a - b, a, b
 
-    point, a, b = stat(M.sum(0))
+    point, a, b = stat(M.sum(0))  # no mutate: ratios of sums; a mean divides both alike
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = bootstrap_draws(len(rev), lambda c: stat(c @ M)[0], n_boot=n_boot, seed=seed, counts=True)
     return bootstrap_frame(
