@@ -321,6 +321,10 @@ def test_stock_projection_pace_and_garwood_interval():
     # a 4-day window starting exactly at the Jan 5 10:00 issue counts it
     q = en.stock_projection(c, printed=10, as_of="2025-01-09 10:00", window_days=4).iloc[0]
     assert q["n"] == 4
+    # out already: no days left and no interval around them
+    out = en.stock_projection(c, printed=3, as_of="2025-01-08 09:00").iloc[0]
+    assert out["already_out"] and (out["estimate"], out["ci_low"], out["ci_high"]) == (0, 0, 0)
+    assert out["stock_out_low"] == out["stock_out_high"] == pd.Timestamp("2025-01-05")
     # one card left is not "already out"
     assert not en.stock_projection(c, printed=5, as_of="2025-01-08 09:00").iloc[0]["already_out"]
     # one card in the window (6 Jan): the exact Poisson bounds of a count of 1

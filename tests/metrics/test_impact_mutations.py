@@ -120,8 +120,9 @@ def test_customer_month_panel_window_defaults_and_cut_months():
 
 def test_card_months_end_cuts_a_month_in_full():
     # handed out 20 April: 10 of April's 30 days, then May..January in full (end 15 Jan counts whole)
-    got = im.card_months(pd.to_datetime(["2026-04-20", "2027-01-31", "2027-02-01"]), "2027-01-15")
-    np.testing.assert_allclose(got, [10 / 30 + 9, 0.0, 0.0])
+    got = im.card_months(pd.to_datetime(["2026-04-20", "2027-01-10", "2027-01-31", "2027-02-01"]), "2027-01-15")
+    # a card in the last month: 21 of January's 31 days and no full month
+    np.testing.assert_allclose(got, [10 / 30 + 9, 21 / 31, 0.0, 0.0])
     # a card on the last day of the last month has no time with it
     assert im.card_months(pd.to_datetime(["2027-01-31"]), "2027-02-01").tolist() == [0.0]
 
