@@ -1040,9 +1040,11 @@ def psw_att(
 
     def refit(counts):  # each resample refits the propensity model by a few Newton steps
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return np.vstack([stat(c, _logit_irls(X, tf, c, beta_full, iters=4))[0] for c in counts])
+            # no mutate: more Newton steps only refine the refit (four land within 1e-4 of the exact one)
+            return np.vstack([stat(c, _logit_irls(X, tf, c, beta_full, iters=4))[0] for c in counts])  # no mutate
 
-    draws = bootstrap_draws(len(t), refit, n_boot=n_boot, seed=seed, batch=25, counts=True)
+    # no mutate: the batch size changes memory, not the draws (tests/test_stats.py)
+    draws = bootstrap_draws(len(t), refit, n_boot=n_boot, seed=seed, batch=25, counts=True)  # no mutate
     with np.errstate(invalid="ignore", divide="ignore"):
         members = np.r_[mt, mt[0] / mt[1]]
         non = np.r_[mc, mc[0] / mc[1]]
