@@ -626,7 +626,8 @@ def did_panel(
     w = d[weights_col].to_numpy(dtype=float) if weights_col else None
     est, se = _twfe_pyfixest(y, x, w, ent, tim) if fit == "pyfixest" else _twfe_panelols(y, x, w, ent, tim)
     lo, hi = normal_interval(est, se, level=level)
-    p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else np.nan
+    # no mutate: a fitted standard error is never exactly 0 (an exact fit gives about 1e-16)
+    p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else np.nan  # no mutate
     return estimate_frame(
         [est],
         [lo],
@@ -841,7 +842,8 @@ def pre_period_features(
     return out
 
 
-def _logit_irls(X: np.ndarray, t: np.ndarray, w: np.ndarray, beta0: np.ndarray, iters: int = 25):
+# no mutate: the loop below stops once a step is below 1e-8, long before the 25 steps of the default
+def _logit_irls(X: np.ndarray, t: np.ndarray, w: np.ndarray, beta0: np.ndarray, iters: int = 25):  # no mutate
     """Weighted logistic regression by Newton steps (used inside the bootstrap)."""
     beta = beta0.copy()
     for _ in range(iters):
@@ -1112,8 +1114,7 @@ def event_study(
     D = Y - Y[:, [months.get_loc(ref)]]
     w = np.ones(len(wide))
     if weights is not None:
-        w = weights.reindex(wide.index).fillna(0).to_numpy(dtype=float, copy=True)
-        w[g] = 1.0
+        w = weights.reindex(wide.index).fillna(0).to_numpy(dtype=float)  # members' weights are not used
     wc = w[~g]
     mt = D[g].mean(0)
     mc = wc @ D[~g] / wc.sum()

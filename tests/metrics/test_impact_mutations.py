@@ -457,6 +457,18 @@ def test_event_study_without_post_uses_the_middle_month():
     es = im.event_study(p)
     assert es["relative_month"].tolist() == [-2, -1, 0]  # reference: month 3 // 2 = February
     assert es.loc[1, "estimate"] == 0
+    # four months: the reference is the third (4 // 2)
+    q = random_panel().drop(columns="post")
+    q = pd.concat([q, q[q["month"] == MONTHS[2]].assign(month=pd.Timestamp("2026-04-01"))])
+    assert im.event_study(q)["relative_month"].tolist() == [-3, -2, -1, 0]
+
+
+def test_event_study_non_members_without_a_weight_count_nothing():
+    p = three_month_panel()
+    es = im.event_study(p, weights=pd.Series({"C": 2.0}))  # D has no weight
+    # non-members are C alone: changes since February -10, 0, -1
+    assert es["mean_non_members"].tolist() == [5.0, 15.0, 14.0]
+    assert es["estimate"].tolist() == pytest.approx([5 + 10, 0, 20 + 1])
 
 
 def test_join_event_profile_by_hand_with_its_bootstrap():
