@@ -685,6 +685,11 @@ def test_logit_newton_steps_solve_the_weighted_score():
     beta = im._logit_irls(X, t, w, np.zeros(2))
     # weighted shares: x=0 1/3, x=1 3/4 -> logits log(1/2) and log(3)
     assert beta == pytest.approx([np.log(0.5), np.log(3) - np.log(0.5)], abs=1e-9)
+    # symmetric data: the intercept is 0 from the first step on, the slope still has to converge
+    X = np.column_stack([np.ones(6), [-1.0, -1, -1, 1, 1, 1]])
+    beta = im._logit_irls(X, np.array([1.0, 0, 0, 1, 1, 0]), np.ones(6), np.zeros(2))
+    assert beta == pytest.approx([0.0, np.log(2)], abs=1e-9)
+    beta = im._logit_irls(X, t, w, np.zeros(2))
     # four steps from the solution stay there
     assert im._logit_irls(X, t, w, beta, iters=4) == pytest.approx(beta, abs=1e-12)
 
