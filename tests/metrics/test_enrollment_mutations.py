@@ -443,8 +443,9 @@ def test_planted_activation_with_campaign_visits_by_hand():
     offers = pd.DataFrame(
         {
             "customer_id": [1, 1, 2, 2, 99],
-            # c1 contacted at 09:00 Jan 3 (model day 2.0) and 21:00 Jan 30 (day 30.0)
-            "date": pd.to_datetime(["2025-01-03 09:00", "2025-01-30 21:00"] + ["2025-01-03 00:00"] * 3),
+            # c1 contacted at midnight on Jan 3 (model day 2.0: the shop day starts at 9:00) and at
+            # 22:00 on Jan 30 (day 30.0: it ended at 21:00)
+            "date": pd.to_datetime(["2025-01-03 00:00", "2025-01-30 22:00"] + ["2025-01-03 00:00"] * 3),
             "channel": ["sms", "sms", "sms", "sms", "sms"],
             # c2: a control contact and an offer type without a planted response bring nothing;
             # customer 99 holds no card

@@ -439,6 +439,16 @@ def test_event_study_reference_month_weights_and_interval():
     z = sps.norm.ppf(0.975)
     np.testing.assert_allclose(es["ci_high"] - es["estimate"], z * np.sqrt(vt + vc))
     assert es["n"].tolist() == [4, 4, 4]
+    assert list(es.columns) == [
+        "month",
+        "relative_month",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n",
+        "mean_members",
+        "mean_non_members",
+    ]
     # a chosen reference month, and ATT weights on the non-members (C weighs 3, D 1)
     w = pd.Series({"C": 3.0, "D": 1.0, "A": 99.0})
     es = im.event_study(p, ref_month="2026-01-15", weights=w)
@@ -524,6 +534,25 @@ def test_join_event_profile_default_interval_on_distinct_customers():
     lo, hi = percentile(np.array([gaps(c) for c in resamples(8, 300)]))
     np.testing.assert_allclose(prof["ci_low"], lo)
     np.testing.assert_allclose(prof["ci_high"], hi)
+
+
+def test_join_event_profile_default_window():
+    # 21 months, launch in the second; A's card from month 7, B never: months -7 to 13 exist
+    months = pd.date_range("2025-01-01", periods=21, freq="MS")
+    e = (np.arange(21) >= 7).astype(float)
+    p = pd.DataFrame(
+        {
+            "customer_id": ["A"] * 21 + ["B"] * 21,
+            "month": list(months) * 2,
+            "revenue": np.r_[10 + 5 * e, np.full(21, 10.0)],
+            "revenue_card": np.r_[(10 + 5 * e) * e, np.zeros(21)],
+            "card_exposure": np.r_[e, np.zeros(21)],
+            "post": list(np.arange(21) >= 1) * 2,
+        }
+    )
+    prof = im.join_event_profile(p, n_boot=5)
+    assert prof["relative_month"].tolist() == list(range(-6, 13))
+    assert prof["estimate"].tolist() == pytest.approx([0.0] * 6 + [5.0] * 13)
 
 
 # ----------------------------------------------------------------------------- propensity
