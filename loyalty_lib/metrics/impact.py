@@ -136,6 +136,7 @@ def customer_month_panel(
     first_seen_col: str = "first_seen",
     issued_col: str = "issued_date",
     visit_col: str | None = None,
+    after_col: str | None = None,
 ) -> pd.DataFrame:
     """Build the customer-by-month panel, with zeros for months without purchases.
 
@@ -164,7 +165,12 @@ def customer_month_panel(
         Column names.
     visit_col : str, optional
         Boolean column saying which receipts are visits (``dataset.visits_mask``: a return
-        receipt is not); default every receipt is one.
+        receipt is not), or the number of visits a row stands for (rows that are already
+        customer-month totals, from :func:`loyalty_lib.engine.customer_month`); default every
+        receipt is one.
+    after_col : str, optional
+        Boolean column saying which rows fall after the day of the card (for rows that are
+        already totals split at that day); default worked out from ``cards`` and the dates.
 
     Returns
     -------
@@ -232,25 +238,26 @@ def customer_month_panel(
     rc, rm = tx_codes[in_win], tx_month[in_win] - s
     starts = np.cumsum(counts) - counts
     pos = starts[rc] + (rm - f_idx[rc])
-    visit = transactions[visit_col].to_numpy(dtype=bool)[in_win] if visit_col is not None else np.ones(len(pos), bool)
+    visit = transactions[visit_col].to_numpy(dtype=float)[in_win] if visit_col is not None else np.ones(len(pos))
     out = pd.DataFrame(
         {
             customer_col: uniques.take(cust_rep) if hasattr(uniques, "take") else uniques[cust_rep],
             "month": _month_start(m_idx + s) if total else pd.DatetimeIndex([]),
             "month_index": m_idx.astype(np.int64),
-            "visits": np.bincount(pos, weights=visit.astype(float), minlength=total).astype(np.int64),
+            "visits": np.bincount(pos, weights=visit, minlength=total).astype(np.int64),
         }
     )
     for name, col in values.items():
         v = pd.to_numeric(transactions[col], errors="raise").to_numpy(dtype=float)[in_win]
         out[name] = np.bincount(pos, weights=v, minlength=total)
-    if cards is not None:
+    if cards is not None and after_col is not None:
+        with_card = transactions[after_col].to_numpy(dtype=bool)[in_win]
+    elif cards is not None:
         day = pd.to_datetime(transactions[date_col]).dt.normalize()
         issue_day = transactions[customer_col].map(_first_issue(cards, customer_col, issued_col).dt.normalize())
         with_card = (day > pd.to_datetime(issue_day)).to_numpy(dtype=bool)[in_win]
-        out["visits_card"] = np.bincount(pos, weights=(with_card & visit).astype(float), minlength=total).astype(
-            np.int64
-        )
+    if cards is not None:
+        out["visits_card"] = np.bincount(pos, weights=with_card * visit, minlength=total).astype(np.int64)
         for name, col in values.items():
             v = pd.to_numeric(transactions[col], errors="raise").to_numpy(dtype=float)[in_win]
             out[f"{name}_card"] = np.bincount(pos, weights=v * with_card, minlength=total)
