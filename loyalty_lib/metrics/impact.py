@@ -880,9 +880,7 @@ def _design(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     _, r, piv = qr(Xs, mode="economic", pivoting=True)
     # no mutate: the tolerance of exact collinearity; 1e-8 or 2e-8 of the largest pivot finds the same columns
     rank = int((np.abs(np.diag(r)) > 1e-8 * abs(r[0, 0])).sum())  # no mutate
-    cols = np.sort(piv[:rank])
-    if 0 not in cols:
-        cols = np.r_[0, cols[:-1]]
+    cols = np.sort(piv[:rank])  # the constant is orthogonal to the centred columns: always kept
     return Xs[:, cols], [names[i] for i in cols]
 
 
