@@ -1420,9 +1420,9 @@ def join_event_profile(
         A.append(np.where(ok, Y[np.arange(n), tt] - alpha, 0.0))  # gap before the month effect
         D.append(ok.astype(float))
         P.append(C * (ok * post[tt])[:, None])  # members x cohorts whose cell gets the month effect
-        # no mutate: month 0 is always before launch, so a clipped cell there never gets a month effect
-        cell = np.clip(cohorts + k, 0, T - 1)  # no mutate
-        idx.append(cell)
+        # no mutate: month 0 is always before launch, so a cell raised to it never gets a month effect
+        cell = np.maximum(cohorts + k, 0)  # no mutate
+        idx.append(np.minimum(cell, T - 1))
     A, D = np.vstack(A).T, np.vstack(D).T  # (n, K)
 
     def stat(c):  # (b, n) counts -> (b, K) mean gaps
