@@ -551,6 +551,8 @@ def test_join_event_profile_default_window():
         }
     )
     prof = im.join_event_profile(p, n_boot=5)
+    assert list(prof.columns) == ["relative_month", "estimate", "ci_low", "ci_high", "n"]
+    assert prof.index.tolist() == list(range(19))
     assert prof["relative_month"].tolist() == list(range(-6, 13))
     assert prof["estimate"].tolist() == pytest.approx([0.0] * 6 + [5.0] * 13)
 
