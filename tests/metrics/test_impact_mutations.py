@@ -415,6 +415,12 @@ def test_did_imputation_month_effects_from_the_year_before():
         }
     )
     p["revenue_card"] = p["revenue"] * p["card_exposure"]
+    # with exactly 12 months before launch the year-before months are the panel's first ones
+    # (January 2025 is month 0): the same answer, levels 10.5 and 20.5, effects 5.5 and -0.5
+    short = p[p["month"] >= "2025-01-01"]
+    assert im.did_imputation(short, month_effects="year_before", n_boot=5).loc["revenue", "estimate"] == (
+        pytest.approx(6.5 / 1.5)
+    )
     out = im.did_imputation(p, month_effects="year_before", n_boot=20).loc["revenue"]
     # month effects from the latest January and February before launch (2025): the panel's mean
     # deviation from own level, Jan 16 - (10 + 1/3) = 5 + 2/3, Feb -1/3. A with the card: Jan
