@@ -7,14 +7,16 @@ import pytest
 from loyalty_lib.clv import data
 
 
-@pytest.mark.parametrize("cells", [1 << 27, 7 * 40, 40, 1])  # one block, several blocks, one customer a block, hashing
-def test_distinct_periods_match_hashing(monkeypatch, cells):
-    rng = np.random.default_rng(cells)
+# one block, several blocks, one customer a block, hashing (a row of 40 or 37 periods is 40 bytes)
+@pytest.mark.parametrize("cells", [1 << 22, 7 * 40, 40, 1])
+@pytest.mark.parametrize("span", [40, 37])
+def test_distinct_periods_match_hashing(monkeypatch, cells, span):
+    rng = np.random.default_rng(cells + span)
     n_customers, n = 50, 2_000
     codes = rng.integers(0, n_customers, n)
-    ordinals = rng.integers(19_000, 19_040, n)  # 40 periods: many repeats
-    expected = np.bincount(pd.unique(codes * 40 + (ordinals - 19_000)) // 40, minlength=n_customers)
-    monkeypatch.setattr(data, "GRID_CELLS", cells)
+    ordinals = rng.integers(19_000, 19_000 + span, n)  # many repeats
+    expected = np.bincount(pd.unique(codes * span + (ordinals - 19_000)) // span, minlength=n_customers)
+    monkeypatch.setattr(data, "GRID_BYTES", cells)
     assert data._distinct_periods(codes, ordinals, n_customers).tolist() == expected.tolist()
 
 

@@ -81,10 +81,6 @@ def _period_table(
     return codes, uniques, _period_ordinals(dates, freq), amount
 
 
-#: Distinct (customer, period) pairs are counted on a presence grid up to this many cells (bytes).
-GRID_CELLS = 1 << 27
-
-
 def _sorted_codes(ids: pd.Series):
     """Customer codes 0..n-1 in sorted key order, and the sorted keys (``pd.factorize(sort=True)``).
 
@@ -103,42 +99,55 @@ def _sorted_codes(ids: pd.Series):
     return codes.astype(np.int64), uniques
 
 
+#: Distinct (customer, period) pairs are marked on a presence grid of this many bytes, reused for
+#: one block of customers after another (small enough to stay in the processor's cache).
+GRID_BYTES = 1 << 22
+
+
 def _distinct_periods(codes, ordinals, n_customers):
     """Distinct purchase periods per customer, marked on a presence grid of customers x periods.
 
-    The grid holds at most :data:`GRID_CELLS` cells: customers are taken in blocks that fit
-    (one block for most data sets; about 20 for 3 million customers over two years of days).
-    Only when a block would hold very few customers (centuries of daily periods) are the
-    (customer, period) pairs hashed instead.
+    Each customer has a row of one byte per period (padded to whole 64-bit words); the grid of
+    :data:`GRID_BYTES` bytes holds one block of customers at a time, so that it stays in the
+    processor's cache and is never allocated again: receipts are put in block order (a radix
+    sort of the small block numbers, not of the receipts' keys), each block's pairs are marked
+    and each row is counted with a population count of its words. Only when a single row does
+    not fit (many thousand years of daily periods) or there would be more than 65,535 blocks
+    are the (customer, period) pairs hashed instead.
     """
     omin = ordinals.min()
     span = int(ordinals.max() - omin) + 1
-    per = GRID_CELLS // span  # customers per block
-    if per < 1 or -(-n_customers // per) > 64:
+    row = -(-span // 8) * 8  # bytes per customer: whole 64-bit words
+    per = GRID_BYTES // row  # customers per block
+    n_blocks = -(-n_customers // per) if per >= 1 else 0
+    if per < 1 or n_blocks > np.iinfo(np.uint16).max:
         return np.bincount(pd.unique(codes * span + (ordinals - omin)) // span, minlength=n_customers)
-    n_blocks = -(-n_customers // per)
-    block = codes // per if n_blocks > 1 else None
-    local = (codes - block * per) * span + (ordinals - omin) if n_blocks > 1 else codes * span + (ordinals - omin)
-    out = np.zeros(n_customers, dtype=np.int64)
-    grid = np.zeros(min(per, n_customers) * span, dtype=bool)
+    key = codes * row + (ordinals - omin)
+    bounds = [0, len(key)]
+    if n_blocks > 1:
+        block = (codes // per).astype(np.uint16)
+        key = key[np.argsort(block, kind="stable")]  # a radix sort: 16-bit keys
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(block, minlength=n_blocks))])
+    out = np.empty(n_customers, dtype=np.int64)
+    grid = np.zeros(min(per, n_customers) * row, dtype=np.uint8)
     for b in range(n_blocks):
         lo, hi = b * per, min((b + 1) * per, n_customers)
-        key = local if n_blocks == 1 else local[block == b]
-        grid[key] = True
-        out[lo:hi] = np.bincount(np.flatnonzero(grid[: (hi - lo) * span]) // span, minlength=hi - lo)
-        if b + 1 < n_blocks:
-            grid[key] = False  # cleared for the next block
+        cells = grid[: (hi - lo) * row]
+        if b:
+            cells[:] = 0
+        cells[key[bounds[b] : bounds[b + 1]] - lo * row] = 1
+        out[lo:hi] = np.bitwise_count(cells.view(np.uint64)).reshape(hi - lo, row // 8).sum(axis=1, dtype=np.int64)
     return out
 
 
 def _customer_periods(codes, ordinals, amount, keep, n_customers):
     """Per customer: distinct purchase periods, first and last period, spend outside the first.
 
-    Sort-free: first/last by ``np.minimum.at``/``np.maximum.at``, distinct periods on a
-    presence grid or by hashing (customer, period) keys (:func:`_distinct_periods`), sums by
-    ``np.bincount``.
+    No sort of the receipts: first/last by ``np.minimum.at``/``np.maximum.at``, distinct periods
+    on a cache-sized presence grid (:func:`_distinct_periods`), sums by ``np.bincount``.
     """
-    codes, ordinals, amount = codes[keep], ordinals[keep], amount[keep]
+    if not keep.all():
+        codes, ordinals, amount = codes[keep], ordinals[keep], amount[keep]
     first = np.full(n_customers, np.iinfo(np.int64).max)
     last = np.full(n_customers, np.iinfo(np.int64).min)
     np.minimum.at(first, codes, ordinals)

@@ -25,7 +25,7 @@ from loyalty_lib.report.index import write_index
 from loyalty_lib.report.meta import _command_line, _git_commit, _relative, package_versions
 from loyalty_lib.report.pages import _error_page
 from loyalty_lib.report.parameters import find_notebooks, notebook_parameters, read_params
-from loyalty_lib.report.stage import run_stage
+from loyalty_lib.report.stage import SHARED_KERNEL_MAX_RECEIPTS, drop_shared_kernel, run_stage
 from loyalty_lib.report.targets import read_targets
 from loyalty_lib.validation import count_set_aside, set_aside_message
 
@@ -264,13 +264,15 @@ def _build(
     )
     trends, trends_note = _trends(ds)
     currency = _currency(ds, common)
+    # small data: a worker runs its stages in one kernel (imports once), large: a new kernel each
+    shared_kernel = len(ds.transactions) <= SHARED_KERNEL_MAX_RECEIPTS
     del ds
 
     # 2. notebooks
     jobs_list, ignored_all = [], {}
     for nb in notebooks:
         passed, ignored = notebook_parameters(nb, common, per_nb, run_data)
-        jobs_list.append((str(nb), str(build), passed, kernel_name))
+        jobs_list.append((str(nb), str(build), passed, kernel_name, shared_kernel))
         for k in ignored:
             ignored_all.setdefault(k, []).append(nb.stem)
     never = sorted(k for k, v in ignored_all.items() if len(v) == len(notebooks) and k != "data_dir")
@@ -397,10 +399,13 @@ def _currency(ds, common: dict) -> str:
 
 def _worker_init() -> None:
     """Set up a stage worker: one BLAS thread, and stop with its kernels when told or orphaned."""
+    import atexit
+
     from loyalty_lib import outdir
 
     _one_blas_thread()
     outdir.worker_init()
+    atexit.register(drop_shared_kernel)  # the kernel kept for a next stage ends with the worker
 
 
 def _one_blas_thread() -> None:

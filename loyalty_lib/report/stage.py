@@ -38,7 +38,98 @@ def kernel_failed_to_start(error: BaseException) -> bool:
     return "before replying to kernel_info" in str(error)
 
 
-def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "python3") -> dict:
+#: Up to this many receipts, the stages a worker runs share one kernel (see
+#: :mod:`loyalty_lib.report.kernel_state`); above it every stage gets a new kernel, so that the
+#: memory one stage held is given back before the next starts.
+SHARED_KERNEL_MAX_RECEIPTS = 2_000_000
+
+#: The worker's kernel kept for its next stage (``None``: start a new one).
+_SHARED = {"km": None, "kernel_name": None}
+
+#: Run in the kernel before each stage; binds no name in the notebook's namespace.
+_PREPARE = '__import__("loyalty_lib.report.kernel_state", fromlist=["fresh_stage"]).fresh_stage()'
+
+
+class KernelResetError(RuntimeError):
+    """The shared kernel could not be made ready for the next stage (nothing of the stage ran)."""
+
+
+def _shared_engine():
+    """The papermill engine that runs a notebook in the worker's kept kernel (registered once)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    name = "loyalty-shared-kernel"
+    if name in papermill_engines._engines:
+        return name
+
+    class Client(PapermillNotebookClient):
+        def papermill_execute_cells(self):
+            reply = self.wait_for_reply(self.kc.execute(_PREPARE, silent=True, store_history=False))
+            if reply is None or reply["content"].get("status") != "ok":
+                why = "" if reply is None else f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}"
+                raise KernelResetError(f"the kernel could not be made ready for the next stage ({why})")
+            super().papermill_execute_cells()
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None, start_timeout=60,
+            execution_timeout=None, **kwargs,
+        ):  # fmt: skip
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            client = Client(
+                nb_man,
+                **merge_kwargs(
+                    kwargs,
+                    timeout=execution_timeout,
+                    startup_timeout=start_timeout,
+                    kernel_name=kernel_name,
+                    log=logger,
+                    log_output=log_output,
+                    stdout_file=stdout_file,
+                    stderr_file=stderr_file,
+                ),
+            )
+            try:
+                return client.execute()
+            finally:  # the kernel stays for the next stage; this client's channels do not
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(name, Engine)
+    return name
+
+
+def _shared_kernel(kernel_name: str):
+    """The worker's kept kernel manager (started by the first notebook run in it)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    if _SHARED["km"] is None or _SHARED["kernel_name"] != kernel_name:
+        drop_shared_kernel()
+        _SHARED["km"] = AsyncKernelManager(kernel_name=kernel_name)
+        _SHARED["kernel_name"] = kernel_name
+    return _SHARED["km"]
+
+
+def drop_shared_kernel() -> None:
+    """Shut the worker's kept kernel down (after a failed stage, and when the worker ends)."""
+    km, _SHARED["km"] = _SHARED["km"], None
+    if km is None or not km.has_kernel:
+        return
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - already dead: nothing to stop
+        pass
+
+
+def run_stage(
+    path: str, out_dir: str, parameters: dict, kernel_name: str = "python3", shared_kernel: bool = False
+) -> dict:
     """Execute one stage notebook and write its executed copy and HTML pages.
 
     Runs in a worker process; never raises for a notebook's own failure.
@@ -53,6 +144,10 @@ def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "pyt
         Passed to papermill.
     kernel_name : str
         Jupyter kernel.
+    shared_kernel : bool
+        Run in the kernel the worker's previous stage ran in (made fresh by
+        :func:`loyalty_lib.report.kernel_state.fresh_stage`), and keep it for the next one; a
+        stage that fails leaves it to be shut down. Else a new kernel for this stage alone.
 
     Returns
     -------
@@ -81,6 +176,7 @@ def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "pyt
     error = None
     try:
         for attempt in range(1 + KERNEL_START_RETRIES):
+            shared = {"engine_name": _shared_engine(), "km": _shared_kernel(kernel_name)} if shared_kernel else {}
             try:
                 papermill.execute_notebook(
                     str(path),
@@ -91,16 +187,24 @@ def run_stage(path: str, out_dir: str, parameters: dict, kernel_name: str = "pyt
                     cwd=str(nb_dir),  # a relative data_dir (``../data``) reads the report's own copy
                     execution_timeout=CELL_TIMEOUT,
                     extra_arguments=["--log-level=CRITICAL"],  # no kernel log noise ("running over TCP")
+                    **shared,
                 )
                 break
             except RuntimeError as e:  # the kernel died before running a cell: starting again is safe
-                if not kernel_failed_to_start(e) or attempt == KERNEL_START_RETRIES:
+                if shared_kernel:
+                    drop_shared_kernel()
+                if (
+                    not (kernel_failed_to_start(e) or isinstance(e, KernelResetError))
+                    or attempt == KERNEL_START_RETRIES
+                ):
                     raise
     except PapermillExecutionError as e:
         error = _last_line(e.ename, e.evalue)
         error += f" (in cell [{e.exec_count}])" if e.exec_count else ""
     except Exception as e:  # the kernel did not start, the notebook is unreadable, ...
         error = _last_line(type(e).__name__, e)
+    if error and shared_kernel:  # whatever the notebook left in its kernel is not for the next stage
+        drop_shared_kernel()
     seconds = time.perf_counter() - t0
     result = {
         "name": name,
