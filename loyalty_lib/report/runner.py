@@ -436,6 +436,7 @@ def _warm_worker() -> None:
     from loyalty_lib.report import pages
 
     pages._exporter(True)
+    pages._exporter(False)
 
 
 def _give_back_memory() -> None:
