@@ -320,6 +320,13 @@ PARAMETERS: tuple[Param, ...] = (
         low=0,
     ),
     _p(
+        "engine_backend",
+        "str",
+        ["03_activity", "06_impact", "08_audience"],
+        "where the receipts are summed: auto (pandas below 1M receipts, DuckDB above), pandas, duckdb "
+        "or an Ibis connection string",
+    ),
+    _p(
         "backend",
         "str",
         ["07_roi_clv"],

@@ -182,6 +182,7 @@ def open_snapshot(folder: str | Path) -> SnapshotDataset:
         set_aside=counts,
     )
     object.__setattr__(ds, "_tables", manifest["tables"])
+    object.__setattr__(ds, "_folder", folder)  # where the engine reads the Parquet files from
     return ds
 
 

@@ -121,3 +121,25 @@ def shape_folder(shape: str, root) -> object:
     if not (folder / "transactions.parquet").exists():
         io.save(SHAPES[shape](), folder)
     return folder
+
+
+def established_card_panel(ds: Dataset) -> pd.DataFrame:
+    """Customer-month panel of the customers seen before the data start, treatment timed from the card.
+
+    Besides ``revenue`` it carries the planted no-program ``cf_revenue`` and ``cf_visits`` (and their
+    ``_card`` parts), so a test can run a design on the world without the program (true effect 0).
+    """
+    from loyalty_lib.metrics import impact as im
+
+    period = ds.truth["period"]
+    tx = im.counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    est = ds.customers.loc[ds.customers["first_seen"] < pd.Timestamp(period["start"]), "customer_id"]
+    panel = im.customer_month_panel(
+        tx[tx["customer_id"].isin(est)],
+        customers=ds.customers[ds.customers["customer_id"].isin(est)],
+        start=period["start"],
+        end=period["end"],
+        values={"revenue": "amount", "cf_revenue": "cf_amount", "cf_visits": "cf_visit"},
+        cards=ds.cards,
+    )
+    return im.add_treatment(panel, ds.cards, launch=period["launch"])

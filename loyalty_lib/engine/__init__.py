@@ -7,8 +7,8 @@ an `Ibis <https://ibis-project.org>`_ expression, which runs unchanged on the em
 (BigQuery, Snowflake, ...) given an Ibis connection string; a plain pandas/numpy path computes
 the same tables in memory for small data, without any database.
 
-The ``backend`` argument of every function (and the ``backend`` parameter of the notebooks that
-use the engine) chooses where it runs:
+The ``backend`` argument of every function (and the ``engine_backend`` parameter of notebooks
+03, 06 and 08, ``backend`` in 07) chooses where it runs:
 
 - ``"pandas"``: in memory, in this process (the pandas path);
 - ``"duckdb"``: an embedded DuckDB database in this process (:func:`connect`);
@@ -34,6 +34,9 @@ from loyalty_lib.engine.aggregates import (
     connect,
     customer_month,
     customer_summary,
+    last_visits,
+    receipts_of,
+    resolve,
     return_counts,
     rfm_summary,
     store_month,
@@ -49,6 +52,9 @@ __all__ = [
     "connect",
     "customer_month",
     "customer_summary",
+    "last_visits",
+    "receipts_of",
+    "resolve",
     "return_counts",
     "rfm_summary",
     "sample_customers",

@@ -57,9 +57,62 @@ def connect(backend="duckdb"):
             f"backend must be 'pandas', 'duckdb', 'auto' or an Ibis connection string such as "
             f"'duckdb:///file.ddb' or 'bigquery://project/dataset', got {backend!r}"
         )
+    return _connect_url(name)
+
+
+@functools.cache
+def _connect_url(url: str):
+    """One connection per connection string and process (a DuckDB file opened once)."""
     import ibis
 
-    return ibis.connect(name)
+    return ibis.connect(url)
+
+
+def resolve(backend, n_rows: int):
+    """The backend ``backend`` names for a receipts table of ``n_rows`` rows (``None``: pandas).
+
+    ``"auto"`` (or empty) is pandas below :data:`AUTO_DUCKDB_ROWS` rows and DuckDB from there
+    on; anything else is :func:`connect`'s.
+
+    Examples
+    --------
+    >>> resolve("auto", 10) is None
+    True
+    """
+    if isinstance(backend, str) and backend.strip() in ("", "auto"):
+        return _duckdb() if n_rows >= AUTO_DUCKDB_ROWS else None
+    return connect(backend)
+
+
+def receipts_of(ds, backend="auto"):
+    """The receipts of a data set, as the engine should read them on ``backend``.
+
+    On a database backend, a data set opened from a report's prepared snapshot gives the path
+    of its ``transactions.parquet`` file, so that the database reads the file itself and only
+    the aggregate comes back; otherwise (the pandas path, or data loaded from exports or
+    generated in memory) the table in memory.
+
+    Parameters
+    ----------
+    ds : loyalty_lib.dataset.Dataset
+        The data set.
+    backend : str or Ibis backend
+        As the engine's functions take it.
+
+    Returns
+    -------
+    pandas.DataFrame or pathlib.Path
+    """
+    folder = getattr(ds, "_folder", None)
+    path = Path(folder) / "transactions.parquet" if folder is not None else None
+    if isinstance(backend, str) and "://" in backend:
+        import ibis.common.exceptions as ibis_errors
+
+        with _quiet(), contextlib.suppress(ibis_errors.TableNotFound):  # (list_tables fails on DuckDB 2)
+            return connect(backend).table("transactions")  # a warehouse holding the receipts
+    if path is not None and path.is_file() and resolve(backend, _n_rows(path)) is not None:
+        return path
+    return ds.transactions
 
 
 def _source(receipts):
@@ -99,12 +152,10 @@ def _plan(receipts, backend, columns: Sequence[str], who: str, optional: Sequenc
     import ibis
 
     src = _source(receipts)
-    if isinstance(src, ibis.Table):
-        con = None if backend in ("pandas",) else backend
-    elif isinstance(backend, str) and backend.strip() in ("", "auto"):
-        con = _duckdb() if _n_rows(src) >= AUTO_DUCKDB_ROWS else None
+    if isinstance(src, ibis.Table):  # it runs where the table lives
+        con = None if backend == "pandas" else (src.get_backend() if isinstance(backend, str) else backend)
     else:
-        con = connect(backend)
+        con = resolve(backend, _n_rows(src))
     have = _columns(src)
     _check(have, columns, who)
     cols = [*columns, *(c for c in optional if c in have and c not in columns)]
@@ -120,7 +171,12 @@ def _plan(receipts, backend, columns: Sequence[str], who: str, optional: Sequenc
     else:
         with _quiet():
             t = ibis.memtable(src[cols])
-    return con, t.select(*cols)
+    t = t.select(*cols)
+    if "date" in cols and t.date.type().is_timestamp() and t.date.type().scale not in (None, 6):
+        # nanosecond times (pandas' default, kept in Parquet) to microseconds: DuckDB 2.0's statistics
+        # propagation over EXTRACT on a Parquet nanosecond column drops rows (no cohort came back)
+        t = t.mutate(date=t.date.cast("timestamp(6)"))
+    return con, t
 
 
 def _visits(con, t):
@@ -158,6 +214,9 @@ def _run(con, expr) -> pd.DataFrame:
 def _tidy(df: pd.DataFrame, keys: list[str], ints=(), floats=(), times=()) -> pd.DataFrame:
     """Same shape from every backend: sorted by ``keys``, fixed dtypes, a fresh index."""
     out = df.copy()
+    for c in keys:  # a category key (a snapshot's store ids) sorts by its values, as in a database
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(out[c].cat.categories.dtype)
     for c in ints:
         out[c] = out[c].astype("int64")
     for c in floats:
@@ -204,7 +263,7 @@ def _ibis_totals(d) -> dict:
 
 
 # ----------------------------------------------------------------------------- customer summary
-def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
+def customer_summary(receipts, *, start=None, end=None, backend="auto") -> pd.DataFrame:
     """One row per identified customer: receipts, visits, revenue, first and last purchase.
 
     Parameters
@@ -212,6 +271,8 @@ def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     receipts : DataFrame, path or Ibis table
         Receipts with ``customer_id, date, amount, gross_amount``; anonymous receipts (no
         customer id) are left out.
+    start : date-like, optional
+        Receipts before it are left out.
     end : date-like, optional
         Exclusive end: receipts on or after it are left out.
     backend : str or Ibis backend
@@ -233,7 +294,7 @@ def customer_summary(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     """
     cols = ["customer_id", "date", "amount", "gross_amount"]
     con, t = _plan(receipts, backend, cols, "customer_summary")
-    d = _identified(con, t, end)
+    d = _since(con, _identified(con, t, end), start)
     if con is None:
         out = (
             d.assign(visit=_visit_flag(d))
@@ -361,13 +422,32 @@ def rfm_summary(
 
 
 # ----------------------------------------------------------------------------- panels
-def customer_month(receipts, *, end=None, backend="auto") -> pd.DataFrame:
+def customer_month(receipts, *, start=None, end=None, values=None, after=None, backend="auto") -> pd.DataFrame:
     """Customer-by-month totals of identified customers (months with a receipt only).
+
+    Parameters
+    ----------
+    receipts : DataFrame, path or Ibis table
+        Receipts with ``customer_id, date``, the columns of ``values`` and, when present,
+        ``gross_amount`` (a visit is a receipt with ``gross_amount > 0``; without that column
+        every receipt is one).
+    start, end : date-like, optional
+        Window ``[start, end)``: receipts outside it are left out.
+    values : mapping of str to str, optional
+        Output column -> receipt column to sum; default ``{"revenue": "amount",
+        "gross_revenue": "gross_amount"}``.
+    after : pandas.DataFrame, optional
+        ``customer_id, date``: one day per customer (a card handed out, say; the earliest when
+        a customer has several). The part of each cell from receipts dated *after that day* (the
+        day itself stays before) is also given, as ``visits_after`` and ``<value>_after``.
+    backend : str or Ibis backend
+        Where it runs (see :mod:`loyalty_lib.engine`).
 
     Returns
     -------
     pandas.DataFrame
-        ``customer_id, month`` (first day), ``receipts, visits, revenue, gross_revenue``.
+        ``customer_id, month`` (first day), ``receipts, visits``, one column per ``values``
+        key and, with ``after``, ``visits_after`` and ``<key>_after``.
 
     Examples
     --------
@@ -375,38 +455,112 @@ def customer_month(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-31"])})
     >>> customer_month(tx, backend="pandas")[["receipts", "revenue"]].values.tolist()
     [[2.0, 13.0]]
+    >>> card = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-15"])})
+    >>> customer_month(tx, values={"revenue": "amount"}, after=card, backend="pandas")[
+    ...     ["visits", "visits_after", "revenue_after"]].values.tolist()
+    [[2.0, 1.0, 4.0]]
     """
-    cols = ["customer_id", "date", "amount", "gross_amount"]
-    con, t = _plan(receipts, backend, cols, "customer_month")
-    d = _identified(con, t, end)
+    vals = dict(values) if values is not None else {"revenue": "amount", "gross_revenue": "gross_amount"}
+    cols = ["customer_id", "date", *dict.fromkeys(vals.values())]
+    con, t = _plan(receipts, backend, cols, "customer_month", optional=["gross_amount"])
+    d = _since(con, _identified(con, t, end), start)
+    twins = {f"{k}_after": k for k in ["visits", *vals]} if after is not None else {}
     if con is None:
-        month = d["date"].to_numpy("datetime64[M]")
-        out = (
-            d.assign(month=month, visit=_visit_flag(d))
-            .groupby(["customer_id", "month"], sort=False)
-            .agg(**_TOTALS)
-            .reset_index()
+        visit = _visit_flag(d) if "gross_amount" in d else np.ones(len(d), bool)
+        cols_out = {"visits": visit.astype(np.int64), **{k: d[c].to_numpy(float) for k, c in vals.items()}}
+        if after is not None:
+            cut = d["customer_id"].map(_after_days(after))
+            aft = (d["date"] >= cut).to_numpy(bool)  # no day: never after
+            cols_out |= {k: cols_out[v] * aft for k, v in twins.items()}
+        frame = pd.DataFrame(
+            {"customer_id": d["customer_id"].to_numpy(), "month": d["date"].to_numpy("datetime64[M]"), **cols_out}
         )
+        g = frame.groupby(["customer_id", "month"], sort=False)
+        out = g.sum().join(g.size().rename("receipts")).reset_index()
     else:
-        d = d.mutate(month=d.date.truncate("M"))
-        out = _run(con, d.group_by(["customer_id", "month"]).aggregate(**_ibis_totals(d)))
+        d = d.mutate(month=d.date.truncate("M"), v_=_ibis_visit(d))
+        if after is not None:
+            import ibis
+
+            with _quiet():
+                cuts = ibis.memtable(_after_days(after).rename_axis("c_").rename("cut_").reset_index())
+            d = d.left_join(cuts, d.customer_id == cuts.c_).drop("c_")
+            d = d.mutate(a_=(d.date >= d.cut_).fill_null(False))
+        aggs = {"receipts": d.count(), "visits": d.v_.sum(), **{k: d[c].cast("float64").sum() for k, c in vals.items()}}
+        for k, v in twins.items():
+            x = d.v_ if v == "visits" else d[vals[v]].cast("float64")
+            aggs[k] = d.a_.ifelse(x, 0).sum()
+        out = _run(con, d.group_by(["customer_id", "month"]).aggregate(**aggs))
+    names = ["customer_id", "month", "receipts", "visits", *vals, *twins]
     return _tidy(
-        out,
+        out[names],
         ["customer_id", "month"],
-        ints=("receipts", "visits"),
-        floats=("revenue", "gross_revenue"),
+        ints=("receipts", "visits", *(k for k in twins if k == "visits_after")),
+        floats=(*vals, *(k for k in twins if k != "visits_after")),
         times=("month",),
     )
 
 
-def store_month(receipts, *, end=None, backend="auto") -> pd.DataFrame:
+def _after_days(after: pd.DataFrame) -> pd.Series:
+    """The first moment counted *after* each customer's day: the next midnight, by customer."""
+    _check(after.columns, ["customer_id", "date"], "customer_month (after)")
+    a = after[after["customer_id"].notna() & after["date"].notna()]
+    days = pd.to_datetime(a["date"]).dt.normalize() + pd.Timedelta(days=1)
+    return days.groupby(a["customer_id"].to_numpy()).min().astype("datetime64[ns]")
+
+
+def _ibis_visit(d):
+    """1 for a visit (``gross_amount > 0``; every receipt without that column), else 0, as an Ibis column."""
+    if "gross_amount" not in d.columns:
+        import ibis
+
+        return ibis.literal(1, type="int64")
+    return (d.gross_amount > 0).fill_null(False).cast("int64")
+
+
+def _among(con, t, customers):
+    """Only the receipts of ``customers`` (all when None): a semi-join on the backend."""
+    if customers is None:
+        return t
+    ids = pd.unique(pd.Series(customers).dropna())
+    if con is None:
+        return t[t["customer_id"].isin(ids)]
+    import ibis
+
+    with _quiet():
+        keep = ibis.memtable(pd.DataFrame({"customer_id": ids}))
+    return t.semi_join(keep, "customer_id")
+
+
+def _since(con, d, start):
+    """Receipts on or after ``start`` (all when ``start`` is None)."""
+    if start is None:
+        return d
+    if con is None:
+        return d[d["date"] >= _end(start)]
+    return d.filter(d.date >= _end(start).to_pydatetime())
+
+
+def store_month(receipts, *, start=None, end=None, values=None, backend="auto") -> pd.DataFrame:
     """Store-by-month totals of all receipts (anonymous ones included).
+
+    Parameters
+    ----------
+    receipts : DataFrame, path or Ibis table
+        Receipts with ``store_id, customer_id, date``, the columns of ``values`` and, when
+        present, ``gross_amount`` (visits: as :func:`customer_month`).
+    start, end : date-like, optional
+        Window ``[start, end)``.
+    values : mapping of str to str, optional
+        Output column -> receipt column to sum; default ``{"revenue": "amount"}``.
+    backend : str or Ibis backend
+        Where it runs (see :mod:`loyalty_lib.engine`).
 
     Returns
     -------
     pandas.DataFrame
         ``store_id, month`` (first day), ``receipts, customers`` (distinct identified),
-        ``revenue``.
+        ``visits`` and one column per ``values`` key; receipts without a store are left out.
 
     Examples
     --------
@@ -416,39 +570,67 @@ def store_month(receipts, *, end=None, backend="auto") -> pd.DataFrame:
     >>> store_month(tx, backend="pandas")[["receipts", "customers", "revenue"]].values.tolist()
     [[3.0, 1.0, 14.0]]
     """
-    cols = ["store_id", "customer_id", "date", "amount"]
-    con, t = _plan(receipts, backend, cols, "store_month")
+    vals = dict(values) if values is not None else {"revenue": "amount"}
+    cols = ["store_id", "customer_id", "date", *dict.fromkeys(vals.values())]
+    con, t = _plan(receipts, backend, cols, "store_month", optional=["gross_amount"])
     if con is None:
-        d = t if end is None else t[t["date"] < _end(end)]
+        d = _since(con, t[t["store_id"].notna()], start)
+        d = d if end is None else d[d["date"] < _end(end)]
+        visit = _visit_flag(d) if "gross_amount" in d else np.ones(len(d), bool)
         out = (
-            d.assign(month=d["date"].to_numpy("datetime64[M]"))
-            .groupby(["store_id", "month"], sort=False, dropna=False)
-            .agg(receipts=("date", "size"), customers=("customer_id", "nunique"), revenue=("amount", "sum"))
+            d.assign(month=d["date"].to_numpy("datetime64[M]"), visit_=visit.astype(np.int64))
+            .groupby(["store_id", "month"], sort=False)
+            .agg(
+                receipts=("date", "size"),
+                customers=("customer_id", "nunique"),
+                visits=("visit_", "sum"),
+                **{k: (c, "sum") for k, c in vals.items()},
+            )
             .reset_index()
         )
     else:
-        d = t if end is None else t.filter(t.date < _end(end).to_pydatetime())
-        d = d.mutate(month=d.date.truncate("M"))
+        d = _since(con, t.filter(t.store_id.notnull()), start)
+        d = d if end is None else d.filter(d.date < _end(end).to_pydatetime())
+        d = d.mutate(month=d.date.truncate("M"), v_=_ibis_visit(d))
         out = _run(
             con,
             d.group_by(["store_id", "month"]).aggregate(
-                receipts=d.count(), customers=d.customer_id.nunique(), revenue=d.amount.sum()
+                receipts=d.count(),
+                customers=d.customer_id.nunique(),
+                visits=d.v_.sum(),
+                **{k: d[c].cast("float64").sum() for k, c in vals.items()},
             ),
         )
-    return _tidy(out, ["store_id", "month"], ints=("receipts", "customers"), floats=("revenue",), times=("month",))
+    out = out[["store_id", "month", "receipts", "customers", "visits", *vals]]
+    return _tidy(
+        out, ["store_id", "month"], ints=("receipts", "customers", "visits"), floats=tuple(vals), times=("month",)
+    )
 
 
 def _month_index(ts: pd.Timestamp) -> int:
     return (ts.year - 1970) * 12 + ts.month - 1
 
 
-def cohort_counts(receipts, *, end, max_months: int = 12, backend="auto") -> pd.DataFrame:
+def cohort_counts(receipts, *, end, max_months: int = 12, customers=None, backend="auto") -> pd.DataFrame:
     """Customers of each first-purchase cohort with a visit *m* months after their first month.
 
     The cohort is the calendar month of a customer's first visit before ``end``; month *m* is
     listed only when it is complete before ``end`` and ``m <= max_months``. Visits are the
     receipts with ``gross_amount > 0`` when the receipts have that column (returns and voided
     receipts are no visits), else every receipt.
+
+    Parameters
+    ----------
+    receipts : DataFrame, path or Ibis table
+        Receipts with ``customer_id, date`` (and ``gross_amount`` when known).
+    end : date-like
+        Exclusive end of the data.
+    max_months : int
+        Last month after the cohort's first listed.
+    customers : sequence, optional
+        Only these customers (those first seen inside the data, say).
+    backend : str or Ibis backend
+        Where it runs (see :mod:`loyalty_lib.engine`).
 
     Returns
     -------
@@ -468,7 +650,7 @@ def cohort_counts(receipts, *, end, max_months: int = 12, backend="auto") -> pd.
     end = _end(end)
     last_complete = _month_index(end) - 1
     con, t = _plan(receipts, backend, ["customer_id", "date"], "cohort_counts", optional=["gross_amount"])
-    t = _visits(con, t)
+    t = _among(con, _visits(con, t), customers)
     if con is None:
         d = t[t["customer_id"].notna() & (t["date"] < end)]
         mi = d["date"].to_numpy("datetime64[M]").astype(np.int64)
@@ -501,7 +683,9 @@ def cohort_counts(receipts, *, end, max_months: int = 12, backend="auto") -> pd.
 
 
 # ----------------------------------------------------------------------------- activity
-def return_counts(receipts, *, horizon_days: float, end, k_max: int = 8, backend="auto") -> pd.DataFrame:
+def return_counts(
+    receipts, *, horizon_days: float, end, k_max: int = 8, customers=None, backend="auto"
+) -> pd.DataFrame:
     """The counts behind the return curve: k-th visits with a full horizon, and those followed within it.
 
     Visits (receipts with ``gross_amount > 0`` when the receipts have that column, else every
@@ -509,6 +693,21 @@ def return_counts(receipts, *, horizon_days: float, end, k_max: int = 8, backend
     (``n``) when it lies at least ``horizon_days`` before ``end``, and is a success when the
     customer's next visit follows within ``horizon_days``. These are the ``n`` and
     ``successes`` of :func:`loyalty_lib.metrics.activity.return_curve`.
+
+    Parameters
+    ----------
+    receipts : DataFrame, path or Ibis table
+        Receipts with ``customer_id, date`` (and ``gross_amount`` when known).
+    horizon_days : float
+        Horizon H.
+    end : date-like
+        Exclusive end of the data.
+    k_max : int
+        Largest visit number.
+    customers : sequence, optional
+        Count only these customers' visits (numbered among their own visits).
+    backend : str or Ibis backend
+        Where it runs (see :mod:`loyalty_lib.engine`).
 
     Returns
     -------
@@ -528,6 +727,7 @@ def return_counts(receipts, *, horizon_days: float, end, k_max: int = 8, backend
     h = pd.Timedelta(days=float(horizon_days))
     con, t = _plan(receipts, backend, ["customer_id", "date"], "return_counts", optional=["gross_amount"])
     t = _visits(con, t)
+    t = _among(con, t, customers)
     if con is None:
         d = t[t["customer_id"].notna() & (t["date"] < end)][["customer_id", "date"]]
         d = d.sort_values(["customer_id", "date"], kind="stable")
@@ -555,6 +755,52 @@ def return_counts(receipts, *, horizon_days: float, end, k_max: int = 8, backend
             .fillna({"n": 0, "successes": 0})
         )
     return _tidy(out, ["k"], ints=("k", "n", "successes"))
+
+
+def last_visits(receipts, *, end, customers=None, with_card: bool = False, backend="auto") -> pd.DataFrame:
+    """Each identified customer's last visit before ``end``: what the activity windows are counted on.
+
+    Visits are the receipts with ``gross_amount > 0`` when the receipts have that column, else
+    every receipt.
+
+    Parameters
+    ----------
+    receipts : DataFrame, path or Ibis table
+        Receipts with ``customer_id, date`` (``card_id`` with ``with_card``).
+    end : date-like
+        Exclusive end.
+    customers : sequence, optional
+        Only these customers (the members, say).
+    with_card : bool
+        Only visits paid with a card (``card_id`` given).
+    backend : str or Ibis backend
+        Where it runs (see :mod:`loyalty_lib.engine`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id, last_visit``, one row per customer with such a visit.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "gross_amount": [5.0, -5.0, 3.0],
+    ...                    "date": pd.to_datetime(["2025-05-01", "2025-05-20", "2025-05-30"])})
+    >>> last_visits(tx, end="2025-06-01", backend="pandas")["last_visit"].dt.day.tolist()
+    [1, 30]
+    """
+    end = _end(end)
+    cols = ["customer_id", "date", *(["card_id"] if with_card else [])]
+    con, t = _plan(receipts, backend, cols, "last_visits", optional=["gross_amount"])
+    t = _among(con, _visits(con, t), customers)
+    if con is None:
+        d = t[t["customer_id"].notna() & (t["date"] < end)]
+        d = d[d["card_id"].notna()] if with_card else d
+        out = d.groupby("customer_id", sort=False)["date"].max().rename("last_visit").reset_index()
+    else:
+        d = t.filter(t.customer_id.notnull() & (t.date < end.to_pydatetime()))
+        d = d.filter(d.card_id.notnull()) if with_card else d
+        out = _run(con, d.group_by("customer_id").aggregate(last_visit=d.date.max()))
+    return _tidy(out, ["customer_id"], times=("last_visit",))
 
 
 def active_counts(receipts, *, end, windows: Sequence[int] = (30, 90), backend="auto") -> pd.DataFrame:

@@ -356,6 +356,7 @@ def rfm_table(
     as_of,
     window_days: int = 365,
     customers: pd.Series | None = None,
+    backend=None,
 ) -> pd.DataFrame:
     """Recency, frequency and monetary value of every customer as of a day.
 
@@ -372,6 +373,11 @@ def rfm_table(
     customers : pandas.Series, optional
         Ids to report (those without a receipt in the window get frequency 0); default every
         customer with a receipt in the window.
+    backend : str or Ibis backend, optional
+        When given, the receipts are summed per customer by
+        :func:`loyalty_lib.engine.customer_summary` on that backend (``transactions`` may then
+        be a Parquet path or an Ibis table, with ``gross_amount`` too) and only the totals reach
+        pandas; without ``customers`` the rows are then sorted by customer. Default: in memory.
 
     Returns
     -------
@@ -386,8 +392,23 @@ def rfm_table(
     >>> rfm_table(tx, as_of="2026-03-11", window_days=365).to_dict("list")
     {'customer_id': ['a'], 'recency_days': [10.0], 'frequency': [2], 'monetary': [30.0]}
     """
-    check_columns(transactions, ["customer_id", "date", "amount"], "rfm_table", table="transactions")
     end = pd.Timestamp(as_of)
+    if backend is not None:
+        from loyalty_lib import engine
+
+        start = end - pd.Timedelta(days=window_days)
+        cs = engine.customer_summary(transactions, start=start, end=end, backend=backend).set_index("customer_id")
+        ids = pd.Index(pd.unique(customers.dropna())) if customers is not None else cs.index
+        cs = cs.reindex(ids)
+        return pd.DataFrame(
+            {
+                "customer_id": np.asarray(ids),
+                "recency_days": ((end - cs["last_purchase"]) / pd.Timedelta(days=1)).to_numpy(float),
+                "frequency": cs["receipts"].fillna(0).to_numpy(np.int64),
+                "monetary": cs["revenue"].fillna(0.0).to_numpy(float),
+            }
+        )
+    check_columns(transactions, ["customer_id", "date", "amount"], "rfm_table", table="transactions")
     d = transactions["date"]
     keep = (d < end) & (d >= end - pd.Timedelta(days=window_days)) & transactions["customer_id"].notna()
     tx = transactions[keep.to_numpy()]
@@ -518,6 +539,7 @@ def assign_segments(
     cuts: Mapping[str, Sequence[float]] | None = None,
     bins: int = 5,
     customers: pd.Series | None = None,
+    backend=None,
 ) -> pd.DataFrame:
     """One call for a CRM export: each customer's RFM scores and named segment.
 
@@ -531,6 +553,8 @@ def assign_segments(
         See :func:`rfm_table` and :func:`rfm_scores`.
     customers : pandas.Series, optional
         Every customer to segment (those without a receipt in the window are ``inactive``).
+    backend : str or Ibis backend, optional
+        Where the receipts are summed (see :func:`rfm_table`).
 
     Returns
     -------
@@ -546,9 +570,18 @@ def assign_segments(
     ['new', 'hibernating', 'inactive']
     """
     if as_of is None:
-        as_of = pd.Timestamp(transactions["date"].max()).normalize() + pd.Timedelta(days=1)
-    rfm = rfm_table(transactions, as_of=as_of, window_days=window_days, customers=customers)
+        as_of = pd.Timestamp(_last_receipt(transactions, backend)).normalize() + pd.Timedelta(days=1)
+    rfm = rfm_table(transactions, as_of=as_of, window_days=window_days, customers=customers, backend=backend)
     return rfm_scores(rfm, cuts=cuts, bins=bins)[0]
+
+
+def _last_receipt(transactions, backend):
+    """The time of the last receipt (a customer's, through the engine when a backend is given)."""
+    if backend is None:
+        return transactions["date"].max()
+    from loyalty_lib import engine
+
+    return engine.customer_summary(transactions, backend=backend)["last_purchase"].max()
 
 
 def monthly_segments(
@@ -559,6 +592,7 @@ def monthly_segments(
     cuts: Mapping[str, Sequence[float]] | None = None,
     bins: int = 5,
     customers: pd.Series | None = None,
+    backend=None,
 ) -> pd.DataFrame:
     """Each customer's segment at the start of every month (one vectorised call per month).
 
@@ -575,6 +609,8 @@ def monthly_segments(
         See :func:`rfm_scores`.
     customers : pandas.Series, optional
         Every customer to follow (default those with any receipt).
+    backend : str or Ibis backend, optional
+        Where the receipts are summed, once per month (see :func:`rfm_table`).
 
     Returns
     -------
@@ -582,15 +618,25 @@ def monthly_segments(
         ``as_of, customer_id, segment`` (long format) with the cut points in ``attrs["cuts"]``.
     """
     days = [pd.Timestamp(m) for m in months]
-    if customers is None:
+    if customers is None and backend is None:
         customers = pd.Series(pd.unique(transactions["customer_id"].dropna()))
+    elif customers is None:
+        from loyalty_lib import engine
+
+        customers = engine.customer_summary(transactions, backend=backend)["customer_id"]
     if cuts is None:
-        last = rfm_table(transactions, as_of=days[-1], window_days=window_days, customers=customers)
+        last = rfm_table(transactions, as_of=days[-1], window_days=window_days, customers=customers, backend=backend)
         cuts = rfm_scores(last, bins=bins)[1]
     frames = []
     for day in days:  # one call per month, each vectorised over all customers
         seg = assign_segments(
-            transactions, as_of=day, window_days=window_days, cuts=cuts, bins=bins, customers=customers
+            transactions,
+            as_of=day,
+            window_days=window_days,
+            cuts=cuts,
+            bins=bins,
+            customers=customers,
+            backend=backend,
         )
         frames.append(pd.DataFrame({"as_of": day, "customer_id": seg["customer_id"], "segment": seg["segment"]}))
     out = pd.concat(frames, ignore_index=True)

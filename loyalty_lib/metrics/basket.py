@@ -23,6 +23,7 @@ without the threshold); the excess mass is observed minus counterfactual in the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,7 @@ def tier_labels(thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> list[str]:
     """
     t = _check_thresholds(thresholds)
     f = [f"{x:,.0f}" for x in t]
-    return [f"<{f[0]}"] + [f"{a}-{b}" for a, b in zip(f[:-1], f[1:], strict=True)] + [f"{f[-1]}+"]
+    return [f"<{f[0]}"] + [f"{a}-{b}" for a, b in pairwise(f)] + [f"{f[-1]}+"]
 
 
 def assign_tier(gross, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> pd.Categorical:
@@ -316,7 +317,7 @@ def check_summary(
         it = pd.to_numeric(transactions[items_col], errors="coerce").astype(float).where(visit)
         d["_items"] = it.fillna(0.0)
         d["_has_items"] = it.notna().astype(float)
-        if d["_has_items"].sum() > 0:
+        if it.notna().any():
             pieces.append(("items_per_check", "_items", "_has_items"))
     frames = []
     for name, num, den in pieces:
@@ -334,7 +335,7 @@ def group_difference(
     by: str = "status",
     a: str = "member",
     b: str = "non_member",
-    level: float = 0.95,
+    level: float = 0.95,  # no mutate: the level cancels (the two half-widths add in quadrature; tested)
 ) -> pd.DataFrame:
     """Difference of one metric between two groups of :func:`check_summary`, with a CI.
 
@@ -428,13 +429,13 @@ def tier_shares(
         r = _ratio(d, groups, customer_col, "_in", "_one", level)
         r.insert(len(groups), "tier", label)
         frames.append(r)
-    out = pd.concat(frames, ignore_index=True)
-    out["ci_low"] = out["ci_low"].clip(0, 1)
-    out["ci_high"] = out["ci_high"].clip(0, 1)
+    out = pd.concat(frames, ignore_index=True)  # no mutate: the index is renumbered after sorting
+    # a share's interval lies around it, so only the outer bounds can leave [0, 1]
+    out["ci_low"] = out["ci_low"].clip(lower=0)
+    out["ci_high"] = out["ci_high"].clip(upper=1)
     out["tier"] = pd.Categorical(out["tier"], categories=tiers.categories, ordered=True)
-    return out.sort_values([*groups, "tier"], kind="stable").reset_index(drop=True)[
-        [*groups, "tier", *ESTIMATE_COLUMNS, "n_customers"]
-    ]
+    out = out.sort_values([*groups, "tier"], kind="stable", ignore_index=True)
+    return out[[*groups, "tier", *ESTIMATE_COLUMNS, "n_customers"]]
 
 
 def before_after_checks(
@@ -498,9 +499,9 @@ def before_after_checks(
     )
     d = d[d["side"] != ""]
     agg = d.groupby(["cid", "side"])[["amt", "visits"]].sum().unstack("side")
-    cols = ["check_before", "check_after", "n_before", "n_after"]
+    columns = [customer_col, "issued_date", "n_before", "n_after", "check_before", "check_after", "difference"]
     if agg.empty or "before" not in agg["amt"] or "after" not in agg["amt"]:
-        return pd.DataFrame(columns=[customer_col, "issued_date", *cols, "difference"])
+        return pd.DataFrame(columns=columns)
     n = agg["visits"].where(agg["visits"] > 0)
     out = pd.DataFrame(
         {
@@ -515,8 +516,8 @@ def before_after_checks(
     out["difference"] = out["check_after"] - out["check_before"]
     out.index.name = customer_col
     out = out.reset_index()
-    out.insert(1, "issued_date", out[customer_col].map(issued))
-    return out[[customer_col, "issued_date", "n_before", "n_after", "check_before", "check_after", "difference"]]
+    out["issued_date"] = out[customer_col].map(issued)
+    return out[columns]
 
 
 def paired_change(per_member: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
@@ -631,6 +632,12 @@ def discount_cost(
 # --------------------------------------------------------------------------------------------
 # bunching
 # --------------------------------------------------------------------------------------------
+#: Relative rounding slack: when counting whole bins between a threshold and a range end
+#: ((T - lo) / w can come out as 39.999999999 for 40 bins), and, times the receipts of a range,
+#: the largest mass that is the rounding of an exact fit rather than moved checks.
+_ROUNDING = 1e-9
+
+
 def _bins(t: np.ndarray, span_pct: float, bin_pct: float) -> list[np.ndarray]:
     """Bin edges around each threshold, ``T`` itself an edge, clipped half-way to neighbours."""
     edges = []
@@ -642,8 +649,8 @@ def _bins(t: np.ndarray, span_pct: float, bin_pct: float) -> list[np.ndarray]:
             lo = max(lo, (t[i - 1] + T) / 2)
         if i < len(t) - 1:
             hi = min(hi, (T + t[i + 1]) / 2)
-        n_lo = int(np.floor((T - lo) / w + 1e-9))
-        n_hi = int(np.floor((hi - T) / w + 1e-9))
+        n_lo = int(np.floor((T - lo) / w + _ROUNDING))
+        n_hi = int(np.floor((hi - T) / w + _ROUNDING))
         edges.append(T + w * np.arange(-n_lo, n_hi + 1))
     return edges
 
@@ -654,18 +661,21 @@ def _setup(t, span_pct, bin_pct, below_pct, above_pct, degree):
     if below_pct <= 0 or above_pct <= 0:
         raise ValueError("below_pct and above_pct must be positive")
     specs = []
-    for T, e in zip(t, _bins(t, span_pct, bin_pct), strict=True):
+    for T, e in zip(t, _bins(t, span_pct, bin_pct), strict=True):  # no mutate: one edge array per threshold
         mid = (e[:-1] + e[1:]) / 2
-        x = (mid - T) / T * 100  # distance in % of T
-        below = (mid < T) & (mid >= T * (1 - below_pct / 100))
-        above = (mid >= T) & (mid < T * (1 + above_pct / 100))
+        # distance in % of T, scaled to about [-1, 1]: any affine scale spans the same polynomials,
+        # this one only keeps the least-squares fit well conditioned
+        x = (mid - T) / T * 100 / span_pct  # no mutate: the fitted counts do not depend on the scale
+        lower = mid < T  # no mutate: T is a bin edge, so no bin's middle equals it
+        below = lower & (mid >= T * (1 - below_pct / 100))
+        above = ~lower & (mid < T * (1 + above_pct / 100))
         fit = ~(below | above)
         if fit.sum() < degree + 3:
             raise ValueError(
                 f"threshold {T:,.0f}: only {int(fit.sum())} bins outside the bunching window for a "
                 f"degree-{degree} polynomial; widen span_pct or shrink bin_pct / the window"
             )
-        X = np.vander(x / span_pct, degree + 1, increasing=True)
+        X = np.vander(x, degree + 1)
         specs.append({"T": T, "edges": e, "mid": mid, "below": below, "above": above, "fit": fit, "X": X})
     return specs
 
@@ -677,8 +687,12 @@ def _fit(spec: dict, counts: np.ndarray) -> np.ndarray:
 
 
 def _bin_index(gross: np.ndarray, specs: list[dict]) -> np.ndarray:
-    """Global bin number of each receipt across all thresholds' bins (-1 outside every range)."""
-    idx = np.full(len(gross), -1, dtype=np.int64)
+    """Global bin number of each receipt across all thresholds' bins (-1 outside every range).
+
+    Bins are closed on the left and open on the right, the last one too: a check on the upper
+    end of a range is outside it.
+    """
+    idx = -np.ones(len(gross), dtype=np.int64)
     offset = 0
     for s in specs:
         e = s["edges"]
@@ -689,26 +703,33 @@ def _bin_index(gross: np.ndarray, specs: list[dict]) -> np.ndarray:
     return idx
 
 
-def _bunch_stats(idx: np.ndarray, specs: list[dict]) -> np.ndarray:
+def _bin_counts(idx: np.ndarray, specs: list[dict]) -> np.ndarray:
+    """Receipts in every bin of every threshold's range, from :func:`_bin_index`."""
+    return np.bincount(idx[idx >= 0], minlength=sum(len(s["edges"]) - 1 for s in specs)).astype(float)
+
+
+def _per_threshold(counts: np.ndarray, specs: list[dict]) -> list[np.ndarray]:
+    """The counts of all bins split into one array per threshold's range."""
+    return np.split(counts, np.cumsum([len(s["edges"]) - 1 for s in specs])[:-1])
+
+
+def _bunch_from_counts(counts: np.ndarray, specs: list[dict]) -> np.ndarray:
     """Per threshold: excess mass above, missing mass below and the mean top-up (RUB).
 
+    ``counts`` holds the receipts of every bin of every threshold's range (:func:`_bin_counts`).
     The mean top-up is the mass-weighted mean distance of the missing checks below ``T`` plus
     that of the excess checks above it: how far, on average, a moved check travelled.
     Returns ``[e_1, m_1, u_1, e_2, m_2, u_2, ...]``.
     """
-    sizes = [len(s["edges"]) - 1 for s in specs]
-    return _bunch_from_counts(np.bincount(idx[idx >= 0], minlength=sum(sizes)).astype(float), specs)
-
-
-def _bunch_from_counts(counts: np.ndarray, specs: list[dict]) -> np.ndarray:
-    """:func:`_bunch_stats` from the receipt counts of every bin of every threshold's range."""
-    sizes = [len(s["edges"]) - 1 for s in specs]
     out = []
-    for s, c in zip(specs, np.split(counts, np.cumsum(sizes)[:-1]), strict=True):
+    for s, c in zip(specs, _per_threshold(counts, specs), strict=True):  # no mutate: one piece per threshold
         cf = _fit(s, c)
         up, down = (c - cf)[s["above"]], (cf - c)[s["below"]]
         e, m = float(up.sum()), float(down.sum())
-        if e > 0 and m > 0:  # a threshold with no receipts around it has no mass to average over
+        # no mass to average over where either is not positive (a threshold with no receipts
+        # around it) or is the rounding of a fit that matches the counts exactly
+        noise = _ROUNDING * float(c.sum())
+        if e > noise and m > noise:
             land = float(up @ (s["mid"][s["above"]] - s["T"])) / e
             origin = float(down @ (s["T"] - s["mid"][s["below"]])) / m
             out += [e, m, land + origin]
@@ -731,7 +752,9 @@ def bunching_histogram(
     """Histogram of gross checks around each threshold with the fitted counterfactual.
 
     Bins are ``bin_pct`` % of the threshold wide, with the threshold on a bin edge (a check of
-    exactly ``T`` falls in the first bin above). A polynomial of ``degree`` in the distance to
+    exactly ``T`` falls in the first bin above); every bin is closed on the left and open on the
+    right, the last one too, so a check on the upper end of a range is outside it, as in
+    :func:`bunching`. A polynomial of ``degree`` in the distance to
     ``T`` is fitted to the counts outside the window ``[T (1 - below_pct/100), T (1 +
     above_pct/100))``; its prediction is the counterfactual: the histogram without the
     threshold.
@@ -764,10 +787,9 @@ def bunching_histogram(
     _require(transactions, [gross_col], "bunching_histogram")
     t = _check_thresholds(thresholds)
     specs = _setup(t, span_pct, bin_pct, below_pct, above_pct, degree)
-    g = transactions[gross_col].to_numpy(float)
+    counts = _per_threshold(_bin_counts(_bin_index(transactions[gross_col].to_numpy(float), specs), specs), specs)
     frames = []
-    for s in specs:
-        c = np.histogram(g, bins=s["edges"])[0].astype(float)
+    for s, c in zip(specs, counts, strict=True):  # no mutate: one piece per threshold
         frames.append(
             pd.DataFrame(
                 {
@@ -859,12 +881,11 @@ def bunching(
         return np.vstack([_bunch_from_counts(c, specs) for c in np.asarray((per.T @ w.T).T)])
 
     draws = bootstrap_draws(n_cust, stat, n_boot=n_boot, seed=seed, counts=True)
-    boot = bootstrap_frame(_bunch_stats(b, specs), draws, n=n_cust, level=level, index=names)
-    n_in = [int(((g >= s["edges"][0]) & (g < s["edges"][-1])).sum()) for s in specs]
-    cf_above = []
-    for s in specs:
-        c = np.histogram(g, bins=s["edges"])[0].astype(float)
-        cf_above.append(float(_fit(s, c)[s["above"]].sum()))
+    counts = _bin_counts(b, specs)
+    boot = bootstrap_frame(_bunch_from_counts(counts, specs), draws, n=n_cust, level=level, index=names)
+    pieces = list(zip(specs, _per_threshold(counts, specs), strict=True))  # no mutate: one piece per threshold
+    n_in = [int(c.sum()) for _, c in pieces]
+    cf_above = [float(_fit(s, c)[s["above"]].sum()) for s, c in pieces]
     e, m, u = boot.iloc[0::3], boot.iloc[1::3], boot.iloc[2::3]
     out = pd.DataFrame(
         {

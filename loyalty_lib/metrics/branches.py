@@ -63,6 +63,7 @@ def store_month_panel(
     store_col: str = "store_id",
     date_col: str = "date",
     visit_col: str | None = None,
+    backend=None,
 ) -> pd.DataFrame:
     """Monthly figures per branch: visits and the sums of ``values``, zeros where none.
 
@@ -80,7 +81,13 @@ def store_month_panel(
     visit_col : str, optional
         Boolean column saying which receipts are visits; default: those of
         :func:`loyalty_lib.dataset.visits_mask` when the receipts have ``gross_amount`` (a
-        return is not a visit), else every receipt.
+        return is not a visit), else every receipt; it may also hold the number of visits a row
+        stands for (rows that are already totals).
+    backend : str or Ibis backend, optional
+        When given, the receipts are first summed per branch and month by
+        :func:`loyalty_lib.engine.store_month` on that backend (``transactions`` may then be a
+        Parquet path or an Ibis table, with the contract's column names) and only the totals
+        reach pandas; default: in memory here.
 
     Returns
     -------
@@ -98,6 +105,13 @@ def store_month_panel(
     ([2, 0, 0, 1], [15.0, 0.0, 0.0, 7.0])
     """
     values = dict(values or {"revenue": "amount"})
+    if backend is not None:
+        from loyalty_lib import engine
+
+        cells = engine.store_month(transactions, start=start, end=end, values=values, backend=backend)
+        return store_month_panel(
+            cells, start=start, end=end, values={k: k for k in values}, date_col="month", visit_col="visits"
+        )
     check_columns(transactions, [store_col, date_col, *values.values()], "store_month_panel")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if end <= start:
@@ -110,7 +124,7 @@ def store_month_panel(
     stores = sorted(tx[store_col].unique())
     grid = pd.MultiIndex.from_product([stores, months.to_timestamp()], names=[store_col, "month"])
     if visit_col is not None:
-        visit = tx[visit_col].to_numpy(bool)
+        visit = tx[visit_col].to_numpy()
     elif "gross_amount" in tx:
         visit = visits_mask(tx).to_numpy(bool)
     else:

@@ -434,7 +434,13 @@ def campaign_roi(
     pandas.DataFrame
         Per campaign: the ``by`` columns, ``n_treated, n_holdout, uplift_revenue`` (per
         contact) with ``uplift_ci_low/high``, ``incremental_revenue`` with
-        ``incremental_ci_low/high``, ``cost``, ``roi_pct`` with ``roi_ci_low/high``.
+        ``incremental_ci_low/high``, ``cost``, ``roi_pct`` with ``roi_ci_low/high``,
+        ``break_even_revenue`` (the incremental revenue at which the margin repays the cost:
+        cost / margin) and ``roi_informative``: False when the cost is smaller than the
+        uncertainty of the incremental margin (margin x half the incremental interval's width).
+        The ROI interval is then more than 200 percentage points wide, because it divides an
+        uncertain margin by a small cost; whether the incremental revenue clears
+        ``break_even_revenue`` is the reading that still means something.
 
     Examples
     --------
@@ -443,6 +449,8 @@ def campaign_roi(
     >>> r = campaign_roi(o, 10.0, margin=0.5).iloc[0]  # uplift 100 x 2 contacted = 200; (0.5*200 - 20)/20
     >>> float(r["incremental_revenue"]), float(r["cost"]), float(r["roi_pct"])
     (200.0, 20.0, 400.0)
+    >>> float(r["break_even_revenue"])  # 20 / 0.5
+    40.0
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"campaign_roi: margin must be a share between 0 and 1, got {margin}")
@@ -478,6 +486,9 @@ def campaign_roi(
             ("roi_ci_high", "incremental_ci_high"),
         ]:
             out[name] = np.where(cost > 0, (margin * out[col] - cost) / cost * 100, np.nan)
+        out["break_even_revenue"] = np.where(margin > 0, cost / margin, np.nan)
+    half_margin = margin * (out["incremental_ci_high"] - out["incremental_ci_low"]) / 2
+    out["roi_informative"] = (cost > 0) & (cost >= half_margin.to_numpy(dtype=float))
     return out
 
 

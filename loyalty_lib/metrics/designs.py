@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from loyalty_lib.dataset import Dataset, visits_mask
+from loyalty_lib import engine
+from loyalty_lib.dataset import Dataset
 from loyalty_lib.metrics import impact
 from loyalty_lib.study import MIN_PRE_DAYS, Study
 
@@ -210,6 +211,7 @@ def impact_panel(
     values: dict[str, str] | None = None,
     established: bool = True,
     joined_only: bool | None = None,
+    backend="auto",
 ) -> pd.DataFrame:
     """The customer-month panel of the customer-level designs, set up by the study.
 
@@ -247,9 +249,6 @@ def impact_panel(
     """
     design = design or choose_design(study)
     values = dict(values or {"revenue": "amount", "gross": "gross_amount"})
-    tx = ds.transactions[ds.transactions["customer_id"].notna()]
-    tx = tx.assign(date=pd.to_datetime(tx["date"]), _visit=visits_mask(tx).to_numpy(bool))
-    tx = tx[(tx["date"] >= study.start) & (tx["date"] < study.end)]
     customers = ds.customers
     # who joined when, as the study reads it: the first card's issue date, else the first card use
     m = study.members
@@ -263,13 +262,41 @@ def impact_panel(
     if joined_only:
         joined = m.loc[(m["join_source"] == "issue date") & (m["join_date"] >= ref), "customer_id"]
         keep = set(joined) if keep is None else keep & set(joined)
+    # the receipts summed per customer-month in the engine, split at the day of the card
+    cells = engine.customer_month(
+        engine.receipts_of(ds, backend),
+        start=study.start,
+        end=study.end,
+        values=values,
+        after=cards.rename(columns={"issued_date": "date"}),
+        backend=backend,
+    )
     if keep is not None:
-        tx = tx[tx["customer_id"].isin(keep)]
+        cells = cells[cells["customer_id"].isin(keep)]
         customers = customers[customers["customer_id"].isin(keep)]
     panel = impact.customer_month_panel(
-        tx, customers=customers, start=study.start, end=study.end, values=values, cards=cards, visit_col="_visit"
+        _card_sides(cells, list(values)),
+        customers=customers,
+        start=study.start,
+        end=study.end,
+        values={k: k for k in values},
+        cards=cards,
+        visit_col="visits",
+        after_col="after",
     )
     return impact.add_treatment(panel, cards, launch=ref).reset_index(drop=True)
+
+
+def _card_sides(cells: pd.DataFrame, values: list[str]) -> pd.DataFrame:
+    """Each customer-month cell as two rows, before and after the day of the card (``after``)."""
+    cols = ["customer_id", "month", "visits", *values]
+    before = cells[cols].assign(
+        visits=cells["visits"] - cells["visits_after"], **{k: cells[k] - cells[f"{k}_after"] for k in values}
+    )
+    after = cells[["customer_id", "month", "visits_after", *(f"{k}_after" for k in values)]]
+    after = after.set_axis(cols, axis=1)
+    rows = pd.concat([before.assign(after=False), after.assign(after=True)], ignore_index=True)
+    return rows.rename(columns={"month": "date"})
 
 
 def program_effect(

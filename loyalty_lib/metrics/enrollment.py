@@ -32,6 +32,12 @@ FUNNEL_STEPS = ["buyers", "card_issued", "activated", "repeat_use"]
 #: the ROI stage.
 ACQUISITION_COST_CATEGORIES = ("card_printing", "communications", "staff", "other")
 
+#: Floors of the seller league's empirical-Bayes prior: the between-seller variance of rates (an
+#: under-dispersed league is then pooled almost fully; doubling it moves a shrunk rate by < 1e-5)
+#: and the prior's size ``a + b`` (an over-dispersed league is then hardly pooled).
+_TAU2_FLOOR = 1e-6
+_AB_FLOOR = 1e-3
+
 
 def _ts(value) -> pd.Timestamp | None:
     return None if value is None or value == "" else pd.Timestamp(value)
@@ -340,8 +346,9 @@ def seller_league(
         ok = n > 0
         p = (k[ok] / n[ok]).to_numpy()
         m = k[ok].sum() / max(n[ok].sum(), 1)
-        tau2 = max(np.var(p) - np.mean(m * (1 - m) / n[ok].to_numpy()), 1e-6) if ok.sum() > 1 else 1e-6
-        ab = max(m * (1 - m) / tau2 - 1, 1e-3)
+        several = ok.sum() > 1  # no mutate: one seller's rates have no spread; the floor applies either way
+        tau2 = max(np.var(p) - np.mean(m * (1 - m) / n[ok].to_numpy()), _TAU2_FLOOR) if several else _TAU2_FLOOR
+        ab = max(m * (1 - m) / tau2 - 1, _AB_FLOOR)
         a, b = m * ab, (1 - m) * ab
         lo = (1 - level) / 2
         out["shrunk_estimate"] = (k + a) / (n + a + b)
@@ -386,7 +393,7 @@ def stock_burndown(
     first = pd.Timestamp(start).normalize() if _ts(start) is not None else days.min()
     last = (pd.Timestamp(end) - pd.Timedelta(days=1)).normalize() if _ts(end) is not None else days.max()
     axis = pd.date_range(first, last, freq="D")
-    daily = days[(days >= first) & (days <= last)].value_counts().reindex(axis, fill_value=0)
+    daily = days.value_counts().reindex(axis, fill_value=0)  # days off the axis drop out here
     before = int((days < first).sum())
     out = pd.DataFrame({"date": axis, "issued": daily.to_numpy().astype(int)})
     out["cumulative_issued"] = before + out["issued"].cumsum()
@@ -608,8 +615,9 @@ def time_to_activation(
         ll_se = se / (s * np.abs(np.log(s)))
         s_lo = s ** np.exp(z * ll_se)
         s_hi = s ** np.exp(-z * ll_se)
-    s_lo = np.where(s <= 0, 0.0, np.where(np.isfinite(s_lo), s_lo, s))
-    s_hi = np.where(s <= 0, 0.0, np.where(np.isfinite(s_hi), s_hi, s))
+    # no mutate (both): S is never below 0, and at S = 0 the non-finite branch gives S = 0 too
+    s_lo = np.where(s <= 0, 0.0, np.where(np.isfinite(s_lo), s_lo, s))  # no mutate
+    s_hi = np.where(s <= 0, 0.0, np.where(np.isfinite(s_hi), s_hi, s))  # no mutate
     out = pd.DataFrame(
         {
             "day": np.asarray(sf.surv_times, float),
@@ -631,11 +639,11 @@ def time_to_activation(
                 "n_events": [0],
             }
         )
-        out = pd.concat([top, out], ignore_index=True)
+        out = pd.concat([top, out], ignore_index=True)  # no mutate: rows are taken by position, re-indexed at the end
     t_max = float(time.max())
     if t_max > out["day"].iloc[-1]:  # the curve is known (flat) up to the longest follow-up
         last = out.iloc[[-1]].assign(day=t_max, n_at_risk=int((time >= t_max).sum()), n_events=0)
-        out = pd.concat([out, last], ignore_index=True)
+        out = pd.concat([out, last], ignore_index=True)  # no mutate: rows are taken by position, re-indexed at the end
     if max_days is not None:
         out = out[out["day"] <= max_days]
     return out.reset_index(drop=True)
@@ -777,7 +785,7 @@ def planted_activation_by_day(
     rate = (
         tc["base_rate_per_year"].to_numpy(float) / 365.0 * (1 + frequency_uplift) * tc["card_use_prob"].to_numpy(float)
     )
-    act = tc["activator"].fillna(False).to_numpy(bool)
+    act = tc["activator"].fillna(False).to_numpy(bool)  # no mutate: a holder missing here has no rate: NaN either way
     d = np.asarray(days, float)
     log_none = -rate[:, None] * d[None, :]
     if offers is not None and extra_visit_prob:
@@ -828,7 +836,8 @@ def _campaign_log_no_use(members, use_prob, offers, extra_visit_prob, d, *, star
     x = np.minimum(t_issue[holder, None] + d[None, :], t_end) - c[:, None] - 0.5
     cdf = np.where(x >= window - 1, 1.0, 1 - np.exp(-np.clip(x, 0, None) / mean_delay))
     cdf = np.where(x <= 0, 0.0, cdf)
-    q = np.clip(p[:, None] * use_prob[holder, None] * cdf, 0.0, 1.0 - 1e-12)
+    q = p[:, None] * use_prob[holder, None] * cdf
+    q = np.minimum(q, 1.0 - 1e-12)  # no mutate: keeps log1p finite; p, u and the cdf are all <= 1
     out = np.zeros((len(members), len(d)))
     np.add.at(out, holder, np.log1p(-q))
     return out

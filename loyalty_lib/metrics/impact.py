@@ -65,10 +65,11 @@ def _month_number(s: pd.Series | pd.Timestamp) -> np.ndarray | int:
         return s.year * 12 + s.month - 1
     s = pd.to_datetime(s)
     out = (s.dt.year * 12 + s.dt.month - 1).to_numpy(dtype=float)
-    return np.where(np.isnan(out), -1, out).astype(np.int64)
+    return np.where(np.isnan(out), -1, out).astype(np.int64)  # no mutate: NaT needs any negative number; uses test >= 0
 
 
-def _month_start(number: np.ndarray | int) -> pd.DatetimeIndex | pd.Timestamp:
+def _month_start(number: np.ndarray) -> pd.DatetimeIndex:
+    """First day of each month number (see :func:`_month_number`)."""
     n = np.asarray(number, dtype=np.int64)
     stamps = pd.to_datetime(
         {
@@ -77,7 +78,7 @@ def _month_start(number: np.ndarray | int) -> pd.DatetimeIndex | pd.Timestamp:
             "day": np.ones(n.size, dtype=int),
         }
     )
-    return stamps.iloc[0] if np.ndim(number) == 0 else pd.DatetimeIndex(stamps)
+    return pd.DatetimeIndex(stamps)
 
 
 def _outcomes(names) -> pd.Index:
@@ -135,6 +136,7 @@ def customer_month_panel(
     first_seen_col: str = "first_seen",
     issued_col: str = "issued_date",
     visit_col: str | None = None,
+    after_col: str | None = None,
 ) -> pd.DataFrame:
     """Build the customer-by-month panel, with zeros for months without purchases.
 
@@ -163,7 +165,12 @@ def customer_month_panel(
         Column names.
     visit_col : str, optional
         Boolean column saying which receipts are visits (``dataset.visits_mask``: a return
-        receipt is not); default every receipt is one.
+        receipt is not), or the number of visits a row stands for (rows that are already
+        customer-month totals, from :func:`loyalty_lib.engine.customer_month`); default every
+        receipt is one.
+    after_col : str, optional
+        Boolean column saying which rows fall after the day of the card (for rows that are
+        already totals split at that day); default worked out from ``cards`` and the dates.
 
     Returns
     -------
@@ -203,22 +210,22 @@ def customer_month_panel(
 
     ids = transactions[customer_col]
     if customers is not None:
-        ids = pd.concat([customers[customer_col], ids], ignore_index=True)
+        ids = pd.concat([customers[customer_col], ids], ignore_index=True)  # no mutate: factorize ignores the index
     codes_all, uniques = pd.factorize(ids, sort=True)
     n_cust = len(uniques)
     tx_codes = codes_all[len(ids) - len(transactions) :]
 
     # first month per customer: min over receipts (and first_seen when given)
     first = np.full(n_cust, np.iinfo(np.int64).max, dtype=np.int64)
-    valid_tx = tx_month >= 0
+    valid_tx = tx_month >= 0  # no mutate: month numbers count from year 0; only NaT (-1) is below 1
     np.minimum.at(first, tx_codes[valid_tx], tx_month[valid_tx])
     if customers is not None and first_seen_col in customers:
         fs = _month_number(customers[first_seen_col])
         c_codes = codes_all[: len(customers)]
-        ok = fs >= 0
+        ok = fs >= 0  # no mutate: month numbers count from year 0; only NaT (-1) is below 1
         np.minimum.at(first, c_codes[ok], fs[ok])
     first = np.clip(first, s, None)
-    keep = first < e
+    keep = first < e  # no mutate: a customer first seen in month e gets n_months - n_months = 0 rows either way
     f_idx = np.where(keep, first - s, n_months)  # local month index of the first cell
     counts = n_months - f_idx
     total = int(counts.sum())
@@ -231,25 +238,26 @@ def customer_month_panel(
     rc, rm = tx_codes[in_win], tx_month[in_win] - s
     starts = np.cumsum(counts) - counts
     pos = starts[rc] + (rm - f_idx[rc])
-    visit = transactions[visit_col].to_numpy(dtype=bool)[in_win] if visit_col is not None else np.ones(len(pos), bool)
+    visit = transactions[visit_col].to_numpy(dtype=float)[in_win] if visit_col is not None else np.ones(len(pos))
     out = pd.DataFrame(
         {
             customer_col: uniques.take(cust_rep) if hasattr(uniques, "take") else uniques[cust_rep],
             "month": _month_start(m_idx + s) if total else pd.DatetimeIndex([]),
             "month_index": m_idx.astype(np.int64),
-            "visits": np.bincount(pos, weights=visit.astype(float), minlength=total).astype(np.int64),
+            "visits": np.bincount(pos, weights=visit, minlength=total).astype(np.int64),
         }
     )
     for name, col in values.items():
         v = pd.to_numeric(transactions[col], errors="raise").to_numpy(dtype=float)[in_win]
         out[name] = np.bincount(pos, weights=v, minlength=total)
-    if cards is not None:
+    if cards is not None and after_col is not None:
+        with_card = transactions[after_col].to_numpy(dtype=bool)[in_win]
+    elif cards is not None:
         day = pd.to_datetime(transactions[date_col]).dt.normalize()
         issue_day = transactions[customer_col].map(_first_issue(cards, customer_col, issued_col).dt.normalize())
         with_card = (day > pd.to_datetime(issue_day)).to_numpy(dtype=bool)[in_win]
-        out["visits_card"] = np.bincount(pos, weights=(with_card & visit).astype(float), minlength=total).astype(
-            np.int64
-        )
+    if cards is not None:
+        out["visits_card"] = np.bincount(pos, weights=with_card * visit, minlength=total).astype(np.int64)
         for name, col in values.items():
             v = pd.to_numeric(transactions[col], errors="raise").to_numpy(dtype=float)[in_win]
             out[f"{name}_card"] = np.bincount(pos, weights=v * with_card, minlength=total)
@@ -258,7 +266,8 @@ def customer_month_panel(
 
 def _first_issue(cards: pd.DataFrame, customer_col: str, issued_col: str) -> pd.Series:
     """Date of each holder's first card, indexed by customer (cards in stock are ignored)."""
-    held = cards.loc[cards[customer_col].notna() & cards[issued_col].notna(), [customer_col, issued_col]]
+    # no mutate: a card without a holder has no group, and a holder's card without a date gives NaT (no card)
+    held = cards.loc[cards[customer_col].notna() & cards[issued_col].notna(), [customer_col, issued_col]]  # no mutate
     return pd.to_datetime(held[issued_col]).groupby(held[customer_col]).min()
 
 
@@ -353,7 +362,7 @@ def add_treatment(
     month_end = month + pd.offsets.MonthBegin(1)
     days = (month_end - month).dt.days.to_numpy(dtype=float)
     with_card = (month_end - np.maximum(month, card_from)).dt.days.to_numpy(dtype=float)
-    out["card_exposure"] = np.clip(np.nan_to_num(with_card, nan=0.0) / days, 0.0, 1.0)
+    out["card_exposure"] = np.maximum(np.nan_to_num(with_card, nan=0.0) / days, 0.0)  # never above the month's days
     return out
 
 
@@ -473,7 +482,7 @@ def planted_card_effect(
     e = panel[exposure_col].to_numpy(dtype=float)
     return planted_effect(
         panel,
-        e > 0,
+        e > 0,  # no mutate: a cell without card time has no with-card receipts either
         revenue_col=revenue + suffix,
         cf_revenue_col=cf_revenue + suffix,
         cf_visits_col="cf_visits" + suffix,
@@ -617,8 +626,8 @@ def did_panel(
         d = d[d[weights_col] > 0]
     if d[treat_col].nunique() < 2:
         raise ValueError(f"did_panel: '{treat_col}' must vary (both treated and untreated cells)")
-    ent = pd.factorize(d[customer_col], sort=True)[0]
-    tim = pd.factorize(d[month_col], sort=True)[0]
+    ent = pd.factorize(d[customer_col], sort=True)[0]  # no mutate: the codes only label the fixed effects
+    tim = pd.factorize(d[month_col], sort=True)[0]  # no mutate: the codes only label the fixed effects
     y = d[outcome].to_numpy(dtype=float)
     x = d[treat_col].to_numpy(dtype=float)
     w = d[weights_col].to_numpy(dtype=float) if weights_col else None
@@ -655,9 +664,9 @@ def _twfe_pyfixest(y, x, w, ent, tim) -> tuple[float, float]:
             weights="w" if w is not None else None,
             ssc=pf.ssc(k_adj=False, G_adj=False),
             fixef_rm="none",  # keep customers seen once: they count as clusters, as in PanelOLS
-            copy_data=False,
-            store_data=False,
-            lean=True,
+            copy_data=False,  # no mutate: memory only
+            store_data=False,  # no mutate: memory only
+            lean=True,  # no mutate: memory only
         )
     n, k = len(y), int(ent.max()) + 1 + int(tim.max()) + 1  # every estimated effect, as PanelOLS counts them
     return float(res.coef()["x"]), float(res.se()["x"]) * float(np.sqrt(n / (n - k)))
@@ -747,7 +756,7 @@ def did_balanced(
         d = (mt[:, 1::2] - mt[:, 0::2]) - (mc[:, 1::2] - mc[:, 0::2])
         return d, mt, mc
 
-    point, mt, mc = stat(np.ones((1, n)))
+    point, mt, mc = stat(np.ones((1, n)))  # no mutate: more identical rows give the same row 0
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = bootstrap_draws(n, lambda c: stat(c)[0], n_boot=n_boot, seed=seed, counts=True)
     out = bootstrap_frame(
@@ -756,7 +765,7 @@ def did_balanced(
         n=n,
         level=level,
         index=_outcomes(outcomes),
-        se=draws.std(0, ddof=1),
+        se=bootstrap_se(draws),
         pre_members=mt[0, 0::2],
         post_members=mt[0, 1::2],
         pre_non_members=mc[0, 0::2],
@@ -843,10 +852,10 @@ def _logit_irls(X: np.ndarray, t: np.ndarray, w: np.ndarray, beta0: np.ndarray, 
     """Weighted logistic regression by Newton steps (used inside the bootstrap)."""
     beta = beta0.copy()
     for _ in range(iters):
-        eta = np.clip(X @ beta, -30, 30)
+        eta = np.clip(X @ beta, -30, 30)  # no mutate: guards exp() only; at |30| p moves by < 1e-13
         p = 1 / (1 + np.exp(-eta))
         W = w * p * (1 - p)
-        H = (X * W[:, None]).T @ X + 1e-8 * np.eye(X.shape[1])
+        H = (X * W[:, None]).T @ X + 1e-8 * np.eye(X.shape[1])  # no mutate: keeps H invertible only
         step = np.linalg.solve(H, X.T @ (w * (t - p)))
         beta += step
         if np.max(np.abs(step)) < 1e-8:
@@ -1022,7 +1031,8 @@ def psw_att(
 
     def stat(c, beta, p=None):
         if p is None:
-            p = np.clip(1 / (1 + np.exp(-np.clip(X @ beta, -30, 30))), 1 - clip, clip)
+            eta = np.clip(X @ beta, -30, 30)  # no mutate: guards exp() only; at |30| p moves by < 1e-13
+            p = np.clip(1 / (1 + np.exp(-eta)), 1 - clip, clip)
         wt = c * tf
         wc = c * (1 - tf) * p / (1 - p)
         mt_, mc_ = wt @ Y / wt.sum(), wc @ Y / wc.sum()
@@ -1303,7 +1313,7 @@ def did_imputation(
                 cf.append((c @ (e_i * alpha) + shift) / mm)
         return np.vstack(eff).T, np.vstack(cf).T
 
-    point, cf_point = (a[0] for a in stat(np.ones((1, n))))
+    point, cf_point = (a[0] for a in stat(np.ones((1, n))))  # no mutate: more identical rows give the same row 0
     k = len(outcomes)
     both = bootstrap_draws(n, lambda c: np.hstack(stat(c)), n_boot=n_boot, seed=seed, counts=True)
     draws, cf_draws = both[:, :k], both[:, k:]
@@ -1419,7 +1429,7 @@ def join_event_profile(
             shift = np.column_stack([((c @ P[j]) * delta[:, idx[j]]).sum(1) for j in range(len(ks))])
             return (c @ A - shift) / (c @ D)
 
-    point = stat(np.ones((1, n)))[0]
+    point = stat(np.ones((1, n)))[0]  # no mutate: more identical rows give the same row 0
     draws = bootstrap_draws(n, stat, n_boot=n_boot, seed=seed, counts=True)
     lo, hi = percentile_interval(draws, level=level)
     out = pd.DataFrame(

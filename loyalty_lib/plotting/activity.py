@@ -127,7 +127,7 @@ def plot_goal_gradient(
     ax: Axes | None = None,
     color: str = "C0",
 ) -> Axes:
-    """Within-customer log gap to the next visit by stamps held, with the fitted slope.
+    """Members' pause to the next visit by stamps held, relative to their usual, with the fitted slope.
 
     Parameters
     ----------
@@ -148,7 +148,7 @@ def plot_goal_gradient(
     """
     ax = ax or plt.gca()
     x = data.index.to_numpy(dtype=float)
-    errorbar_ci(ax, data, x, color=color, label="mean within-customer log gap, 95 % CI")
+    errorbar_ci(ax, data, x, color=color, label="log pause against the member's usual, 95 % CI")
     xm = np.average(x, weights=data["n"]) if len(x) else 0.0
     if fit is not None:
         b = float(fit.loc["within", "estimate"])
@@ -156,6 +156,6 @@ def plot_goal_gradient(
     if truth is not None:
         ax.plot(x, truth * (x - xm), color="black", ls="--", label=f"planted slope {truth:+.3f}")
     baseline(ax)
-    ax.set(xlabel="stamps held before the visit", ylabel="log gap − customer's mean log gap")
+    ax.set(xlabel="stamps held before the visit", ylabel="log pause − member's usual")
     legend_outside(ax, where="below")
     return ax

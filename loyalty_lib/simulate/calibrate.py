@@ -319,7 +319,7 @@ def calibrate(
     * ``card_use``: card receipts among members' receipts after joining;
     * ``bunching_prob``: the missing mass below each tier threshold (stage 04's estimator)
       over the card checks that would have been there;
-    * ``goal_gradient``: the within-member slope of log gap on stamps held (stage 03), times
+    * ``goal_gradient``: stage 03's log pause per stamp held (each member at a usual rate of their own), times
       the stamps per reward (on a random sample of :data:`GOAL_GRADIENT_MEMBERS` members);
     * ``redemption``: points redeemed over points redeemable in the ledger.
 

@@ -10,7 +10,7 @@ from loyalty_lib import clv, engine
 from loyalty_lib.dataset import visits_mask
 from loyalty_lib.metrics import activity
 
-FLOATS = {"revenue", "gross_revenue", "recency", "T", "monetary_value"}
+FLOATS = {"revenue", "gross_revenue", "gross", "revenue_after", "gross_after", "recency", "T", "monetary_value"}
 
 
 def tiny() -> pd.DataFrame:

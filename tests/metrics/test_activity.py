@@ -170,25 +170,6 @@ def test_points_summary(tx, ledger):
     assert p["breakage_share"] == 0.5 and p["expected_liability"] == 30
 
 
-def test_goal_gradient_panel_and_fit(tx, ledger, cards):
-    panel = activity.goal_gradient_panel(tx, ledger, cards, end=END)
-    # c1: gaps 10 (held 0), 30 (held 1 after Jan 11), 130 (held 0 after the Feb 10 reward)
-    # c2: gaps 59 (held 0), 75 (held 1 after the Mar 1 stamp)
-    assert panel["gap_days"].tolist() == [10, 30, 130, 59, 75]
-    assert panel["stamps_held"].tolist() == [0, 1, 0, 0, 1]
-    assert panel["gap_number"].tolist() == [1, 2, 3, 1, 2]
-    fit = activity.goal_gradient_fit(panel)
-    # within: c1 s - mean = (-1/3, 2/3, -1/3), log gap - mean = (-1.221187, -0.122575, 1.343762)
-    #         c2 s - mean = (-1/2, 1/2),        log gap - mean = (-0.119976, 0.119976)
-    # Sxy = 0.407062 - 0.081717 - 0.447921 + 0.059988 + 0.059988 = -0.002600
-    # Sxx = 1/9 + 4/9 + 1/9 + 1/4 + 1/4 = 1.166667  -> slope = -0.002229
-    assert fit.loc["within", "estimate"] == pytest.approx(-0.002229, abs=1e-5)
-    assert fit.loc["within", "n"] == 5 and fit.loc["within", "n_customers"] == 2
-    prof = activity.goal_gradient_profile(panel)
-    # held 1: demeaned log gaps -0.122575 (c1), 0.119976 (c2) -> mean -0.0013
-    assert prof.loc[1.0, "estimate"] == pytest.approx((-0.122575 + 0.119976) / 2, abs=1e-5)
-
-
 def test_benchmarks():
     b = activity.BENCHMARKS.set_index(["source", "k"])["p_return"]
     assert b["Fivestars", 1] == 0.40 and b["Fivestars", 2] == 0.80

@@ -157,8 +157,33 @@ def test_campaign_roi_with_a_cost_table_by_hand():
     assert r.loc["m1", "roi_pct"] == pytest.approx(25.0)
     # m2: no uplift, the cost is lost: -100 %
     assert r.loc["m2", "roi_pct"] == pytest.approx(-100.0)
+    # break-even incremental revenue = cost / margin: 40 / 0.25 = 160 and 10 / 0.25 = 40
+    assert r["break_even_revenue"].tolist() == pytest.approx([160.0, 40.0])
     with pytest.raises(ValueError, match="margin"):
         cp.campaign_roi(o, costs, margin=30)
+
+
+def test_campaign_roi_says_when_the_cost_is_too_small_for_the_roi_to_mean_anything():
+    # two contacted (300, 100), two held out (100, 100): uplift 100 per contact, 200 in all;
+    # margin 0.5 x half the incremental interval's width against the cost decides the flag
+    o = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4],
+            "month": "m1",
+            "treated": [True, True, False, False],
+            "revenue": [300.0, 100.0, 100.0, 100.0],
+        }
+    )
+    r = cp.campaign_roi(o, 0.01, margin=0.5, covariate=None).iloc[0]
+    half = 0.5 * (r["incremental_ci_high"] - r["incremental_ci_low"]) / 2
+    assert half > 0.02 and not r["roi_informative"]
+    assert r["roi_ci_high"] - r["roi_ci_low"] > 200  # the interval that says little
+    # a cost as large as that uncertainty makes the ROI a reading again; at exactly the boundary it is
+    r2 = cp.campaign_roi(o, half / 2, margin=0.5, covariate=None).iloc[0]
+    assert r2["cost"] == pytest.approx(half) and r2["roi_informative"]
+    assert r2["roi_ci_high"] - r2["roi_ci_low"] == pytest.approx(200.0)
+    r3 = cp.campaign_roi(o, half / 2 * 0.99, margin=0.5, covariate=None).iloc[0]
+    assert not r3["roi_informative"]
 
 
 def test_holdout_size_and_detectable_uplift_invert_each_other():

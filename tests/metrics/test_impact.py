@@ -330,21 +330,16 @@ def test_truth_value_nested_and_flat():
 # ------------------------------------------------------------------ recovery on generated data
 @pytest.fixture(scope="module")
 def generated():
+    import sys
+    from pathlib import Path
+
     from loyalty_lib import synth
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import impact_data
+
     ds = synth.generate("sergey_branch", n_customers=3000, seed=42)
-    P = ds.truth["period"]
-    tx = im.counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
-    est = ds.customers.loc[ds.customers["first_seen"] < pd.Timestamp(P["start"]), "customer_id"]
-    panel = im.customer_month_panel(
-        tx[tx["customer_id"].isin(est)],
-        customers=ds.customers[ds.customers["customer_id"].isin(est)],
-        start=P["start"],
-        end=P["end"],
-        values={"revenue": "amount", "cf_revenue": "cf_amount", "cf_visits": "cf_visit"},
-        cards=ds.cards,
-    )
-    return ds, im.add_treatment(panel, ds.cards, launch=P["launch"])
+    return ds, impact_data.established_card_panel(ds)
 
 
 def test_did_recovers_planted_effect(generated):
