@@ -143,3 +143,25 @@ def established_card_panel(ds: Dataset) -> pd.DataFrame:
         cards=ds.cards,
     )
     return im.add_treatment(panel, ds.cards, launch=period["launch"])
+
+
+def hand_card_panel(months=None) -> pd.DataFrame:
+    """Three customers over three months, small enough to work the impact designs out by hand.
+
+    January is before the launch, February and March after. Member A got a card on 14 February
+    (28 days): with a card from 15 February, 14/28 = 0.5 of February and all of March; B and C
+    never got one. ``months`` gives the three month labels (default the month starts of 2026).
+    """
+    months = pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]) if months is None else months
+    return pd.DataFrame(
+        {
+            "customer_id": list("AAABBBCCC"),
+            "month": list(months) * 3,
+            "revenue": [10.0, 30, 40, 5, 7, 9, 15, 11, 21],
+            "revenue_card": [0.0, 20, 40] + [0.0] * 6,
+            "visits": [1, 3, 2, 1, 1, 1, 1, 1, 2],
+            "visits_card": [0, 2, 2] + [0] * 6,
+            "card_exposure": [0.0, 0.5, 1.0] + [0.0] * 6,
+            "post": [False, True, True] * 3,
+        }
+    )

@@ -1,5 +1,8 @@
 """Tests of loyalty_lib.metrics.impact on hand-worked panels, plus recovery of planted truth."""
 
+import sys
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,6 +14,9 @@ import pytest
 from loyalty_lib import stats
 from loyalty_lib.metrics import impact as im
 from loyalty_lib.plotting import impact as pim
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import impact_data  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -116,20 +122,7 @@ def test_did_balanced_rejects_unbalanced_panel():
 
 
 def card_panel():
-    # Jan is before launch, Feb and Mar after. Member A got a card on 14 Feb (28 days): with a
-    # card from 15 Feb, 14/28 = 0.5 of Feb and all of Mar; B and C never got one.
-    return pd.DataFrame(
-        {
-            "customer_id": list("AAABBBCCC"),
-            "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"] * 3),
-            "revenue": [10.0, 30, 40, 5, 7, 9, 15, 11, 21],
-            "revenue_card": [0.0, 20, 40] + [0.0] * 6,
-            "visits": [1, 3, 2, 1, 1, 1, 1, 1, 2],
-            "visits_card": [0, 2, 2] + [0] * 6,
-            "card_exposure": [0.0, 0.5, 1.0] + [0.0] * 6,
-            "post": [False, True, True] * 3,
-        }
-    )
+    return impact_data.hand_card_panel()
 
 
 def test_did_imputation_by_hand():
@@ -330,13 +323,7 @@ def test_truth_value_nested_and_flat():
 # ------------------------------------------------------------------ recovery on generated data
 @pytest.fixture(scope="module")
 def generated():
-    import sys
-    from pathlib import Path
-
     from loyalty_lib import synth
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import impact_data
 
     ds = synth.generate("sergey_branch", n_customers=3000, seed=42)
     return ds, impact_data.established_card_panel(ds)

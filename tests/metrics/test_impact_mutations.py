@@ -9,6 +9,9 @@ coverage checks over many data sets live in ``test_impact_calibration.py``.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +19,9 @@ from scipy import stats as sps
 
 from loyalty_lib import stats
 from loyalty_lib.metrics import impact as im
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import impact_data  # noqa: E402
 
 MONTHS = pd.date_range("2026-01-01", periods=3, freq="MS")
 
@@ -309,18 +315,7 @@ def test_did_panel_default_fit_is_pyfixest(monkeypatch):
 def card_panel():
     # as in test_impact.test_did_imputation_by_hand: Jan before launch, Feb and Mar after; A's card
     # from 15 Feb (half of Feb, all of Mar); B and C never get one
-    return pd.DataFrame(
-        {
-            "customer_id": list("AAABBBCCC"),
-            "month": list(MONTHS) * 3,
-            "revenue": [10.0, 30, 40, 5, 7, 9, 15, 11, 21],
-            "revenue_card": [0.0, 20, 40] + [0.0] * 6,
-            "visits": [1, 3, 2, 1, 1, 1, 1, 1, 2],
-            "visits_card": [0, 2, 2] + [0] * 6,
-            "card_exposure": [0.0, 0.5, 1.0] + [0.0] * 6,
-            "post": [False, True, True] * 3,
-        }
-    )
+    return impact_data.hand_card_panel(MONTHS)
 
 
 def imputation_by_hand(p: pd.DataFrame, outcome: str):
