@@ -60,8 +60,8 @@ MODULE_TESTS: dict[str, list[str]] = {
     "loyalty_lib/metrics/activity.py": ["tests/metrics/test_activity_mutations.py", "tests/metrics/test_activity.py"],
     "loyalty_lib/metrics/basket.py": ["tests/metrics/test_basket_mutations.py", "tests/metrics/test_basket.py"],
     "loyalty_lib/metrics/enrollment.py": [
-        "tests/metrics/test_enrollment.py",
         "tests/metrics/test_enrollment_mutations.py",
+        "tests/metrics/test_enrollment.py",
     ],
     "loyalty_lib/metrics/satisfaction.py": [
         "tests/metrics/test_satisfaction.py",
@@ -69,10 +69,10 @@ MODULE_TESTS: dict[str, list[str]] = {
     ],
     "loyalty_lib/metrics/roi.py": ["tests/metrics/test_roi.py", "tests/metrics/test_roi_mutations.py"],
     "loyalty_lib/metrics/impact.py": [
-        "tests/metrics/test_impact.py",
         "tests/metrics/test_impact_mutations.py",
-        "tests/metrics/test_impact_calibration.py",
+        "tests/metrics/test_impact.py",
         "tests/metrics/test_impact_fit.py",
+        "tests/metrics/test_impact_calibration.py",
     ],
     "loyalty_lib/stats.py": ["tests/test_stats.py", "tests/test_stats_mutations.py"],
 }
@@ -86,6 +86,8 @@ SHARED_BRANCHES: dict[str, list[tuple[tuple, dict]]] = {
         ((), {"n_customers": 8000, "seed": 1}),
         *((("walk_ins",), {"n_customers": 2400, "seed": s}) for s in range(1, 6)),
     ],
+    "loyalty_lib/metrics/enrollment.py": [((), {"n_customers": 10_000, "seed": 11})],
+    "loyalty_lib/metrics/impact.py": [(("sergey_branch",), {"n_customers": 3000, "seed": 42})],
 }
 
 LEVELS = {0.95: 0.90, 0.975: 0.95, 1.96: 1.645, 0.5: 0.25, 0.05: 0.10, 0.025: 0.05}

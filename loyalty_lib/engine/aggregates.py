@@ -213,7 +213,7 @@ def _run(con, expr) -> pd.DataFrame:
 
 def _tidy(df: pd.DataFrame, keys: list[str], ints=(), floats=(), times=()) -> pd.DataFrame:
     """Same shape from every backend: sorted by ``keys``, fixed dtypes, a fresh index."""
-    out = df.copy()
+    out = df.copy(deep=False)  # columns are replaced below, never written into: no copy of the data
     for c in keys:  # a category key (a snapshot's store ids) sorts by its values, as in a database
         if isinstance(out[c].dtype, pd.CategoricalDtype):
             out[c] = out[c].astype(out[c].cat.categories.dtype)
@@ -223,7 +223,7 @@ def _tidy(df: pd.DataFrame, keys: list[str], ints=(), floats=(), times=()) -> pd
         out[c] = out[c].astype("float64")
     for c in times:
         out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+    return out.sort_values(keys, kind="stable", ignore_index=True)
 
 
 def _visit_flag(df: pd.DataFrame) -> np.ndarray:

@@ -665,7 +665,7 @@ def _setup(t, span_pct, bin_pct, below_pct, above_pct, degree):
         mid = (e[:-1] + e[1:]) / 2
         # distance in % of T, scaled to about [-1, 1]: any affine scale spans the same polynomials,
         # this one only keeps the least-squares fit well conditioned
-        x = (mid - T) / T * 100 / span_pct  # no mutate: the fitted counts do not depend on the scale
+        x = (mid - T) / T * 100 / span_pct  # no mutate: any affine change of x spans the same polynomials
         lower = mid < T  # no mutate: T is a bin edge, so no bin's middle equals it
         below = lower & (mid >= T * (1 - below_pct / 100))
         above = ~lower & (mid < T * (1 + above_pct / 100))

@@ -274,8 +274,10 @@ def impact_panel(
     if keep is not None:
         cells = cells[cells["customer_id"].isin(keep)]
         customers = customers[customers["customer_id"].isin(keep)]
+    rows = _card_sides(cells, list(values))
+    del cells  # not held while the dense panel is built
     panel = impact.customer_month_panel(
-        _card_sides(cells, list(values)),
+        rows,
         customers=customers,
         start=study.start,
         end=study.end,

@@ -835,7 +835,7 @@ def _campaign_log_no_use(members, use_prob, offers, extra_visit_prob, d, *, star
     # capped delay: exponential below window - 1, a point mass at window - 1
     x = np.minimum(t_issue[holder, None] + d[None, :], t_end) - c[:, None] - 0.5
     cdf = np.where(x >= window - 1, 1.0, 1 - np.exp(-np.clip(x, 0, None) / mean_delay))
-    cdf = np.where(x <= 0, 0.0, cdf)
+    cdf = np.where(x <= 0, 0.0, cdf)  # no mutate: at x = 0 the exponential gives 0 as well
     q = p[:, None] * use_prob[holder, None] * cdf
     q = np.minimum(q, 1.0 - 1e-12)  # no mutate: keeps log1p finite; p, u and the cdf are all <= 1
     out = np.zeros((len(members), len(d)))

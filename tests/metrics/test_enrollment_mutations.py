@@ -321,6 +321,12 @@ def test_stock_projection_pace_and_garwood_interval():
     # a 4-day window starting exactly at the Jan 5 10:00 issue counts it
     q = en.stock_projection(c, printed=10, as_of="2025-01-09 10:00", window_days=4).iloc[0]
     assert q["n"] == 4
+    # out already: no days left and no interval around them
+    out = en.stock_projection(c, printed=3, as_of="2025-01-08 09:00").iloc[0]
+    assert out["already_out"] and (out["estimate"], out["ci_low"], out["ci_high"]) == (0, 0, 0)
+    assert out["stock_out_low"] == out["stock_out_high"] == pd.Timestamp("2025-01-05")
+    # one card left is not "already out"
+    assert not en.stock_projection(c, printed=5, as_of="2025-01-08 09:00").iloc[0]["already_out"]
     # one card in the window (6 Jan): the exact Poisson bounds of a count of 1
     one = en.stock_projection(c, printed=10, as_of="2025-01-07", window_days=1).iloc[0]
     assert one["n"] == 1 and one["pace_ci_low"] == pytest.approx(sps.chi2.ppf(0.025, 2) / 2)
@@ -437,8 +443,9 @@ def test_planted_activation_with_campaign_visits_by_hand():
     offers = pd.DataFrame(
         {
             "customer_id": [1, 1, 2, 2, 99],
-            # c1 contacted at 09:00 Jan 3 (model day 2.0) and 21:00 Jan 30 (day 30.0)
-            "date": pd.to_datetime(["2025-01-03 09:00", "2025-01-30 21:00"] + ["2025-01-03 00:00"] * 3),
+            # c1 contacted at midnight on Jan 3 (model day 2.0: the shop day starts at 9:00) and at
+            # 22:00 on Jan 30 (day 30.0: it ended at 21:00)
+            "date": pd.to_datetime(["2025-01-03 00:00", "2025-01-30 22:00"] + ["2025-01-03 00:00"] * 3),
             "channel": ["sms", "sms", "sms", "sms", "sms"],
             # c2: a control contact and an offer type without a planted response bring nothing;
             # customer 99 holds no card

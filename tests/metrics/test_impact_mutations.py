@@ -34,20 +34,21 @@ def percentile(draws, level: float = 0.95):
 def panel_receipts():
     tx = pd.DataFrame(
         {
-            "customer_id": [10, 10, 10, 10, 10, 20],
+            "customer_id": [10, 10, 10, 10, 10, 10, 20],
             "date": pd.to_datetime(
                 [
                     "2025-12-20 10:00",  # before the window: left out
                     "2026-01-15 10:00",  # the day the card is handed out: before the card
+                    "2026-01-25 10:00",  # after the first card, before the second
                     "2026-02-20 10:00",
                     "2026-03-31 23:00",  # a return: not a visit
                     "2026-04-01 00:00",  # at the end: left out
                     "2026-02-10 10:00",
                 ]
             ),
-            "amount": [99.0, 10, 8, -5, 99, 7],
-            "gross_amount": [99.0, 12, 10, -5, 99, 7],
-            "is_visit": [True, True, True, False, True, True],
+            "amount": [99.0, 10, 3, 8, -5, 99, 7],
+            "gross_amount": [99.0, 12, 3, 10, -5, 99, 7],
+            "is_visit": [True, True, True, True, False, True, True],
         }
     )
     customers = pd.DataFrame(
@@ -92,13 +93,13 @@ def test_customer_month_panel_by_hand():
     assert p["customer_id"].tolist() == [10, 10, 10, 20, 20, 30, 40, 40, 40]
     assert p["month"].tolist() == list(MONTHS[[0, 1, 2, 1, 2, 2, 0, 1, 2]])
     assert p["month_index"].tolist() == [0, 1, 2, 1, 2, 2, 0, 1, 2]
-    assert p["visits"].tolist() == [1, 1, 0, 1, 0, 0, 0, 0, 0]
-    assert p["revenue"].tolist() == [10, 8, -5, 7, 0, 0, 0, 0, 0]
-    assert p["gross"].tolist() == [12, 10, -5, 7, 0, 0, 0, 0, 0]
-    # the first card (15 Jan) counts from the day after: February's and March's receipts
-    assert p["visits_card"].tolist() == [0, 1, 0, 0, 0, 0, 0, 0, 0]
-    assert p["revenue_card"].tolist() == [0, 8, -5, 0, 0, 0, 0, 0, 0]
-    assert p["gross_card"].tolist() == [0, 10, -5, 0, 0, 0, 0, 0, 0]
+    assert p["visits"].tolist() == [2, 1, 0, 1, 0, 0, 0, 0, 0]
+    assert p["revenue"].tolist() == [13, 8, -5, 7, 0, 0, 0, 0, 0]
+    assert p["gross"].tolist() == [15, 10, -5, 7, 0, 0, 0, 0, 0]
+    # the first card (15 Jan, not the one of 1 Feb) counts from the day after: 25 Jan on
+    assert p["visits_card"].tolist() == [1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert p["revenue_card"].tolist() == [3, 8, -5, 0, 0, 0, 0, 0, 0]
+    assert p["gross_card"].tolist() == [3, 10, -5, 0, 0, 0, 0, 0, 0]
 
 
 def test_customer_month_panel_window_defaults_and_cut_months():
@@ -108,19 +109,20 @@ def test_customer_month_panel_window_defaults_and_cut_months():
     assert p["month"].tolist() == list(pd.date_range("2025-12-01", periods=5, freq="MS")) + list(
         pd.date_range("2026-02-01", periods=3, freq="MS")
     )
-    assert p["revenue"].tolist() == [99, 10, 8, -5, 99, 7, 0, 0]
-    assert p["visits"].tolist() == [1, 1, 1, 1, 1, 1, 0, 0]  # every receipt a visit by default
+    assert p["revenue"].tolist() == [99, 13, 8, -5, 99, 7, 0, 0]
+    assert p["visits"].tolist() == [1, 2, 1, 1, 1, 1, 0, 0]  # every receipt a visit by default
     # an end inside a month keeps that month whole; an end on a month start leaves it out
     mid = im.customer_month_panel(tx, start="2026-01-01", end="2026-03-15")
     assert mid.equals(im.customer_month_panel(tx, start="2026-01-01", end="2026-04-01"))
     cut = im.customer_month_panel(tx, start="2026-01-01", end="2026-03-01")
-    assert cut["month"].max() == pd.Timestamp("2026-02-01") and cut["revenue"].sum() == 25
+    assert cut["month"].max() == pd.Timestamp("2026-02-01") and cut["revenue"].sum() == 28
 
 
 def test_card_months_end_cuts_a_month_in_full():
     # handed out 20 April: 10 of April's 30 days, then May..January in full (end 15 Jan counts whole)
-    got = im.card_months(pd.to_datetime(["2026-04-20", "2027-01-31", "2027-02-01"]), "2027-01-15")
-    np.testing.assert_allclose(got, [10 / 30 + 9, 0.0, 0.0])
+    got = im.card_months(pd.to_datetime(["2026-04-20", "2027-01-10", "2027-01-31", "2027-02-01"]), "2027-01-15")
+    # a card in the last month: 21 of January's 31 days and no full month
+    np.testing.assert_allclose(got, [10 / 30 + 9, 21 / 31, 0.0, 0.0])
     # a card on the last day of the last month has no time with it
     assert im.card_months(pd.to_datetime(["2027-01-31"]), "2027-02-01").tolist() == [0.0]
 
@@ -413,6 +415,12 @@ def test_did_imputation_month_effects_from_the_year_before():
         }
     )
     p["revenue_card"] = p["revenue"] * p["card_exposure"]
+    # with exactly 12 months before launch the year-before months are the panel's first ones
+    # (January 2025 is month 0): the same answer, levels 10.5 and 20.5, effects 5.5 and -0.5
+    short = p[p["month"] >= "2025-01-01"]
+    assert im.did_imputation(short, month_effects="year_before", n_boot=5).loc["revenue", "estimate"] == (
+        pytest.approx(6.5 / 1.5)
+    )
     out = im.did_imputation(p, month_effects="year_before", n_boot=20).loc["revenue"]
     # month effects from the latest January and February before launch (2025): the panel's mean
     # deviation from own level, Jan 16 - (10 + 1/3) = 5 + 2/3, Feb -1/3. A with the card: Jan
@@ -437,6 +445,16 @@ def test_event_study_reference_month_weights_and_interval():
     z = sps.norm.ppf(0.975)
     np.testing.assert_allclose(es["ci_high"] - es["estimate"], z * np.sqrt(vt + vc))
     assert es["n"].tolist() == [4, 4, 4]
+    assert list(es.columns) == [
+        "month",
+        "relative_month",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n",
+        "mean_members",
+        "mean_non_members",
+    ]
     # a chosen reference month, and ATT weights on the non-members (C weighs 3, D 1)
     w = pd.Series({"C": 3.0, "D": 1.0, "A": 99.0})
     es = im.event_study(p, ref_month="2026-01-15", weights=w)
@@ -455,6 +473,18 @@ def test_event_study_without_post_uses_the_middle_month():
     es = im.event_study(p)
     assert es["relative_month"].tolist() == [-2, -1, 0]  # reference: month 3 // 2 = February
     assert es.loc[1, "estimate"] == 0
+    # four months: the reference is the third (4 // 2)
+    q = random_panel().drop(columns="post")
+    q = pd.concat([q, q[q["month"] == MONTHS[2]].assign(month=pd.Timestamp("2026-04-01"))])
+    assert im.event_study(q)["relative_month"].tolist() == [-3, -2, -1, 0]
+
+
+def test_event_study_non_members_without_a_weight_count_nothing():
+    p = three_month_panel()
+    es = im.event_study(p, weights=pd.Series({"C": 2.0}))  # D has no weight
+    # non-members are C alone: changes since February -10, 0, -1
+    assert es["mean_non_members"].tolist() == [5.0, 15.0, 14.0]
+    assert es["estimate"].tolist() == pytest.approx([5 + 10, 0, 20 + 1])
 
 
 def test_join_event_profile_by_hand_with_its_bootstrap():
@@ -481,6 +511,56 @@ def test_join_event_profile_by_hand_with_its_bootstrap():
     lo, hi = percentile(np.array(draws))
     np.testing.assert_allclose(prof["ci_low"], lo)
     np.testing.assert_allclose(prof["ci_high"], hi)
+
+
+def test_join_event_profile_default_interval_on_distinct_customers():
+    # the profile written out: each member's gap k months after the first month with a card,
+    # own pre-launch level and that month's effect (over before-the-card time) taken off
+    q = random_card_panel()
+    grid = q.pivot(index="customer_id", columns="month")
+    Y, Yc, E = (grid[c].to_numpy(float) for c in ("revenue", "revenue_card", "card_exposure"))
+    level = Y[:, 0]  # one month before launch
+    first = np.where(E.sum(1) > 0, (E > 0).argmax(1), -1)
+    ks = np.arange(-3, 3)
+
+    def gaps(c):
+        delta = np.r_[0.0, [c @ (Y[:, t] - Yc[:, t] - (1 - E[:, t]) * level) / (c @ (1 - E[:, t])) for t in (1, 2, 3)]]
+        out = []
+        for k in ks:
+            ok = (first >= 0) & (first + k >= 0) & (first + k < 4)
+            t = np.clip(first + k, 0, 3)
+            g = Y[np.arange(8), t] - level - np.where(t >= 1, delta[t], 0.0)
+            out.append((c * ok) @ g / (c @ ok) if c @ ok > 0 else np.nan)
+        return np.array(out)
+
+    prof = im.join_event_profile(q)
+    assert prof["relative_month"].tolist() == ks.tolist()
+    np.testing.assert_allclose(prof["estimate"], gaps(np.ones(8)))
+    assert prof["n"].tolist() == [1, 2, 4, 4, 3, 2]  # cards from months 1, 2, 3, 1
+    lo, hi = percentile(np.array([gaps(c) for c in resamples(8, 300)]))
+    np.testing.assert_allclose(prof["ci_low"], lo)
+    np.testing.assert_allclose(prof["ci_high"], hi)
+
+
+def test_join_event_profile_default_window():
+    # 21 months, launch in the second; A's card from month 7, B never: months -7 to 13 exist
+    months = pd.date_range("2025-01-01", periods=21, freq="MS")
+    e = (np.arange(21) >= 7).astype(float)
+    p = pd.DataFrame(
+        {
+            "customer_id": ["A"] * 21 + ["B"] * 21,
+            "month": list(months) * 2,
+            "revenue": np.r_[10 + 5 * e, np.full(21, 10.0)],
+            "revenue_card": np.r_[(10 + 5 * e) * e, np.zeros(21)],
+            "card_exposure": np.r_[e, np.zeros(21)],
+            "post": list(np.arange(21) >= 1) * 2,
+        }
+    )
+    prof = im.join_event_profile(p, n_boot=5)
+    assert list(prof.columns) == ["relative_month", "estimate", "ci_low", "ci_high", "n"]
+    assert prof.index.tolist() == list(range(19))
+    assert prof["relative_month"].tolist() == list(range(-6, 13))
+    assert prof["estimate"].tolist() == pytest.approx([0.0] * 6 + [5.0] * 13)
 
 
 # ----------------------------------------------------------------------------- propensity
@@ -642,6 +722,11 @@ def test_logit_newton_steps_solve_the_weighted_score():
     beta = im._logit_irls(X, t, w, np.zeros(2))
     # weighted shares: x=0 1/3, x=1 3/4 -> logits log(1/2) and log(3)
     assert beta == pytest.approx([np.log(0.5), np.log(3) - np.log(0.5)], abs=1e-9)
+    # symmetric data: the intercept is 0 from the first step on, the slope still has to converge
+    X = np.column_stack([np.ones(6), [-1.0, -1, -1, 1, 1, 1]])
+    beta = im._logit_irls(X, np.array([1.0, 0, 0, 1, 1, 0]), np.ones(6), np.zeros(2))
+    assert beta == pytest.approx([0.0, np.log(2)], abs=1e-9)
+    beta = im._logit_irls(X, t, w, np.zeros(2))
     # four steps from the solution stay there
     assert im._logit_irls(X, t, w, beta, iters=4) == pytest.approx(beta, abs=1e-12)
 
