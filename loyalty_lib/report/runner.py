@@ -22,6 +22,7 @@ from loyalty_lib.params import ParameterError, check_params
 from loyalty_lib.report.base import ReportError, ReportResult
 from loyalty_lib.report.files import prepare_out_dir
 from loyalty_lib.report.index import write_index
+from loyalty_lib.report.memory import memory_budget_mb, run_within, stage_memory_mb
 from loyalty_lib.report.meta import _command_line, _git_commit, _relative, package_versions
 from loyalty_lib.report.pages import _error_page
 from loyalty_lib.report.parameters import find_notebooks, notebook_parameters, read_params
@@ -288,7 +289,8 @@ def _build(
     trends, trends_note = _trends(ds)
     currency = _currency(ds, common)
     # small data: a worker runs its stages in one kernel (imports once), large: a new kernel each
-    shared_kernel = len(ds.transactions) <= SHARED_KERNEL_MAX_RECEIPTS
+    n_receipts = len(ds.transactions)
+    shared_kernel = n_receipts <= SHARED_KERNEL_MAX_RECEIPTS
     del ds
     _give_back_memory()  # the stages' kernels need it more than this process does
 
@@ -315,9 +317,18 @@ def _build(
     results: dict[str, dict] = {}
     bar = tqdm(total=len(jobs_list), desc="stage notebooks", unit="nb", disable=not progress)
     try:
-        futs = {pool.submit(run_stage, *j): Path(j[0]).stem for j in _longest_first(jobs_list, out)}
-        for f in cf.as_completed(futs):
-            name = futs[f]
+        # longest first, and a stage starts only while the stages' estimated peaks fit in the free
+        # memory: on large data two heavy stages side by side run the machine out of memory
+        by_name = {Path(j[0]).stem: j for j in _longest_first(jobs_list, out)}
+        estimate = {n: stage_memory_mb(n, n_receipts) for n in by_name}
+        started = run_within(
+            lambda n: pool.submit(run_stage, *by_name[n]),
+            list(by_name),
+            workers=min(jobs, len(jobs_list)),
+            budget_mb=memory_budget_mb(),
+            estimate=estimate,
+        )
+        for name, f in started:
             try:
                 r = f.result()
             except Exception as e:  # a worker died: the stage is failed, the run goes on

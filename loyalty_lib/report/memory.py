@@ -1,0 +1,199 @@
+"""How much memory each stage's kernel takes, and which stages may run side by side.
+
+On a large data set two heavy stages running at once can together need more memory than the
+machine has, and the system then kills one of them. The report therefore estimates each stage's
+peak memory from the number of receipts (:func:`stage_memory_mb`, from peaks measured per stage)
+and starts a stage only while the estimates of the stages running beside it and its own fit in
+the memory the machine has free (:func:`next_stage`). On small data every estimate is far below
+the budget and the schedule is the plain longest-first order; above it a heavy stage waits for
+a light one rather than running out of memory beside another heavy one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+#: A stage kernel's memory before it reads any data (Python, pandas, matplotlib, the library), MB.
+BASE_MB = 450.0
+
+#: Each stage kernel's peak memory beyond :data:`BASE_MB`, in MB per million receipts (about
+#: 100,000 customers and 3 million receipt lines of the generator's data), measured at 250,000
+#: customers (2.6M receipts) with one stage at a time (docs/scale.md, "A million customers").
+MB_PER_MILLION_RECEIPTS = {
+    "00_case_and_data": 450.0,  # 1,612 MB at 2.6M receipts
+    "01_metrics_map": 660.0,  # 2,148 MB at 2.6M receipts
+    "02_enrollment": 420.0,  # 1,548 MB at 2.6M receipts
+    "03_activity": 470.0,  # 1,674 MB at 2.6M receipts
+    "04_average_check": 830.0,  # 2,588 MB at 2.6M receipts
+    "05_satisfaction": 420.0,  # 1,538 MB at 2.6M receipts
+    "06_impact": 1580.0,  # 4,524 MB at 2.6M receipts
+    "07_roi_clv": 1040.0,  # 3,134 MB at 2.6M receipts
+    "08_audience": 490.0,  # 1,728 MB at 2.6M receipts
+    "09_offers": 1420.0,  # 4,112 MB at 2.6M receipts
+    "10_campaigns": 450.0,  # 1,615 MB at 2.6M receipts
+    "11_program_design": 690.0,  # 2,222 MB at 2.6M receipts
+}
+
+#: Share of the memory free at the start of the stages that their estimates may fill together.
+BUDGET_SHARE = 0.85
+
+
+def stage_memory_mb(name: str, n_receipts: int) -> float:
+    """Estimated peak memory of a stage's kernel on data with ``n_receipts`` receipts, in MB.
+
+    Parameters
+    ----------
+    name : str
+        The stage notebook's name (``06_impact``); a stage without a measurement counts as
+        heavy as the heaviest one.
+    n_receipts : int
+        Receipts in the data.
+
+    Returns
+    -------
+    float
+        :data:`BASE_MB` plus the stage's MB per million receipts times the receipts.
+
+    Examples
+    --------
+    >>> stage_memory_mb("06_impact", 0)
+    450.0
+    >>> stage_memory_mb("new_stage", 1_000_000) == BASE_MB + max(MB_PER_MILLION_RECEIPTS.values())
+    True
+    """
+    per = MB_PER_MILLION_RECEIPTS.get(name, max(MB_PER_MILLION_RECEIPTS.values()))
+    return BASE_MB + per * max(int(n_receipts), 0) / 1e6
+
+
+def available_mb() -> float | None:
+    """Memory the system can give to new processes now (``MemAvailable``), in MB; ``None`` if unknown.
+
+    Returns
+    -------
+    float or None
+    """
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def next_stage(
+    pending: Sequence[str],
+    running: Sequence[str],
+    *,
+    workers: int,
+    budget_mb: float | None,
+    estimate: Mapping[str, float],
+) -> str | None:
+    """The stage to start now, or ``None`` to wait for a running one to end.
+
+    The first pending stage (they come longest first) whose estimate fits in the budget beside
+    the running stages' estimates; a stage runs alone whatever its estimate, so every stage
+    runs even when one needs more than the budget.
+
+    Parameters
+    ----------
+    pending : sequence of str
+        Stages not started yet, in the order they should start.
+    running : sequence of str
+        Stages running now.
+    workers : int
+        Stages that may run at once.
+    budget_mb : float or None
+        Memory the running stages' estimates may fill together; ``None``: no limit.
+    estimate : mapping of str to float
+        Each stage's estimated peak memory (:func:`stage_memory_mb`).
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> est = {"06_impact": 9000.0, "09_offers": 8000.0, "05_satisfaction": 500.0}
+    >>> next_stage(["09_offers", "05_satisfaction"], ["06_impact"], workers=2, budget_mb=12000, estimate=est)
+    '05_satisfaction'
+    >>> next_stage(["09_offers"], ["06_impact"], workers=2, budget_mb=12000, estimate=est) is None
+    True
+    >>> next_stage(["09_offers"], [], workers=2, budget_mb=5000, estimate=est)
+    '09_offers'
+    """
+    if not pending or len(running) >= workers:
+        return None
+    if not running or budget_mb is None:
+        return pending[0]
+    used = sum(estimate[n] for n in running)
+    for name in pending:
+        if used + estimate[name] <= budget_mb:
+            return name
+    return None
+
+
+def run_within(
+    submit: Callable[[str], cf.Future],
+    order: Sequence[str],
+    *,
+    workers: int,
+    budget_mb: float | None,
+    estimate: Mapping[str, float],
+) -> Iterator[tuple[str, cf.Future]]:
+    """Start the stages as :func:`next_stage` allows and yield each one's future as it ends.
+
+    Parameters
+    ----------
+    submit : callable
+        Starts a stage by name and returns its future (``pool.submit(run_stage, ...)``).
+    order : sequence of str
+        Every stage, in the order they should start (longest first).
+    workers, budget_mb, estimate
+        As in :func:`next_stage`.
+
+    Yields
+    ------
+    tuple of (str, concurrent.futures.Future)
+        A stage that ended and its future, in the order they end.
+    """
+    pending, running = list(order), {}
+    while pending or running:
+        while (
+            name := next_stage(pending, list(running.values()), workers=workers, budget_mb=budget_mb, estimate=estimate)
+        ) is not None:
+            pending.remove(name)
+            running[submit(name)] = name
+        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+        for f in done:
+            yield running.pop(f), f
+
+
+def memory_budget_mb(share: float = BUDGET_SHARE) -> float | None:
+    """The stages' memory budget: ``share`` of the memory free now; ``None`` where unknown.
+
+    Parameters
+    ----------
+    share : float
+        Part of the free memory the estimates may fill (the rest is the margin for the
+        estimates' error, the report process and the machine's other work).
+
+    Returns
+    -------
+    float or None
+    """
+    free = available_mb()
+    return None if free is None else share * free
+
+
+__all__ = [
+    "BASE_MB",
+    "MB_PER_MILLION_RECEIPTS",
+    "available_mb",
+    "memory_budget_mb",
+    "next_stage",
+    "run_within",
+    "stage_memory_mb",
+]

@@ -1,0 +1,120 @@
+"""The report keeps heavy stages from running beside each other on large data."""
+
+import pytest
+
+from loyalty_lib.report import memory
+from loyalty_lib.report.memory import BASE_MB, MB_PER_MILLION_RECEIPTS, next_stage, stage_memory_mb
+
+EST = {"06_impact": 9000.0, "09_offers": 8000.0, "07_roi_clv": 6000.0, "05_satisfaction": 500.0, "00_case": 600.0}
+
+
+def run_all(order, *, workers, budget, est=EST):
+    """Simulate the schedule with stages that end in start order; return the sets that ran together."""
+    pending, running, together = list(order), [], []
+    while pending or running:
+        while (name := next_stage(pending, running, workers=workers, budget_mb=budget, estimate=est)) is not None:
+            pending.remove(name)
+            running.append(name)
+        together.append(tuple(running))
+        running.pop(0)  # the oldest stage ends
+    return together
+
+
+def test_a_heavy_stage_waits_and_a_light_one_fills_in():
+    # 06 (9000) runs; 09 (8000) beside it would need 17000 > 12000, 07 15000 > 12000: the light 05 goes
+    assert (
+        next_stage(
+            ["09_offers", "07_roi_clv", "05_satisfaction"], ["06_impact"], workers=2, budget_mb=12000, estimate=EST
+        )
+        == "05_satisfaction"
+    )
+    # with room for both, the longest-first order is kept
+    assert (
+        next_stage(["09_offers", "05_satisfaction"], ["06_impact"], workers=2, budget_mb=20000, estimate=EST)
+        == "09_offers"
+    )
+    # nothing fits: wait
+    assert next_stage(["09_offers", "07_roi_clv"], ["06_impact"], workers=2, budget_mb=12000, estimate=EST) is None
+
+
+def test_workers_and_unknown_budget():
+    assert next_stage(["05_satisfaction"], ["06_impact", "00_case"], workers=2, budget_mb=1e9, estimate=EST) is None
+    assert next_stage(["09_offers"], ["06_impact"], workers=2, budget_mb=None, estimate=EST) == "09_offers"
+    assert next_stage([], [], workers=2, budget_mb=1.0, estimate=EST) is None
+
+
+def test_every_stage_runs_and_no_two_heavy_ones_together():
+    order = ["06_impact", "09_offers", "07_roi_clv", "00_case", "05_satisfaction"]
+    together = run_all(order, workers=2, budget=12000)
+    ran = [n for group in together for n in group]
+    assert set(ran) == set(order)
+    # a stage above the budget alone still runs, alone
+    assert ("06_impact",) in run_all(["06_impact", "09_offers"], workers=2, budget=5000)
+    for group in together:
+        assert len(group) == 1 or sum(EST[n] for n in group) <= 12000, group
+    # by hand: 06 + 00 (9600; 09 or 07 would make 17000, 15000); 06 ends: 00 + 09 (8600); 00 ends: 09 + 05
+    # (8500; 07 would make 14000); 09 ends: 05 + 07 (6500); 05 ends: 07 alone
+    assert together == [
+        ("06_impact", "00_case"),
+        ("00_case", "09_offers"),
+        ("09_offers", "05_satisfaction"),
+        ("05_satisfaction", "07_roi_clv"),
+        ("07_roi_clv",),
+    ]
+
+
+def test_estimates_grow_with_the_receipts():
+    assert stage_memory_mb("06_impact", 0) == pytest.approx(BASE_MB)
+    per = MB_PER_MILLION_RECEIPTS["06_impact"]
+    assert stage_memory_mb("06_impact", 4_000_000) == pytest.approx(BASE_MB + 4 * per)
+    # a stage never measured counts as heavy as the heaviest
+    assert stage_memory_mb("12_new", 1_000_000) == pytest.approx(BASE_MB + max(MB_PER_MILLION_RECEIPTS.values()))
+    # on the teaching data (25,000 customers, about 260,000 receipts) any two stages fit in 4 GB
+    small = sorted(stage_memory_mb(n, 260_000) for n in MB_PER_MILLION_RECEIPTS)
+    assert small[-1] + small[-2] < 4000
+
+
+def test_the_budget_is_a_share_of_the_free_memory(monkeypatch):
+    monkeypatch.setattr(memory, "available_mb", lambda: 20000.0)
+    assert memory.memory_budget_mb(0.5) == pytest.approx(10000.0)
+    monkeypatch.setattr(memory, "available_mb", lambda: None)
+    assert memory.memory_budget_mb() is None
+
+
+def test_run_within_a_pool_keeps_to_the_budget():
+    import concurrent.futures as cf
+    import threading
+    import time
+
+    lock, now, seen = threading.Lock(), [], []
+
+    def stage(name):
+        with lock:
+            now.append(name)
+            seen.append(tuple(sorted(now)))
+        time.sleep(0.02)
+        with lock:
+            now.remove(name)
+        return name
+
+    order = ["06_impact", "09_offers", "07_roi_clv", "00_case", "05_satisfaction"]
+    with cf.ThreadPoolExecutor(2) as pool:
+        ended = [
+            (n, f.result())
+            for n, f in memory.run_within(
+                lambda n: pool.submit(stage, n), order, workers=2, budget_mb=12000, estimate=EST
+            )
+        ]
+    assert sorted(n for n, _ in ended) == sorted(order) and all(n == r for n, r in ended)
+    assert all(len(g) == 1 or sum(EST[n] for n in g) <= 12000 for g in seen), seen
+    assert max(len(g) for g in seen) == 2  # light stages still run beside the heavy ones
+
+
+def test_the_measured_estimates_at_a_million_customers():
+    # the 1M-customer report (10.4M receipts) lost 06 and 09 running side by side on a 24 GB machine
+    big = {n: stage_memory_mb(n, 10_400_000) for n in MB_PER_MILLION_RECEIPTS}
+    assert big["06_impact"] + big["09_offers"] > 24_000
+    assert max(big.values()) < 20_000  # each still fits alone
+    order = sorted(big, key=big.get, reverse=True)
+    together = run_all(order, workers=2, budget=0.85 * 20_000, est=big)
+    assert ("06_impact",) in together and ("09_offers",) in together
