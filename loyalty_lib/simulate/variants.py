@@ -8,6 +8,7 @@ mechanics in one card, e.g. the teaching branch's discount tiers plus a stamp ca
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
@@ -57,7 +58,7 @@ class FixedCosts:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Variant:
+class Variant(ABC):
     """Base of every variant: a display ``name`` and the :class:`FixedCosts` of running it."""
 
     name: str = ""
@@ -68,9 +69,9 @@ class Variant:
         """The name shown in tables (the class's own description when ``name`` is empty)."""
         return self.name or self.describe()
 
+    @abstractmethod
     def describe(self) -> str:
         """One line of plain words on what a member gets."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, kw_only=True)
