@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -516,7 +516,130 @@ class Study:
             When a parameter is malformed (tier rates without thresholds, an end before the
             start, an unknown CLV time unit) or the window holds no receipt.
         """
+        from loyalty_lib.snapshot import stored_study  # a report's snapshot may hold it already
+
+        found = stored_study(ds, params)
+        if found is not None:
+            return found
         return _build(ds, dict(params or {}))
+
+    def to_record(self) -> dict:
+        """Return the study's scalars, rows and capabilities as plain JSON values.
+
+        With :attr:`customers` (a table, stored apart) this is everything :meth:`from_record`
+        needs to give back an equal study; a report stores it in its snapshot
+        (:func:`loyalty_lib.snapshot.write_snapshot`) so that each stage loads it instead of
+        deriving it again.
+
+        Returns
+        -------
+        dict
+        """
+        rec = {}
+        for f in fields(self):
+            if f.name in _TABLE_FIELDS:
+                continue
+            value = getattr(self, f.name)
+            if f.name in _DAY_FIELDS:
+                value = None if value is None else pd.Timestamp(value).isoformat()
+            elif f.name in _TUPLE_FIELDS:
+                value = list(value)
+            rec[f.name] = value
+        rec["rows"] = [list(r) for r in self.rows]
+        rec["capability"] = {k: [bool(c.available), c.reason] for k, c in self.capability.items()}
+        return rec
+
+    @classmethod
+    def from_record(cls, record: Mapping, customers: pd.DataFrame) -> Study:
+        """Rebuild a study from :meth:`to_record` and its :attr:`customers` table.
+
+        Parameters
+        ----------
+        record : mapping
+            What :meth:`to_record` returned (read back from JSON).
+        customers : pandas.DataFrame
+            The study's :attr:`customers` table.
+
+        Returns
+        -------
+        Study
+        """
+        kw = {}
+        for f in fields(cls):
+            if f.name in _TABLE_FIELDS:
+                continue
+            value = record[f.name]
+            if f.name in _DAY_FIELDS:
+                value = None if value is None else pd.Timestamp(value)
+            elif f.name in _TUPLE_FIELDS:
+                value = tuple(_TUPLE_FIELDS[f.name](v) for v in value)
+            kw[f.name] = value
+        return cls(
+            **kw,
+            customers=customers,
+            rows=tuple(tuple(r) for r in record["rows"]),
+            capability={k: Capability(bool(a), str(r)) for k, (a, r) in record["capability"].items()},
+        )
+
+
+#: Fields of :class:`Study` stored apart from its scalars by :meth:`Study.to_record`.
+_TABLE_FIELDS = ("customers", "rows", "capability")
+#: Fields holding a day (or ``None``), written as ISO text.
+_DAY_FIELDS = ("start", "end", "launch", "clv_calibration_end")
+#: Fields holding a tuple, with the type of their items.
+_TUPLE_FIELDS = {"tier_thresholds": float, "tier_rates": float, "activation_horizons": int, "active_windows": int}
+
+
+def canonical_parameters(params: Mapping | None) -> dict:
+    """The study parameters that change a study, in one written form.
+
+    Two parameter sets with the same canonical form give the same study: names that are not
+    study parameters are left out, and so are empty values (``""``, ``0``, ``[]``, ``None``:
+    "derive it from the data") and a false ``program_older_than_data`` (the same as not
+    saying it). ``left_censored`` keeps a false value, which overrides the data. Tuples
+    become lists and dates text, so that the result is plain JSON.
+
+    Parameters
+    ----------
+    params : mapping, optional
+
+    Returns
+    -------
+    dict
+        Sorted by name.
+
+    Examples
+    --------
+    >>> canonical_parameters({"currency": "RUB", "launch_date": "", "n_boot": 300, "tier_thresholds": (1500, 5000)})
+    {'currency': 'RUB', 'tier_thresholds': [1500, 5000]}
+    >>> canonical_parameters({"program_older_than_data": False, "left_censored": False})
+    {'left_censored': False}
+    """
+    out = {}
+    for name in sorted(PARAMETERS):
+        if name not in (params or {}):
+            continue
+        value = params[name]
+        if name == "left_censored":
+            if value is None or (isinstance(value, str) and value == ""):
+                continue
+            out[name] = bool(value)
+        elif name == "program_older_than_data":
+            if value:
+                out[name] = True
+        elif not _empty(value):
+            out[name] = _plain(value)
+    return out
+
+
+def _plain(value):
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
+        return pd.Timestamp(value).isoformat()
+    return value
 
 
 # ---------------------------------------------------------------------------- the rules
@@ -1181,6 +1304,7 @@ __all__ = [
     "PARAMETERS",
     "Capability",
     "Study",
+    "canonical_parameters",
     "format_study",
     "infer_tiers",
     "merge_parameters",
