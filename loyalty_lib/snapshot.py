@@ -81,7 +81,8 @@ class SnapshotDataset(Dataset):
 
     Each contract table is read from its Parquet file the first time it is used and kept
     afterwards; :meth:`has`, :meth:`columns_of` and :meth:`table_names` answer from the
-    manifest without reading anything, and :meth:`read_columns` reads only some columns.
+    manifest without reading anything (as do :meth:`n_rows`), and :meth:`read_columns` reads
+    only some columns.
     """
 
     def __getattribute__(self, name):
@@ -98,6 +99,11 @@ class SnapshotDataset(Dataset):
         """Return whether table ``name`` is present and non-empty (from the manifest: nothing is read)."""
         info = self._manifest_tables().get(name)
         return info is not None and info["rows"] > 0
+
+    def n_rows(self, name: str) -> int:
+        """Return the number of rows of table ``name`` (from the manifest), 0 when absent."""
+        info = self._manifest_tables().get(name)
+        return int(info["rows"]) if info else 0
 
     def columns_of(self, name: str) -> list[str]:
         """Return the columns of table ``name`` (from the manifest), ``[]`` when absent."""
