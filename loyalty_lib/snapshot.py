@@ -156,6 +156,10 @@ class TruthTables(Mapping):
     def __repr__(self) -> str:
         return f"<planted truth tables {', '.join(self._paths)}: read when used>"
 
+    def path(self, name: str) -> Path:
+        """Return the Parquet file truth table ``name`` is read from."""
+        return self._paths[name]
+
     def columns(self, name: str) -> list[str]:
         """Return the columns of truth table ``name`` (from its Parquet schema: nothing is read)."""
         import pyarrow.parquet as pq

@@ -206,3 +206,20 @@ def test_the_report_hands_its_notebooks_the_snapshot(tmp_path):
     manifest = json.loads((tmp_path / "out" / "data" / snapshot.MANIFEST).read_text())
     assert manifest["validated"] and manifest["tables"]["transactions"]["rows"] == 4
     assert manifest["source"] == "../export"  # as the report names it: never an absolute path
+
+
+def test_truth_tables_of_parquet_data_are_copied_into_the_snapshot_unread(tmp_path):
+    from loyalty_lib import synth
+
+    gen = synth.generate(n_customers=300, seed=3)
+    io.save(gen, tmp_path / "raw", fmt="parquet")
+    ds = io.load(tmp_path / "raw")
+    assert isinstance(ds.truth_tables, snapshot.TruthTables) and ds.truth_tables._cols == {}  # loading read none
+    snapshot.write_snapshot(ds, tmp_path / "snap", source="raw")
+    assert ds.truth_tables._cols == {}  # the snapshot copied their files
+    back = io.load(tmp_path / "snap").truth_tables
+    for name in gen.truth_tables:  # as the loader read them before: ids as text, like the data's
+        t = pd.read_parquet(tmp_path / "raw" / f"truth_{name}.parquet")
+        t = t.assign(**{c: io.as_ids(t[c], "text")[0] for c in t.columns if c in io.ID_COLUMNS})
+        pd.testing.assert_frame_equal(back[name], t, check_exact=True)
+        pd.testing.assert_frame_equal(ds.truth_tables[name], t, check_exact=True)
