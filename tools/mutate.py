@@ -504,5 +504,6 @@ def _write_report(out: Path, results: dict) -> None:
     else:
         out.write_text(text.rstrip("\n") + "\n\n## Last `make mutation` run\n\n" + section + "\n")
 
+
 if __name__ == "__main__":
     sys.exit(main())
