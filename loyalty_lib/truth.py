@@ -44,6 +44,30 @@ def planted(ds: Dataset, key: str, default: float = np.nan):
     return _truth_value(ds.truth, key, default)
 
 
+#: Columns of the planted receipts that the counterfactual outcomes use.
+_CF_COLUMNS = ["transaction_id", "cf_amount", "cf_gross_amount", "incremental"]
+
+
+def _planted_table(ds: Dataset, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """Some columns of a planted table (only those are read from a snapshot), ``None`` when there is none."""
+    tables = ds.truth_tables
+    if name not in tables:
+        return None
+    reader = getattr(tables, "read_columns", None)  # a snapshot's tables: read column by column
+    if reader is not None:
+        return reader(name, columns)
+    return tables[name] if columns is None else tables[name][list(columns)]
+
+
+def _planted_has(ds: Dataset, name: str, column: str) -> bool:
+    """Whether planted table ``name`` exists and has ``column`` (nothing read from a snapshot)."""
+    tables = ds.truth_tables
+    if name not in tables:
+        return False
+    names = getattr(tables, "columns", None)
+    return column in (names(name) if callable(names) else tables[name].columns)
+
+
 def _with(frame: pd.DataFrame, values) -> pd.DataFrame:
     out = frame.copy()
     out["truth"] = np.asarray(values, dtype=float) if values is not None else np.nan
@@ -109,9 +133,9 @@ def _nps(frame, ds, *, horizon_days: int):
 def _nps_score(frame, ds):
     from loyalty_lib.synth.surveys import expected_nps
 
-    tc = ds.truth_tables.get("customers")
-    if tc is None or ds.surveys is None or "satisfaction_z" not in tc:
+    if ds.surveys is None or not _planted_has(ds, "customers", "satisfaction_z"):
         return None
+    tc = _planted_table(ds, "customers", ["customer_id", "satisfaction_z"])
     z = ds.surveys["customer_id"].map(tc.set_index("customer_id")["satisfaction_z"])
     return np.full(len(frame), float(np.mean(expected_nps(z.to_numpy(dtype=float)))))
 
@@ -154,7 +178,7 @@ def counterfactual_panel(
     """
     from loyalty_lib.metrics import impact
 
-    tx = impact.counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    tx = impact.counterfactual_columns(ds.transactions, _planted_table(ds, "transactions", _CF_COLUMNS))
     values = {
         "revenue": "amount",
         "gross": "gross_amount",
@@ -207,7 +231,7 @@ def _branch_did(frame, ds, *, stores, launch):
 
     if "transactions" not in ds.truth_tables:
         return None
-    tx = counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    tx = counterfactual_columns(ds.transactions, _planted_table(ds, "transactions", _CF_COLUMNS))
     month = pd.to_datetime(tx["date"]).dt.to_period("M").dt.to_timestamp()
     first = pd.Timestamp(launch).to_period("M").to_timestamp()
     after = tx["store_id"].isin(list(stores)) & (month >= first)
@@ -290,8 +314,10 @@ def contact_effects(outcomes: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
         bought in its window only because of the campaign: every visit in the window was caused);
         all 0 for held-out contacts.
     """
-    tt = ds.truth_tables["transactions"]
-    tx = ds.transactions[["transaction_id", "amount"]]
+    tt = _planted_table(ds, "transactions", ["transaction_id", "campaign_offer_id"])
+    if tt is None:
+        raise KeyError("contact_effects: these data carry no planted receipts (truth_tables['transactions'])")
+    tx = ds.read_columns("transactions", ["transaction_id", "amount"])
     caused = tt.loc[tt["campaign_offer_id"].notna(), ["transaction_id", "campaign_offer_id"]]
     caused = caused.assign(transaction_id=caused["transaction_id"].astype(str)).merge(
         tx.assign(transaction_id=tx["transaction_id"].astype(str)), on="transaction_id", how="left"
@@ -310,7 +336,7 @@ _CAUSED = {"responded": "caused_response", "visits": "caused_visits", "revenue":
 
 def _campaign_uplift(frame, ds, *, outcomes: pd.DataFrame, outcome: str):
     """Planted uplift per contact of each row's group: what the campaign caused, over contacted addressees."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     eff = contact_effects(outcomes, ds)
     keys = [c for c in ("offer_type", "channel", "month", "customer_type") if c in frame.columns]
@@ -325,7 +351,7 @@ def _campaign_uplift(frame, ds, *, outcomes: pd.DataFrame, outcome: str):
 
 def _visit_ratio(frame, ds, *, outcomes: pd.DataFrame):
     """Planted ratio of contacted addressees' visits to what they would have made without the contact."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     t = contact_effects(outcomes, ds)
     t = t[t["treated"]]
@@ -334,7 +360,7 @@ def _visit_ratio(frame, ds, *, outcomes: pd.DataFrame):
 
 def _campaign_roi(frame, ds, *, outcomes: pd.DataFrame, margin: float):
     """Planted incremental revenue and ROI of each campaign (rows of ``campaign_roi``)."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     eff = contact_effects(outcomes, ds)
     keys = [c for c in ("month", "offer_type", "channel") if c in frame.columns and c in eff.columns]
