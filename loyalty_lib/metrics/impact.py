@@ -492,14 +492,15 @@ def planted_card_effect(
 
 
 # ----------------------------------------------------------------------------- estimators
-def _customer_sums(panel: pd.DataFrame, mask, customer_col: str, revenue_col: str):
+def _customer_sums(panel: pd.DataFrame, mask, customer_col: str, revenue_col: str, cells_col: str | None = None):
     """Per-customer sums of revenue, visits and cells over the masked rows."""
     codes, uniques = pd.factorize(panel[customer_col], sort=True)
     m = np.asarray(mask, dtype=float)
     n = len(uniques)
     rev = np.bincount(codes, weights=panel[revenue_col].to_numpy(dtype=float) * m, minlength=n)
     vis = np.bincount(codes, weights=panel["visits"].to_numpy(dtype=float) * m, minlength=n)
-    cells = np.bincount(codes, weights=m, minlength=n)
+    per_row = m if cells_col is None else m * panel[cells_col].to_numpy(dtype=float)
+    cells = np.bincount(codes, weights=per_row, minlength=n)
     return codes, uniques, rev, vis, cells
 
 
@@ -510,6 +511,7 @@ def naive_gap(
     mask=None,
     customer_col: str = "customer_id",
     revenue_col: str = "revenue",
+    cells_col: str | None = None,
     n_boot: int = 300,
     seed: int = 0,
     level: float = 0.95,
@@ -527,6 +529,9 @@ def naive_gap(
         Member flag (constant within a customer).
     mask : array-like of bool, optional
         Cells to compare (e.g. ``panel["post"]``); default all.
+    cells_col : str, optional
+        Number of customer-months each row stands for, when the rows are already sums over a
+        customer's cells (:func:`loyalty_lib.metrics.designs.naive_totals`); default one each.
     n_boot, seed, level
         Bootstrap over customers.
 
@@ -535,10 +540,25 @@ def naive_gap(
     pandas.DataFrame
         Indexed by ``revenue, visits, check`` with ``estimate, ci_low, ci_high, n`` (customers),
         ``members`` and ``non_members`` (the two group means).
+
+    Examples
+    --------
+    The same customers as one row per customer-month or as their totals:
+
+    >>> p = pd.DataFrame({"customer_id": list("AABB"), "ever_member": [True, True, False, False],
+    ...                   "visits": [1, 3, 1, 0], "revenue": [10.0, 30, 8, 0]})
+    >>> t = pd.DataFrame({"customer_id": list("AB"), "ever_member": [True, False], "visits": [4, 1],
+    ...                   "revenue": [40.0, 8], "cells": [2, 2]})
+    >>> naive_gap(p, n_boot=20)["estimate"].tolist() == naive_gap(t, cells_col="cells", n_boot=20)["estimate"].tolist()
+    True
+    >>> naive_gap(t, cells_col="cells", n_boot=20)["estimate"].tolist()  # (40 - 8) / 2, (4 - 1) / 2, 10 - 8
+    [16.0, 1.5, 2.0]
     """
-    check_columns(panel, [customer_col, group_col, "visits", revenue_col], "naive_gap")
+    check_columns(
+        panel, [customer_col, group_col, "visits", revenue_col, *([cells_col] if cells_col else [])], "naive_gap"
+    )
     mask = np.ones(len(panel), bool) if mask is None else np.asarray(mask, bool)
-    codes, _, rev, vis, cells = _customer_sums(panel, mask, customer_col, revenue_col)
+    codes, _, rev, vis, cells = _customer_sums(panel, mask, customer_col, revenue_col, cells_col)
     g = np.zeros(len(rev), bool)
     g[codes] = panel[group_col].to_numpy(dtype=bool)
     present = cells > 0
