@@ -315,6 +315,13 @@ def _roi_carried_over(frame, ds, *, margin: float, cost_total: float):
     return _roi_rows(frame, per_month * months, margin=margin, cost_total=cost_total)
 
 
+def _roi_carried_over_of(frame, ds, *, per_month: float, margin: float, cost_total: float):
+    """ROI of a given planted effect per member-month (a model's sample's) times every member's months."""
+    return _roi_rows(
+        frame, per_month * planted(ds, "program.member_months_with_card"), margin=margin, cost_total=cost_total
+    )
+
+
 def _roi_rows(frame, inc, *, margin: float, cost_total: float):
     from loyalty_lib.metrics.roi import roi_pct
 
@@ -526,6 +533,12 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
         "rows of roi_estimate: the established members' planted effect per member-month with a card "
         "(impact.card_gross_per_member_month, what the card-timed DiD estimates) times every member's "
         "months with a card: the figure 07's ROI estimates, which carries that effect over to new members",
+    ),
+    "roi_card_effect_of": (
+        _roi_carried_over_of,
+        ("per_month", "margin", "cost_total"),
+        "rows of roi_estimate: as roi_card_effect with the planted effect per member-month given (over the "
+        "customers the impact model was fitted on, when it used a sample)",
     ),
     "population_shares": (
         _population_shares,

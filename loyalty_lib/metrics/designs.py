@@ -45,6 +45,7 @@ __all__ = [
     "Incremental",
     "choose_design",
     "impact_panel",
+    "card_revenue",
     "incremental_revenue",
     "naive_totals",
     "panel_customers",
@@ -394,6 +395,38 @@ def naive_totals(ds: Dataset, study: Study, *, values: dict[str, str] | None = N
     return out
 
 
+def card_revenue(ds: Dataset, study: Study, *, amount: str = "gross_amount", backend="auto") -> float:
+    """Every identified customer's revenue after the day of their card, inside the study's window.
+
+    The sum of the ``_card`` column of :func:`impact_panel` ``(established=False,
+    joined_only=False)`` (what a dashboard credits the program with), from the engine's sparse
+    customer-month table instead of the dense panel.
+
+    Parameters
+    ----------
+    ds : Dataset
+    study : loyalty_lib.study.Study
+    amount : str
+        Receipt column summed (default gross revenue).
+    backend
+        Where the receipts are summed (:mod:`loyalty_lib.engine`).
+
+    Returns
+    -------
+    float
+    """
+    m = study.members
+    cells = engine.customer_month(
+        engine.receipts_of(ds, backend),
+        start=study.start,
+        end=study.end,
+        values={"x": amount},
+        after=pd.DataFrame({"customer_id": m["customer_id"], "date": pd.to_datetime(m["join_date"])}),
+        backend=backend,
+    )
+    return float(cells["x_after"].sum())
+
+
 def _card_sides(cells: pd.DataFrame, values: list[str]) -> pd.DataFrame:
     """Each customer-month cell as two rows, before and after the day of the card (``after``)."""
     cols = ["customer_id", "month", "visits", *values]
@@ -514,6 +547,8 @@ class Incremental:
         ``"member-month"`` or ``"branch-month"``.
     panel : pandas.DataFrame
         The panel the effect was estimated on (customer-month or store-month).
+    sample : loyalty_lib.engine.ModelSample or None
+        The customers the customer-level effect was estimated on (``None`` for the branch design).
     """
 
     design: ImpactDesign
@@ -522,6 +557,7 @@ class Incremental:
     exposure: float
     unit: str
     panel: pd.DataFrame
+    sample: engine.ModelSample | None = None
 
     def roi(self, *, cost_total: float, margin: float, level: float = 0.95) -> pd.DataFrame:
         """ROI figures of :func:`loyalty_lib.metrics.roi.roi_estimate` for this increment."""
@@ -540,7 +576,14 @@ class Incremental:
 
 
 def incremental_revenue(
-    ds: Dataset, study: Study, design: ImpactDesign | None = None, *, n_boot: int = 300, seed: int = 0
+    ds: Dataset,
+    study: Study,
+    design: ImpactDesign | None = None,
+    *,
+    n_boot: int = 300,
+    seed: int = 0,
+    max_customers: int = 0,
+    backend="auto",
 ) -> Incremental:
     """The program's incremental gross revenue, by the design the data allow (stage 07).
 
@@ -559,7 +602,13 @@ def incremental_revenue(
     design : ImpactDesign, optional
         Default :func:`choose_design`.
     n_boot, seed
-        Customer bootstrap of the customer-level designs.
+        Customer bootstrap of the customer-level designs (the seed also draws the sample).
+    max_customers : int
+        The customer-level effect is estimated on a random sample of this many of the panel's
+        customers above it (:func:`loyalty_lib.engine.sample_customers`, whose panel alone is
+        built); 0 means all. The exposure always counts every member.
+    backend
+        Where the receipts are summed (:mod:`loyalty_lib.engine`).
 
     Returns
     -------
@@ -574,10 +623,14 @@ def incremental_revenue(
 
     design = design or choose_design(study)
     if design.key in CUSTOMER_DESIGNS:
-        panel = impact_panel(ds, study, design=design)
+        ids, sample = engine.sample_customers(panel_customers(study, design).to_frame(), max_customers, seed=seed)
+        panel = impact_panel(
+            ds, study, design=design, customers=ids["customer_id"] if sample.sampled else None, backend=backend
+        )
         effect, draws = program_effect(panel, design, outcomes=["gross"], n_boot=n_boot, seed=seed, return_draws=True)
+        effect = engine.add_sample_cost(effect, sample) if sample.sampled else effect
         exposure = roi.member_months(ds.cards, end=study.end, start=exposure_start(study, design))
-        return Incremental(design, effect, draws, exposure, "member-month", panel)
+        return Incremental(design, effect, draws, exposure, "member-month", panel, sample)
     if design.key == "branch_did":
         treated = treated_branches(ds)
         panel = branches.store_month_panel(

@@ -216,3 +216,26 @@ def test_planted_figures_over_a_sample_of_customers(small):
     )
     with pytest.raises(ValueError, match="no per-customer definition"):
         tl.planted_over(ds, "impact.att_check", ids)
+
+
+def test_card_revenue_is_the_panels_with_card_column(small):
+    ds, study, _ = small
+    full = designs.impact_panel(ds, study, established=False, joined_only=False)
+    assert designs.card_revenue(ds, study) == pytest.approx(full["gross_card"].sum(), rel=1e-12)
+    assert designs.card_revenue(ds, study, amount="amount") == pytest.approx(full["revenue_card"].sum(), rel=1e-12)
+
+
+def test_incremental_revenue_on_a_sample(small):
+    ds, study, design = small
+    whole = designs.incremental_revenue(ds, study, design, n_boot=20, seed=5)
+    part = designs.incremental_revenue(ds, study, design, n_boot=20, seed=5, max_customers=500)
+    assert not whole.sample.sampled and part.sample.sampled and part.panel["customer_id"].nunique() == 500
+    assert part.exposure == whole.exposure  # every member's months with a card, whatever the model saw
+    assert part.effect.loc["gross", "customers_used"] == pytest.approx(500 / whole.panel["customer_id"].nunique())
+    # the ROI's planted value follows the planted effect it is given
+    roi = part.roi(cost_total=1e6, margin=0.3)
+    per = float(tl.annotate(part.effect, ds, "card_impact", panel=part.panel).loc["gross", "truth"])
+    t = tl.annotate(roi, ds, "roi_card_effect_of", per_month=per, margin=0.3, cost_total=1e6)
+    assert t.loc["incremental_gross_revenue", "truth"] == pytest.approx(
+        per * tl.planted(ds, "program.member_months_with_card")
+    )
