@@ -9,8 +9,8 @@ import pytest
 from loyalty_lib.metrics import impact as im
 
 
-def panel(n: int = 400, months: int = 12, seed: int = 0) -> pd.DataFrame:
-    """Customers with their own levels, a month trend, heavy buyers joining more, effect 15; 10 % of cells missing."""
+def panel(n: int = 400, months: int = 12, seed: int = 0, keep: float = 0.9) -> pd.DataFrame:
+    """Customers with own levels, a month trend, heavy buyers joining more, effect 15; ``keep`` of the cells kept."""
     rng = np.random.default_rng(seed)
     level = rng.gamma(2.0, 50.0, n)
     member = rng.random(n) < np.where(level > 100, 0.6, 0.3)
@@ -20,7 +20,7 @@ def panel(n: int = 400, months: int = 12, seed: int = 0) -> pd.DataFrame:
     p = pd.DataFrame(
         {"customer_id": c, "month": m, "revenue": y, "treated": treated, "visits": rng.integers(1, 4, n * months)}
     )
-    return p.sample(frac=0.9, random_state=seed).reset_index(drop=True)
+    return p.sample(frac=keep, random_state=seed).reset_index(drop=True)
 
 
 @pytest.mark.parametrize("fit", ["pyfixest", "within"])
@@ -62,19 +62,8 @@ def test_unknown_fit_is_refused():
         im.did_panel(panel(n=20, months=4), fit="statsmodels")
 
 
-def balanced(n: int = 300, months: int = 8, seed: int = 1) -> pd.DataFrame:
-    """The panel above with every cell kept (each customer once in every month)."""
-    rng = np.random.default_rng(seed)
-    level = rng.gamma(2.0, 50.0, n)
-    member = rng.random(n) < np.where(level > 100, 0.6, 0.3)
-    c, m = np.repeat(np.arange(n), months), np.tile(np.arange(months), n)
-    treated = (member[c] & (m >= months // 2)).astype(float)
-    y = level[c] + 2.0 * m + 15.0 * treated + rng.normal(0, 40, n * months)
-    return pd.DataFrame({"customer_id": c, "month": m, "revenue": y, "treated": treated}).sample(frac=1, random_state=2)
-
-
 def test_within_fit_on_a_balanced_panel_matches_panelols(monkeypatch):
-    p = balanced()
+    p = panel(n=300, months=8, seed=1, keep=1.0)  # every cell, rows shuffled
     a = im.did_panel(p, fit="panelols").iloc[0]
     w = im.did_panel(p, fit="within").iloc[0]
     assert w["estimate"] == pytest.approx(a["estimate"], rel=1e-10)
