@@ -670,9 +670,104 @@ def _receipt_stats(code: np.ndarray, date: pd.Series, amount: np.ndarray, n: int
     )
 
 
-def _one_per_customer(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """The row with the highest ``by`` of each customer code ``c``."""
-    return frame.sort_values(by, ascending=False, kind="stable").drop_duplicates("c")
+def _pair_groups(c: np.ndarray, p: np.ndarray, day: np.ndarray, cat_code: np.ndarray, n_p: int) -> dict:
+    """The (customer, product) pairs of the lines, sorted by customer, category and product, in one sort.
+
+    Returns arrays, one entry per pair: ``c, p``; ``lines`` (lines of the pair), ``days``
+    (distinct days), ``first_day, last_day``; ``first`` (the position of its first line, which
+    breaks ties as the order of first appearance would); ``k`` (the product's category code).
+    """
+    rank = np.empty(n_p, dtype=np.int64)
+    rank[np.lexsort((np.arange(n_p), cat_code))] = np.arange(n_p)  # products by category, then code
+    by_rank = np.argsort(rank)
+    d0 = int(day.min()) if len(day) else 0
+    n_days = int(day.max()) - d0 + 1 if len(day) else 1
+    key = (c.astype(np.int64) * n_p + rank[p]) * n_days + (day - d0)
+    order = np.argsort(key)
+    key = key[order]
+    pair = key // n_days
+    start = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    end = np.r_[start[1:], len(key)]
+    new_day = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    day_sorted = key % n_days + d0
+    pc = pair[start]
+    del key, pair
+    out = {
+        "c": (pc // n_p).astype(np.int64),
+        "p": by_rank[pc % n_p],
+        "lines": end - start,
+        "days": np.add.reduceat(new_day.astype(np.int64), start) if len(start) else np.zeros(0, np.int64),
+        "first_day": day_sorted[start],
+        "last_day": day_sorted[end - 1] if len(start) else np.zeros(0, np.int64),
+        "first": np.minimum.reduceat(order, start) if len(start) else np.zeros(0, np.int64),
+    }
+    out["k"] = cat_code[out["p"]]
+    return out
+
+
+def _best_per_customer(c: np.ndarray, score: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Mask of the row with the highest ``score`` of each customer (rows grouped by ``c``); ties: smallest ``first``.
+
+    The row a stable sort by ``score`` (highest first) would put first for each customer, were the
+    rows in the order of ``first``; found by reductions over each customer's rows, without a sort.
+    """
+    if not len(c):
+        return np.zeros(0, dtype=bool)
+    start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    size = np.diff(np.r_[start, len(c)])
+    top = score == np.repeat(np.maximum.reduceat(score, start), size)
+    f = np.where(top, first, np.iinfo(np.int64).max)
+    return top & (f == np.repeat(np.minimum.reduceat(f, start), size))
+
+
+def _first_rule_not_bought(
+    c: np.ndarray, a: np.ndarray, rules: pd.DataFrame, bought: np.ndarray, n_p: int
+) -> pd.DataFrame:
+    """Per customer ``c`` with favourite ``a``: the first rule "a -> b" (in the rules' order) whose b they never bought.
+
+    ``bought`` are the sorted keys ``customer * n_p + product`` of what each bought. One step per
+    position in a product's list of rules, over the customers still without a rule.
+    """
+    ant, con = rules["antecedent"].to_numpy(np.int64), rules["consequent"].to_numpy(np.int64)
+    by_ant = np.argsort(ant, kind="stable")  # each antecedent's rules, in the rules' order
+    lo = np.searchsorted(ant[by_ant], np.arange(n_p), "left")
+    hi = np.searchsorted(ant[by_ant], np.arange(n_p), "right")
+    who = np.flatnonzero(lo[a] < hi[a])
+    chosen_c, chosen_rule = [], []
+    j = 0
+    while len(who):
+        at = lo[a[who]] + j
+        live = at < hi[a[who]]
+        who, at = who[live], at[live]
+        rule = by_ant[at]
+        key = c[who].astype(np.int64) * n_p + con[rule]
+        pos = np.minimum(np.searchsorted(bought, key), len(bought) - 1)
+        new = bought[pos] != key
+        chosen_c.append(c[who[new]])
+        chosen_rule.append(rule[new])
+        who = who[~new]
+        j += 1
+    rule = np.concatenate(chosen_rule) if chosen_rule else np.zeros(0, dtype=np.int64)
+    out = rules.iloc[rule].reset_index(drop=True)
+    out.insert(0, "c", np.concatenate(chosen_c) if chosen_c else np.zeros(0, dtype=np.int64))
+    return out
+
+
+def _category_groups(grp: dict, cat_code: np.ndarray, premium: np.ndarray) -> pd.DataFrame:
+    """(customer, category) pairs from the (customer, product) pairs: lines, premium lines, first line."""
+    ck = grp["c"] * (int(cat_code.max()) + 2 if len(cat_code) else 1) + (grp["k"] + 1)
+    start = np.flatnonzero(np.r_[True, ck[1:] != ck[:-1]]) if len(ck) else np.zeros(0, dtype=np.int64)
+    if not len(start):
+        return pd.DataFrame({"c": [], "k": [], "size": [], "sum": [], "first": []})
+    return pd.DataFrame(
+        {
+            "c": grp["c"][start],
+            "k": grp["k"][start],
+            "size": np.add.reduceat(grp["lines"], start),
+            "sum": np.add.reduceat(grp["lines"] * premium[grp["p"]], start),
+            "first": np.minimum.reduceat(grp["first"], start),
+        }
+    )
 
 
 def next_best_offers(
@@ -782,19 +877,12 @@ def next_best_offers(
         c, p = np.where(c < n_c, c, -1), np.where(p < n_p, p, -1)
     else:
         c, p = cidx.get_indexer(lines["customer_id"][before]), pidx.get_indexer(lines["product_id"][before])
-    L = pd.DataFrame(
-        {
-            "c": c,
-            "p": p,
-            "r": pd.factorize(lines["transaction_id"].to_numpy()[before])[0],
-            "day": (
-                (lines["date"].to_numpy()[before].astype("datetime64[D]") - as_of.to_datetime64())
-                // np.timedelta64(1, "D")
-            ).astype(np.int32),
-        }
-    )
-    del c, p
-    L = L[(L["c"] >= 0) & (L["p"] >= 0)]
+    day = (lines["date"].to_numpy()[before].astype("datetime64[D]") - as_of.to_datetime64()) // np.timedelta64(1, "D")
+    r = lines["transaction_id"].to_numpy()[before]
+    ok = (c >= 0) & (p >= 0)
+    c, p, day, r = c[ok], p[ok], day[ok].astype(np.int64), r[ok]
+    pid = np.asarray(pidx, dtype=object)  # ids and categories by code, for the reasons
+    cat_name = np.asarray(cats, dtype=object)
     cand = []
 
     def add(frame: pd.DataFrame, kind: str, reason, score, product=None, until=None) -> None:
@@ -811,41 +899,46 @@ def next_best_offers(
             )
         )
 
+    # every (customer, product) pair the lines hold, sorted by customer, then category, then product
+    grp = _pair_groups(c, p, day, cat_code, n_p)
+    del day
+
     # replenishment: per (customer, product) purchase days; own cycle, or the catalogue's
-    pd_days = L[["c", "p", "day"]].drop_duplicates()
-    g = pd_days.groupby(["c", "p"], sort=False)["day"].agg(["min", "max", "size"]).reset_index()
+    g = pd.DataFrame(
+        {"c": grp["c"], "p": grp["p"], "min": grp["first_day"], "max": grp["last_day"], "size": grp["days"]}
+    )
     own = (g["max"] - g["min"]) / (g["size"] - 1).where(g["size"] >= 3)  # a cycle needs two gaps at least
     cycle = own.fillna(pd.Series(rep_days[g["p"].to_numpy()], index=g.index))
     due_in = g["max"] + cycle  # days from as_of to the next purchase due (negative: overdue)
-    ok = cycle.notna() & (cycle >= 1) & (due_in <= valid_days) & (due_in >= -cycle)
-    r = _one_per_customer(g[ok].assign(s=np.exp(-np.abs(due_in[ok]) / cycle[ok]), cyc=cycle[ok]), "s")
+    ok = (cycle.notna() & (cycle >= 1) & (due_in <= valid_days) & (due_in >= -cycle)).to_numpy()
+    r_ok = g[ok].assign(s=np.exp(-np.abs(due_in[ok]) / cycle[ok]), cyc=cycle[ok])
+    r_ok = r_ok[_best_per_customer(r_ok["c"].to_numpy(), r_ok["s"].to_numpy(), grp["first"][ok])]
     add(
-        r,
+        r_ok,
         "replenishment",
         [
             f"due again: bought about every {c:.0f} days, last {-a:.0f} days ago"
-            for c, a in zip(r["cyc"], r["max"], strict=True)
+            for c, a in zip(r_ok["cyc"], r_ok["max"], strict=True)
         ],
-        r["s"],
-        r["p"],
+        r_ok["s"],
+        r_ok["p"],
     )
+    del g, own, cycle, due_in, r_ok
 
     # cross-sell: rules between products bought on the same receipt, from the customer's favourite product
-    counts = L.groupby(["c", "p"], sort=False).size().rename("n").reset_index()
-    fav = _one_per_customer(counts, "n")
-    rules = association_rules(L.rename(columns={"r": "transaction_id"}), item="p")
+    fav = _best_per_customer(grp["c"], grp["lines"], grp["first"])
+    fav_c, fav_p = grp["c"][fav], grp["p"][fav]
+    rules = association_rules(pd.DataFrame({"transaction_id": r, "p": p}), item="p")
+    del r
     rules = rules[rules["lift"] >= min_lift]
     if len(rules):
-        x = fav[["c", "p"]].merge(rules, left_on="p", right_on="antecedent")
-        key = counts["c"].to_numpy(np.int64) * n_p + counts["p"].to_numpy()
-        x = x[~np.isin(x["c"].to_numpy(np.int64) * n_p + x["consequent"].to_numpy(), key)]
-        x = _one_per_customer(x, "lift")
+        x = _first_rule_not_bought(fav_c, fav_p, rules, grp["c"].astype(np.int64) * n_p + grp["p"], n_p)
         add(
             x,
             "cross_sell",
             [
-                f"clients who buy product {pidx[a]} ({cats[cat_code[a]]}) buy product {pidx[b]} ({cats[cat_code[b]]}) "
-                f"{lift:.1f} times as often as others"
+                f"clients who buy product {pid[a]} ({cat_name[cat_code[a]]}) buy product {pid[b]} "
+                f"({cat_name[cat_code[b]]}) {lift:.1f} times as often as others"
                 for a, b, lift in zip(x["antecedent"], x["consequent"], x["lift"], strict=True)
             ],
             x["confidence"].clip(0, 1),
@@ -853,9 +946,8 @@ def next_best_offers(
         )
 
     # clients like you: the best product never bought
-    m, _, _ = interaction_matrix(
-        L.rename(columns={"c": "customer_id", "p": "product_id"}), customers=np.arange(n_c), items=np.arange(n_p)
-    )
+    m = sparse.csr_matrix((grp["lines"].astype(np.float64), (grp["c"], grp["p"])), shape=(n_c, n_p))
+    m.sum_duplicates()  # canonical (sorted), as interaction_matrix builds it
     if m.nnz:
         rec = recommend_products(m, item_similarity(m), k=1, exclude_bought=True, prior_weight=1.0, neighbour_share=1.0)
         rec = rec[(rec["score"] > 0) & (np.asarray(m.sum(axis=1)).ravel()[rec["row"]] > 0)]
@@ -866,23 +958,27 @@ def next_best_offers(
             rec["score"] / max(rec["score"].max(), 1e-12) if len(rec) else [],
             rec["item"],
         )
+    del m
 
     # up-sell: a category bought at least three times, never in its premium range
-    L_cat = cat_code[L["p"].to_numpy()]
-    u = pd.DataFrame({"c": L["c"].to_numpy(), "k": L_cat, "prem": premium[L["p"].to_numpy()]})
-    u = u.groupby(["c", "k"], sort=False)["prem"].agg(["size", "sum"]).reset_index()
+    u = _category_groups(grp, cat_code, premium)
     u = u[(u["sum"] == 0) & (u["size"] >= 3)]
-    pop = np.bincount(L["p"].to_numpy(), minlength=n_p)
+    pop = np.bincount(p, minlength=n_p)
     best_prem = pd.Series(np.where(premium, pop, -1)).groupby(cat_code).idxmax()
     best_prem = best_prem[premium[best_prem.to_numpy()]]  # categories that have a premium product
-    u = _one_per_customer(u[u["k"].isin(best_prem.index)], "size")
+    u = u[u["k"].isin(best_prem.index)]
+    u = u[_best_per_customer(u["c"].to_numpy(), u["size"].to_numpy(), u["first"].to_numpy())]
     add(
         u,
         "up_sell",
-        [f"buys {cats[k]} often ({n} times), never the premium range" for k, n in zip(u["k"], u["size"], strict=True)],
+        [
+            f"buys {cat_name[k]} often ({n} times), never the premium range"
+            for k, n in zip(u["k"], u["size"], strict=True)
+        ],
         np.minimum(u["size"] / 10, 1.0),
         best_prem.reindex(u["k"]).to_numpy(),
     )
+    del grp, c, p
 
     # birthday
     if "birthday" in customers:
@@ -903,8 +999,10 @@ def next_best_offers(
         )
 
     # win-back and personal discount, from the receipts
+    from loyalty_lib.validation import _position  # Arrow's hash lookup: get_indexer on text ids is 5x slower
+
     st = _receipt_stats(
-        cidx.get_indexer(transactions["customer_id"]),
+        _position(transactions["customer_id"], pd.Series(cidx)),
         transactions["date"],
         transactions["amount"].to_numpy(dtype=float),
         n_c,
