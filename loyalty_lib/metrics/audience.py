@@ -667,13 +667,29 @@ def migration_matrix(monthly: pd.DataFrame, *, normalize: bool = True) -> pd.Dat
     [0.5, 0.5]
     """
     check_columns(monthly, ["as_of", "customer_id", "segment"], "migration_matrix", table="monthly segments")
-    days = np.sort(monthly["as_of"].unique())
-    nxt = dict(zip(days[:-1], days[1:], strict=True))
-    a = monthly[monthly["as_of"].isin(days[:-1])]
-    a = a.assign(as_of=a["as_of"].map(nxt))
-    pairs = a.merge(monthly, on=["as_of", "customer_id"], suffixes=("_from", "_to"))
-    order = [s for s in RFM_SEGMENTS if s in set(monthly["segment"])]
-    counts = pd.crosstab(pairs["segment_from"], pairs["segment_to"]).reindex(index=order, columns=order, fill_value=0)
+    # on integer codes: month, customer and segment of each row; a customer's segment next month is
+    # looked up in a (month, customer) table, and the pairs are counted with one bincount
+    day, days = pd.factorize(monthly["as_of"], sort=True)
+    cust, ids = pd.factorize(monthly["customer_id"])
+    present = pd.unique(monthly["segment"].dropna())
+    order = [s for s in RFM_SEGMENTS if s in set(present)]
+    seg = pd.Index(order).get_indexer(monthly["segment"])
+    unknown = sorted(set(present) - set(order))
+    if unknown:
+        raise ValueError(f"migration_matrix: monthly segments, column segment: not RFM segments: {unknown[:5]}")
+    n_c, n_k = len(ids), len(order)
+    table = np.full(len(days) * n_c, -1, dtype=np.int64)
+    ok = (day >= 0) & (cust >= 0)
+    table[day[ok].astype(np.int64) * n_c + cust[ok]] = seg[ok]
+    has_next = ok & (day < len(days) - 1) & (seg >= 0)
+    to = table[(day[has_next].astype(np.int64) + 1) * n_c + cust[has_next]]
+    frm = seg[has_next][to >= 0]
+    to = to[to >= 0]
+    counts = pd.DataFrame(
+        np.bincount(frm * n_k + to, minlength=n_k * n_k).reshape(n_k, n_k).astype(np.int64),
+        index=pd.Index(order, name="segment_from"),
+        columns=pd.Index(order, name="segment_to"),
+    )
     if not normalize:
         return counts
     return counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)
