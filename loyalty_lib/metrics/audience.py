@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from loyalty_lib.stats import bootstrap_draws, check_columns, percentile_interval
 
@@ -232,16 +233,28 @@ def segment_shares(
     rev = values["revenue"].to_numpy(dtype=float)
     mar = values["margin"].to_numpy(dtype=float)
     n = len(values)
-    # one-hot of every (dimension, segment) pair, as columns of one matrix
-    labels, cols = [], []
+    # one-hot of every (dimension, segment) pair, as columns of one sparse matrix (one entry per
+    # customer and dimension): a resample's totals are counts @ per, at the cost of its entries
+    labels, rows, cols = [], [], []
     for d in dims:
         col = seg[d].fillna(UNKNOWN).astype(str)
-        for u in sorted(col.unique(), key=_segment_order):
-            labels.append((d, u))
-            cols.append((col == u).to_numpy())
-    onehot = np.column_stack(cols).astype(float) if cols else np.zeros((n, 0))
-    per = np.hstack([onehot, onehot * rev[:, None], onehot * mar[:, None], np.c_[rev, mar, np.ones(n)]])
-    k = onehot.shape[1]
+        order = sorted(col.unique(), key=_segment_order)
+        code = pd.Index(order).get_indexer(col)
+        rows.append(np.arange(n))
+        cols.append(len(labels) + code)
+        labels += [(d, u) for u in order]
+    k = len(labels)
+    rows, cols = (np.concatenate(rows), np.concatenate(cols)) if dims else (np.zeros(0, int), np.zeros(0, int))
+    onehot = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, k))
+    per = sparse.hstack(
+        [
+            onehot,
+            sparse.diags(rev) @ onehot,
+            sparse.diags(mar) @ onehot,
+            sparse.csr_matrix(np.c_[rev, mar, np.ones(n)]),
+        ],
+        format="csc",
+    )
 
     def stat(totals: np.ndarray) -> np.ndarray:
         cust, r, m = totals[:, :k], totals[:, k : 2 * k], totals[:, 2 * k : 3 * k]
@@ -251,11 +264,11 @@ def segment_shares(
             rs = r / r_all[:, None]
             return np.hstack([cs, rs, m / m_all[:, None], rs / cs, r / cust])
 
-    point = stat(per.sum(axis=0)[None, :])[0]
-    draws = bootstrap_draws(n, lambda counts: stat(counts @ per), n_boot=n_boot, seed=seed, counts=True)
+    point = stat(np.asarray(per.sum(axis=0)).reshape(1, -1))[0]
+    draws = bootstrap_draws(n, lambda counts: stat(np.asarray(counts @ per)), n_boot=n_boot, seed=seed, counts=True)
     lo, hi = percentile_interval(draws, level=level)
     out = pd.DataFrame(labels, columns=["dimension", "segment"])
-    out["customers"] = onehot.sum(axis=0).astype(np.int64)
+    out["customers"] = np.asarray(onehot.sum(axis=0)).ravel().astype(np.int64)
     for j, name in enumerate(["customer_share", "revenue_share", "margin_share", "index", "revenue_per_customer"]):
         sl = slice(j * k, (j + 1) * k)
         out[name], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = point[sl], lo[sl], hi[sl]
