@@ -487,6 +487,18 @@ def recommend_products(
     )
 
 
+def _first_of_each(key: np.ndarray) -> np.ndarray:
+    """Position of the first occurrence of each distinct value of ``key``, in the order of the values.
+
+    What ``numpy.unique(key, return_index=True)[1]`` returns, from one stable argsort.
+    """
+    if not len(key):
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    return order[np.r_[True, k[1:] != k[:-1]]]
+
+
 def last_bought(lines: pd.DataFrame, *, k: int = 10, fill: Sequence | None = None) -> pd.DataFrame:
     """Baseline "what they bought last": each customer's products, most recently bought first.
 
@@ -517,8 +529,7 @@ def last_bought(lines: pd.DataFrame, *, k: int = 10, fill: Sequence | None = Non
     t = lines["date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     order = np.lexsort((-t, c))  # each customer's lines, latest first
     key = c[order].astype(np.int64) * (len(p_idx) + 1) + p[order]
-    _, first = np.unique(key, return_index=True)  # latest line of each (customer, product)
-    first = np.sort(first)
+    first = np.sort(_first_of_each(key))  # latest line of each (customer, product)
     cc, pp = c[order][first], p[order][first]
     if fill is not None and len(fill):
         f_codes = pd.Index(p_idx).get_indexer(pd.Index(fill))
@@ -531,8 +542,7 @@ def last_bought(lines: pd.DataFrame, *, k: int = 10, fill: Sequence | None = Non
         o = np.r_[np.zeros(len(first)), np.ones(n_c * len(f_codes))]
         srt = np.lexsort((np.arange(len(cc)), o, cc))
         cc, pp = cc[srt], pp[srt]
-        _, keep = np.unique(cc.astype(np.int64) * (len(p_idx) + 1) + pp, return_index=True)
-        keep = np.sort(keep)
+        keep = np.sort(_first_of_each(cc.astype(np.int64) * (len(p_idx) + 1) + pp))
         cc, pp = cc[keep], pp[keep]
     starts = np.r_[0, np.flatnonzero(np.diff(cc)) + 1]
     rank = np.arange(len(cc)) - np.repeat(starts, np.diff(np.r_[starts, len(cc)])) + 1
@@ -599,7 +609,8 @@ def evaluate_recommendations(
         )
     )
     tc, tp = who.get_indexer(test_lines["customer_id"]), prod.get_indexer(test_lines["product_id"])
-    tkey = np.unique(tc[tc >= 0].astype(np.int64) * len(prod) + tp[tc >= 0])
+    tkey = np.sort(tc[tc >= 0].astype(np.int64) * len(prod) + tp[tc >= 0])
+    tkey = tkey[np.r_[True, tkey[1:] != tkey[:-1]]] if len(tkey) else tkey  # sorted, each pair once
     n_rel = np.bincount(tkey // len(prod), minlength=len(who)).astype(float)
     disc = 1 / np.log2(np.arange(2, k + 2))
     idcg = np.cumsum(disc)[np.minimum(np.maximum(n_rel, 1), k).astype(int) - 1]
@@ -611,7 +622,9 @@ def evaluate_recommendations(
         r, rc = r[rc >= 0], rc[rc >= 0]
         coverage[name] = r["product_id"].nunique() / n_products if n_products else np.nan
         rkey = rc.astype(np.int64) * len(prod) + prod.get_indexer(r["product_id"])
-        hit = np.isin(rkey, tkey)
+        hit = np.zeros(len(rkey), dtype=bool)
+        if len(tkey):  # a binary search in the sorted test pairs
+            hit = tkey[np.minimum(np.searchsorted(tkey, rkey), len(tkey) - 1)] == rkey
         hits = np.bincount(rc[hit], minlength=len(who)).astype(float)
         dcg = np.bincount(rc[hit], disc[r["rank"].to_numpy()[hit] - 1], minlength=len(who))
         with np.errstate(divide="ignore", invalid="ignore"):
