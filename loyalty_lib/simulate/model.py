@@ -27,7 +27,16 @@ from loyalty_lib.metrics import roi
 from loyalty_lib.simulate.responses import Responses, draw_responses
 from loyalty_lib.simulate.variants import NoProgram, Points, StampCard, Variant, mechanics
 
-__all__ = ["MONTH_DAYS", "RESULT_COLUMNS", "Population", "giveback_share", "run", "simulate", "summarise"]
+__all__ = [
+    "MONTH_DAYS",
+    "RESULT_COLUMNS",
+    "Population",
+    "giveback_share",
+    "member_visit_factor",
+    "run",
+    "simulate",
+    "summarise",
+]
 
 #: Most a variant's uplifts can be scaled up for being more generous than the measured program.
 MAX_GIVEBACK_FACTOR = 3.0
@@ -302,7 +311,7 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
     used = np.zeros(w.n)  # cumulative points redeemed or lapsed
     redeemer = w.u_redeem < r.redemption
     lag = int(np.ceil(expiry / L)) if expiry > 0 else 0
-    tot = dict.fromkeys(["vb", "vp", "gb", "gp", "disc", "rew", "brk", "gbm", "cv"], 0.0)
+    tot = dict.fromkeys(["vb", "vp", "gb", "gp", "disc", "rew", "brk", "gbm", "vbm", "vpm", "cv"], 0.0)
     for p in range(w.n_periods):
         if reward is not None and lag and p - lag >= 0:  # points older than the expiry lapse (oldest first)
             lapse = np.maximum(earned_hist[p - lag] - used, 0.0)
@@ -323,6 +332,8 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
         tot["vb"] += float(base_v.sum())
         tot["gb"] += float(g0[base_v].sum())
         tot["gbm"] += float(g0[base_v & mem].sum())
+        tot["vbm"] += float((base_v & mem).sum())
+        tot["vpm"] += float((prog_v & mem).sum())
         if not card:
             tot["vp"] += float(prog_v.sum())
             tot["gp"] += float(g0[prog_v].sum())
@@ -423,7 +434,62 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
         "rewards_owed_at_end": owed * scale,
         "breakage": lapsed * scale,
         "referred_newcomers": n_ref_all,
+        # members' own visits with and without the program (for the calibration; not a result column)
+        "_member_visits": tot["vpm"],
+        "_member_visits_baseline": tot["vbm"],
     }
+
+
+def member_visit_factor(
+    population: Population,
+    variant: Variant,
+    responses: Responses,
+    *,
+    n_customers: int | None = None,
+    horizon_days: float = 365.0,
+    period_days: float = 7.0,
+    seed: int = 0,
+) -> float:
+    """Members' visits under ``variant`` over the visits the same members make without it.
+
+    The simulated counterpart of the effect an impact design measures on members' visits: over
+    the members' time with a card (from the period after they joined), the visits they make with
+    the program (``1 + visit_uplift``, the goal pull of the rewards they hold, the generosity
+    factor) over their no-program visits, in one simulated world.
+
+    Parameters
+    ----------
+    population : Population
+    variant : Variant
+    responses : Responses
+    n_customers : int, optional
+        Customers to draw (with replacement); default every row of ``population`` once.
+    horizon_days, period_days : float
+        As in :func:`simulate`.
+    seed : int
+        Seed of the world.
+
+    Returns
+    -------
+    float
+        The ratio (1 means the program brings no extra member visit); NaN without a member.
+
+    Examples
+    --------
+    Everybody joins at the first visit and visits 10 % more often (a 5 % discount on every check,
+    the card always shown: as generous as the measured program), no reward to pull them:
+
+    >>> from loyalty_lib.simulate.variants import TieredDiscount
+    >>> pop = Population.fixed([365.0] * 200, [100.0] * 200)
+    >>> r = Responses(visit_uplift=0.1, take_up=1.0, never_join=0.0, selection=0.0, goal_gradient=0.0,
+    ...               card_use=1.0, giveback_reference=0.05)
+    >>> round(member_visit_factor(pop, TieredDiscount((50.0,), (0.05,)), r, seed=3), 2)
+    1.1
+    """
+    rng = np.random.default_rng(seed)
+    w = _world(population, n_customers, responses, float(horizon_days), float(period_days), rng)
+    out = _one(w, variant, responses, population, margin=1.0)
+    return out["_member_visits"] / out["_member_visits_baseline"] if out["_member_visits_baseline"] else np.nan
 
 
 def simulate(
