@@ -32,7 +32,7 @@ __all__ = [
     "RESULT_COLUMNS",
     "Population",
     "giveback_share",
-    "member_visit_factor",
+    "member_effect",
     "run",
     "simulate",
     "summarise",
@@ -311,7 +311,7 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
     used = np.zeros(w.n)  # cumulative points redeemed or lapsed
     redeemer = w.u_redeem < r.redemption
     lag = int(np.ceil(expiry / L)) if expiry > 0 else 0
-    tot = dict.fromkeys(["vb", "vp", "gb", "gp", "disc", "rew", "brk", "gbm", "vbm", "vpm", "cv"], 0.0)
+    tot = dict.fromkeys(["vb", "vp", "gb", "gp", "disc", "rew", "brk", "gbm", "gpm", "vbm", "vpm", "cv"], 0.0)
     for p in range(w.n_periods):
         if reward is not None and lag and p - lag >= 0:  # points older than the expiry lapse (oldest first)
             lapse = np.maximum(earned_hist[p - lag] - used, 0.0)
@@ -346,6 +346,7 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
         disc = np.where(shown, g * _tier_rate(g, thr, rates), 0.0) if len(thr) else np.zeros(len(c))
         tot["vp"] += float(prog_v.sum())
         tot["gp"] += float(g[prog_v].sum())
+        tot["gpm"] += float(g[prog_v & mem].sum())
         tot["disc"] += float(disc[prog_v].sum())
         tot["cv"] += float(shown.sum())
         if reward is not None:
@@ -437,10 +438,12 @@ def _one(w: _World, variant: Variant, r: Responses, pop: Population, *, margin: 
         # members' own visits with and without the program (for the calibration; not a result column)
         "_member_visits": tot["vpm"],
         "_member_visits_baseline": tot["vbm"],
+        "_member_gross": tot["gpm"],
+        "_member_gross_baseline": tot["gbm"],
     }
 
 
-def member_visit_factor(
+def member_effect(
     population: Population,
     variant: Variant,
     responses: Responses,
@@ -449,13 +452,15 @@ def member_visit_factor(
     horizon_days: float = 365.0,
     period_days: float = 7.0,
     seed: int = 0,
-) -> float:
-    """Members' visits under ``variant`` over the visits the same members make without it.
+    population_size: int | None = None,
+) -> tuple[float, float]:
+    """Members' visits and gross spending under ``variant`` over what the same members do without it.
 
-    The simulated counterpart of the effect an impact design measures on members' visits: over
-    the members' time with a card (from the period after they joined), the visits they make with
-    the program (``1 + visit_uplift``, the goal pull of the rewards they hold, the generosity
-    factor) over their no-program visits, in one simulated world.
+    The simulated counterpart of the effect an impact design measures on members: over the
+    members' time with a card (from the period after they joined), the visits they make with the
+    program (``1 + visit_uplift``, the goal pull of the rewards they hold, the generosity factor)
+    over their no-program visits, and the same for their gross spending (the visits, the check
+    uplift and the bunching of checks shown with the card), in one simulated world.
 
     Parameters
     ----------
@@ -468,11 +473,15 @@ def member_visit_factor(
         As in :func:`simulate`.
     seed : int
         Seed of the world.
+    population_size : int, optional
+        Customers the simulated ones stand for, as in :func:`simulate`: the printed cards that
+        cap the members are scaled down to the sample (who holds a card, and from when, moves
+        the goal pull members feel).
 
     Returns
     -------
-    float
-        The ratio (1 means the program brings no extra member visit); NaN without a member.
+    (float, float)
+        The two ratios, visits and gross (1 means no effect); NaN without a member.
 
     Examples
     --------
@@ -483,13 +492,18 @@ def member_visit_factor(
     >>> pop = Population.fixed([365.0] * 200, [100.0] * 200)
     >>> r = Responses(visit_uplift=0.1, take_up=1.0, never_join=0.0, selection=0.0, goal_gradient=0.0,
     ...               card_use=1.0, giveback_reference=0.05)
-    >>> round(member_visit_factor(pop, TieredDiscount((50.0,), (0.05,)), r, seed=3), 2)
-    1.1
+    >>> visits, gross = member_effect(pop, TieredDiscount((50.0,), (0.05,)), r, seed=3)
+    >>> round(visits, 2), round(gross / visits, 3)  # every check 2 % bigger: the card is always shown
+    (1.1, 1.02)
     """
     rng = np.random.default_rng(seed)
     w = _world(population, n_customers, responses, float(horizon_days), float(period_days), rng)
-    out = _one(w, variant, responses, population, margin=1.0)
-    return out["_member_visits"] / out["_member_visits_baseline"] if out["_member_visits_baseline"] else np.nan
+    scale = population_size / w.n if population_size else 1.0
+    out = _one(w, variant, responses, population, margin=1.0, scale=scale)
+    if not out["_member_visits_baseline"]:
+        return np.nan, np.nan
+    v = out["_member_visits"] / out["_member_visits_baseline"]
+    return float(v), float(out["_member_gross"] / out["_member_gross_baseline"])
 
 
 def simulate(
