@@ -31,6 +31,9 @@ DAY = pd.Timedelta(days=1)
 GOAL_GRADIENT_MEMBERS = 10_000
 #: Customers simulated (a seeded sample, with replacement) to match members' simulated response to the measured one.
 PULL_SAMPLE = 20_000
+#: Identified customers the calibration reads at most: a bigger shop is calibrated on a seeded random
+#: sample of this many (their receipts, cards and ledger), which stands for all of them.
+CALIBRATION_CUSTOMERS = 200_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class Calibration:
     data_rows : pandas.DataFrame
         What the data gave besides the responses (population, checks, costs), for the notebook:
         ``item, value, source``.
+    n_customers : int
+        Identified customers the population stands for: ``len(population)``, or more when the
+        calibration read a random sample of a bigger shop (:data:`CALIBRATION_CUSTOMERS`).
     """
 
     population: Population
@@ -65,6 +71,11 @@ class Calibration:
     current: Variant | None
     horizon_days: float = 365.0
     data_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    n_customers: int = 0
+
+    def __post_init__(self):
+        if not self.n_customers:
+            object.__setattr__(self, "n_customers", len(self.population))
 
     def table(self) -> pd.DataFrame:
         """The calibration table: every response with its range and where it came from.
@@ -252,6 +263,18 @@ class _Ranges:
         return float(self.frame.at[name, "value"])
 
 
+def _customers_sample(ds: Dataset, keep) -> Dataset:
+    """The data of the customers ``keep`` only: their receipts, cards and points; the cost ledger whole."""
+    keep = pd.Index(keep)
+
+    def of(t):
+        return None if t is None else t[t["customer_id"].isin(keep)]
+
+    tables = {n: of(getattr(ds, n)) for n in ("customers", "cards", "transactions", "points_ledger")}
+    tables["program_costs"] = ds.program_costs  # the tables the calibration reads, no other
+    return Dataset.from_tables({k: v for k, v in tables.items() if v is not None}, source=ds.source)
+
+
 def _receipts(ds: Dataset, study: Study) -> pd.DataFrame:
     tx = ds.transactions
     tx = tx[tx["customer_id"].notna()]
@@ -304,6 +327,7 @@ def calibrate(
     horizon_days: float = 365.0,
     n_boot: int = 100,
     seed: int = 0,
+    max_customers: int = CALIBRATION_CUSTOMERS,
 ) -> Calibration:
     """Estimate the simulator's inputs from the data; priors where the data cannot tell.
 
@@ -335,13 +359,24 @@ def calibrate(
     n_boot : int
         Bootstrap resamples of the estimators used.
     seed : int
-        Seed of those bootstraps.
+        Seed of those bootstraps (and of the sample of a shop bigger than ``max_customers``).
+    max_customers : int
+        Identified customers read at most: above it, a seeded random sample of this many
+        customers (all their receipts, cards and points) is calibrated and stands for all of them
+        (:attr:`Calibration.n_customers`); the cost ledger, the printed cards and who joined when
+        are read whole.
 
     Returns
     -------
     Calibration
     """
     r = _Ranges()
+    full = ds
+    ids = study.customers.loc[study.customers["first_purchase"].notna(), "customer_id"]
+    n_total = len(ids)
+    if n_total > max_customers:
+        keep = np.random.default_rng([seed, 1]).choice(ids.to_numpy(), max_customers, replace=False)
+        ds = _customers_sample(ds, keep)
     tx = _receipts(ds, study)
     if tx.empty:
         raise ValueError("calibrate: no receipt of an identified customer in the study window")
@@ -502,7 +537,14 @@ def calibrate(
         check_sigma=sigma,
     )
     rows += [
-        ("customers", f"{len(pop):,}", "identified customers with a purchase in the window"),
+        ("customers", f"{n_total:,}", "identified customers with a purchase in the window")
+        if n_total == len(pop)
+        else (
+            "customers",
+            f"{n_total:,}",
+            f"identified customers with a purchase in the window; the calibration read a random sample of "
+            f"{len(pop):,} of them",
+        ),
         ("visit rates", f"gamma shape {k:.2f}, mean {365 * m:.1f} a year", "fitted to visits before the card"),
         ("typical check", f"{float(np.exp(np.median(pop.check_mu))):,.0f}", "median of customers' typical checks"),
         ("check scatter", f"{sigma:.2f}", "log standard deviation of a customer's checks"),
@@ -544,7 +586,7 @@ def calibrate(
         r.prior(name, "no referral program in the data")
     r.prior("giveback_elasticity", "one program in the data")
 
-    costs, cost_rows = _costs(ds, study)
+    costs, cost_rows = _costs(full, study)
     rows += cost_rows
     current = _current_program(study, ledger, unit_info, tx, costs)
     if np.ndim(f) and current is not None:
@@ -559,7 +601,7 @@ def calibrate(
     else:
         r.prior("giveback_reference", why or "no program in the data")
     if np.ndim(f) and current is not None:
-        _match_measured_effect(r, f, g, pop, current, design_name, horizon_days=horizon_days, seed=seed)
+        _match_measured_effect(r, f, g, pop, current, design_name, n_total, horizon_days=horizon_days, seed=seed)
     responses = Responses(**{k: r.value(k) for k in r.frame.index})
     return Calibration(
         population=pop,
@@ -569,11 +611,12 @@ def calibrate(
         current=current,
         horizon_days=float(horizon_days),
         data_rows=pd.DataFrame(rows, columns=["item", "value", "source"]),
+        n_customers=n_total,
     )
 
 
 def _match_measured_effect(
-    r: _Ranges, f, g, pop: Population, current: Variant, design_name: str, *, horizon_days, seed
+    r: _Ranges, f, g, pop: Population, current: Variant, design_name: str, n_total: int, *, horizon_days, seed
 ):
     """Set the visit and check uplifts so that members of the current program respond as measured.
 
@@ -602,7 +645,7 @@ def _match_measured_effect(
             current,
             replace(base, visit_uplift=u, check_uplift=c),
             n_customers=PULL_SAMPLE,
-            population_size=len(pop),
+            population_size=n_total,
             horizon_days=horizon_days,
             seed=seed,
         )

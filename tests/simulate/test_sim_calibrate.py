@@ -178,3 +178,13 @@ def test_calibration_runs_on_the_realistic_exports(name):
     if not study.can("did") and not study.can("imputation_did"):
         assert t.loc["visit_uplift", "source"].startswith("prior")
     assert np.isfinite(cal.population.rate_mean).all() and cal.population.check_sigma > 0
+
+
+def test_a_big_shop_is_calibrated_on_a_sample_that_stands_for_all_its_customers(small_cal):
+    ds, study, cal = small_cal
+    part = calibrate(ds, study, n_boot=20, max_customers=1000)
+    assert len(part.population) == 1000 and part.n_customers == cal.n_customers == len(cal.population)
+    assert part.costs == cal.costs  # the cost ledger and the printed cards are read whole
+    assert "a random sample of 1,000" in part.data_rows.set_index("item").at["customers", "source"]
+    again = calibrate(ds, study, n_boot=20, max_customers=1000)
+    assert np.array_equal(again.population.rate_mean, part.population.rate_mean)  # a seeded sample
