@@ -217,7 +217,14 @@ def test_activation_sweep_covers_the_planted_share():
 
 @pytest.mark.slow
 def test_activation_sweep_large():
-    # 20 seeds x 25,000 and 6 x 250,000 customers, about 3 minutes of one core; prints the table
+    # 20 seeds x 25,000 and 6 x 250,000 customers, about 5 minutes of one core; prints the table.
+    # Measured (docs/validation.md, "activation"): every interval covers at 1 to 180 days; the
+    # mean error over the 250,000-customer seeds is within 1.7 of the intervals' own standard
+    # errors, but the spread over seeds is smaller than those (the planted value is the branch's
+    # own), and against it 90 and 180 days read about +0.1 points high: the campaign offers
+    # depend on the visits before each wave (a win-back offer goes to a holder who has not come
+    # for 60 days, and so has not used the card), which the reference, conditioning on the
+    # offers sent but not on why, does not see. Without campaigns (contact_prob=0) no bias.
     from loyalty_lib import coverage as cv
 
     days = [1.0, 7.0, 30.0, 90.0, 180.0]
@@ -226,5 +233,7 @@ def test_activation_sweep_large():
     table = cv.summarise(plain)
     z = rows.groupby("n_customers")[rows.columns].apply(_pooled_z)
     print(table.to_string(), z.to_string(), sep="\n")
-    assert (cv.flags(table) == "").all(), table
+    assert not cv.flags(table).str.contains("low coverage|too narrow").any(), table
     assert z.drop(columns="from_opening_1d").abs().max().max() < 3.5, z
+    assert (table["mean_bias"].abs() < 0.002).all(), table  # within 0.2 points at every horizon and size
+    assert (z["from_opening_1d"] < -8).all(), z
