@@ -47,17 +47,13 @@ BENCHMARKS = pd.DataFrame(
 )
 
 
-def _visits(transactions: pd.DataFrame) -> pd.DataFrame:
-    """The receipts that are visits; every row when the table has no ``gross_amount``."""
-    visit = visit_flags(transactions)
-    return transactions if visit.all() else transactions[visit]
-
-
 def _receipts(transactions, cols, func, customer_col="customer_id", date_col="date"):
     """The visits (sales receipts) of ``transactions``: ``customer_id``, ``date`` and ``cols``."""
     check_columns(transactions, [customer_col, date_col, *cols], func, table="transactions")
-    transactions = _visits(transactions)
-    t = transactions[[customer_col, date_col, *cols]].rename(columns={customer_col: "customer_id", date_col: "date"})
+    visit = visit_flags(transactions)
+    t = transactions[[customer_col, date_col, *cols]]  # the columns first: the row filter copies only them
+    t = t if visit.all() else t[visit]
+    t = t.rename(columns={customer_col: "customer_id", date_col: "date"})
     return t.assign(date=pd.to_datetime(t["date"]))
 
 
