@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from loyalty_lib.metrics._common import isin
 from loyalty_lib.stats import check_columns, proportion_frame, z_value
 
 FUNNEL_STEPS = ["buyers", "card_issued", "activated", "repeat_use"]
@@ -177,7 +178,7 @@ def funnel(
     end_ts = _end_of(transactions, end, date_col)
     buyers = _buyers(transactions, launch, end_ts, customer_col, date_col)
     m = member_table(cards, transactions, end=end_ts, customer_col=customer_col, date_col=date_col)
-    m = m[(m["issued_date"] >= pd.Timestamp(launch)) & m["customer_id"].isin(buyers)]
+    m = m[(m["issued_date"] >= pd.Timestamp(launch)) & isin(m["customer_id"], buyers)]
     counts = np.array([len(buyers), len(m), int(m["activated"].sum()), int(m["repeat_use"].sum())])
     prev = np.r_[0, counts[:-1]]
     step = proportion_frame(counts, prev, index=pd.Index(FUNNEL_STEPS, name="step"), level=level)
@@ -239,7 +240,7 @@ def funnel_by(
             raise ValueError(f"{f}: column '{by}' is not in cards; pass customers with '{by}'")
         check_columns(customers, [customer_col, by], f, table="customers")
         buyers = _buyers(transactions, launch, end_ts, customer_col, date_col)
-        frame = customers.loc[customers[customer_col].isin(buyers), [customer_col, by]]
+        frame = customers.loc[isin(customers[customer_col], buyers), [customer_col, by]]
         frame = frame.rename(columns={customer_col: "customer_id"}).merge(
             m[["customer_id", "activated", "repeat_use"]], on="customer_id", how="left"
         )
