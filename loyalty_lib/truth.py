@@ -178,7 +178,9 @@ def counterfactual_panel(
     """
     from loyalty_lib.metrics import impact
 
-    tx = impact.counterfactual_columns(ds.transactions, _planted_table(ds, "transactions", _CF_COLUMNS))
+    receipts = ds.transactions
+    receipts = receipts[receipts[customer_col].isin(pd.unique(panel[customer_col]))]  # the panel's customers only
+    tx = impact.counterfactual_columns(receipts, _planted_table(ds, "transactions", _CF_COLUMNS))
     values = {
         "revenue": "amount",
         "gross": "gross_amount",
@@ -213,6 +215,78 @@ def _impact(frame, ds, *, panel: pd.DataFrame, cells):
     net = planted_effect(cf, mask)
     gross = planted_effect(cf, mask, revenue_col="gross", cf_revenue_col="cf_gross")
     return _by_index(frame, {**net.to_dict(), "gross": gross["revenue"]})
+
+
+def _receipt_effect(ds: Dataset, keep: np.ndarray, n: float) -> dict:
+    """Planted actual minus no-program revenue, visits, check and gross over the kept receipts, per ``n``."""
+    from loyalty_lib.metrics.impact import counterfactual_columns
+
+    tx = counterfactual_columns(ds.transactions.loc[keep], ds.truth_tables["transactions"])
+    rev, cf = tx["amount"].sum(), tx["cf_amount"].sum()
+    vis, cfv = len(tx), tx["cf_visit"].sum()
+    n = max(n, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        check = rev / vis - cf / cfv
+    gross = (tx["gross_amount"].sum() - tx["cf_gross_amount"].sum()) / n
+    return {"revenue": (rev - cf) / n, "visits": (vis - cfv) / n, "check": check, "gross": gross}
+
+
+def _impact_totals(frame, ds, *, totals: pd.DataFrame):
+    if "transactions" not in ds.truth_tables:
+        return None
+    members = totals.loc[totals["ever_member"].to_numpy(bool), "customer_id"]
+    tx = ds.transactions
+    dates = pd.to_datetime(tx["date"])
+    keep = tx["customer_id"].isin(members) & (dates >= totals.attrs["start"]) & (dates < totals.attrs["end"])
+    n = float(totals.loc[totals["ever_member"].to_numpy(bool), "cells"].sum())
+    return _by_index(frame, _receipt_effect(ds, keep.to_numpy(bool), n))
+
+
+def planted_over(ds: Dataset, key: str, customers) -> float:
+    """The planted impact figure ``key`` over some of the customers (a model's sample), as the generator defines it.
+
+    The generator plants its impact figures over every established member
+    (``impact.card_revenue_per_member_month``: the receipts after the day of the card, per
+    member-month with a card; ``impact.did_revenue_per_customer_month``: the receipts from the
+    launch on, per member and post-launch month; ``_visits_``, ``card_gross_``). This is the same
+    figure over the established members among ``customers``: the reference of a model fitted on a
+    sample. Computed from the receipts and the truth tables, not from a panel.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Synthetic data with ``truth_tables["customers"]`` and ``["transactions"]``.
+    key : str
+        One of the six keys above (``impact.`` prefix).
+    customers : collection of ids
+
+    Returns
+    -------
+    float
+        NaN on real data.
+    """
+    if ds.truth is None or "transactions" not in ds.truth_tables or "customers" not in ds.truth_tables:
+        return float("nan")
+    from loyalty_lib.metrics.impact import card_months
+
+    tc = ds.truth_tables["customers"]
+    est = tc[tc["established"].to_numpy(bool) & tc["member"].to_numpy(bool) & tc["customer_id"].isin(set(customers))]
+    issue = pd.to_datetime(est.set_index("customer_id")["issued_date"]).dt.normalize()
+    period = ds.truth["period"]
+    launch, end = pd.Timestamp(period["launch"]), pd.Timestamp(period["end"])
+    tx = ds.transactions
+    day = pd.to_datetime(tx["date"]).dt.normalize()
+    if key.startswith("impact.card_"):
+        keep = (day > pd.to_datetime(tx["customer_id"].map(issue))).to_numpy(bool)
+        n = float(card_months(issue.to_numpy(), end).sum())
+    elif key.startswith("impact.did_"):
+        keep = (tx["customer_id"].isin(issue.index) & (day >= launch)).to_numpy(bool)
+        n = len(issue) * len(pd.date_range(launch, end, freq="MS", inclusive="left"))
+    else:
+        raise ValueError(f"planted_over: no per-customer definition of {key!r}")
+    figures = _receipt_effect(ds, keep, n)
+    name = key.split(".", 1)[1]
+    return float(figures["gross" if "gross" in name else "visits" if "visits" in name else "revenue"])
 
 
 def _card_impact(frame, ds, *, panel: pd.DataFrame):
@@ -263,6 +337,13 @@ def _roi_carried_over(frame, ds, *, margin: float, cost_total: float):
     per_month = planted(ds, "impact.card_gross_per_member_month")
     months = planted(ds, "program.member_months_with_card")
     return _roi_rows(frame, per_month * months, margin=margin, cost_total=cost_total)
+
+
+def _roi_carried_over_of(frame, ds, *, per_month: float, margin: float, cost_total: float):
+    """ROI of a given planted effect per member-month (a model's sample's) times every member's months."""
+    return _roi_rows(
+        frame, per_month * planted(ds, "program.member_months_with_card"), margin=margin, cost_total=cost_total
+    )
 
 
 def _roi_rows(frame, inc, *, margin: float, cost_total: float):
@@ -466,12 +547,24 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
         ("margin", "cost_total"),
         "rows of roi_estimate: planted incremental revenue over members' time with a card",
     ),
+    "impact_totals": (
+        _impact_totals,
+        ("totals",),
+        "rows of naive_gap on designs.naive_totals: planted actual minus no-program outcome over the "
+        "members' summed customer-months",
+    ),
     "roi_card_effect": (
         _roi_carried_over,
         ("margin", "cost_total"),
         "rows of roi_estimate: the established members' planted effect per member-month with a card "
         "(impact.card_gross_per_member_month, what the card-timed DiD estimates) times every member's "
         "months with a card: the figure 07's ROI estimates, which carries that effect over to new members",
+    ),
+    "roi_card_effect_of": (
+        _roi_carried_over_of,
+        ("per_month", "margin", "cost_total"),
+        "rows of roi_estimate: as roi_card_effect with the planted effect per member-month given (over the "
+        "customers the impact model was fitted on, when it used a sample)",
     ),
     "population_shares": (
         _population_shares,

@@ -393,16 +393,18 @@ def retention_frame(
             transactions[date_col].dtype
         )
         ref = pd.concat([ref, tdate.dt.normalize()], axis=1).max(axis=1)
-    # the respondents' receipts only: each count and next purchase is per customer
-    tx = _of_customers(transactions, out[customer_col], customer_col)[[customer_col, date_col]].copy()
-    tx["_day"] = tx[date_col].dt.normalize()
-    tx = tx.sort_values([customer_col, "_day"])
+    # customers as integer codes shared by both tables: sorting, grouping and the as-of joins on
+    # string ids cost most of the time on millions of receipts; only the respondents' receipts matter
+    mine = _of_customers(transactions, out[customer_col], customer_col)[[customer_col, date_col]]
+    codes, _ = pd.factorize(pd.concat([mine[customer_col], out[customer_col]], ignore_index=True))
+    tx = pd.DataFrame({customer_col: codes[: len(mine)], "_day": mine[date_col].dt.normalize().to_numpy()})
+    tx = tx[tx[customer_col] >= 0].sort_values([customer_col, "_day"], kind="stable")  # anonymous receipts: no one
     tx["_k"] = tx.groupby(customer_col).cumcount() + 1
     # receipts up to and including a day: the last cumulative count of that day
     daily = tx.groupby([customer_col, "_day"], sort=False)["_k"].max().reset_index()  # no mutate: re-sorted next
     daily = daily.sort_values("_day")
     left = pd.DataFrame(
-        {"_row": np.arange(len(out)), customer_col: out[customer_col].to_numpy(), "_ref": ref.to_numpy()}
+        {"_row": np.arange(len(out)), customer_col: codes[len(mine) :], "_ref": ref.to_numpy()}
     ).sort_values("_ref")
     left = left[left["_ref"].notna()]
     back = pd.merge_asof(
