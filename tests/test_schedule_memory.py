@@ -117,7 +117,9 @@ def test_the_measured_estimates_at_a_million_customers():
     assert max(big.values()) < 20_000  # each still fits alone
     order = sorted(big, key=big.get, reverse=True)
     together = run_all(order, workers=2, budget=0.85 * 20_000, est=big)
-    assert ("06_impact",) in together and ("09_offers",) in together
+    assert ("06_impact",) in together
+    # 09 on its integer-coded line history (9.5 GB estimated) now fits beside a lighter stage
+    assert any("09_offers" in g and len(g) == 2 for g in together)
 
 
 def test_the_budget_counts_what_the_stages_hold(monkeypatch):

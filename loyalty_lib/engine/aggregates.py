@@ -927,9 +927,9 @@ def receipt_lines(items, receipts, *, customers, products, end=None, backend="au
     _no_unknown_customers(c < 0, tx["customer_id"].to_numpy()[r])
     codes, ids = pd.factorize(it["product_id"])  # the few distinct products, looked up once each
     at = _position(pd.Series(ids), pd.Series(prod))
-    unknown = np.sort(np.asarray(ids[at < 0]).astype(str).astype(object))
+    unknown = np.sort(np.asarray(ids[at < 0]))  # ids missing from the catalogue, in their order
     if len(unknown):
-        at[at < 0] = len(prod) + np.searchsorted(unknown, np.asarray(ids[at < 0]).astype(str))
+        at[at < 0] = len(prod) + np.searchsorted(unknown, np.asarray(ids[at < 0]))
     p = np.where(codes[keep] >= 0, at[np.maximum(codes[keep], 0)], -1)
     lines = pd.DataFrame(
         {
@@ -939,7 +939,7 @@ def receipt_lines(items, receipts, *, customers, products, end=None, backend="au
             "product": p.astype(np.int32),
         }
     )
-    return lines, prod.append(pd.Index(unknown, dtype=prod.dtype))
+    return lines, prod.append(pd.Index(unknown))
 
 
 def _source_file(src, name: str):
@@ -1020,4 +1020,7 @@ def _receipt_lines_duckdb(raw, items, receipts, cust: pd.Index, prod: pd.Index, 
             _no_unknown_customers(np.ones(len(ids), bool), np.array([i[0] for i in ids], dtype=object))
     finally:
         cur.close()
-    return out, prod.append(pd.Index(unknown, dtype=prod.dtype))
+    labels = pd.Index(unknown)
+    with contextlib.suppress(ValueError, TypeError):  # numeric ids come back from the database as text
+        labels = labels.astype(prod.dtype) if len(labels) else labels
+    return out, prod.append(labels)

@@ -203,9 +203,11 @@ def coded_line_history(ds, *, end=None, backend="auto") -> LineHistory:
     )
     cat_code, cats = pd.factorize(ds.products["category"], sort=True)
     p = raw["product"].to_numpy()
-    known = (p >= 0) & (p < len(cat_code))
-    category = pd.array(np.where(known, cat_code[np.where(known, p, 0)], 0).astype(np.int16), dtype="Int16")
-    category[~known | (np.where(known, cat_code[np.where(known, p, 0)], -1) < 0)] = pd.NA
+    known = (p >= 0) & (p < len(cat_code))  # a product outside the catalogue has no category
+    cat = np.full(len(p), -1, dtype=np.int16)
+    cat[known] = cat_code[p[known]]
+    category = pd.array(cat, dtype="Int16")
+    category[cat < 0] = pd.NA
     lines = pd.DataFrame(
         {
             "customer_id": raw["customer"].to_numpy(),

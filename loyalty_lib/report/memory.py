@@ -32,8 +32,8 @@ MB_PER_MILLION_RECEIPTS = {
     "05_satisfaction": 185.0,  # 2,344 MB at 10.4M receipts (stored study, five receipt columns)
     "06_impact": 1580.0,  # 4,524 MB at 2.6M receipts
     "07_roi_clv": 1040.0,  # 3,134 MB at 2.6M receipts
-    "08_audience": 490.0,  # 1,728 MB at 2.6M receipts
-    "09_offers": 1420.0,  # 4,112 MB at 2.6M receipts
+    "08_audience": 520.0,  # 1,787 MB at 2.6M receipts (08's own work on codes, 28 Nov)
+    "09_offers": 870.0,  # 2,687 MB at 2.6M receipts (coded line history, 28 Nov; 4,112 before)
     "10_campaigns": 450.0,  # 1,615 MB at 2.6M receipts
     "11_program_design": 690.0,  # 2,222 MB at 2.6M receipts
 }

@@ -75,3 +75,11 @@ def test_duckdb_gives_the_pandas_lines(tmp_path):
         pd.testing.assert_frame_equal(a, b)
         assert list(la) == list(lb) == kw["products"] + [f"p{i}" for i in sorted(range(50, 60), key=str)]
     assert 0 < len(a) < n_lines and (a["date"] < pd.Timestamp("2025-09-01")).all()
+
+
+@pytest.mark.parametrize("backend", ["pandas", "duckdb"])
+def test_numeric_product_ids_keep_their_type(backend):
+    items, tx = tiny()
+    items = items.assign(product_id=[2, 1, 1, 9, 1, 2])  # 9 is outside the catalogue
+    lines, labels = engine.receipt_lines(items, tx, customers=["a", "b"], products=[1, 2], backend=backend)
+    assert list(labels) == [1, 2, 9] and lines["product"].tolist() == [1, 0, 2, 0, 1]  # r2 is anonymous
