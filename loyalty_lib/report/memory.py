@@ -23,8 +23,8 @@ BASE_MB = 450.0
 MB_PER_MILLION_RECEIPTS = {
     "00_case_and_data": 450.0,  # 1,612 MB at 2.6M receipts
     "01_metrics_map": 660.0,  # 2,148 MB at 2.6M receipts
-    "02_enrollment": 420.0,  # 1,548 MB at 2.6M receipts
-    "03_activity": 470.0,  # 1,674 MB at 2.6M receipts
+    "02_enrollment": 500.0,  # 5,683 MB at 10.4M receipts (1M customers, one stage alone)
+    "03_activity": 505.0,  # 5,712 MB at 10.4M receipts (1M customers, one stage alone)
     "04_average_check": 830.0,  # 2,588 MB at 2.6M receipts
     "05_satisfaction": 420.0,  # 1,538 MB at 2.6M receipts
     "06_impact": 1580.0,  # 4,524 MB at 2.6M receipts
