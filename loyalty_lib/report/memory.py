@@ -22,7 +22,7 @@ BASE_MB = 450.0
 #: customers (2.6M receipts) with one stage at a time (docs/scale.md, "A million customers").
 MB_PER_MILLION_RECEIPTS = {
     "00_case_and_data": 450.0,  # 1,612 MB at 2.6M receipts
-    "01_metrics_map": 660.0,  # 2,148 MB at 2.6M receipts
+    "01_metrics_map": 720.0,  # 7,961 MB at 10.4M receipts (1M customers, one stage alone)
     "02_enrollment": 500.0,  # 5,683 MB at 10.4M receipts (1M customers, one stage alone)
     "03_activity": 505.0,  # 5,712 MB at 10.4M receipts (1M customers, one stage alone)
     "04_average_check": 830.0,  # 2,588 MB at 2.6M receipts
