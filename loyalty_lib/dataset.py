@@ -200,6 +200,11 @@ class Dataset:
         t = getattr(self, name)
         return t is not None and len(t) > 0
 
+    def n_rows(self, name: str) -> int:
+        """Return the number of rows of table ``name``, 0 when the data set has no such table."""
+        t = getattr(self, name)
+        return 0 if t is None else len(t)
+
     def columns_of(self, name: str) -> list[str]:
         """Return the columns of table ``name``, ``[]`` when the data set has no such table."""
         t = getattr(self, name)
