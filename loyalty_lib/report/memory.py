@@ -25,9 +25,9 @@ BASE_MB = 450.0
 #: customers (2.6M receipts) with one stage at a time (docs/scale.md, "A million customers").
 MB_PER_MILLION_RECEIPTS = {
     "00_case_and_data": 240.0,  # 2,935 MB at 10.4M receipts (stored study, six receipt columns)
-    "01_metrics_map": 660.0,  # 2,148 MB at 2.6M receipts
-    "02_enrollment": 420.0,  # 1,548 MB at 2.6M receipts
-    "03_activity": 470.0,  # 1,674 MB at 2.6M receipts
+    "01_metrics_map": 720.0,  # 7,961 MB at 10.4M receipts (1M customers, one stage alone)
+    "02_enrollment": 500.0,  # 5,683 MB at 10.4M receipts (1M customers, one stage alone)
+    "03_activity": 505.0,  # 5,712 MB at 10.4M receipts (1M customers, one stage alone)
     "04_average_check": 830.0,  # 2,588 MB at 2.6M receipts
     "05_satisfaction": 185.0,  # 2,344 MB at 10.4M receipts (stored study, five receipt columns)
     "06_impact": 1580.0,  # 4,524 MB at 2.6M receipts
