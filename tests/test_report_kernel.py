@@ -105,3 +105,27 @@ def test_the_first_stage_runs_in_the_kernel_warmed_during_the_load(tmp_path, sha
 def test_a_kernel_that_cannot_warm_up_is_not_kept(tmp_path, shared):
     assert not stage.warm_shared_kernel("python3", str(tmp_path), code="import no_such_module_here")
     assert stage._SHARED["km"] is None
+
+
+def test_the_notebook_is_written_once_at_the_end_not_at_every_cell(tmp_path, monkeypatch):
+    import papermill.engines
+    import papermill.execute
+
+    writes = []
+    for module in (papermill.engines, papermill.execute):
+        original = module.write_ipynb
+        monkeypatch.setattr(
+            module, "write_ipynb", lambda nb, path, _w=original, **kw: (writes.append(path), _w(nb, path, **kw))
+        )
+    cells = [f"print({i})" for i in range(6)] + ["raise ValueError('late')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "00_late.ipynb")
+    r = stage.run_stage(str(tmp_path / "00_late.ipynb"), str(tmp_path / "out"), {}, shared_kernel=False)
+    # papermill wrote before and after each of the 7 cells (14 writes and more); now: at its start,
+    # at the failing cell and at its end
+    assert len(writes) <= 4, writes
+    assert r["status"] == "failed" and "late" in r["error"]
+    done = json.loads((tmp_path / "out" / "notebooks" / "00_late.ipynb").read_text())
+    printed = ["".join(o.get("text", "")) for c in done["cells"] for o in c.get("outputs", []) if o.get("name")]
+    assert printed == [f"{i}\n" for i in range(6)]  # every cell before the error kept its output
