@@ -129,3 +129,33 @@ def test_the_notebook_is_written_once_at_the_end_not_at_every_cell(tmp_path, mon
     done = json.loads((tmp_path / "out" / "notebooks" / "00_late.ipynb").read_text())
     printed = ["".join(o.get("text", "")) for c in done["cells"] for o in c.get("outputs", []) if o.get("name")]
     assert printed == [f"{i}\n" for i in range(6)]  # every cell before the error kept its output
+
+
+def test_pages_keep_the_attributes_nbconvert_added():
+    # the page exporter skips nbconvert's BeautifulSoup pass over the page and adds its
+    # attributes itself (alternative text on an image without one, keyboard focus on input and
+    # output areas): the same elements, attributes and text as nbconvert's own exporter
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from loyalty_lib.report.pages import _page_exporter_class
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    cell = nbformat.v4.new_code_cell("plot()", execution_count=1)
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="n = 3 & <b>\n"),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": '<table><tr><td><img src="x.png"></td></tr></table>'}
+        ),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A stage\n\n![a plot](p.png)"), cell])
+
+    def parsed(exporter):
+        soup = BeautifulSoup(exporter.from_notebook_node(nb)[0], "html.parser")
+        return [(t.name, sorted(t.attrs.items(), key=str)) for t in soup.find_all(True)], soup.get_text()
+
+    ours = parsed(_page_exporter_class()(template_name="lab"))
+    assert ours == parsed(HTMLExporter(template_name="lab"))
+    assert sum(dict(attrs).get("tabindex") == "0" for _, attrs in ours[0]) == 5  # 2 inputs, 3 outputs
+    assert sum(name == "img" and "alt" in dict(attrs) for name, attrs in ours[0]) == 3
