@@ -159,3 +159,28 @@ def test_pages_keep_the_attributes_nbconvert_added():
     assert ours == parsed(HTMLExporter(template_name="lab"))
     assert sum(dict(attrs).get("tabindex") == "0" for _, attrs in ours[0]) == 5  # 2 inputs, 3 outputs
     assert sum(name == "img" and "alt" in dict(attrs) for name, attrs in ours[0]) == 3
+
+
+def test_trends_in_the_background_let_the_data_go():
+    import gc
+    import weakref
+
+    import pandas as pd
+
+    from loyalty_lib.report import runner
+
+    class Data:  # receipts without the columns the trends need: a plain reason instead of a figure
+        transactions = pd.DataFrame({"x": [1]})
+        cards = None
+
+    ds = Data()
+    gone = weakref.ref(ds)
+    held = [ds]
+    del ds
+    trends, note = runner._in_background(runner._trends_then_give_back, held)()
+    gc.collect()
+    assert trends is None and "could not be computed" in note
+    assert held == [] and gone() is None  # nothing keeps the loaded data once the trends are done
+    failing = runner._in_background(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing()
