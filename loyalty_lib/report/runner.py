@@ -286,6 +286,7 @@ def _build(
         build / "data",
         source=meta["data"],
         mapping=meta.get("column mapping"),
+        study_params=[notebook_parameters(nb, common, per_nb, None)[0] for nb in notebooks],  # the study, once
     )
     run_data = "../data"  # relative to the executed notebooks: valid in the build and once published
     meta["data the notebooks read"] = (
