@@ -105,3 +105,82 @@ def test_the_first_stage_runs_in_the_kernel_warmed_during_the_load(tmp_path, sha
 def test_a_kernel_that_cannot_warm_up_is_not_kept(tmp_path, shared):
     assert not stage.warm_shared_kernel("python3", str(tmp_path), code="import no_such_module_here")
     assert stage._SHARED["km"] is None
+
+
+def test_the_notebook_is_written_once_at_the_end_not_at_every_cell(tmp_path, monkeypatch):
+    import papermill.engines
+    import papermill.execute
+
+    writes = []
+    for module in (papermill.engines, papermill.execute):
+        original = module.write_ipynb
+        monkeypatch.setattr(
+            module, "write_ipynb", lambda nb, path, _w=original, **kw: (writes.append(path), _w(nb, path, **kw))
+        )
+    cells = [f"print({i})" for i in range(6)] + ["raise ValueError('late')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "00_late.ipynb")
+    r = stage.run_stage(str(tmp_path / "00_late.ipynb"), str(tmp_path / "out"), {}, shared_kernel=False)
+    # papermill wrote before and after each of the 7 cells (14 writes and more); now: at its start,
+    # at the failing cell and at its end
+    assert len(writes) <= 4, writes
+    assert r["status"] == "failed" and "late" in r["error"]
+    done = json.loads((tmp_path / "out" / "notebooks" / "00_late.ipynb").read_text())
+    printed = ["".join(o.get("text", "")) for c in done["cells"] for o in c.get("outputs", []) if o.get("name")]
+    assert printed == [f"{i}\n" for i in range(6)]  # every cell before the error kept its output
+
+
+def test_pages_keep_the_attributes_nbconvert_added():
+    # the page exporter skips nbconvert's BeautifulSoup pass over the page and adds its
+    # attributes itself (alternative text on an image without one, keyboard focus on input and
+    # output areas): the same elements, attributes and text as nbconvert's own exporter
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from loyalty_lib.report.pages import _page_exporter_class
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    cell = nbformat.v4.new_code_cell("plot()", execution_count=1)
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="n = 3 & <b>\n"),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": '<table><tr><td><img src="x.png"></td></tr></table>'}
+        ),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A stage\n\n![a plot](p.png)"), cell])
+
+    def parsed(exporter):
+        soup = BeautifulSoup(exporter.from_notebook_node(nb)[0], "html.parser")
+        return [(t.name, sorted(t.attrs.items(), key=str)) for t in soup.find_all(True)], soup.get_text()
+
+    ours = parsed(_page_exporter_class()(template_name="lab"))
+    assert ours == parsed(HTMLExporter(template_name="lab"))
+    assert sum(dict(attrs).get("tabindex") == "0" for _, attrs in ours[0]) == 5  # 2 inputs, 3 outputs
+    assert sum(name == "img" and "alt" in dict(attrs) for name, attrs in ours[0]) == 3
+
+
+def test_trends_in_the_background_let_the_data_go():
+    import gc
+    import weakref
+
+    import pandas as pd
+
+    from loyalty_lib.report import runner
+
+    class Data:  # receipts without the columns the trends need: a plain reason instead of a figure
+        transactions = pd.DataFrame({"x": [1]})
+        cards = None
+
+    ds = Data()
+    gone = weakref.ref(ds)
+    held = [ds]
+    del ds
+    trends, note = runner._in_background(runner._trends_then_give_back, held)()
+    gc.collect()
+    assert trends is None and "could not be computed" in note
+    assert held == [] and gone() is None  # nothing keeps the loaded data once the trends are done
+    failing = runner._in_background(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing()

@@ -118,7 +118,6 @@ def _last_period(end, freq: str) -> int:
 
 def _period_table(
     transactions: pd.DataFrame,
-    *,
     customer_col: str,
     date_col: str,
     amount_col: str | None,
@@ -435,15 +434,7 @@ def rfm_summary(
     """
     who = "rfm_summary"
     threads = _threads(threads)
-    table = _period_table(
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        freq=freq,
-        who=who,
-        threads=threads,
-    )
+    table = _period_table(transactions, customer_col, date_col, amount_col, freq, who, threads)
     return _summary(table, None if end is None else _last_period(end, freq), time_scaler, who, threads)
 
 
@@ -532,15 +523,7 @@ def calibration_and_holdout(
             f"{who}: end ({end}) must be at least one {freq} period after calibration_end ({calibration_end})"
         )
     threads = _threads(threads)
-    table = _period_table(
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        freq=freq,
-        who=who,
-        threads=threads,
-    )
+    table = _period_table(transactions, customer_col, date_col, amount_col, freq, who, threads)
     cal = _summary(table, cal_last, time_scaler, who, threads)
     codes, uniques, ords, amount = table
     in_hold = (ords > cal_last) & (ords <= obs_last)

@@ -33,14 +33,47 @@ from loyalty_lib.report.templates import TEMPLATES_DIR, render, stylesheet
 _HEADING = re.compile(r"^\s*(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
+#: Images without alternative text, and the input and output areas, in the "lab" template's markup.
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)")
+_FOCUSABLE = re.compile(r'(<div class="(?:[^"]*\s)?(?:jp-Cell-inputWrapper|jp-OutputArea-output)(?:\s[^"]*)?")')
+_NO_ALT = "No description has been provided for this image"
+
+
+def _page_exporter_class():
+    """The HTML exporter of nbconvert without its BeautifulSoup pass over every finished page.
+
+    That pass (a third of a page's time: it parses and prints the whole page again) gives images
+    without alternative text a default one and makes the input and output areas focusable with
+    the keyboard; here the same attributes are added by substitutions on the template's markup.
+    """
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class PageExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            highlight = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            resources = self._init_resources(resources)
+            data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources)
+            self.register_filter("highlight_code", highlight)
+            self.register_filter("filter_data_type", data_type)
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            html = _IMG_WITHOUT_ALT.sub(f'<img alt="{_NO_ALT}"', html)
+            return _FOCUSABLE.sub(r'\1 tabindex="0"', html), resources
+
+    return PageExporter
+
+
 @functools.lru_cache(maxsize=2)
 def _exporter(manager: bool):
     """The HTML exporter of one kind of page, made once per process (a new one compiles its templates again)."""
     from jinja2 import FileSystemLoader
-    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    exp = HTMLExporter(
+    exp = _page_exporter_class()(
         template_name="lab",
         extra_loaders=[FileSystemLoader(TEMPLATES_DIR)],
         template_file="nb_page.html.j2",

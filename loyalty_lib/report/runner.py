@@ -297,8 +297,10 @@ def _build(
     n_receipts = len(ds.transactions)
     shared_kernel = n_receipts <= SHARED_KERNEL_MAX_RECEIPTS
     if shared_kernel:
-        # the index's monthly trends are needed only at the end: computed while the stages run
-        trends_of = _in_background(_trends, ds)
+        # the index's monthly trends are needed only at the end: computed while the stages run,
+        # then the data's memory is given back
+        trends_of = _in_background(_trends_then_give_back, [ds])
+        del ds
     else:
         trends_of = _done(_trends(ds))
         del ds
@@ -440,6 +442,16 @@ def _in_background(fn, *args):
 def _done(value):
     """A function returning ``value`` (the same interface as :func:`_in_background`, computed already)."""
     return lambda: value
+
+
+def _trends_then_give_back(held: list) -> tuple[pd.DataFrame | None, str]:
+    """:func:`_trends` of the data set in ``held`` (taken out of it), then its memory given back."""
+    ds = held.pop()
+    try:
+        return _trends(ds)
+    finally:
+        del ds
+        _give_back_memory()
 
 
 def _trends(ds) -> tuple[pd.DataFrame | None, str]:

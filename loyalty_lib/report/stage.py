@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -54,6 +55,40 @@ class KernelResetError(RuntimeError):
     """The shared kernel could not be made ready for the next stage (nothing of the stage ran)."""
 
 
+@contextlib.contextmanager
+def _saved_at_the_end(nb_man):
+    """Keep papermill from writing the whole notebook before and after every cell.
+
+    Those writes (each one a JSON dump and a schema validation of the notebook so far, images
+    included) cost 0.3-0.6 CPU-s a stage, for a progress file nobody reads during a report.
+    papermill still writes the notebook when it ends, completed or not (its ``finally``), and
+    at a failing cell.
+    """
+    path, nb_man.output_path = nb_man.output_path, None
+    try:
+        yield
+    finally:
+        nb_man.output_path = path
+
+
+def _own_kernel_engine():
+    """The papermill engine for a stage in a kernel of its own: nbclient, written once at the end."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    name = "loyalty-own-kernel"
+    if name in papermill_engines._engines:
+        return name
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            with _saved_at_the_end(nb_man):
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(name, Engine)
+    return name
+
+
 def _shared_engine():
     """The papermill engine that runs a notebook in the worker's kept kernel (registered once)."""
     from papermill.clientwrap import PapermillNotebookClient
@@ -94,7 +129,8 @@ def _shared_engine():
                 ),
             )
             try:
-                return client.execute()
+                with _saved_at_the_end(nb_man):
+                    return client.execute()
             finally:  # the kernel stays for the next stage; this client's channels do not
                 if client.kc is not None:
                     client.kc.stop_channels()
@@ -227,7 +263,10 @@ def run_stage(
         drop_shared_kernel()
     try:
         for attempt in range(1 + KERNEL_START_RETRIES):
-            shared = {"engine_name": _shared_engine(), "km": _shared_kernel(kernel_name)} if shared_kernel else {}
+            if shared_kernel:
+                shared = {"engine_name": _shared_engine(), "km": _shared_kernel(kernel_name)}
+            else:
+                shared = {"engine_name": _own_kernel_engine()}
             try:
                 papermill.execute_notebook(
                     str(path),
