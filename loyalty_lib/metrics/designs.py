@@ -229,12 +229,12 @@ def panel_customers(
     m = study.members
     keep = None
     if established:
-        keep = set(study.established_ids)
+        keep = set(study.established_ids.tolist())
     if joined_only is None:
         joined_only = design.key in ("event_study", "staggered")
     if joined_only:
         joined = m.loc[(m["join_source"] == "issue date") & (m["join_date"] >= reference_end(study)), "customer_id"]
-        keep = set(joined) if keep is None else keep & set(joined)
+        keep = set(joined.tolist()) if keep is None else keep & set(joined.tolist())
     return (
         None
         if keep is None
@@ -301,7 +301,8 @@ def impact_panel(
     kept = panel_customers(study, design, established=established, joined_only=joined_only)
     keep = None if kept is None else set(kept)
     if only is not None:
-        keep = set(only) if keep is None else keep & set(only)
+        only = set(only.tolist() if hasattr(only, "tolist") else only)
+        keep = only if keep is None else keep & only
         cards = cards[cards["customer_id"].isin(keep)]
     # the receipts summed per customer-month in the engine, split at the day of the card
     cells = engine.customer_month(
@@ -382,7 +383,7 @@ def naive_totals(ds: Dataset, study: Study, *, values: dict[str, str] | None = N
     lo = launch if split else s
     out = pd.DataFrame({"customer_id": uniques})
     m = study.members
-    members = set(m.loc[m["join_date"].notna(), "customer_id"])
+    members = m.loc[m["join_date"].notna(), "customer_id"].tolist()
     out["ever_member"] = out["customer_id"].isin(members).to_numpy(bool)
     take = cell_month >= lo
     for name in ["visits", *values]:

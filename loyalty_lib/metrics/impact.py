@@ -391,12 +391,20 @@ def counterfactual_columns(
     check_columns(transactions, [id_col], "counterfactual_columns (transactions)")
     need = [id_col, "cf_amount", "cf_gross_amount", "incremental"]
     check_columns(truth_transactions, need, "counterfactual_columns (truth transactions)")
-    t = truth_transactions[need].set_index(id_col)
+    t = truth_transactions[need]
     out = transactions.copy()
-    idx = t.index.get_indexer(out[id_col])
+    idx = None
+    pos = out.index.to_numpy()
+    if pd.api.types.is_integer_dtype(pos) and len(pos) and 0 <= pos.min() and pos.max() < len(t):
+        # the truth table row by row beside the receipts (as generated and as stored): read by position
+        # when the ids there are the receipts' own, else look each id up
+        same = t[id_col].iloc[pos].reset_index(drop=True) == out[id_col].reset_index(drop=True)
+        idx = pos if bool(same.fillna(False).all()) else None
+    if idx is None:
+        idx = pd.Index(t[id_col]).get_indexer(out[id_col])
     if (idx < 0).any():
         raise ValueError(f"counterfactual_columns: {(idx < 0).sum()} receipts have no counterfactual row")
-    out["cf_amount"] = t["cf_amount"].to_numpy(dtype=float)[idx]
+    out["cf_amount"] = t["cf_amount"].to_numpy(dtype=float)[idx]  # positions of rows, as get_indexer gives
     out["cf_gross_amount"] = t["cf_gross_amount"].to_numpy(dtype=float)[idx]
     out["cf_visit"] = (~t["incremental"].to_numpy(dtype=bool)[idx]).astype(np.int64)
     return out

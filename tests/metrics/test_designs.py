@@ -239,3 +239,16 @@ def test_incremental_revenue_on_a_sample(small):
     assert t.loc["incremental_gross_revenue", "truth"] == pytest.approx(
         per * tl.planted(ds, "program.member_months_with_card")
     )
+
+
+def test_counterfactual_columns_by_position_or_by_id(small):
+    ds, _, _ = small
+    truth = ds.truth_tables["transactions"]
+    some = ds.transactions.iloc[::7]
+    by_position = im.counterfactual_columns(some, truth)
+    shuffled = truth.sample(frac=1, random_state=1)  # the ids then have to be looked up
+    pd.testing.assert_frame_equal(by_position, im.counterfactual_columns(some, shuffled))
+    assert (
+        by_position["cf_amount"].tolist()
+        == truth.set_index("transaction_id").loc[some["transaction_id"], "cf_amount"].tolist()
+    )
