@@ -311,6 +311,7 @@ def impact_panel(
         end=study.end,
         values=values,
         after=cards.rename(columns={"issued_date": "date"}),
+        customers=None if only is None else sorted(keep),  # a sample's receipts only, filtered in the engine
         backend=backend,
     )
     if keep is not None:
