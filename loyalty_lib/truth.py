@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from loyalty_lib.dataset import Dataset
+from loyalty_lib.metrics._common import ids_in
 from loyalty_lib.metrics.impact import truth_value as _truth_value
 from loyalty_lib.stats import covers
 
@@ -155,7 +156,7 @@ def counterfactual_panel(
     from loyalty_lib.metrics import impact
 
     receipts = ds.transactions
-    receipts = receipts[receipts[customer_col].isin(panel[customer_col].unique().tolist())]  # the panel's customers
+    receipts = receipts[ids_in(receipts[customer_col], panel[customer_col].unique().tolist())]  # the panel's customers
     tx = impact.counterfactual_columns(receipts, ds.truth_tables["transactions"])
     values = {
         "revenue": "amount",
@@ -213,9 +214,11 @@ def _impact_totals(frame, ds, *, totals: pd.DataFrame):
     members = totals.loc[totals["ever_member"].to_numpy(bool), "customer_id"]
     tx = ds.transactions
     dates = pd.to_datetime(tx["date"])
-    keep = tx["customer_id"].isin(members.tolist()) & (dates >= totals.attrs["start"]) & (dates < totals.attrs["end"])
+    keep = ids_in(tx["customer_id"], members.tolist()) & (
+        (dates >= totals.attrs["start"]) & (dates < totals.attrs["end"])
+    ).to_numpy(bool)
     n = float(totals.loc[totals["ever_member"].to_numpy(bool), "cells"].sum())
-    return _by_index(frame, _receipt_effect(ds, keep.to_numpy(bool), n))
+    return _by_index(frame, _receipt_effect(ds, keep, n))
 
 
 def planted_over(ds: Dataset, key: str, customers) -> float:
@@ -247,7 +250,7 @@ def planted_over(ds: Dataset, key: str, customers) -> float:
 
     tc = ds.truth_tables["customers"]
     ids = list(customers) if isinstance(customers, (set, frozenset)) else pd.Series(customers).tolist()
-    est = tc[tc["established"].to_numpy(bool) & tc["member"].to_numpy(bool) & tc["customer_id"].isin(ids)]
+    est = tc[tc["established"].to_numpy(bool) & tc["member"].to_numpy(bool) & ids_in(tc["customer_id"], ids)]
     issue = pd.to_datetime(est.set_index("customer_id")["issued_date"]).dt.normalize()
     period = ds.truth["period"]
     launch, end = pd.Timestamp(period["launch"]), pd.Timestamp(period["end"])
@@ -257,7 +260,7 @@ def planted_over(ds: Dataset, key: str, customers) -> float:
         keep = (day > pd.to_datetime(tx["customer_id"].map(issue))).to_numpy(bool)
         n = float(card_months(issue.to_numpy(), end).sum())
     elif key.startswith("impact.did_"):
-        keep = (tx["customer_id"].isin(issue.index.tolist()) & (day >= launch)).to_numpy(bool)
+        keep = ids_in(tx["customer_id"], issue.index.tolist()) & (day >= launch).to_numpy(bool)
         n = len(issue) * len(pd.date_range(launch, end, freq="MS", inclusive="left"))
     else:
         raise ValueError(f"planted_over: no per-customer definition of {key!r}")
