@@ -27,7 +27,7 @@ MB_PER_MILLION_RECEIPTS = {
     "03_activity": 470.0,  # 1,674 MB at 2.6M receipts
     "04_average_check": 830.0,  # 2,588 MB at 2.6M receipts
     "05_satisfaction": 420.0,  # 1,538 MB at 2.6M receipts
-    "06_impact": 1040.0,  # 3,125 MB at 2.6M receipts (4,524 before its models ran on a sample)
+    "06_impact": 1580.0,  # 4,524 MB at 2.6M receipts
     "07_roi_clv": 1040.0,  # 3,134 MB at 2.6M receipts
     "08_audience": 490.0,  # 1,728 MB at 2.6M receipts
     "09_offers": 1420.0,  # 4,112 MB at 2.6M receipts
