@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from loyalty_lib.dataset import Dataset
-from loyalty_lib.metrics._common import ids_in
+from loyalty_lib.metrics._common import isin
 from loyalty_lib.metrics.impact import truth_value as _truth_value
 from loyalty_lib.stats import covers
 
@@ -43,6 +43,30 @@ def planted(ds: Dataset, key: str, default: float = np.nan):
     object
     """
     return _truth_value(ds.truth, key, default)
+
+
+#: Columns of the planted receipts that the counterfactual outcomes use.
+_CF_COLUMNS = ["transaction_id", "cf_amount", "cf_gross_amount", "incremental"]
+
+
+def _planted_table(ds: Dataset, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """Some columns of a planted table (only those are read from a snapshot), ``None`` when there is none."""
+    tables = ds.truth_tables
+    if name not in tables:
+        return None
+    reader = getattr(tables, "read_columns", None)  # a snapshot's tables: read column by column
+    if reader is not None:
+        return reader(name, columns)
+    return tables[name] if columns is None else tables[name][list(columns)]
+
+
+def _planted_has(ds: Dataset, name: str, column: str) -> bool:
+    """Whether planted table ``name`` exists and has ``column`` (nothing read from a snapshot)."""
+    tables = ds.truth_tables
+    if name not in tables:
+        return False
+    names = getattr(tables, "columns", None)
+    return column in (names(name) if callable(names) else tables[name].columns)
 
 
 def _with(frame: pd.DataFrame, values) -> pd.DataFrame:
@@ -110,9 +134,9 @@ def _nps(frame, ds, *, horizon_days: int):
 def _nps_score(frame, ds):
     from loyalty_lib.synth.surveys import expected_nps
 
-    tc = ds.truth_tables.get("customers")
-    if tc is None or ds.surveys is None or "satisfaction_z" not in tc:
+    if ds.surveys is None or not _planted_has(ds, "customers", "satisfaction_z"):
         return None
+    tc = _planted_table(ds, "customers", ["customer_id", "satisfaction_z"])
     z = ds.surveys["customer_id"].map(tc.set_index("customer_id")["satisfaction_z"])
     return np.full(len(frame), float(np.mean(expected_nps(z.to_numpy(dtype=float)))))
 
@@ -156,8 +180,8 @@ def counterfactual_panel(
     from loyalty_lib.metrics import impact
 
     receipts = ds.transactions
-    receipts = receipts[ids_in(receipts[customer_col], panel[customer_col].unique().tolist())]  # the panel's customers
-    tx = impact.counterfactual_columns(receipts, ds.truth_tables["transactions"])
+    receipts = receipts[isin(receipts[customer_col], panel[customer_col].unique())]  # the panel's customers only
+    tx = impact.counterfactual_columns(receipts, _planted_table(ds, "transactions", _CF_COLUMNS))
     values = {
         "revenue": "amount",
         "gross": "gross_amount",
@@ -198,7 +222,7 @@ def _receipt_effect(ds: Dataset, keep: np.ndarray, n: float) -> dict:
     """Planted actual minus no-program revenue, visits, check and gross over the kept receipts, per ``n``."""
     from loyalty_lib.metrics.impact import counterfactual_columns
 
-    tx = counterfactual_columns(ds.transactions.loc[keep], ds.truth_tables["transactions"])
+    tx = counterfactual_columns(ds.transactions.loc[keep], _planted_table(ds, "transactions", _CF_COLUMNS))
     rev, cf = tx["amount"].sum(), tx["cf_amount"].sum()
     vis, cfv = len(tx), tx["cf_visit"].sum()
     n = max(n, 1)
@@ -214,7 +238,7 @@ def _impact_totals(frame, ds, *, totals: pd.DataFrame):
     members = totals.loc[totals["ever_member"].to_numpy(bool), "customer_id"]
     tx = ds.transactions
     dates = pd.to_datetime(tx["date"])
-    keep = ids_in(tx["customer_id"], members.tolist()) & (
+    keep = isin(tx["customer_id"], members.tolist()) & (
         (dates >= totals.attrs["start"]) & (dates < totals.attrs["end"])
     ).to_numpy(bool)
     n = float(totals.loc[totals["ever_member"].to_numpy(bool), "cells"].sum())
@@ -248,9 +272,9 @@ def planted_over(ds: Dataset, key: str, customers) -> float:
         return float("nan")
     from loyalty_lib.metrics.impact import card_months
 
-    tc = ds.truth_tables["customers"]
+    tc = _planted_table(ds, "customers", ["customer_id", "established", "member", "issued_date"])
     ids = list(customers) if isinstance(customers, (set, frozenset)) else pd.Series(customers).tolist()
-    est = tc[tc["established"].to_numpy(bool) & tc["member"].to_numpy(bool) & ids_in(tc["customer_id"], ids)]
+    est = tc[tc["established"].to_numpy(bool) & tc["member"].to_numpy(bool) & isin(tc["customer_id"], ids)]
     issue = pd.to_datetime(est.set_index("customer_id")["issued_date"]).dt.normalize()
     period = ds.truth["period"]
     launch, end = pd.Timestamp(period["launch"]), pd.Timestamp(period["end"])
@@ -260,7 +284,7 @@ def planted_over(ds: Dataset, key: str, customers) -> float:
         keep = (day > pd.to_datetime(tx["customer_id"].map(issue))).to_numpy(bool)
         n = float(card_months(issue.to_numpy(), end).sum())
     elif key.startswith("impact.did_"):
-        keep = ids_in(tx["customer_id"], issue.index.tolist()) & (day >= launch).to_numpy(bool)
+        keep = isin(tx["customer_id"], issue.index.tolist()) & (day >= launch).to_numpy(bool)
         n = len(issue) * len(pd.date_range(launch, end, freq="MS", inclusive="left"))
     else:
         raise ValueError(f"planted_over: no per-customer definition of {key!r}")
@@ -285,7 +309,7 @@ def _branch_did(frame, ds, *, stores, launch):
 
     if "transactions" not in ds.truth_tables:
         return None
-    tx = counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    tx = counterfactual_columns(ds.transactions, _planted_table(ds, "transactions", _CF_COLUMNS))
     month = pd.to_datetime(tx["date"]).dt.to_period("M").dt.to_timestamp()
     first = pd.Timestamp(launch).to_period("M").to_timestamp()
     after = tx["store_id"].isin(list(stores)) & (month >= first)
@@ -375,8 +399,10 @@ def contact_effects(outcomes: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
         bought in its window only because of the campaign: every visit in the window was caused);
         all 0 for held-out contacts.
     """
-    tt = ds.truth_tables["transactions"]
-    tx = ds.transactions[["transaction_id", "amount"]]
+    tt = _planted_table(ds, "transactions", ["transaction_id", "campaign_offer_id"])
+    if tt is None:
+        raise KeyError("contact_effects: these data carry no planted receipts (truth_tables['transactions'])")
+    tx = ds.read_columns("transactions", ["transaction_id", "amount"])
     caused = tt.loc[tt["campaign_offer_id"].notna(), ["transaction_id", "campaign_offer_id"]]
     caused = caused.assign(transaction_id=caused["transaction_id"].astype(str)).merge(
         tx.assign(transaction_id=tx["transaction_id"].astype(str)), on="transaction_id", how="left"
@@ -395,7 +421,7 @@ _CAUSED = {"responded": "caused_response", "visits": "caused_visits", "revenue":
 
 def _campaign_uplift(frame, ds, *, outcomes: pd.DataFrame, outcome: str):
     """Planted uplift per contact of each row's group: what the campaign caused, over contacted addressees."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     eff = contact_effects(outcomes, ds)
     keys = [c for c in ("offer_type", "channel", "month", "customer_type") if c in frame.columns]
@@ -410,7 +436,7 @@ def _campaign_uplift(frame, ds, *, outcomes: pd.DataFrame, outcome: str):
 
 def _visit_ratio(frame, ds, *, outcomes: pd.DataFrame):
     """Planted ratio of contacted addressees' visits to what they would have made without the contact."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     t = contact_effects(outcomes, ds)
     t = t[t["treated"]]
@@ -419,7 +445,7 @@ def _visit_ratio(frame, ds, *, outcomes: pd.DataFrame):
 
 def _campaign_roi(frame, ds, *, outcomes: pd.DataFrame, margin: float):
     """Planted incremental revenue and ROI of each campaign (rows of ``campaign_roi``)."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     eff = contact_effects(outcomes, ds)
     keys = [c for c in ("month", "offer_type", "channel") if c in frame.columns and c in eff.columns]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["as_list", "ids_in"]
+__all__ = ["as_list", "isin"]
 
 
 def as_list(by) -> list[str]:
@@ -21,36 +23,34 @@ def as_list(by) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-def ids_in(ids: pd.Series, values) -> np.ndarray:
-    """Which of ``ids`` are among ``values``, as :meth:`pandas.Series.isin`, fast on text ids.
+def isin(s: pd.Series, values) -> np.ndarray:
+    """``s.isin(values)`` as a boolean array, fast on Arrow-backed strings.
 
-    pandas' ``isin`` on an Arrow-backed text column turns every value into an Arrow scalar one
-    at a time (about 1.5 s for 200,000 ids); this hands the whole list to Arrow's ``is_in``
-    instead. Other columns go to ``isin``.
-
-    Parameters
-    ----------
-    ids : pandas.Series
-        Ids to test (missing ids are never among the values).
-    values : collection of ids
-
-    Returns
-    -------
-    numpy.ndarray of bool
+    pandas' ``isin`` on an Arrow string column turns every value of ``values`` into a Python
+    scalar first (about 1.7 s for 300,000 customer ids); this hands both arrays to Arrow's
+    ``is_in`` instead, with the same result (a missing value matches only a missing value).
+    ``values`` may be a Series, an Index or an array of the same dtype, or any collection of
+    strings (a list, a set); any other column dtype goes to ``Series.isin``.
 
     Examples
     --------
-    >>> ids_in(pd.Series(["a", "b", None, "c"], dtype="str"), {"c", "a"}).tolist()
-    [True, False, False, True]
-    >>> ids_in(pd.Series([1, 2, 3]), [3]).tolist()
-    [False, False, True]
+    >>> s = pd.Series(["a", "b", None], dtype="str")
+    >>> isin(s, pd.Index(["b", "c"], dtype="str")).tolist()
+    [False, True, False]
+    >>> isin(s, {"a", "c"}).tolist(), isin(s, ["b"]).tolist()
+    ([True, False, False], [False, True, False])
+    >>> isin(pd.Series([1, 2]), [2]).tolist()
+    [False, True]
     """
-    vals = list(values) if isinstance(values, (set, frozenset, dict)) else values
-    if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow":
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        col = pa.array(ids.array)
+    arrow = isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
+    if not arrow:
+        return np.asarray(s.isin(values), dtype=bool)
+    col = s.array.__arrow_array__()
+    if getattr(values, "dtype", None) == s.dtype:  # a Series, Index or array of the same strings
+        keys = pd.array(values).__arrow_array__()
+        keys = keys.combine_chunks() if hasattr(keys, "combine_chunks") else keys
+    else:
+        vals = list(values) if isinstance(values, set | frozenset | dict) else values
         keys = pa.array([v for v in vals if isinstance(v, str)], type=col.type)  # as isin: text values only
-        return pc.fill_null(pc.is_in(col, value_set=keys), False).to_numpy(zero_copy_only=False)
-    return ids.isin(vals).to_numpy(dtype=bool)
+    hit = pc.is_in(col, value_set=keys.cast(col.type))
+    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)

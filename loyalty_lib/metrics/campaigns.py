@@ -91,14 +91,33 @@ def window_counts(
     >>> c.tolist(), s.tolist()
     ([2, 0], [30.0, 0.0])
     """
-    span = float(np.nanmax(np.r_[np.abs(events_day), np.abs(query_end), np.abs(query_start), 1.0])) * 2 + 2
-    ek = events_key.astype(float) * span + events_day
+    span = _span(events_day, query_start, query_end)
+    ek, order = _sorted_events(events_key, events_day, span)
+    return _window_sums(ek, _cumsum(events_value, order), query_key.astype(float) * span, query_start, query_end)
+
+
+def _span(*days) -> float:
+    """A key multiplier larger than twice any time, so ``key * span + day`` sorts by key, then time."""
+    return (
+        float(np.nanmax(np.concatenate([np.abs(np.asarray(d, dtype=float)).ravel() for d in days] + [[1.0]]))) * 2 + 2
+    )
+
+
+def _sorted_events(key: np.ndarray, day: np.ndarray, span: float) -> tuple[np.ndarray, np.ndarray]:
+    """Events sorted by customer, then time: the sorted ``key * span + day`` and the order."""
+    ek = key.astype(float) * span + day
     order = np.argsort(ek, kind="stable")
-    ek = ek[order]
-    cum = np.r_[0.0, np.cumsum(np.asarray(events_value, dtype=float)[order])]
-    qk = query_key.astype(float) * span
-    a = np.searchsorted(ek, qk + query_start, side="right")
-    b = np.searchsorted(ek, qk + query_end, side="right")
+    return ek[order], order
+
+
+def _cumsum(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    return np.r_[0.0, np.cumsum(np.asarray(values, dtype=float)[order])]
+
+
+def _window_sums(ek, cum, qk, start, end) -> tuple[np.ndarray, np.ndarray]:
+    """Events and the sum of their values in ``(start, end]`` of each query (``qk``: key * span)."""
+    a = np.searchsorted(ek, qk + start, side="right")
+    b = np.searchsorted(ek, qk + end, side="right")
     return b - a, cum[b] - cum[a]
 
 
@@ -176,16 +195,26 @@ def contact_outcomes(
     tday, oday = _days(tx["date"]), _days(offers["date"])
     amount = tx["amount"].to_numpy(dtype=float)
     visit = visit_flags(tx)
-    # revenue over every receipt (returns netted in), visits over sales receipts only
-    _, revenue = window_counts(tkey, tday, amount, okey, oday, oday + window_days)
-    _, visits = window_counts(tkey, tday, visit, okey, oday, oday + window_days)
-    # history: receipts in [contact - history, contact), i.e. (start - eps, contact - eps]
+    # the receipts sorted once by customer and time (any key multiplier above twice the days gives
+    # the same order); every window is then two binary searches on the keys of its own multiplier
     eps = 1e-9
-    _, prior_r = window_counts(tkey, tday, amount, okey, oday - history_days - eps, oday - eps)
-    _, prior_v = window_counts(tkey, tday, visit, okey, oday - history_days - eps, oday - eps)
-    # days since the last visit before the contact: binary search on the sorted keys
-    span = float(np.nanmax(np.r_[np.abs(tday), np.abs(oday), 1.0])) * 2 + 2
-    ek = np.sort(tkey[visit].astype(float) * span + tday[visit])
+    order = np.argsort(tkey.astype(float) * _span(tday, oday, oday + window_days) + tday, kind="stable")
+    skey, sday = tkey[order].astype(float), tday[order]
+    cum_r, cum_v = _cumsum(amount, order), _cumsum(visit, order)
+
+    def windows(start, end):
+        span = _span(tday, start, end)
+        ek, qk = skey * span + sday, okey.astype(float) * span
+        return _window_sums(ek, cum_r, qk, start, end)[1], _window_sums(ek, cum_v, qk, start, end)[1]
+
+    # revenue over every receipt (returns netted in), visits over sales receipts only
+    revenue, visits = windows(oday, oday + window_days)
+    # history: receipts in [contact - history, contact), i.e. (start - eps, contact - eps]
+    prior_r, prior_v = windows(oday - history_days - eps, oday - eps)
+    # days since the last visit before the contact: binary search on the sorted visits
+    span = _span(tday, oday)
+    sv = np.asarray(visit, dtype=bool)[order]
+    ek = skey[sv] * span + sday[sv]
     pos = np.searchsorted(ek, okey.astype(float) * span + oday, side="left") - 1
     prev = ek[np.maximum(pos, 0)] if len(ek) else np.zeros(len(okey))
     same = (pos >= 0) & (np.floor(prev / span) == okey)
@@ -637,7 +666,10 @@ def targeting_comparison(
     check_columns(transactions, ["customer_id", "date", "amount"], "targeting_comparison", table="transactions")
     ref = pd.Timestamp(reference_date)
     ids = pd.Index(pd.unique(customers.dropna()))
-    tx = transactions[transactions["customer_id"].isin(ids)]
+    # the two periods first, then the customers: the membership test runs on those receipts only
+    when = transactions["date"]
+    tx = transactions[(when >= ref - pd.Timedelta(days=before_days)) & (when < ref + pd.Timedelta(days=after_days))]
+    tx = tx[tx["customer_id"].isin(ids)]
     period = np.select(
         [
             (tx["date"] >= ref - pd.Timedelta(days=before_days)) & (tx["date"] < ref),

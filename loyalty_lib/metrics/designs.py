@@ -34,7 +34,7 @@ import pandas as pd
 from loyalty_lib import engine
 from loyalty_lib.dataset import Dataset
 from loyalty_lib.metrics import impact
-from loyalty_lib.metrics._common import ids_in
+from loyalty_lib.metrics._common import isin
 from loyalty_lib.study import MIN_PRE_DAYS, Study
 
 __all__ = [
@@ -47,7 +47,7 @@ __all__ = [
     "choose_design",
     "impact_panel",
     "card_revenue",
-    "ids_in",
+    "isin",
     "incremental_revenue",
     "naive_totals",
     "panel_customers",
@@ -305,7 +305,7 @@ def impact_panel(
     if only is not None:
         only = set(only.tolist() if hasattr(only, "tolist") else only)
         keep = only if keep is None else keep & only
-        cards = cards[ids_in(cards["customer_id"], keep)]
+        cards = cards[isin(cards["customer_id"], keep)]
     # the receipts summed per customer-month in the engine, split at the day of the card
     cells = engine.customer_month(
         engine.receipts_of(ds, backend),
@@ -317,8 +317,8 @@ def impact_panel(
         backend=backend,
     )
     if keep is not None:
-        cells = cells[ids_in(cells["customer_id"], keep)]
-        customers = customers[ids_in(customers["customer_id"], keep)]
+        cells = cells[isin(cells["customer_id"], keep)]
+        customers = customers[isin(customers["customer_id"], keep)]
     rows = _card_sides(cells, list(values))
     del cells  # not held while the dense panel is built
     panel = impact.customer_month_panel(
@@ -387,7 +387,7 @@ def naive_totals(ds: Dataset, study: Study, *, values: dict[str, str] | None = N
     out = pd.DataFrame({"customer_id": uniques})
     m = study.members
     members = m.loc[m["join_date"].notna(), "customer_id"].tolist()
-    out["ever_member"] = ids_in(out["customer_id"], members)
+    out["ever_member"] = isin(out["customer_id"], members)
     take = cell_month >= lo
     for name in ["visits", *values]:
         out[name] = np.bincount(r_codes[take], weights=cells[name].to_numpy(float)[take], minlength=n)

@@ -92,6 +92,71 @@ def test_calibration_on_data_without_any_program_falls_back_to_priors():
     assert names == ["no program", "discount tiers", "points", "stamp card", "referral bonus"]
 
 
+def _current_roi(ds, *, seed: int = 42, population: int = 10_000):
+    """The simulated ROI of the program in the data, as notebook 11 runs it, and the planted one."""
+    study = Study.from_data(ds, {})
+    cal = calibrate(ds, study, seed=seed)
+    n = min(population, len(cal.population))
+    scale = len(cal.population) if n < len(cal.population) else None
+    res = run(
+        cal.population,
+        [cal.current],
+        cal.responses,
+        ranges=cal.ranges,
+        n_seeds=20,
+        seed=seed,
+        n_customers=n,
+        population_size=scale,
+    )
+    return summarise(res).loc[("current program", "roi_pct")], tl.planted(ds, "program.roi_pct"), cal
+
+
+def test_simulated_members_respond_as_measured(small_cal):
+    # the visit and check uplifts are set so that the current program, simulated, gives members the
+    # visits and the gross spending the impact design measured over their no-card level (1 + f and
+    # 1 + g), not the lower visits the pull of a card filled at random gave; checked on a fresh
+    # world and a bigger sample than the calibration's own
+    from loyalty_lib.metrics import designs
+    from loyalty_lib.simulate.model import member_effect
+
+    ds, study, cal = small_cal
+    design = designs.choose_design(study)
+    panel = designs.impact_panel(ds, study, design=design)
+    eff = designs.program_effect(panel, design, outcomes=["visits", "gross"], n_boot=20)
+    measured = 1 + eff["estimate"] / eff["counterfactual"]
+    visits, gross = member_effect(
+        cal.population, cal.current, cal.responses, n_customers=60_000, population_size=len(cal.population), seed=7
+    )
+    assert visits == pytest.approx(measured["visits"], rel=0.015)
+    assert gross == pytest.approx(measured["gross"], rel=0.015)
+    assert "in a simulated year of it" in cal.table().set_index("response").loc["visit_uplift", "source"]
+
+
+@pytest.mark.parametrize("seed", [5])
+def test_planted_roi_inside_the_spread_on_another_small_branch(seed):
+    # a second small branch beside the fixture's (seed 11); the seeds sweep at 25,000 and
+    # 250,000 customers is the slow test below
+    roi, planted, _ = _current_roi(synth.generate(n_customers=3000, seed=seed))
+    assert roi["ci_low"] <= planted <= roi["ci_high"], (roi.to_dict(), planted)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("n_customers", "seeds"), [(25_000, [1, 2, 3, 4, 5, 6]), (250_000, [7])])
+def test_planted_roi_inside_the_spread_over_a_seeds_sweep(n_customers, seeds):
+    # The simulated ROI of the program in the data covers the planted ROI (each branch's worlds
+    # drawn with its own seed): a 95 % spread may miss one branch in 20, so at 25,000 customers 5
+    # of 6 must hold it (two misses or more: about 3 % by chance), at 250,000 every one. Before the
+    # calibration matched members' simulated visits and checks to the measured ones, the
+    # 250,000-customer branch of seed 42 missed (38.1 %, 32.2-46.0, against 46.3 %): a bias the
+    # spread at 25,000 customers hid. At 25,000 the spread still sits about 5 points high
+    # (docs/program_design.md).
+    inside = []
+    for seed in seeds:
+        roi, planted, _ = _current_roi(synth.generate(n_customers=n_customers, seed=seed), seed=seed)
+        inside.append((bool(roi["ci_low"] <= planted <= roi["ci_high"]), seed, round(roi["estimate"], 1), planted))
+    assert sum(ok for ok, *_ in inside) >= len(seeds) - (len(seeds) >= 6), inside
+
+
 @pytest.mark.slow
 def test_simulator_reproduces_the_planted_roi_on_the_default_branch(branch_dir):
     ds = io.load(branch_dir)
@@ -118,3 +183,13 @@ def test_calibration_runs_on_the_realistic_exports(name):
     if not study.can("did") and not study.can("imputation_did"):
         assert t.loc["visit_uplift", "source"].startswith("prior")
     assert np.isfinite(cal.population.rate_mean).all() and cal.population.check_sigma > 0
+
+
+def test_a_big_shop_is_calibrated_on_a_sample_that_stands_for_all_its_customers(small_cal):
+    ds, study, cal = small_cal
+    part = calibrate(ds, study, n_boot=20, max_customers=1000)
+    assert len(part.population) == 1000 and part.n_customers == cal.n_customers == len(cal.population)
+    assert part.costs == cal.costs  # the cost ledger and the printed cards are read whole
+    assert "a random sample of 1,000" in part.data_rows.set_index("item").at["customers", "source"]
+    again = calibrate(ds, study, n_boot=20, max_customers=1000)
+    assert np.array_equal(again.population.rate_mean, part.population.rate_mean)  # a seeded sample
