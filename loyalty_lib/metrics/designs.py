@@ -426,6 +426,7 @@ def card_revenue(ds: Dataset, study: Study, *, amount: str = "gross_amount", bac
         end=study.end,
         values={"x": amount},
         after=pd.DataFrame({"customer_id": m["customer_id"], "date": pd.to_datetime(m["join_date"])}),
+        customers=m["customer_id"].tolist(),  # only members have time after a card
         backend=backend,
     )
     return float(cells["x_after"].sum())
