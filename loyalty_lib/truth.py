@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from loyalty_lib.dataset import Dataset
+from loyalty_lib.metrics._common import isin
 from loyalty_lib.metrics.impact import truth_value as _truth_value
 from loyalty_lib.stats import covers
 
@@ -179,7 +180,7 @@ def counterfactual_panel(
     from loyalty_lib.metrics import impact
 
     receipts = ds.transactions
-    receipts = receipts[receipts[customer_col].isin(pd.unique(panel[customer_col]))]  # the panel's customers only
+    receipts = receipts[isin(receipts[customer_col], panel[customer_col].unique())]  # the panel's customers only
     tx = impact.counterfactual_columns(receipts, _planted_table(ds, "transactions", _CF_COLUMNS))
     values = {
         "revenue": "amount",
@@ -221,7 +222,7 @@ def _receipt_effect(ds: Dataset, keep: np.ndarray, n: float) -> dict:
     """Planted actual minus no-program revenue, visits, check and gross over the kept receipts, per ``n``."""
     from loyalty_lib.metrics.impact import counterfactual_columns
 
-    tx = counterfactual_columns(ds.transactions.loc[keep], ds.truth_tables["transactions"])
+    tx = counterfactual_columns(ds.transactions.loc[keep], _planted_table(ds, "transactions", _CF_COLUMNS))
     rev, cf = tx["amount"].sum(), tx["cf_amount"].sum()
     vis, cfv = len(tx), tx["cf_visit"].sum()
     n = max(n, 1)
@@ -237,9 +238,11 @@ def _impact_totals(frame, ds, *, totals: pd.DataFrame):
     members = totals.loc[totals["ever_member"].to_numpy(bool), "customer_id"]
     tx = ds.transactions
     dates = pd.to_datetime(tx["date"])
-    keep = tx["customer_id"].isin(members) & (dates >= totals.attrs["start"]) & (dates < totals.attrs["end"])
+    keep = isin(tx["customer_id"], members.tolist()) & (
+        (dates >= totals.attrs["start"]) & (dates < totals.attrs["end"])
+    ).to_numpy(bool)
     n = float(totals.loc[totals["ever_member"].to_numpy(bool), "cells"].sum())
-    return _by_index(frame, _receipt_effect(ds, keep.to_numpy(bool), n))
+    return _by_index(frame, _receipt_effect(ds, keep, n))
 
 
 def planted_over(ds: Dataset, key: str, customers) -> float:
@@ -269,8 +272,9 @@ def planted_over(ds: Dataset, key: str, customers) -> float:
         return float("nan")
     from loyalty_lib.metrics.impact import card_months
 
-    tc = ds.truth_tables["customers"]
-    est = tc[tc["established"].to_numpy(bool) & tc["member"].to_numpy(bool) & tc["customer_id"].isin(set(customers))]
+    tc = _planted_table(ds, "customers", ["customer_id", "established", "member", "issued_date"])
+    ids = list(customers) if isinstance(customers, (set, frozenset)) else pd.Series(customers).tolist()
+    est = tc[tc["established"].to_numpy(bool) & tc["member"].to_numpy(bool) & isin(tc["customer_id"], ids)]
     issue = pd.to_datetime(est.set_index("customer_id")["issued_date"]).dt.normalize()
     period = ds.truth["period"]
     launch, end = pd.Timestamp(period["launch"]), pd.Timestamp(period["end"])
@@ -280,7 +284,7 @@ def planted_over(ds: Dataset, key: str, customers) -> float:
         keep = (day > pd.to_datetime(tx["customer_id"].map(issue))).to_numpy(bool)
         n = float(card_months(issue.to_numpy(), end).sum())
     elif key.startswith("impact.did_"):
-        keep = (tx["customer_id"].isin(issue.index) & (day >= launch)).to_numpy(bool)
+        keep = isin(tx["customer_id"], issue.index.tolist()) & (day >= launch).to_numpy(bool)
         n = len(issue) * len(pd.date_range(launch, end, freq="MS", inclusive="left"))
     else:
         raise ValueError(f"planted_over: no per-customer definition of {key!r}")

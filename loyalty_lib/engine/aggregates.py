@@ -422,7 +422,9 @@ def rfm_summary(
 
 
 # ----------------------------------------------------------------------------- panels
-def customer_month(receipts, *, start=None, end=None, values=None, after=None, backend="auto") -> pd.DataFrame:
+def customer_month(
+    receipts, *, start=None, end=None, values=None, after=None, customers=None, backend="auto"
+) -> pd.DataFrame:
     """Customer-by-month totals of identified customers (months with a receipt only).
 
     Parameters
@@ -440,6 +442,8 @@ def customer_month(receipts, *, start=None, end=None, values=None, after=None, b
         ``customer_id, date``: one day per customer (a card handed out, say; the earliest when
         a customer has several). The part of each cell from receipts dated *after that day* (the
         day itself stays before) is also given, as ``visits_after`` and ``<value>_after``.
+    customers : sequence of ids, optional
+        Only these customers' receipts (a model's sample), filtered where the receipts are.
     backend : str or Ibis backend
         Where it runs (see :mod:`loyalty_lib.engine`).
 
@@ -463,7 +467,7 @@ def customer_month(receipts, *, start=None, end=None, values=None, after=None, b
     vals = dict(values) if values is not None else {"revenue": "amount", "gross_revenue": "gross_amount"}
     cols = ["customer_id", "date", *dict.fromkeys(vals.values())]
     con, t = _plan(receipts, backend, cols, "customer_month", optional=["gross_amount"])
-    d = _since(con, _identified(con, t, end), start)
+    d = _among(con, _since(con, _identified(con, t, end), start), customers)
     twins = {f"{k}_after": k for k in ["visits", *vals]} if after is not None else {}
     if con is None:
         visit = _visit_flag(d) if "gross_amount" in d else np.ones(len(d), bool)

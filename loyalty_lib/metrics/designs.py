@@ -34,6 +34,7 @@ import pandas as pd
 from loyalty_lib import engine
 from loyalty_lib.dataset import Dataset
 from loyalty_lib.metrics import impact
+from loyalty_lib.metrics._common import isin
 from loyalty_lib.study import MIN_PRE_DAYS, Study
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "choose_design",
     "impact_panel",
     "card_revenue",
+    "isin",
     "incremental_revenue",
     "naive_totals",
     "panel_customers",
@@ -229,12 +231,12 @@ def panel_customers(
     m = study.members
     keep = None
     if established:
-        keep = set(study.established_ids)
+        keep = set(study.established_ids.tolist())
     if joined_only is None:
         joined_only = design.key in ("event_study", "staggered")
     if joined_only:
         joined = m.loc[(m["join_source"] == "issue date") & (m["join_date"] >= reference_end(study)), "customer_id"]
-        keep = set(joined) if keep is None else keep & set(joined)
+        keep = set(joined.tolist()) if keep is None else keep & set(joined.tolist())
     return (
         None
         if keep is None
@@ -301,8 +303,9 @@ def impact_panel(
     kept = panel_customers(study, design, established=established, joined_only=joined_only)
     keep = None if kept is None else set(kept)
     if only is not None:
-        keep = set(only) if keep is None else keep & set(only)
-        cards = cards[cards["customer_id"].isin(keep)]
+        only = set(only.tolist() if hasattr(only, "tolist") else only)
+        keep = only if keep is None else keep & only
+        cards = cards[isin(cards["customer_id"], keep)]
     # the receipts summed per customer-month in the engine, split at the day of the card
     cells = engine.customer_month(
         engine.receipts_of(ds, backend),
@@ -310,11 +313,12 @@ def impact_panel(
         end=study.end,
         values=values,
         after=cards.rename(columns={"issued_date": "date"}),
+        customers=None if only is None else sorted(keep),  # a sample's receipts only, filtered in the engine
         backend=backend,
     )
     if keep is not None:
-        cells = cells[cells["customer_id"].isin(keep)]
-        customers = customers[customers["customer_id"].isin(keep)]
+        cells = cells[isin(cells["customer_id"], keep)]
+        customers = customers[isin(customers["customer_id"], keep)]
     rows = _card_sides(cells, list(values))
     del cells  # not held while the dense panel is built
     panel = impact.customer_month_panel(
@@ -382,8 +386,8 @@ def naive_totals(ds: Dataset, study: Study, *, values: dict[str, str] | None = N
     lo = launch if split else s
     out = pd.DataFrame({"customer_id": uniques})
     m = study.members
-    members = set(m.loc[m["join_date"].notna(), "customer_id"])
-    out["ever_member"] = out["customer_id"].isin(members).to_numpy(bool)
+    members = m.loc[m["join_date"].notna(), "customer_id"].tolist()
+    out["ever_member"] = isin(out["customer_id"], members)
     take = cell_month >= lo
     for name in ["visits", *values]:
         out[name] = np.bincount(r_codes[take], weights=cells[name].to_numpy(float)[take], minlength=n)
@@ -422,6 +426,7 @@ def card_revenue(ds: Dataset, study: Study, *, amount: str = "gross_amount", bac
         end=study.end,
         values={"x": amount},
         after=pd.DataFrame({"customer_id": m["customer_id"], "date": pd.to_datetime(m["join_date"])}),
+        customers=m["customer_id"].tolist(),  # only members have time after a card
         backend=backend,
     )
     return float(cells["x_after"].sum())

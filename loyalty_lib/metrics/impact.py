@@ -348,8 +348,14 @@ def add_treatment(
     first_issue = _first_issue(cards, customer_col, issued_col)
     issue_month = first_issue.dt.to_period("M").dt.to_timestamp()
     out = panel.copy()
-    out["issue_month"] = out[customer_col].map(issue_month)
-    out["issue_month"] = pd.to_datetime(out["issue_month"])
+    # per customer, then spread to the rows (the ids are looked up once each, not once per month)
+    codes, ids = pd.factorize(out[customer_col])
+
+    def per_row(by_customer: pd.Series) -> np.ndarray:
+        values = by_customer.reindex(ids).to_numpy()
+        return values[codes] if (codes >= 0).all() else out[customer_col].map(by_customer).to_numpy()
+
+    out["issue_month"] = pd.to_datetime(per_row(issue_month))
     launch_month = pd.Timestamp(launch).to_period("M").to_timestamp()
     out["ever_member"] = out["issue_month"].notna()
     out["post"] = out["month"] >= launch_month
@@ -357,7 +363,7 @@ def add_treatment(
     out["issue_cell"] = out["month"] == out["issue_month"]
     out["after_issue"] = out["month"] > out["issue_month"]
     # the card counts from the day after it was handed out (see did_imputation)
-    card_from = pd.to_datetime(out[customer_col].map(first_issue.dt.normalize())) + pd.Timedelta(days=1)
+    card_from = pd.to_datetime(per_row(first_issue.dt.normalize())) + pd.Timedelta(days=1)
     month = pd.to_datetime(out["month"])
     month_end = month + pd.offsets.MonthBegin(1)
     days = (month_end - month).dt.days.to_numpy(dtype=float)
@@ -391,12 +397,20 @@ def counterfactual_columns(
     check_columns(transactions, [id_col], "counterfactual_columns (transactions)")
     need = [id_col, "cf_amount", "cf_gross_amount", "incremental"]
     check_columns(truth_transactions, need, "counterfactual_columns (truth transactions)")
-    t = truth_transactions[need].set_index(id_col)
+    t = truth_transactions[need]
     out = transactions.copy()
-    idx = t.index.get_indexer(out[id_col])
+    idx = None
+    pos = out.index.to_numpy()
+    if pd.api.types.is_integer_dtype(pos) and len(pos) and 0 <= pos.min() and pos.max() < len(t):
+        # the truth table row by row beside the receipts (as generated and as stored): read by position
+        # when the ids there are the receipts' own, else look each id up
+        same = t[id_col].iloc[pos].reset_index(drop=True) == out[id_col].reset_index(drop=True)
+        idx = pos if bool(same.fillna(False).all()) else None
+    if idx is None:
+        idx = pd.Index(t[id_col]).get_indexer(out[id_col])
     if (idx < 0).any():
         raise ValueError(f"counterfactual_columns: {(idx < 0).sum()} receipts have no counterfactual row")
-    out["cf_amount"] = t["cf_amount"].to_numpy(dtype=float)[idx]
+    out["cf_amount"] = t["cf_amount"].to_numpy(dtype=float)[idx]  # positions of rows, as get_indexer gives
     out["cf_gross_amount"] = t["cf_gross_amount"].to_numpy(dtype=float)[idx]
     out["cf_visit"] = (~t["incremental"].to_numpy(dtype=bool)[idx]).astype(np.int64)
     return out

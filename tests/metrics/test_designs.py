@@ -185,6 +185,9 @@ def test_a_panel_of_some_customers_is_their_rows_of_the_whole_panel(small):
     some = ids.sample(400, random_state=3)
     part = designs.impact_panel(ds, study, design=design, customers=some)
     pd.testing.assert_frame_equal(part, whole[whole["customer_id"].isin(set(some))].reset_index(drop=True))
+    # the engine reads only the sample's receipts, in DuckDB as in pandas
+    duck = designs.impact_panel(ds, study, design=design, customers=some, backend="duckdb")
+    pd.testing.assert_frame_equal(duck, part, check_dtype=False, rtol=1e-9)
 
 
 def test_planted_figures_over_a_sample_of_customers(small):
@@ -238,4 +241,17 @@ def test_incremental_revenue_on_a_sample(small):
     t = tl.annotate(roi, ds, "roi_card_effect_of", per_month=per, margin=0.3, cost_total=1e6)
     assert t.loc["incremental_gross_revenue", "truth"] == pytest.approx(
         per * tl.planted(ds, "program.member_months_with_card")
+    )
+
+
+def test_counterfactual_columns_by_position_or_by_id(small):
+    ds, _, _ = small
+    truth = ds.truth_tables["transactions"]
+    some = ds.transactions.iloc[::7]
+    by_position = im.counterfactual_columns(some, truth)
+    shuffled = truth.sample(frac=1, random_state=1)  # the ids then have to be looked up
+    pd.testing.assert_frame_equal(by_position, im.counterfactual_columns(some, shuffled))
+    assert (
+        by_position["cf_amount"].tolist()
+        == truth.set_index("transaction_id").loc[some["transaction_id"], "cf_amount"].tolist()
     )
