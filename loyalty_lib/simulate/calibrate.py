@@ -630,7 +630,7 @@ def _match_measured_effect(
     against 1.070 at 25,000 customers. Here the current program is simulated on a seeded sample of
     :data:`PULL_SAMPLE` customers (drawn with replacement, standing for all of them: the printed
     cards cap the members as they do), and both uplifts move until the members' simulated visits
-    and gross spending over their no-program ones match ``1 + f`` and ``1 + g`` (three steps from
+    and gross spending over their no-program ones match ``1 + f`` and ``1 + g`` (two steps from
     the values above); the low and high ends move with the central value.
     """
     from dataclasses import replace
@@ -639,7 +639,7 @@ def _match_measured_effect(
     u = base.visit_uplift
     c0 = c = base.check_uplift
     want_v, want_k = 1 + float(f[0]), (1 + float(g[0])) / (1 + float(f[0]))
-    for _ in range(3):
+    for _ in range(2):
         v, gross = member_effect(
             pop,
             current,
