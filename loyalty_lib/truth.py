@@ -16,6 +16,7 @@ bunching) also gets NaN.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -272,6 +273,31 @@ def _headline(frame, ds, *, horizon_days: int, survey_horizon_days: int):
     return _by_index(frame, values)
 
 
+#: The last per-offer table of caused receipts, with weak references to the tables it came from.
+_PER_OFFER: dict[str, tuple] = {}
+
+
+def _caused_per_offer(ds: Dataset) -> pd.DataFrame:
+    """Receipts each campaign contact caused, and their amount, by offer id (as text).
+
+    Stage 10 asks for it once per planted figure; it joins every receipt, so the last one is kept
+    while its two tables live (weak references: it never holds them in memory).
+    """
+    tt = ds.truth_tables["transactions"]
+    tx = ds.transactions
+    hit = _PER_OFFER.get("last")
+    if hit is not None and hit[0]() is tt and hit[1]() is tx:
+        return hit[2]
+    sub = tx[["transaction_id", "amount"]]
+    caused = tt.loc[tt["campaign_offer_id"].notna(), ["transaction_id", "campaign_offer_id"]]
+    caused = caused.assign(transaction_id=caused["transaction_id"].astype(str)).merge(
+        sub.assign(transaction_id=sub["transaction_id"].astype(str)), on="transaction_id", how="left"
+    )
+    per = caused.groupby(caused["campaign_offer_id"].astype("int64").astype(str))["amount"].agg(["size", "sum"])
+    _PER_OFFER["last"] = (weakref.ref(tt), weakref.ref(tx), per)
+    return per
+
+
 def contact_effects(outcomes: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
     """What each contact caused, from the generator's hidden receipts (synthetic data only).
 
@@ -290,13 +316,7 @@ def contact_effects(outcomes: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
         bought in its window only because of the campaign: every visit in the window was caused);
         all 0 for held-out contacts.
     """
-    tt = ds.truth_tables["transactions"]
-    tx = ds.transactions[["transaction_id", "amount"]]
-    caused = tt.loc[tt["campaign_offer_id"].notna(), ["transaction_id", "campaign_offer_id"]]
-    caused = caused.assign(transaction_id=caused["transaction_id"].astype(str)).merge(
-        tx.assign(transaction_id=tx["transaction_id"].astype(str)), on="transaction_id", how="left"
-    )
-    per = caused.groupby(caused["campaign_offer_id"].astype("int64").astype(str))["amount"].agg(["size", "sum"])
+    per = _caused_per_offer(ds)
     key = outcomes["offer_id"].astype(str)
     treated = outcomes["treated"].to_numpy(dtype=bool)
     visits = np.where(treated, key.map(per["size"]).fillna(0).to_numpy(dtype=float), 0.0)
