@@ -28,6 +28,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -682,12 +683,19 @@ def read_truth(folder: Path, *, ids: str = "text") -> tuple[dict | None, dict[st
     """Read ``ground_truth.json`` and ``truth_*`` tables if the folder has them.
 
     Id columns of the truth tables are read like the data's (see :func:`as_ids`), so the
-    truth joins the loaded tables on the same keys.
+    truth joins the loaded tables on the same keys. Parquet tables with ids read as text are
+    not read here: they come as a :class:`loyalty_lib.snapshot.TruthTables`, which reads each
+    column when it is first used (the checks never use them, and :func:`save` copies their files).
     """
     truth_path = folder / TRUTH_FILE
     truth = json.loads(truth_path.read_text()) if truth_path.exists() else None
+    files = [p for p in sorted(folder.glob(f"{TRUTH_PREFIX}*")) if p.suffix in (".parquet", ".csv")]
+    if ids == "text" and all(p.suffix == ".parquet" for p in files):
+        from loyalty_lib.snapshot import TruthTables
+
+        return truth, TruthTables({p.stem.removeprefix(TRUTH_PREFIX): p for p in files})
     tables = {}
-    for p in sorted(folder.glob(f"{TRUTH_PREFIX}*")):
+    for p in files:
         if p.suffix in (".parquet", ".csv"):
             t = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, dtype={c: str for c in ID_COLUMNS})
             t = t.assign(**{c: as_ids(t[c], ids)[0] for c in t.columns if c in ID_COLUMNS})
@@ -924,8 +932,14 @@ def save(dataset: Dataset, folder: str | Path, *, fmt: str = "parquet", force: b
         for other in READ_FORMATS:
             (folder / f"{name}.{other}").unlink(missing_ok=True)
         write_table(df, folder / f"{name}.{fmt}")
-    for name, df in dataset.truth_tables.items():
-        write_table(df, folder / f"{TRUTH_PREFIX}{name}.{fmt}")
+    lazy = getattr(dataset.truth_tables, "path", None)  # truth tables not read: their Parquet files are copied
+    for name in dataset.truth_tables:
+        target = folder / f"{TRUTH_PREFIX}{name}.{fmt}"
+        if lazy is not None and fmt == "parquet":
+            source = lazy(name)
+            _atomic_write(target, lambda p, src=source: shutil.copyfile(src, p))
+        else:
+            write_table(dataset.truth_tables[name], target)
     if dataset.truth is not None:
         text = json.dumps(dataset.truth, indent=2, default=_json_default, sort_keys=False)
         _atomic_write(folder / TRUTH_FILE, lambda p: p.write_text(text + "\n"))

@@ -19,7 +19,15 @@ from loyalty_lib.escape import md_escape
 from loyalty_lib.stats import format_number
 from loyalty_lib.study import ANALYSES, PARAMETERS, Study
 
-__all__ = ["TEACHING_CURRENCY", "currency_note", "is_teaching", "money", "stage_study", "unavailable"]
+__all__ = [
+    "TEACHING_CURRENCY",
+    "currency_note",
+    "is_teaching",
+    "money",
+    "stage_study",
+    "study_parameters",
+    "unavailable",
+]
 
 #: The currency of the teaching case (the generator's amounts are roubles).
 TEACHING_CURRENCY = "RUB"
@@ -67,10 +75,29 @@ def stage_study(ds: Dataset, params: Mapping | None = None) -> Study:
     -------
     Study
     """
+    return Study.from_data(ds, study_parameters(ds, params))
+
+
+def study_parameters(ds: Dataset, params: Mapping | None = None) -> dict:
+    """The study parameters :func:`stage_study` derives a notebook's study with.
+
+    The notebook's parameters that are study parameters, plus the teaching data's currency
+    (roubles) when none is given and the tables carry no currency column.
+
+    Parameters
+    ----------
+    ds : Dataset
+    params : mapping, optional
+        The notebook's parameters.
+
+    Returns
+    -------
+    dict
+    """
     p = {k: v for k, v in dict(params or {}).items() if k in PARAMETERS}
     if not p.get("currency") and is_teaching(ds) and not _has_currency_column(ds):
         p["currency"] = TEACHING_CURRENCY
-    return Study.from_data(ds, p)
+    return p
 
 
 def money(value, study: Study) -> str:

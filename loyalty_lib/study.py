@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -54,6 +54,18 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "fixed_cost_no_ledger": (None, "set-up cost of the program (a cost parameter)"),
     "extra_cost": (None, "cost not in the ledger, e.g. staff time (a cost parameter)"),
 }
+
+#: Columns of the receipts the study reads (those present): a prepared snapshot reads only these.
+RECEIPT_COLUMNS = (
+    "transaction_id",
+    "customer_id",
+    "date",
+    "card_id",
+    "store_id",
+    "gross_amount",
+    "discount_rate",
+    "discount_amount",
+)
 
 #: Parameters that count as program costs when there is no ``program_costs`` table.
 COST_PARAMETERS = ("card_print_cost", "fixed_cost_no_ledger", "extra_cost")
@@ -249,8 +261,9 @@ def _currency(ds: Dataset) -> tuple[str, str]:
 
 def _customer_frame(ds: Dataset, tx: pd.DataFrame, start, end) -> pd.DataFrame:
     """One row per identified customer: first/last receipt in the window, membership, join date."""
-    ident = tx[tx["customer_id"].notna()]
-    in_win = ident[(ident["date"] >= start) & (ident["date"] < end)]
+    ident = tx.loc[tx["customer_id"].notna(), [c for c in ("customer_id", "date", "card_id") if c in tx]]
+    inside = (ident["date"] >= start) & (ident["date"] < end)
+    in_win = ident if inside.all() else ident[inside]
     g = in_win.groupby("customer_id")["date"]
     per = pd.DataFrame({"first_purchase": g.min(), "last_purchase": g.max(), "n_receipts": g.size()})
     ids = pd.Index(ds.customers["customer_id"]).union(per.index)
@@ -267,7 +280,9 @@ def _customer_frame(ds: Dataset, tx: pd.DataFrame, start, end) -> pd.DataFrame:
     )
     card_tx = ident[ident["card_id"].notna()] if "card_id" in ident else ident.iloc[:0]
     first_use = card_tx.groupby("customer_id")["date"].min()
-    member = ids.isin(held["customer_id"]) | ids.isin(first_use.index)
+    from loyalty_lib.validation import _position  # Arrow's hash lookup: pandas' isin on text ids walks them in Python
+
+    member = (_position(ids, held["customer_id"]) >= 0) | (_position(ids, first_use.index) >= 0)
     issue = issued.reindex(ids)
     use = first_use.reindex(ids)
     out["member"] = member
@@ -516,7 +531,130 @@ class Study:
             When a parameter is malformed (tier rates without thresholds, an end before the
             start, an unknown CLV time unit) or the window holds no receipt.
         """
+        from loyalty_lib.snapshot import stored_study  # a report's snapshot may hold it already
+
+        found = stored_study(ds, params)
+        if found is not None:
+            return found
         return _build(ds, dict(params or {}))
+
+    def to_record(self) -> dict:
+        """Return the study's scalars, rows and capabilities as plain JSON values.
+
+        With :attr:`customers` (a table, stored apart) this is everything :meth:`from_record`
+        needs to give back an equal study; a report stores it in its snapshot
+        (:func:`loyalty_lib.snapshot.write_snapshot`) so that each stage loads it instead of
+        deriving it again.
+
+        Returns
+        -------
+        dict
+        """
+        rec = {}
+        for f in fields(self):
+            if f.name in _TABLE_FIELDS:
+                continue
+            value = getattr(self, f.name)
+            if f.name in _DAY_FIELDS:
+                value = None if value is None else pd.Timestamp(value).isoformat()
+            elif f.name in _TUPLE_FIELDS:
+                value = list(value)
+            rec[f.name] = value
+        rec["rows"] = [list(r) for r in self.rows]
+        rec["capability"] = {k: [bool(c.available), c.reason] for k, c in self.capability.items()}
+        return rec
+
+    @classmethod
+    def from_record(cls, record: Mapping, customers: pd.DataFrame) -> Study:
+        """Rebuild a study from :meth:`to_record` and its :attr:`customers` table.
+
+        Parameters
+        ----------
+        record : mapping
+            What :meth:`to_record` returned (read back from JSON).
+        customers : pandas.DataFrame
+            The study's :attr:`customers` table.
+
+        Returns
+        -------
+        Study
+        """
+        kw = {}
+        for f in fields(cls):
+            if f.name in _TABLE_FIELDS:
+                continue
+            value = record[f.name]
+            if f.name in _DAY_FIELDS:
+                value = None if value is None else pd.Timestamp(value)
+            elif f.name in _TUPLE_FIELDS:
+                value = tuple(_TUPLE_FIELDS[f.name](v) for v in value)
+            kw[f.name] = value
+        return cls(
+            **kw,
+            customers=customers,
+            rows=tuple(tuple(r) for r in record["rows"]),
+            capability={k: Capability(bool(a), str(r)) for k, (a, r) in record["capability"].items()},
+        )
+
+
+#: Fields of :class:`Study` stored apart from its scalars by :meth:`Study.to_record`.
+_TABLE_FIELDS = ("customers", "rows", "capability")
+#: Fields holding a day (or ``None``), written as ISO text.
+_DAY_FIELDS = ("start", "end", "launch", "clv_calibration_end")
+#: Fields holding a tuple, with the type of their items.
+_TUPLE_FIELDS = {"tier_thresholds": float, "tier_rates": float, "activation_horizons": int, "active_windows": int}
+
+
+def canonical_parameters(params: Mapping | None) -> dict:
+    """The study parameters that change a study, in one written form.
+
+    Two parameter sets with the same canonical form give the same study: names that are not
+    study parameters are left out, and so are empty values (``""``, ``0``, ``[]``, ``None``:
+    "derive it from the data") and a false ``program_older_than_data`` (the same as not
+    saying it). ``left_censored`` keeps a false value, which overrides the data. Tuples
+    become lists and dates text, so that the result is plain JSON.
+
+    Parameters
+    ----------
+    params : mapping, optional
+
+    Returns
+    -------
+    dict
+        Sorted by name.
+
+    Examples
+    --------
+    >>> canonical_parameters({"currency": "RUB", "launch_date": "", "n_boot": 300, "tier_thresholds": (1500, 5000)})
+    {'currency': 'RUB', 'tier_thresholds': [1500, 5000]}
+    >>> canonical_parameters({"program_older_than_data": False, "left_censored": False})
+    {'left_censored': False}
+    """
+    out = {}
+    for name in sorted(PARAMETERS):
+        if name not in (params or {}):
+            continue
+        value = params[name]
+        if name == "left_censored":
+            if value is None or (isinstance(value, str) and value == ""):
+                continue
+            out[name] = bool(value)
+        elif name == "program_older_than_data":
+            if value:
+                out[name] = True
+        elif not _empty(value):
+            out[name] = _plain(value)
+    return out
+
+
+def _plain(value):
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
+        return pd.Timestamp(value).isoformat()
+    return value
 
 
 # ---------------------------------------------------------------------------- the rules
@@ -541,7 +679,7 @@ def _launch(ds: Dataset, tx: pd.DataFrame, params: Mapping, start, end, rows) ->
     cards = ds.cards
     held = cards[cards["customer_id"].notna()]
     issued = pd.to_datetime(held["issued_date"]).dropna() if "issued_date" in held else pd.Series(dtype="M8[ns]")
-    card_tx = tx[tx["card_id"].notna()] if "card_id" in tx else tx.iloc[:0]
+    card_dates = tx.loc[tx["card_id"].notna(), "date"] if "card_id" in tx else tx["date"].iloc[:0]
     tolerance = start + pd.Timedelta(days=OLDER_TOLERANCE_DAYS)
     if len(issued):
         first = issued.min().normalize()
@@ -572,8 +710,8 @@ def _launch(ds: Dataset, tx: pd.DataFrame, params: Mapping, start, end, rows) ->
             return None, "older than the data"
         rows.append(("program launch", _fmt_day(first), "data", "the first card issue date"))
         return first, "launched in the data"
-    if len(card_tx):
-        first = card_tx["date"].min().normalize()
+    if len(card_dates):
+        first = card_dates.min().normalize()
         if first < tolerance:
             rows.append(
                 (
@@ -640,8 +778,9 @@ def _clip_list(value, default, limit: int, rows, label: str) -> tuple[int, ...]:
 
 def _build(ds: Dataset, params: dict) -> Study:
     rows: list[tuple[str, str, str, str]] = []
-    dates = pd.to_datetime(ds.transactions["date"])
-    tx = ds.transactions.assign(date=dates)  # a copy with parsed dates; the user's table is left as it is
+    tx = ds.read_columns("transactions", [c for c in ds.columns_of("transactions") if c in RECEIPT_COLUMNS])
+    dates = pd.to_datetime(tx["date"])
+    tx = tx.assign(date=dates)  # a copy with parsed dates; the user's table is left as it is
     if len(dates.dropna()) == 0:
         raise ValueError("Study: the transactions table holds no receipt with a date")
     p_start, p_end = _param(params, "start"), _param(params, "end")
@@ -667,6 +806,7 @@ def _build(ds: Dataset, params: dict) -> Study:
     )
     in_win = (dates >= start) & (dates < end)
     n_receipts = int(in_win.sum())
+    win = tx if n_receipts == len(tx) else tx[in_win]  # the receipts in the window (all of them by default)
     if n_receipts == 0:
         raise ValueError(f"Study: no receipt between {start:%Y-%m-%d} and {end:%Y-%m-%d}")
     window = int((end - start).days)
@@ -695,7 +835,7 @@ def _build(ds: Dataset, params: dict) -> Study:
     elif rts is not None:
         raise ValueError("Study: tier_rates were given without tier_thresholds")
     else:
-        thresholds, rates, tnote = infer_tiers(tx[in_win])
+        thresholds, rates, tnote = infer_tiers(win)
         tsrc = "data"
     rows.append(("tier thresholds", ", ".join(f"{t:,.0f}" for t in thresholds) or "none", tsrc, tnote))
     rows.append(("tier rates", ", ".join(f"{r:.1%}" for r in rates) or "none", tsrc, tnote))
@@ -823,7 +963,7 @@ def _build(ds: Dataset, params: dict) -> Study:
         customers=cust,
         rows=tuple(rows),
     )
-    object.__setattr__(study, "capability", _capabilities(study, ds, params, tx[in_win]))
+    object.__setattr__(study, "capability", _capabilities(study, ds, params, win))
     return study
 
 
@@ -1034,7 +1174,7 @@ def _capabilities(s: Study, ds: Dataset, params: Mapping, tx: pd.DataFrame) -> d
         caps["roi"] = Capability(True, f"costs from {src}, revenue caused from the impact estimate")
 
     cal = cust[cust["first_purchase"].notna()]
-    ident = tx[tx["customer_id"].notna()]
+    ident = tx.loc[tx["customer_id"].notna(), ["customer_id", "date"]]
     in_cal = ident[ident["date"] < s.clv_calibration_end]
     repeat_cal = int((in_cal.groupby("customer_id").size() >= 2).sum()) if len(in_cal) else 0
     if s.window_length_days < 180 or s.holdout_months < 1:
@@ -1181,6 +1321,7 @@ __all__ = [
     "PARAMETERS",
     "Capability",
     "Study",
+    "canonical_parameters",
     "format_study",
     "infer_tiers",
     "merge_parameters",

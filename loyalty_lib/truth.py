@@ -45,6 +45,30 @@ def planted(ds: Dataset, key: str, default: float = np.nan):
     return _truth_value(ds.truth, key, default)
 
 
+#: Columns of the planted receipts that the counterfactual outcomes use.
+_CF_COLUMNS = ["transaction_id", "cf_amount", "cf_gross_amount", "incremental"]
+
+
+def _planted_table(ds: Dataset, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """Some columns of a planted table (only those are read from a snapshot), ``None`` when there is none."""
+    tables = ds.truth_tables
+    if name not in tables:
+        return None
+    reader = getattr(tables, "read_columns", None)  # a snapshot's tables: read column by column
+    if reader is not None:
+        return reader(name, columns)
+    return tables[name] if columns is None else tables[name][list(columns)]
+
+
+def _planted_has(ds: Dataset, name: str, column: str) -> bool:
+    """Whether planted table ``name`` exists and has ``column`` (nothing read from a snapshot)."""
+    tables = ds.truth_tables
+    if name not in tables:
+        return False
+    names = getattr(tables, "columns", None)
+    return column in (names(name) if callable(names) else tables[name].columns)
+
+
 def _with(frame: pd.DataFrame, values) -> pd.DataFrame:
     out = frame.copy()
     out["truth"] = np.asarray(values, dtype=float) if values is not None else np.nan
@@ -110,9 +134,9 @@ def _nps(frame, ds, *, horizon_days: int):
 def _nps_score(frame, ds):
     from loyalty_lib.synth.surveys import expected_nps
 
-    tc = ds.truth_tables.get("customers")
-    if tc is None or ds.surveys is None or "satisfaction_z" not in tc:
+    if ds.surveys is None or not _planted_has(ds, "customers", "satisfaction_z"):
         return None
+    tc = _planted_table(ds, "customers", ["customer_id", "satisfaction_z"])
     z = ds.surveys["customer_id"].map(tc.set_index("customer_id")["satisfaction_z"])
     return np.full(len(frame), float(np.mean(expected_nps(z.to_numpy(dtype=float)))))
 
@@ -155,7 +179,9 @@ def counterfactual_panel(
     """
     from loyalty_lib.metrics import impact
 
-    tx = impact.counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    receipts = ds.transactions
+    receipts = receipts[receipts[customer_col].isin(pd.unique(panel[customer_col]))]  # the panel's customers only
+    tx = impact.counterfactual_columns(receipts, _planted_table(ds, "transactions", _CF_COLUMNS))
     values = {
         "revenue": "amount",
         "gross": "gross_amount",
@@ -192,6 +218,78 @@ def _impact(frame, ds, *, panel: pd.DataFrame, cells):
     return _by_index(frame, {**net.to_dict(), "gross": gross["revenue"]})
 
 
+def _receipt_effect(ds: Dataset, keep: np.ndarray, n: float) -> dict:
+    """Planted actual minus no-program revenue, visits, check and gross over the kept receipts, per ``n``."""
+    from loyalty_lib.metrics.impact import counterfactual_columns
+
+    tx = counterfactual_columns(ds.transactions.loc[keep], ds.truth_tables["transactions"])
+    rev, cf = tx["amount"].sum(), tx["cf_amount"].sum()
+    vis, cfv = len(tx), tx["cf_visit"].sum()
+    n = max(n, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        check = rev / vis - cf / cfv
+    gross = (tx["gross_amount"].sum() - tx["cf_gross_amount"].sum()) / n
+    return {"revenue": (rev - cf) / n, "visits": (vis - cfv) / n, "check": check, "gross": gross}
+
+
+def _impact_totals(frame, ds, *, totals: pd.DataFrame):
+    if "transactions" not in ds.truth_tables:
+        return None
+    members = totals.loc[totals["ever_member"].to_numpy(bool), "customer_id"]
+    tx = ds.transactions
+    dates = pd.to_datetime(tx["date"])
+    keep = tx["customer_id"].isin(members) & (dates >= totals.attrs["start"]) & (dates < totals.attrs["end"])
+    n = float(totals.loc[totals["ever_member"].to_numpy(bool), "cells"].sum())
+    return _by_index(frame, _receipt_effect(ds, keep.to_numpy(bool), n))
+
+
+def planted_over(ds: Dataset, key: str, customers) -> float:
+    """The planted impact figure ``key`` over some of the customers (a model's sample), as the generator defines it.
+
+    The generator plants its impact figures over every established member
+    (``impact.card_revenue_per_member_month``: the receipts after the day of the card, per
+    member-month with a card; ``impact.did_revenue_per_customer_month``: the receipts from the
+    launch on, per member and post-launch month; ``_visits_``, ``card_gross_``). This is the same
+    figure over the established members among ``customers``: the reference of a model fitted on a
+    sample. Computed from the receipts and the truth tables, not from a panel.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Synthetic data with ``truth_tables["customers"]`` and ``["transactions"]``.
+    key : str
+        One of the six keys above (``impact.`` prefix).
+    customers : collection of ids
+
+    Returns
+    -------
+    float
+        NaN on real data.
+    """
+    if ds.truth is None or "transactions" not in ds.truth_tables or "customers" not in ds.truth_tables:
+        return float("nan")
+    from loyalty_lib.metrics.impact import card_months
+
+    tc = ds.truth_tables["customers"]
+    est = tc[tc["established"].to_numpy(bool) & tc["member"].to_numpy(bool) & tc["customer_id"].isin(set(customers))]
+    issue = pd.to_datetime(est.set_index("customer_id")["issued_date"]).dt.normalize()
+    period = ds.truth["period"]
+    launch, end = pd.Timestamp(period["launch"]), pd.Timestamp(period["end"])
+    tx = ds.transactions
+    day = pd.to_datetime(tx["date"]).dt.normalize()
+    if key.startswith("impact.card_"):
+        keep = (day > pd.to_datetime(tx["customer_id"].map(issue))).to_numpy(bool)
+        n = float(card_months(issue.to_numpy(), end).sum())
+    elif key.startswith("impact.did_"):
+        keep = (tx["customer_id"].isin(issue.index) & (day >= launch)).to_numpy(bool)
+        n = len(issue) * len(pd.date_range(launch, end, freq="MS", inclusive="left"))
+    else:
+        raise ValueError(f"planted_over: no per-customer definition of {key!r}")
+    figures = _receipt_effect(ds, keep, n)
+    name = key.split(".", 1)[1]
+    return float(figures["gross" if "gross" in name else "visits" if "visits" in name else "revenue"])
+
+
 def _card_impact(frame, ds, *, panel: pd.DataFrame):
     from loyalty_lib.metrics.impact import planted_card_effect
 
@@ -208,7 +306,7 @@ def _branch_did(frame, ds, *, stores, launch):
 
     if "transactions" not in ds.truth_tables:
         return None
-    tx = counterfactual_columns(ds.transactions, ds.truth_tables["transactions"])
+    tx = counterfactual_columns(ds.transactions, _planted_table(ds, "transactions", _CF_COLUMNS))
     month = pd.to_datetime(tx["date"]).dt.to_period("M").dt.to_timestamp()
     first = pd.Timestamp(launch).to_period("M").to_timestamp()
     after = tx["store_id"].isin(list(stores)) & (month >= first)
@@ -242,6 +340,13 @@ def _roi_carried_over(frame, ds, *, margin: float, cost_total: float):
     return _roi_rows(frame, per_month * months, margin=margin, cost_total=cost_total)
 
 
+def _roi_carried_over_of(frame, ds, *, per_month: float, margin: float, cost_total: float):
+    """ROI of a given planted effect per member-month (a model's sample's) times every member's months."""
+    return _roi_rows(
+        frame, per_month * planted(ds, "program.member_months_with_card"), margin=margin, cost_total=cost_total
+    )
+
+
 def _roi_rows(frame, inc, *, margin: float, cost_total: float):
     from loyalty_lib.metrics.roi import roi_pct
 
@@ -273,7 +378,7 @@ def _headline(frame, ds, *, horizon_days: int, survey_horizon_days: int):
     return _by_index(frame, values)
 
 
-#: The last per-offer table of caused receipts, with weak references to the tables it came from.
+#: The last per-offer table of caused receipts, with a weak reference to the data set it came from.
 _PER_OFFER: dict[str, tuple] = {}
 
 
@@ -281,20 +386,22 @@ def _caused_per_offer(ds: Dataset) -> pd.DataFrame:
     """Receipts each campaign contact caused, and their amount, by offer id (as text).
 
     Stage 10 asks for it once per planted figure; it joins every receipt, so the last one is kept
-    while its two tables live (weak references: it never holds them in memory).
+    for its data set (a weak reference: it never holds the data in memory; the data set's tables
+    never change).
     """
-    tt = ds.truth_tables["transactions"]
-    tx = ds.transactions
     hit = _PER_OFFER.get("last")
-    if hit is not None and hit[0]() is tt and hit[1]() is tx:
-        return hit[2]
-    sub = tx[["transaction_id", "amount"]]
+    if hit is not None and hit[0]() is ds:
+        return hit[1]
+    tt = _planted_table(ds, "transactions", ["transaction_id", "campaign_offer_id"])
+    if tt is None:
+        raise KeyError("contact_effects: these data carry no planted receipts (truth_tables['transactions'])")
+    tx = ds.read_columns("transactions", ["transaction_id", "amount"])
     caused = tt.loc[tt["campaign_offer_id"].notna(), ["transaction_id", "campaign_offer_id"]]
     caused = caused.assign(transaction_id=caused["transaction_id"].astype(str)).merge(
-        sub.assign(transaction_id=sub["transaction_id"].astype(str)), on="transaction_id", how="left"
+        tx.assign(transaction_id=tx["transaction_id"].astype(str)), on="transaction_id", how="left"
     )
     per = caused.groupby(caused["campaign_offer_id"].astype("int64").astype(str))["amount"].agg(["size", "sum"])
-    _PER_OFFER["last"] = (weakref.ref(tt), weakref.ref(tx), per)
+    _PER_OFFER["last"] = (weakref.ref(ds), per)
     return per
 
 
@@ -330,7 +437,7 @@ _CAUSED = {"responded": "caused_response", "visits": "caused_visits", "revenue":
 
 def _campaign_uplift(frame, ds, *, outcomes: pd.DataFrame, outcome: str):
     """Planted uplift per contact of each row's group: what the campaign caused, over contacted addressees."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     eff = contact_effects(outcomes, ds)
     keys = [c for c in ("offer_type", "channel", "month", "customer_type") if c in frame.columns]
@@ -345,7 +452,7 @@ def _campaign_uplift(frame, ds, *, outcomes: pd.DataFrame, outcome: str):
 
 def _visit_ratio(frame, ds, *, outcomes: pd.DataFrame):
     """Planted ratio of contacted addressees' visits to what they would have made without the contact."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     t = contact_effects(outcomes, ds)
     t = t[t["treated"]]
@@ -354,7 +461,7 @@ def _visit_ratio(frame, ds, *, outcomes: pd.DataFrame):
 
 def _campaign_roi(frame, ds, *, outcomes: pd.DataFrame, margin: float):
     """Planted incremental revenue and ROI of each campaign (rows of ``campaign_roi``)."""
-    if "campaign_offer_id" not in ds.truth_tables.get("transactions", pd.DataFrame()):
+    if not _planted_has(ds, "transactions", "campaign_offer_id"):
         return None
     eff = contact_effects(outcomes, ds)
     keys = [c for c in ("month", "offer_type", "channel") if c in frame.columns and c in eff.columns]
@@ -460,12 +567,24 @@ FIGURES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
         ("margin", "cost_total"),
         "rows of roi_estimate: planted incremental revenue over members' time with a card",
     ),
+    "impact_totals": (
+        _impact_totals,
+        ("totals",),
+        "rows of naive_gap on designs.naive_totals: planted actual minus no-program outcome over the "
+        "members' summed customer-months",
+    ),
     "roi_card_effect": (
         _roi_carried_over,
         ("margin", "cost_total"),
         "rows of roi_estimate: the established members' planted effect per member-month with a card "
         "(impact.card_gross_per_member_month, what the card-timed DiD estimates) times every member's "
         "months with a card: the figure 07's ROI estimates, which carries that effect over to new members",
+    ),
+    "roi_card_effect_of": (
+        _roi_carried_over_of,
+        ("per_month", "margin", "cost_total"),
+        "rows of roi_estimate: as roi_card_effect with the planted effect per member-month given (over the "
+        "customers the impact model was fitted on, when it used a sample)",
     ),
     "population_shares": (
         _population_shares,

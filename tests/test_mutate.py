@@ -54,3 +54,36 @@ def test_every_listed_module_has_its_tests():
     for module, tests in mutate.MODULE_TESTS.items():
         assert (config.PROJECT_DIR / module).exists(), module
         assert any((config.PROJECT_DIR / t).exists() for t in tests), module
+
+
+def _results(n, survivors):
+    class M:
+        index, function, line, description = 7, "ci", 3, "`<` -> `<=`"
+
+    path = config.PROJECT_DIR / "loyalty_lib" / "stats.py"
+    return {path: {"n": n, "survivors": [M()] * survivors, "rate": (n - survivors) / n}}
+
+
+def test_the_report_keeps_the_text_written_by_hand(tmp_path):
+    out = tmp_path / "mutation.md"
+    out.write_text("# Mutation testing\n\nWritten by hand: why each mark is there.\n")
+    mutate._write_report(out, _results(10, 1))
+    first = out.read_text()
+    assert first.startswith("# Mutation testing\n\nWritten by hand: why each mark is there.\n")
+    assert "| `loyalty_lib/stats.py` | 10 | 9 | 90% |" in first
+    assert "- #7 `ci` line 3: `<` -> `<=`" in first
+    # A second run replaces its own section only: the hand-written text after it stays too.
+    out.write_text(first + "\n## Notes after the run\n\nKept.\n")
+    mutate._write_report(out, _results(20, 0))
+    second = out.read_text()
+    assert second.count(mutate.BEGIN_MARK) == 1
+    assert "| `loyalty_lib/stats.py` | 20 | 20 | 100% |" in second
+    assert "10 | 9 | 90%" not in second and "#7 `ci`" not in second
+    assert second.startswith("# Mutation testing\n\nWritten by hand") and second.endswith("Kept.\n")
+
+
+def test_the_report_is_created_when_missing(tmp_path):
+    out = tmp_path / "new.md"
+    mutate._write_report(out, _results(4, 0))
+    assert out.read_text().startswith("# Mutation testing: kill rate per module")
+    assert "| 4 | 4 | 100% |" in out.read_text()

@@ -75,3 +75,33 @@ def test_a_failed_stage_does_not_hand_its_kernel_on(tmp_path, shared):
     _, (second, leftovers, *_) = _printed(out, "01_b")
     assert "".join(pid_bad[0]["text"]).split()[0] != second.split()[0]
     assert leftovers == "False 0 False"
+
+
+WARMED = """import os
+import sys
+print(os.getpid(), os.path.basename(os.getcwd()), "loyalty_lib.present" in sys.modules)
+"""
+
+
+def test_the_first_stage_runs_in_the_kernel_warmed_during_the_load(tmp_path, shared):
+    out = tmp_path / "out"
+    (out / "notebooks").mkdir(parents=True)
+    assert stage.warm_shared_kernel("python3", str(out / "notebooks"), code="import os\nimport loyalty_lib.present")
+    warmed_pid = stage._SHARED["km"].provisioner.pid
+    a = stage.run_stage(_notebook(tmp_path / "00_a.ipynb", WARMED), str(out), {}, shared_kernel=True)
+    assert a["status"] == "ok"
+    _, (line, *_) = _printed(out, "00_a")
+    pid, folder, imported = line.split()
+    # the stage ran in the warmed kernel, in the stages' folder, with the library imported
+    assert (int(pid), folder, imported) == (warmed_pid, "notebooks", "True")
+    # a stage on large data (its own kernel) does not keep the warmed one running beside it
+    stage.drop_shared_kernel()
+    assert stage.warm_shared_kernel("python3", str(out / "notebooks"), code="pass")
+    kept = stage._SHARED["km"]
+    b = stage.run_stage(_notebook(tmp_path / "01_b.ipynb", WARMED), str(out), {}, shared_kernel=False)
+    assert b["status"] == "ok" and not kept.has_kernel and stage._SHARED["km"] is None
+
+
+def test_a_kernel_that_cannot_warm_up_is_not_kept(tmp_path, shared):
+    assert not stage.warm_shared_kernel("python3", str(tmp_path), code="import no_such_module_here")
+    assert stage._SHARED["km"] is None

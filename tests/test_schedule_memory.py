@@ -118,3 +118,69 @@ def test_the_measured_estimates_at_a_million_customers():
     order = sorted(big, key=big.get, reverse=True)
     together = run_all(order, workers=2, budget=0.85 * 20_000, est=big)
     assert ("06_impact",) in together and ("09_offers",) in together
+
+
+def test_the_budget_counts_what_the_stages_hold(monkeypatch):
+    # 20,000 MB free and 6,000 MB held by the running stages: 0.5 * 26,000
+    monkeypatch.setattr(memory, "available_mb", lambda: 20000.0)
+    assert memory.memory_budget_mb(0.5, held_mb=6000.0) == pytest.approx(13000.0)
+
+
+def _beside_06(budget_mb) -> bool:
+    """Run 06 (9000, ends after half a second), 05 (500, ends at once), 00 (600): did 00 start while 06 ran?"""
+    import concurrent.futures as cf
+    import threading
+
+    beside, running_06 = [], threading.Event()
+
+    def submit(name):
+        f = cf.Future()
+        if name == "06_impact":
+            running_06.set()
+
+            def end():
+                running_06.clear()
+                f.set_result(name)
+
+            threading.Timer(0.5, end).start()
+        else:
+            if name == "00_case":
+                beside.append(running_06.is_set())
+            f.set_result(name)
+        return f
+
+    order = ["06_impact", "05_satisfaction", "00_case"]
+    assert [n for n, _ in memory.run_within(submit, order, workers=2, budget_mb=budget_mb, estimate=EST)]
+    return beside == [True]
+
+
+def test_the_free_memory_is_read_again_when_each_stage_is_to_start():
+    # a fixed 12,000 MB: when 05 ends, 00 (600) starts beside 06 (9000)
+    assert _beside_06(12000.0)
+    # read each time: 12,000 MB for the first three choices, then another program takes memory
+    # and 9,500 MB are left: 9000 + 600 no longer fit, 00 waits for 06 to end
+    budgets = iter([12000.0] * 3 + [9500.0] * 20)
+    assert not _beside_06(lambda: next(budgets))
+
+
+def test_memory_of_a_process_tree():
+    import os
+    import subprocess
+    import sys
+
+    alone = memory.process_tree_mb([os.getpid()])
+    child = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(50 * 2**20); time.sleep(30)"])
+    try:
+        import time
+
+        for _ in range(100):  # the child has touched its 50 MB
+            with_child = memory.process_tree_mb([os.getpid()])
+            if with_child > alone + 40:
+                break
+            time.sleep(0.05)
+        assert with_child > alone + 40
+        assert memory.process_tree_mb([child.pid]) > 40
+        assert memory.process_tree_mb([]) == 0.0
+    finally:
+        child.kill()
+        child.wait()

@@ -467,10 +467,13 @@ def _log(message: str) -> None:
     print(message, flush=True)
 
 
-def _write_report(out: Path, results: dict) -> None:
+BEGIN_MARK = "<!-- mutate.py: generated section, rewritten by --report -->"
+END_MARK = "<!-- mutate.py: end of generated section -->"
+
+
+def _report_section(results: dict) -> list[str]:
+    """The generated Markdown: the kill-rate table and the survivors of this run."""
     lines = [
-        "# Mutation testing: kill rate per module",
-        "",
         "| module | mutants | killed | rate |",
         "|---|---|---|---|",
     ]
@@ -478,9 +481,28 @@ def _write_report(out: Path, results: dict) -> None:
         lines.append(f"| `{p.relative_to(ROOT)}` | {r['n']} | {r['n'] - len(r['survivors'])} | {r['rate']:.0%} |")
     for p, r in results.items():
         if r["survivors"]:
-            lines += ["", f"## Survivors in `{p.relative_to(ROOT)}`", ""]
+            lines += ["", f"### Survivors in `{p.relative_to(ROOT)}`", ""]
             lines += [f"- #{m.index} `{m.function}` line {m.line}: {m.description}" for m in r["survivors"]]
-    out.write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def _write_report(out: Path, results: dict) -> None:
+    """Write this run's kill rates into ``out`` without touching the text written by hand.
+
+    Only the part between ``BEGIN_MARK`` and ``END_MARK`` is replaced; a file without the marks
+    gets the section appended at its end, and a missing file is created with a title.
+    """
+    section = "\n".join([BEGIN_MARK, *_report_section(results), END_MARK])
+    if not out.exists():
+        out.write_text("# Mutation testing: kill rate per module\n\n## Last run\n\n" + section + "\n")
+        return
+    text = out.read_text()
+    if BEGIN_MARK in text and END_MARK in text.split(BEGIN_MARK, 1)[1]:
+        head, rest = text.split(BEGIN_MARK, 1)
+        tail = rest.split(END_MARK, 1)[1]
+        out.write_text(head + section + tail)
+    else:
+        out.write_text(text.rstrip("\n") + "\n\n## Last `make mutation` run\n\n" + section + "\n")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from loyalty_lib.dataset import visit_flags
+from loyalty_lib.metrics._common import isin
 from loyalty_lib.metrics.enrollment import member_table
 from loyalty_lib.stats import (
     ESTIMATE_COLUMNS,
@@ -47,17 +48,13 @@ BENCHMARKS = pd.DataFrame(
 )
 
 
-def _visits(transactions: pd.DataFrame) -> pd.DataFrame:
-    """The receipts that are visits; every row when the table has no ``gross_amount``."""
-    visit = visit_flags(transactions)
-    return transactions if visit.all() else transactions[visit]
-
-
 def _receipts(transactions, cols, func, customer_col="customer_id", date_col="date"):
     """The visits (sales receipts) of ``transactions``: ``customer_id``, ``date`` and ``cols``."""
     check_columns(transactions, [customer_col, date_col, *cols], func, table="transactions")
-    transactions = _visits(transactions)
-    t = transactions[[customer_col, date_col, *cols]].rename(columns={customer_col: "customer_id", date_col: "date"})
+    visit = visit_flags(transactions)
+    t = transactions[[customer_col, date_col, *cols]]  # the columns first: the row filter copies only them
+    t = t if visit.all() else t[visit]
+    t = t.rename(columns={customer_col: "customer_id", date_col: "date"})
     return t.assign(date=pd.to_datetime(t["date"]))
 
 
@@ -138,7 +135,7 @@ def active_members(
         start = end - pd.Timedelta(days=int(w))
         members = m.loc[m["issued_date"] < start, "customer_id"]
         act = t.loc[(t["date"] >= start) & (t["date"] < end), "customer_id"].unique()
-        ks.append(int(members.isin(act).sum()))
+        ks.append(int(isin(members, pd.Index(act)).sum()))
         ns.append(len(members))
     return proportion_frame(ks, ns, index=pd.Index(list(windows), name="window_days"), level=level)
 
@@ -195,13 +192,13 @@ def customer_groups(
     check_columns(customers, [customer_col, "customer_type"], f, table="customers")
     out = customers[[customer_col, "customer_type"]].rename(columns={customer_col: "customer_id"})
     if members is not None:
-        is_m = out["customer_id"].isin(pd.Index(members))
+        is_m = isin(out["customer_id"], pd.Index(members))
         return out.assign(member=np.where(is_m, "member", "non-member"))
     check_columns(cards, ["customer_id", "issued_date"], f, table="cards")
     held = cards.loc[cards["customer_id"].notna() & cards["issued_date"].notna()]
     if end is not None:
         held = held[pd.to_datetime(held["issued_date"]) < pd.Timestamp(end)]
-    is_m = out["customer_id"].isin(held["customer_id"])
+    is_m = isin(out["customer_id"], held["customer_id"])
     return out.assign(member=np.where(is_m, "member", "non-member"))
 
 
@@ -390,7 +387,7 @@ def cohort_retention(
         t = _receipts(transactions, [], f)
         t = t[t["date"] < end]  # no mutate: a receipt from end on is in a month not complete, dropped below
         if customers is not None:
-            t = t[t["customer_id"].isin(customers)]
+            t = t[isin(t["customer_id"], customers)]
         mon = t["date"].dt.year * 12 + t["date"].dt.month - 1
         if cohort == "first_purchase":
             start = mon.groupby(t["customer_id"]).min()
@@ -399,7 +396,7 @@ def cohort_retention(
                 raise ValueError(f"{f}: cohort='card_issue' needs the cards table")
             mt = member_table(cards, transactions, end=end)
             if customers is not None:
-                mt = mt[mt["customer_id"].isin(customers)]
+                mt = mt[isin(mt["customer_id"], customers)]
             d = mt["issued_date"]
             start = pd.Series((d.dt.year * 12 + d.dt.month - 1).to_numpy(), index=mt["customer_id"])
         diff = mon - t["customer_id"].map(start)
@@ -496,7 +493,7 @@ def return_curve(
     end = pd.Timestamp(end)
     t = t[t["date"] < end]
     if customers is not None:
-        t = t[t["customer_id"].isin(customers)]
+        t = t[isin(t["customer_id"], customers)]
     t = t.sort_values(["customer_id", "date"], kind="stable")
     k = t.groupby("customer_id").cumcount() + 1
     nxt = t.groupby("customer_id")["date"].shift(-1)
@@ -515,7 +512,7 @@ def _window(transactions, start, end, customers, func, cols=()):
         raise ValueError(f"{func}: end must be after start")
     t = t[(t["date"] >= start) & (t["date"] < end) & t["customer_id"].notna()]
     if customers is not None:
-        t = t[t["customer_id"].isin(pd.Index(customers))]
+        t = t[isin(t["customer_id"], pd.Index(customers))]
     return t
 
 
@@ -831,7 +828,7 @@ def member_share(
     d = pd.to_datetime(transactions["date"])
     t = transactions[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end))]
     ids = t["customer_id"]
-    buyer = np.select([ids.isna(), ids.isin(pd.Index(members))], ["anonymous", "member"], "identified non-member")
+    buyer = np.select([ids.isna(), isin(ids, pd.Index(members))], ["anonymous", "member"], "identified non-member")
     order = ["member", "identified non-member", "anonymous"]
     visit = visit_flags(t)
     d = pd.DataFrame({"buyer": buyer, "amount": t[amount_col].astype(float).to_numpy(), "visit": visit})
@@ -904,7 +901,7 @@ def churn_rate(
         base = pd.Index(before.loc[before["last_visit"] >= end - 2 * n_, "customer_id"])
         last = engine.last_visits(transactions, end=end, customers=base, backend=backend)
         recent = last.loc[last["last_visit"] >= end - n_, "customer_id"]
-    frame = pd.DataFrame({"customer_id": base, "churned": ~base.isin(recent)})
+    frame = pd.DataFrame({"customer_id": base, "churned": ~isin(base, recent)})
     if by is None:
         frame["group"] = "all"
     else:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from loyalty_lib.stats import bootstrap_draws, check_columns, percentile_interval
 
@@ -232,16 +233,28 @@ def segment_shares(
     rev = values["revenue"].to_numpy(dtype=float)
     mar = values["margin"].to_numpy(dtype=float)
     n = len(values)
-    # one-hot of every (dimension, segment) pair, as columns of one matrix
-    labels, cols = [], []
+    # one-hot of every (dimension, segment) pair, as columns of one sparse matrix (one entry per
+    # customer and dimension): a resample's totals are counts @ per, at the cost of its entries
+    labels, rows, cols = [], [], []
     for d in dims:
         col = seg[d].fillna(UNKNOWN).astype(str)
-        for u in sorted(col.unique(), key=_segment_order):
-            labels.append((d, u))
-            cols.append((col == u).to_numpy())
-    onehot = np.column_stack(cols).astype(float) if cols else np.zeros((n, 0))
-    per = np.hstack([onehot, onehot * rev[:, None], onehot * mar[:, None], np.c_[rev, mar, np.ones(n)]])
-    k = onehot.shape[1]
+        order = sorted(col.unique(), key=_segment_order)
+        code = pd.Index(order).get_indexer(col)
+        rows.append(np.arange(n))
+        cols.append(len(labels) + code)
+        labels += [(d, u) for u in order]
+    k = len(labels)
+    rows, cols = (np.concatenate(rows), np.concatenate(cols)) if dims else (np.zeros(0, int), np.zeros(0, int))
+    onehot = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, k))
+    per = sparse.hstack(
+        [
+            onehot,
+            sparse.diags(rev) @ onehot,
+            sparse.diags(mar) @ onehot,
+            sparse.csr_matrix(np.c_[rev, mar, np.ones(n)]),
+        ],
+        format="csc",
+    )
 
     def stat(totals: np.ndarray) -> np.ndarray:
         cust, r, m = totals[:, :k], totals[:, k : 2 * k], totals[:, 2 * k : 3 * k]
@@ -251,11 +264,11 @@ def segment_shares(
             rs = r / r_all[:, None]
             return np.hstack([cs, rs, m / m_all[:, None], rs / cs, r / cust])
 
-    point = stat(per.sum(axis=0)[None, :])[0]
-    draws = bootstrap_draws(n, lambda counts: stat(counts @ per), n_boot=n_boot, seed=seed, counts=True)
+    point = stat(np.asarray(per.sum(axis=0)).reshape(1, -1))[0]
+    draws = bootstrap_draws(n, lambda counts: stat(np.asarray(counts @ per)), n_boot=n_boot, seed=seed, counts=True)
     lo, hi = percentile_interval(draws, level=level)
     out = pd.DataFrame(labels, columns=["dimension", "segment"])
-    out["customers"] = onehot.sum(axis=0).astype(np.int64)
+    out["customers"] = np.asarray(onehot.sum(axis=0)).ravel().astype(np.int64)
     for j, name in enumerate(["customer_share", "revenue_share", "margin_share", "index", "revenue_per_customer"]):
         sl = slice(j * k, (j + 1) * k)
         out[name], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = point[sl], lo[sl], hi[sl]
@@ -397,15 +410,19 @@ def rfm_table(
         from loyalty_lib import engine
 
         start = end - pd.Timedelta(days=window_days)
-        cs = engine.customer_summary(transactions, start=start, end=end, backend=backend).set_index("customer_id")
-        ids = pd.Index(pd.unique(customers.dropna())) if customers is not None else cs.index
-        cs = cs.reindex(ids)
+        from loyalty_lib.validation import _position  # Arrow's hash lookup: get_indexer on text ids is 5x slower
+
+        cs = engine.customer_summary(transactions, start=start, end=end, backend=backend)
+        ids = pd.Index(pd.unique(customers.dropna())) if customers is not None else pd.Index(cs["customer_id"])
+        at = _position(pd.Series(ids), cs["customer_id"])  # each id's row in the summary, -1 without a receipt
+        got = at >= 0
+        last = cs["last_purchase"].to_numpy("datetime64[ns]")[np.maximum(at, 0)]
         return pd.DataFrame(
             {
                 "customer_id": np.asarray(ids),
-                "recency_days": ((end - cs["last_purchase"]) / pd.Timedelta(days=1)).to_numpy(float),
-                "frequency": cs["receipts"].fillna(0).to_numpy(np.int64),
-                "monetary": cs["revenue"].fillna(0.0).to_numpy(float),
+                "recency_days": np.where(got, (end.to_datetime64() - last) / np.timedelta64(1, "D"), np.nan),
+                "frequency": np.where(got, cs["receipts"].to_numpy(np.int64)[np.maximum(at, 0)], 0),
+                "monetary": np.where(got, cs["revenue"].to_numpy(float)[np.maximum(at, 0)], 0.0),
             }
         )
     check_columns(transactions, ["customer_id", "date", "amount"], "rfm_table", table="transactions")
@@ -667,13 +684,29 @@ def migration_matrix(monthly: pd.DataFrame, *, normalize: bool = True) -> pd.Dat
     [0.5, 0.5]
     """
     check_columns(monthly, ["as_of", "customer_id", "segment"], "migration_matrix", table="monthly segments")
-    days = np.sort(monthly["as_of"].unique())
-    nxt = dict(zip(days[:-1], days[1:], strict=True))
-    a = monthly[monthly["as_of"].isin(days[:-1])]
-    a = a.assign(as_of=a["as_of"].map(nxt))
-    pairs = a.merge(monthly, on=["as_of", "customer_id"], suffixes=("_from", "_to"))
-    order = [s for s in RFM_SEGMENTS if s in set(monthly["segment"])]
-    counts = pd.crosstab(pairs["segment_from"], pairs["segment_to"]).reindex(index=order, columns=order, fill_value=0)
+    # on integer codes: month, customer and segment of each row; a customer's segment next month is
+    # looked up in a (month, customer) table, and the pairs are counted with one bincount
+    day, days = pd.factorize(monthly["as_of"], sort=True)
+    cust, ids = pd.factorize(monthly["customer_id"])
+    present = pd.unique(monthly["segment"].dropna())
+    order = [s for s in RFM_SEGMENTS if s in set(present)]
+    seg = pd.Index(order).get_indexer(monthly["segment"])
+    unknown = sorted(set(present) - set(order))
+    if unknown:
+        raise ValueError(f"migration_matrix: monthly segments, column segment: not RFM segments: {unknown[:5]}")
+    n_c, n_k = len(ids), len(order)
+    table = np.full(len(days) * n_c, -1, dtype=np.int64)
+    ok = (day >= 0) & (cust >= 0)
+    table[day[ok].astype(np.int64) * n_c + cust[ok]] = seg[ok]
+    has_next = ok & (day < len(days) - 1) & (seg >= 0)
+    to = table[(day[has_next].astype(np.int64) + 1) * n_c + cust[has_next]]
+    frm = seg[has_next][to >= 0]
+    to = to[to >= 0]
+    counts = pd.DataFrame(
+        np.bincount(frm * n_k + to, minlength=n_k * n_k).reshape(n_k, n_k).astype(np.int64),
+        index=pd.Index(order, name="segment_from"),
+        columns=pd.Index(order, name="segment_to"),
+    )
     if not normalize:
         return counts
     return counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)

@@ -78,12 +78,17 @@ def _check_thresholds(thresholds: Sequence[float]) -> np.ndarray:
 # tiers and receipt labels
 # --------------------------------------------------------------------------------------------
 def _with_clusters(d: pd.DataFrame, customer_col: str) -> pd.DataFrame:
-    """A copy in which a receipt without a customer id (anonymous) is a cluster of its own."""
+    """A copy whose customer column is an integer cluster code; an anonymous receipt is its own cluster.
+
+    The codes follow the sorted customer ids, so the clusters keep the order they would have as
+    ids, and the grouping that follows, repeated for each figure, does not hash strings again.
+    """
     d = d.copy()
-    anonymous = d[customer_col].isna()
+    codes, _ = pd.factorize(d[customer_col], sort=True)
+    anonymous = codes < 0
     if anonymous.any():
-        d[customer_col] = d[customer_col].astype(object)
-        d.loc[anonymous, customer_col] = [f"anonymous receipt {i}" for i in range(int(anonymous.sum()))]
+        codes[anonymous] = codes.max(initial=-1) + 1 + np.arange(int(anonymous.sum()))
+    d[customer_col] = codes
     return d
 
 
@@ -422,8 +427,9 @@ def tier_shares(
     transactions = transactions[visits_mask(transactions, gross_col=gross_col).to_numpy()]
     tiers = pd.Categorical(transactions[tier_col])
     frames = []
+    clustered = _with_clusters(transactions[[customer_col, *groups]], customer_col)
     for label in tiers.categories:
-        d = _with_clusters(transactions[[customer_col, *groups]], customer_col)
+        d = clustered.copy()
         d["_in"] = (np.asarray(tiers) == label).astype(float)
         d["_one"] = 1.0
         r = _ratio(d, groups, customer_col, "_in", "_one", level)
@@ -479,26 +485,24 @@ def before_after_checks(
     _require(transactions, [customer_col, date_col, amount_col, gross_col], "before_after_checks(transactions)")
     _require(cards, [customer_col, issued_col], "before_after_checks(cards)")
     issued = cards.dropna(subset=[customer_col, issued_col]).groupby(customer_col)[issued_col].min()
-    tx = transactions[[customer_col, date_col, amount_col]].assign(
-        _visit=visits_mask(transactions, gross_col=gross_col).to_numpy()
-    )
-    tx = tx[tx[customer_col].isin(issued.index)]
-    iss = tx[customer_col].map(issued).dt.normalize()
-    day = tx[date_col].dt.normalize()
-    delta = (day - iss).dt.days
-    side = np.select(
-        [(delta < 0) & (delta >= -window_days), (delta > 0) & (delta <= window_days)], ["before", "after"], default=""
-    )
+    # each receipt's member as a position in ``issued`` (sorted by id): integer keys from here on
+    member = pd.Index(issued.index).get_indexer(transactions[customer_col])
+    mine = member >= 0
+    member = member[mine]
+    iss = pd.DatetimeIndex(issued.to_numpy()).normalize().to_numpy()[member]
+    day = pd.DatetimeIndex(transactions[date_col].to_numpy()[mine]).normalize().to_numpy()
+    delta = (day - iss) // np.timedelta64(1, "D")
+    side = np.select([(delta < 0) & (delta >= -window_days), (delta > 0) & (delta <= window_days)], [0, 1], default=-1)
+    keep = side >= 0
     d = pd.DataFrame(
         {
-            "cid": tx[customer_col].to_numpy(),
-            "side": side,
-            "amt": tx[amount_col].astype(float).to_numpy(),
-            "visits": tx["_visit"].to_numpy(dtype=float),
+            "cid": member[keep],
+            "side": pd.Categorical.from_codes(side[keep], ["before", "after"]),
+            "amt": transactions[amount_col].astype(float).to_numpy()[mine][keep],
+            "visits": visits_mask(transactions, gross_col=gross_col).to_numpy(dtype=float)[mine][keep],
         }
     )
-    d = d[d["side"] != ""]
-    agg = d.groupby(["cid", "side"])[["amt", "visits"]].sum().unstack("side")
+    agg = d.groupby(["cid", "side"], observed=True)[["amt", "visits"]].sum().unstack("side")
     columns = [customer_col, "issued_date", "n_before", "n_after", "check_before", "check_after", "difference"]
     if agg.empty or "before" not in agg["amt"] or "after" not in agg["amt"]:
         return pd.DataFrame(columns=columns)
@@ -514,9 +518,10 @@ def before_after_checks(
     out["n_before"] = out["n_before"].astype("int64")
     out["n_after"] = out["n_after"].astype("int64")
     out["difference"] = out["check_after"] - out["check_before"]
-    out.index.name = customer_col
+    pos = out.index.to_numpy()
+    out.index = issued.index[pos].rename(customer_col)
     out = out.reset_index()
-    out["issued_date"] = out[customer_col].map(issued)
+    out["issued_date"] = issued.to_numpy()[pos]
     return out[columns]
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from loyalty_lib import engine
@@ -44,7 +45,10 @@ __all__ = [
     "Incremental",
     "choose_design",
     "impact_panel",
+    "card_revenue",
     "incremental_revenue",
+    "naive_totals",
+    "panel_customers",
     "program_effect",
     "reference_end",
 ]
@@ -203,6 +207,41 @@ def reference_end(study: Study) -> pd.Timestamp:
     return t if t == t.to_period("M").to_timestamp() else (t.to_period("M") + 1).to_timestamp()
 
 
+def panel_customers(
+    study: Study, design: ImpactDesign | None = None, *, established: bool = True, joined_only: bool | None = None
+) -> pd.Series | None:
+    """The customers :func:`impact_panel` keeps (sorted ids), or ``None`` for every identified customer.
+
+    Parameters
+    ----------
+    study : loyalty_lib.study.Study
+    design : ImpactDesign, optional
+        Default :func:`choose_design`.
+    established, joined_only
+        As :func:`impact_panel`.
+
+    Returns
+    -------
+    pandas.Series or None
+        The ids (a model's sample is drawn from them: :func:`loyalty_lib.engine.sample_customers`).
+    """
+    design = design or choose_design(study)
+    m = study.members
+    keep = None
+    if established:
+        keep = set(study.established_ids)
+    if joined_only is None:
+        joined_only = design.key in ("event_study", "staggered")
+    if joined_only:
+        joined = m.loc[(m["join_source"] == "issue date") & (m["join_date"] >= reference_end(study)), "customer_id"]
+        keep = set(joined) if keep is None else keep & set(joined)
+    return (
+        None
+        if keep is None
+        else pd.Series(sorted(keep), name="customer_id", dtype=study.customers["customer_id"].dtype)
+    )
+
+
 def impact_panel(
     ds: Dataset,
     study: Study,
@@ -211,6 +250,7 @@ def impact_panel(
     values: dict[str, str] | None = None,
     established: bool = True,
     joined_only: bool | None = None,
+    customers=None,
     backend="auto",
 ) -> pd.DataFrame:
     """The customer-month panel of the customer-level designs, set up by the study.
@@ -239,6 +279,9 @@ def impact_panel(
     joined_only : bool, optional
         Keep only the members who joined on or after :func:`reference_end`. Default: for the
         members-only designs (``event_study``, ``staggered``).
+    customers : collection of ids, optional
+        Keep only these of them (a model's sample of :func:`panel_customers`): the panel is
+        built for them alone.
 
     Returns
     -------
@@ -249,19 +292,17 @@ def impact_panel(
     """
     design = design or choose_design(study)
     values = dict(values or {"revenue": "amount", "gross": "gross_amount"})
+    only = customers
     customers = ds.customers
     # who joined when, as the study reads it: the first card's issue date, else the first card use
     m = study.members
     cards = pd.DataFrame({"customer_id": m["customer_id"], "issued_date": pd.to_datetime(m["join_date"])})
     ref = reference_end(study)
-    keep = None
-    if established:
-        keep = set(study.established_ids)
-    if joined_only is None:
-        joined_only = design.key in ("event_study", "staggered")
-    if joined_only:
-        joined = m.loc[(m["join_source"] == "issue date") & (m["join_date"] >= ref), "customer_id"]
-        keep = set(joined) if keep is None else keep & set(joined)
+    kept = panel_customers(study, design, established=established, joined_only=joined_only)
+    keep = None if kept is None else set(kept)
+    if only is not None:
+        keep = set(only) if keep is None else keep & set(only)
+        cards = cards[cards["customer_id"].isin(keep)]
     # the receipts summed per customer-month in the engine, split at the day of the card
     cells = engine.customer_month(
         engine.receipts_of(ds, backend),
@@ -287,6 +328,103 @@ def impact_panel(
         after_col="after",
     )
     return impact.add_treatment(panel, cards, launch=ref).reset_index(drop=True)
+
+
+def naive_totals(ds: Dataset, study: Study, *, values: dict[str, str] | None = None, backend="auto") -> pd.DataFrame:
+    """Each identified customer's totals over the cells of the naive gap, without the customer-month panel.
+
+    The figures of :func:`impact_panel` ``(established=False, joined_only=False)`` summed per
+    customer over the months from the launch month on (over every month when all or none of the
+    panel's months are after the launch), with the number of those months: what
+    :func:`loyalty_lib.metrics.impact.naive_gap` needs (``cells_col="cells"``), from the
+    engine's sparse customer-month table instead of a dense row for every customer and month.
+
+    Parameters
+    ----------
+    ds : Dataset
+    study : loyalty_lib.study.Study
+    values : dict, optional
+        Output column -> receipt column to sum; default net ``revenue``.
+    backend
+        Where the receipts are summed (:mod:`loyalty_lib.engine`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer of the panel, sorted by id: ``customer_id, ever_member, visits``,
+        the ``values`` columns and ``cells`` (customer-months summed); ``attrs["start"]`` and
+        ``attrs["end"]`` are the first and the first-after-last month of the summed cells.
+    """
+    values = dict(values or {"revenue": "amount"})
+    cells = engine.customer_month(
+        engine.receipts_of(ds, backend), start=study.start, end=study.end, values=values, backend=backend
+    )
+    s = int(impact._month_number(pd.Timestamp(study.start)))
+    end = pd.Timestamp(study.end)
+    e = int(impact._month_number(end)) + (0 if end == end.to_period("M").to_timestamp() else 1)
+    launch = int(impact._month_number(reference_end(study).to_period("M").to_timestamp()))
+    customers = ds.customers
+    ids = pd.concat([customers["customer_id"], cells["customer_id"]], ignore_index=True)
+    codes, uniques = pd.factorize(ids, sort=True)
+    n = len(uniques)
+    c_codes, r_codes = codes[: len(customers)], codes[len(customers) :]
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)  # as customer_month_panel: first receipt or first_seen
+    cell_month = np.asarray(impact._month_number(cells["month"]))
+    np.minimum.at(first, r_codes, cell_month)
+    if "first_seen" in customers:
+        fs = np.asarray(impact._month_number(customers["first_seen"]))
+        ok = fs >= 0  # no mutate: month numbers count from year 0; only NaT (-1) is below 1
+        np.minimum.at(first, c_codes[ok], fs[ok])
+    first = np.clip(first, s, None)
+    months = np.clip(e - first, 0, None)  # the customer's months in the panel
+    post = np.clip(e - np.maximum(first, launch), 0, None)
+    split = post.sum() > 0 and (months - post).sum() > 0  # the naive gap compares the months after launch
+    lo = launch if split else s
+    out = pd.DataFrame({"customer_id": uniques})
+    m = study.members
+    members = set(m.loc[m["join_date"].notna(), "customer_id"])
+    out["ever_member"] = out["customer_id"].isin(members).to_numpy(bool)
+    take = cell_month >= lo
+    for name in ["visits", *values]:
+        out[name] = np.bincount(r_codes[take], weights=cells[name].to_numpy(float)[take], minlength=n)
+    out["visits"] = out["visits"].round().astype(np.int64)
+    out["cells"] = (post if split else months).astype(np.int64)
+    out = out[months > 0].reset_index(drop=True)
+    out.attrs["start"] = impact._month_start(np.array([lo]))[0]
+    out.attrs["end"] = impact._month_start(np.array([e]))[0]
+    return out
+
+
+def card_revenue(ds: Dataset, study: Study, *, amount: str = "gross_amount", backend="auto") -> float:
+    """Every identified customer's revenue after the day of their card, inside the study's window.
+
+    The sum of the ``_card`` column of :func:`impact_panel` ``(established=False,
+    joined_only=False)`` (what a dashboard credits the program with), from the engine's sparse
+    customer-month table instead of the dense panel.
+
+    Parameters
+    ----------
+    ds : Dataset
+    study : loyalty_lib.study.Study
+    amount : str
+        Receipt column summed (default gross revenue).
+    backend
+        Where the receipts are summed (:mod:`loyalty_lib.engine`).
+
+    Returns
+    -------
+    float
+    """
+    m = study.members
+    cells = engine.customer_month(
+        engine.receipts_of(ds, backend),
+        start=study.start,
+        end=study.end,
+        values={"x": amount},
+        after=pd.DataFrame({"customer_id": m["customer_id"], "date": pd.to_datetime(m["join_date"])}),
+        backend=backend,
+    )
+    return float(cells["x_after"].sum())
 
 
 def _card_sides(cells: pd.DataFrame, values: list[str]) -> pd.DataFrame:
@@ -409,6 +547,8 @@ class Incremental:
         ``"member-month"`` or ``"branch-month"``.
     panel : pandas.DataFrame
         The panel the effect was estimated on (customer-month or store-month).
+    sample : loyalty_lib.engine.ModelSample or None
+        The customers the customer-level effect was estimated on (``None`` for the branch design).
     """
 
     design: ImpactDesign
@@ -417,6 +557,7 @@ class Incremental:
     exposure: float
     unit: str
     panel: pd.DataFrame
+    sample: engine.ModelSample | None = None
 
     def roi(self, *, cost_total: float, margin: float, level: float = 0.95) -> pd.DataFrame:
         """ROI figures of :func:`loyalty_lib.metrics.roi.roi_estimate` for this increment."""
@@ -435,7 +576,14 @@ class Incremental:
 
 
 def incremental_revenue(
-    ds: Dataset, study: Study, design: ImpactDesign | None = None, *, n_boot: int = 300, seed: int = 0
+    ds: Dataset,
+    study: Study,
+    design: ImpactDesign | None = None,
+    *,
+    n_boot: int = 300,
+    seed: int = 0,
+    max_customers: int = 0,
+    backend="auto",
 ) -> Incremental:
     """The program's incremental gross revenue, by the design the data allow (stage 07).
 
@@ -454,7 +602,13 @@ def incremental_revenue(
     design : ImpactDesign, optional
         Default :func:`choose_design`.
     n_boot, seed
-        Customer bootstrap of the customer-level designs.
+        Customer bootstrap of the customer-level designs (the seed also draws the sample).
+    max_customers : int
+        The customer-level effect is estimated on a random sample of this many of the panel's
+        customers above it (:func:`loyalty_lib.engine.sample_customers`, whose panel alone is
+        built); 0 means all. The exposure always counts every member.
+    backend
+        Where the receipts are summed (:mod:`loyalty_lib.engine`).
 
     Returns
     -------
@@ -469,10 +623,14 @@ def incremental_revenue(
 
     design = design or choose_design(study)
     if design.key in CUSTOMER_DESIGNS:
-        panel = impact_panel(ds, study, design=design)
+        ids, sample = engine.sample_customers(panel_customers(study, design).to_frame(), max_customers, seed=seed)
+        panel = impact_panel(
+            ds, study, design=design, customers=ids["customer_id"] if sample.sampled else None, backend=backend
+        )
         effect, draws = program_effect(panel, design, outcomes=["gross"], n_boot=n_boot, seed=seed, return_draws=True)
+        effect = engine.add_sample_cost(effect, sample) if sample.sampled else effect
         exposure = roi.member_months(ds.cards, end=study.end, start=exposure_start(study, design))
-        return Incremental(design, effect, draws, exposure, "member-month", panel)
+        return Incremental(design, effect, draws, exposure, "member-month", panel, sample)
     if design.key == "branch_did":
         treated = treated_branches(ds)
         panel = branches.store_month_panel(

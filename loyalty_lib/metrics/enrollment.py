@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from loyalty_lib.metrics._common import isin
 from loyalty_lib.stats import check_columns, proportion_frame, z_value
 
 FUNNEL_STEPS = ["buyers", "card_issued", "activated", "repeat_use"]
@@ -177,7 +178,7 @@ def funnel(
     end_ts = _end_of(transactions, end, date_col)
     buyers = _buyers(transactions, launch, end_ts, customer_col, date_col)
     m = member_table(cards, transactions, end=end_ts, customer_col=customer_col, date_col=date_col)
-    m = m[(m["issued_date"] >= pd.Timestamp(launch)) & m["customer_id"].isin(buyers)]
+    m = m[(m["issued_date"] >= pd.Timestamp(launch)) & isin(m["customer_id"], buyers)]
     counts = np.array([len(buyers), len(m), int(m["activated"].sum()), int(m["repeat_use"].sum())])
     prev = np.r_[0, counts[:-1]]
     step = proportion_frame(counts, prev, index=pd.Index(FUNNEL_STEPS, name="step"), level=level)
@@ -239,7 +240,7 @@ def funnel_by(
             raise ValueError(f"{f}: column '{by}' is not in cards; pass customers with '{by}'")
         check_columns(customers, [customer_col, by], f, table="customers")
         buyers = _buyers(transactions, launch, end_ts, customer_col, date_col)
-        frame = customers.loc[customers[customer_col].isin(buyers), [customer_col, by]]
+        frame = customers.loc[isin(customers[customer_col], buyers), [customer_col, by]]
         frame = frame.rename(columns={customer_col: "customer_id"}).merge(
             m[["customer_id", "activated", "repeat_use"]], on="customer_id", how="left"
         )
@@ -735,16 +736,31 @@ def planted_activation_by_day(
     In the generator a holder is an *activator* or not; an activator visits at their base rate
     times ``1 + frequency_uplift`` and shows the card with their own probability ``u`` at each
     visit, so, without campaigns, the wait for the first use is exponential with rate
-    ``base rate × (1 + uplift) × u``. Campaigns add visits: a treated contact at time ``c``
+    ``r = base rate × (1 + uplift) × u``. Campaigns add visits: a treated contact at time ``c``
     brings a visit with probability ``p`` (by offer type and channel) at
     ``c + 0.5 + min(delay, window − 1)`` days, ``delay`` exponential with mean
     ``response_delay_days``, and only before the data end; the holder shows the card there
-    with the same ``u``. So the chance of no use by day *d* after the issue time ``s`` is
+    with the same ``u``.
 
-    ``exp(−rate × d) × Π_contacts (1 − p × u × F(min(s + d, end) − c − 0.5))``
+    The reference is read on the clock of the count (:func:`member_table`,
+    :func:`activation_within`): a card is *used by day d* when its first card receipt is dated
+    at most *d* days after ``issued_date``. The generator's time runs in shop days (9:00–21:00),
+    so that moment is ``H``, the generator time of ``issued_date + d``. An ``issued_date`` at
+    midnight is a day, not a moment: the card was handed out at a purchase some time during that
+    shop day, at a share ``f`` of it that is uniform (a purchase time of a Poisson process), and
+    the count's clock starts at midnight, before it. With ``a = H − issue day`` the chance of no
+    use of the holder's own visits is then the mean over ``f`` of ``exp(−r (a − f))`` (1 where
+    ``f ≥ a``)::
 
+        exp(−r a) × (exp(r m) − 1) / r + (1 − m),   m = min(a, 1)
+
+    (about the wait ``d − 0.5`` at a whole-day horizon: reading it as ``d`` from the issue put the
+    reference about 0.4 points above the count at 30 days and 0.8 points at 7). An
+    ``issued_date`` with a time of day is the issue moment ``s`` itself, and the wait runs *d*
+    days from it: ``exp(−r d)``, ``H = s + d``.
+    The campaign visits multiply it by ``Π_contacts (1 − p × u × F(min(H, end) − c − 0.5))``,
     with ``F`` the capped delay's distribution function. Averaging ``activator × (1 − that)``
-    over the holders gives the curve the Kaplan-Meier estimate should track. Without
+    over the holders gives the expected share the count reads on the same cards. Without
     ``offers`` the campaign factor is left out (the curve is then slightly too slow wherever
     campaigns ran).
 
@@ -754,7 +770,8 @@ def planted_activation_by_day(
         ``ds.truth_tables["customers"]`` with ``customer_id, base_rate_per_year, activator,
         card_use_prob``.
     members : pandas.DataFrame
-        Output of :func:`member_table` (the holders to average over).
+        Output of :func:`member_table` (the holders to average over); without ``issued_date``
+        the wait runs *d* days from the issue moment.
     days : sequence of float
         Horizons.
     frequency_uplift : float
@@ -775,6 +792,18 @@ def planted_activation_by_day(
     -------
     pandas.Series
         Planted share activated by each day, indexed by ``day``.
+
+    Examples
+    --------
+    One activator with one visit a day who always shows the card, issued on a day (midnight):
+    by day 2 the count misses a use only when no visit fell between the issue and the end of
+    the next day, ``exp(−2) × (e − 1)``.
+
+    >>> tc = pd.DataFrame({"customer_id": [1], "base_rate_per_year": [365.0], "activator": [True],
+    ...                    "card_use_prob": [1.0]})
+    >>> m = pd.DataFrame({"customer_id": [1], "issued_date": pd.to_datetime(["2025-03-01"])})
+    >>> round(float(planted_activation_by_day(tc, m, [2], frequency_uplift=0.0).iloc[0]), 4)
+    0.7675
     """
     f = "planted_activation_by_day"
     check_columns(
@@ -787,7 +816,7 @@ def planted_activation_by_day(
     )
     act = tc["activator"].fillna(False).to_numpy(bool)  # no mutate: a holder missing here has no rate: NaN either way
     d = np.asarray(days, float)
-    log_none = -rate[:, None] * d[None, :]
+    log_none, horizon = _own_visits_log_no_use(members, rate, d)
     if offers is not None and extra_visit_prob:
         if start is None or end is None or "issued_date" not in members:
             raise ValueError(f"{f}: campaign visits need start, end and members' issued_date")
@@ -796,7 +825,7 @@ def planted_activation_by_day(
             tc["card_use_prob"].to_numpy(float),
             offers,
             extra_visit_prob,
-            d,
+            horizon,
             start=start,
             end=end,
             window=response_window_days,
@@ -806,21 +835,51 @@ def planted_activation_by_day(
     return pd.Series(share, index=pd.Index(d, name="day"), name="truth")
 
 
+def _own_visits_log_no_use(members: pd.DataFrame, rate: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per holder and horizon, log of the chance that none of the holder's own visits used the card.
+
+    On the count's clock (see :func:`planted_activation_by_day`). Also returns the horizon in
+    days since the issue day in generator time (``H − issue day``), for the campaign visits.
+    """
+    if "issued_date" not in members:
+        return -rate[:, None] * d[None, :], np.broadcast_to(d[None, :], (len(members), len(d)))
+    issued = pd.to_datetime(members["issued_date"])
+    offset = ((issued - issued.dt.normalize()) / pd.Timedelta(days=1)).to_numpy(float)  # time of day of the issue
+    on_day = (offset == 0)[:, None]  # a date, not a moment
+    s = _shop_share(offset)[:, None]  # the issue moment, in generator time since the issue day
+    a = _shop_share(d)[None, :]  # the horizon H of a card issued on a day, since that midnight
+    r = rate[:, None]
+    m = np.clip(a, 0.0, 1.0)
+    r_pos = np.where(r > 0, r, 1.0)
+    mean_f = np.exp(-r * a) * np.where(r > 0, np.expm1(r * m) / r_pos, m) + (1 - m)
+    log_none = np.where(on_day, np.log(mean_f), -r * d[None, :])
+    return log_none, np.where(on_day, a, s + d[None, :])
+
+
+def _shop_share(delta: np.ndarray) -> np.ndarray:
+    """Days since a midnight, as generator time: whole days plus the share of the 9:00–21:00 shop day."""
+    day = np.floor(delta)
+    return day + np.clip((delta - day - 9 / 24) * 2, 0.0, 1.0)
+
+
 def _model_days(stamps: pd.Series, start: pd.Timestamp) -> np.ndarray:
     """Map shop timestamps back to the generator's time scale.
 
     Whole days since ``start`` plus the share of the 9:00–21:00 shop day elapsed.
     """
     delta = (pd.to_datetime(stamps) - pd.Timestamp(start).normalize()) / pd.Timedelta(days=1)
-    day = np.floor(delta.to_numpy(float))
-    return day + np.clip((delta.to_numpy(float) - day - 9 / 24) * 2, 0.0, 1.0)
+    return _shop_share(delta.to_numpy(float))
 
 
-def _campaign_log_no_use(members, use_prob, offers, extra_visit_prob, d, *, start, end, window, mean_delay):
-    """Per holder and horizon, log of the chance that no campaign visit brought a card use."""
+def _campaign_log_no_use(members, use_prob, offers, extra_visit_prob, horizon, *, start, end, window, mean_delay):
+    """Per holder and horizon, log of the chance that no campaign visit brought a card use.
+
+    ``horizon`` (holders × horizons): each horizon in generator days since the holder's issue day.
+    """
     cols = ["customer_id", "date", "channel", "offer_type", "group"]
     check_columns(offers, cols, "planted_activation_by_day", table="offers")
-    t_issue = _model_days(members["issued_date"], start)
+    issue_day = pd.to_datetime(members["issued_date"]).dt.normalize() - pd.Timestamp(start).normalize()
+    day0 = (issue_day / pd.Timedelta(days=1)).to_numpy(float)
     t_end = float((pd.Timestamp(end) - pd.Timestamp(start).normalize()) / pd.Timedelta(days=1))
     pos = pd.Index(members["customer_id"].astype(str)).get_indexer(offers["customer_id"].astype(str))
     treated = (offers["group"].astype(str) == "treatment").to_numpy() & (pos >= 0)
@@ -833,11 +892,11 @@ def _campaign_log_no_use(members, use_prob, offers, extra_visit_prob, d, *, star
     p = probs.reindex(key).fillna(0.0).to_numpy(float)
     c = _model_days(o["date"], start)
     # capped delay: exponential below window - 1, a point mass at window - 1
-    x = np.minimum(t_issue[holder, None] + d[None, :], t_end) - c[:, None] - 0.5
+    x = np.minimum(day0[holder, None] + horizon[holder], t_end) - c[:, None] - 0.5
     cdf = np.where(x >= window - 1, 1.0, 1 - np.exp(-np.clip(x, 0, None) / mean_delay))
     cdf = np.where(x <= 0, 0.0, cdf)  # no mutate: at x = 0 the exponential gives 0 as well
     q = p[:, None] * use_prob[holder, None] * cdf
     q = np.minimum(q, 1.0 - 1e-12)  # no mutate: keeps log1p finite; p, u and the cdf are all <= 1
-    out = np.zeros((len(members), len(d)))
+    out = np.zeros(horizon.shape)
     np.add.at(out, holder, np.log1p(-q))
     return out

@@ -492,14 +492,15 @@ def planted_card_effect(
 
 
 # ----------------------------------------------------------------------------- estimators
-def _customer_sums(panel: pd.DataFrame, mask, customer_col: str, revenue_col: str):
+def _customer_sums(panel: pd.DataFrame, mask, customer_col: str, revenue_col: str, cells_col: str | None = None):
     """Per-customer sums of revenue, visits and cells over the masked rows."""
     codes, uniques = pd.factorize(panel[customer_col], sort=True)
     m = np.asarray(mask, dtype=float)
     n = len(uniques)
     rev = np.bincount(codes, weights=panel[revenue_col].to_numpy(dtype=float) * m, minlength=n)
     vis = np.bincount(codes, weights=panel["visits"].to_numpy(dtype=float) * m, minlength=n)
-    cells = np.bincount(codes, weights=m, minlength=n)
+    per_row = m if cells_col is None else m * panel[cells_col].to_numpy(dtype=float)
+    cells = np.bincount(codes, weights=per_row, minlength=n)
     return codes, uniques, rev, vis, cells
 
 
@@ -510,6 +511,7 @@ def naive_gap(
     mask=None,
     customer_col: str = "customer_id",
     revenue_col: str = "revenue",
+    cells_col: str | None = None,
     n_boot: int = 300,
     seed: int = 0,
     level: float = 0.95,
@@ -527,6 +529,9 @@ def naive_gap(
         Member flag (constant within a customer).
     mask : array-like of bool, optional
         Cells to compare (e.g. ``panel["post"]``); default all.
+    cells_col : str, optional
+        Number of customer-months each row stands for, when the rows are already sums over a
+        customer's cells (:func:`loyalty_lib.metrics.designs.naive_totals`); default one each.
     n_boot, seed, level
         Bootstrap over customers.
 
@@ -535,10 +540,25 @@ def naive_gap(
     pandas.DataFrame
         Indexed by ``revenue, visits, check`` with ``estimate, ci_low, ci_high, n`` (customers),
         ``members`` and ``non_members`` (the two group means).
+
+    Examples
+    --------
+    The same customers as one row per customer-month or as their totals:
+
+    >>> p = pd.DataFrame({"customer_id": list("AABB"), "ever_member": [True, True, False, False],
+    ...                   "visits": [1, 3, 1, 0], "revenue": [10.0, 30, 8, 0]})
+    >>> t = pd.DataFrame({"customer_id": list("AB"), "ever_member": [True, False], "visits": [4, 1],
+    ...                   "revenue": [40.0, 8], "cells": [2, 2]})
+    >>> naive_gap(p, n_boot=20)["estimate"].tolist() == naive_gap(t, cells_col="cells", n_boot=20)["estimate"].tolist()
+    True
+    >>> naive_gap(t, cells_col="cells", n_boot=20)["estimate"].tolist()  # (40 - 8) / 2, (4 - 1) / 2, 10 - 8
+    [16.0, 1.5, 2.0]
     """
-    check_columns(panel, [customer_col, group_col, "visits", revenue_col], "naive_gap")
+    check_columns(
+        panel, [customer_col, group_col, "visits", revenue_col, *([cells_col] if cells_col else [])], "naive_gap"
+    )
     mask = np.ones(len(panel), bool) if mask is None else np.asarray(mask, bool)
-    codes, _, rev, vis, cells = _customer_sums(panel, mask, customer_col, revenue_col)
+    codes, _, rev, vis, cells = _customer_sums(panel, mask, customer_col, revenue_col, cells_col)
     g = np.zeros(len(rev), bool)
     g[codes] = panel[group_col].to_numpy(dtype=bool)
     present = cells > 0
@@ -561,8 +581,10 @@ def naive_gap(
     )
 
 
-#: How :func:`did_panel` fits: pyfixest (the default, fast at a million customers) or linearmodels' PanelOLS.
-DID_FITS = ("pyfixest", "panelols")
+#: How :func:`did_panel` fits: ``auto`` (the default: ``within``, pyfixest if its demeaning does not
+#: converge), ``within`` (the suite's own demeaning: closed form on a balanced panel), pyfixest
+#: (alternating projections) or linearmodels' PanelOLS (the reference).
+DID_FITS = ("auto", "within", "pyfixest", "panelols")
 
 
 def did_panel(
@@ -574,7 +596,7 @@ def did_panel(
     month_col: str = "month",
     weights_col: str | None = None,
     level: float = 0.95,
-    fit: str = "pyfixest",
+    fit: str = "auto",
 ) -> pd.DataFrame:
     """Difference-in-differences with customer and month fixed effects (two-way FE).
 
@@ -583,8 +605,13 @@ def did_panel(
     balanced panel, ``tau`` equals the classic difference of the two groups' pre/post changes
     (see :func:`did_balanced`).
 
-    The fit is pyfixest's ``feols`` (alternating projections; about 6x faster than
-    linearmodels' ``PanelOLS`` on a million-row panel, same coefficient). The standard error
+    The fixed effects are removed by demeaning ``y`` and the treatment: exactly in closed form
+    on a balanced panel without weights (every customer once in every month: ``y - customer
+    mean - month mean + overall mean``), else by alternating weighted customer and month
+    demeaning to convergence, the method of pyfixest's ``feols`` and fixest (``fit="within"``,
+    what ``"auto"`` does; pyfixest itself, about 6x faster than linearmodels' ``PanelOLS`` on a
+    million-row panel, is one option, and ``PanelOLS`` the reference).
+    All give the same coefficient and error (the tests compare them with PanelOLS). The standard error
     is the customer-clustered sandwich with the small-sample factor ``PanelOLS`` applies by
     default (``count_effects``): the variance times ``N / (N - K)``, N cells and K every
     estimated parameter, customer and month effects included (K = customers + months). So the
@@ -605,9 +632,11 @@ def did_panel(
         Observation weights (e.g. ``visits`` for a mean-check outcome).
     level : float
         Confidence level.
-    fit : {"pyfixest", "panelols"}
-        Fitting library; ``"panelols"`` (linearmodels) is kept as the reference the tests and
-        the benchmark compare with.
+    fit : {"auto", "within", "pyfixest", "panelols"}
+        How to fit: ``"within"`` demeans in the suite (closed form on a balanced panel without
+        weights) and raises if the alternating demeaning does not converge; ``"auto"`` (the
+        default) then falls back to pyfixest; ``"panelols"`` (linearmodels) is kept as the
+        reference the tests and the benchmark compare with.
 
     Returns
     -------
@@ -631,7 +660,12 @@ def did_panel(
     y = d[outcome].to_numpy(dtype=float)
     x = d[treat_col].to_numpy(dtype=float)
     w = d[weights_col].to_numpy(dtype=float) if weights_col else None
-    est, se = _twfe_pyfixest(y, x, w, ent, tim) if fit == "pyfixest" else _twfe_panelols(y, x, w, ent, tim)
+    fitted = _twfe_within(y, x, w, ent, tim) if fit in ("auto", "within") else None
+    if fit == "within" and fitted is None:
+        raise ValueError("did_panel: the customer and month demeaning did not converge; use fit='pyfixest'")
+    if fitted is None:
+        fitted = _twfe_panelols(y, x, w, ent, tim) if fit == "panelols" else _twfe_pyfixest(y, x, w, ent, tim)
+    est, se = fitted
     lo, hi = normal_interval(est, se, level=level)
     # no mutate: a fitted standard error is never exactly 0 (an exact fit gives about 1e-16)
     p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else np.nan  # no mutate
@@ -645,6 +679,56 @@ def did_panel(
         p_value=[p],
         n_obs=[len(d)],
     )
+
+
+def _balanced(ent: np.ndarray, tim: np.ndarray) -> bool:
+    """Whether every entity code meets every time code exactly once."""
+    g, t = int(ent.max()) + 1, int(tim.max()) + 1
+    if len(ent) != g * t:
+        return False
+    return bool((np.bincount(ent * t + tim, minlength=g * t) == 1).all())
+
+
+def _twfe_within(y, x, w, ent, tim, *, tol: float = 1e-12, max_iter: int = 10_000) -> tuple[float, float] | None:
+    """Coefficient and customer-clustered error of ``y ~ x | customer + month``, with PanelOLS's factor.
+
+    Both fixed effects are removed from ``y`` and ``x`` by demeaning: exactly in closed form on a
+    balanced panel without weights (``v - row mean - column mean + mean``), else by alternating
+    (weighted) customer and month demeaning until a pass moves nothing by more than ``tol`` of
+    the values' scale (the method of pyfixest and fixest). The clustered variance is
+    ``sum_i (sum_t w x e)^2 / (sum w x^2)^2`` on the demeaned ``x`` and the residuals ``e``, times
+    ``N / (N - K)`` (K = customers + months), as :func:`_twfe_pyfixest`. ``None`` when the
+    demeaning has not converged after ``max_iter`` passes.
+    """
+    g, t = int(ent.max()) + 1, int(tim.max()) + 1
+    wt = np.ones(len(y)) if w is None else np.asarray(w, dtype=float)
+    V = np.column_stack([y, x]).astype(float)
+    if w is None and _balanced(ent, tim):
+        grid = np.empty((g * t, 2))
+        grid[ent * t + tim] = V
+        grid = grid.reshape(g, t, 2)
+        grid = grid - grid.mean(1, keepdims=True) - grid.mean(0, keepdims=True) + grid.mean((0, 1))
+        V = grid.reshape(g * t, 2)[ent * t + tim]
+    else:
+        sw_e, sw_t = np.bincount(ent, wt, g), np.bincount(tim, wt, t)
+        scale = np.abs(V).max(0) + 1.0
+        for _ in range(max_iter):  # one pass per step of the alternating projections
+            before = V.copy()
+            for codes, sw, m in ((ent, sw_e, g), (tim, sw_t, t)):
+                for j in range(2):
+                    V[:, j] -= (np.bincount(codes, wt * V[:, j], m) / sw)[codes]
+            if (np.abs(V - before).max(0) <= tol * scale).all():
+                break
+        else:
+            return None
+    yd, xd = V[:, 0], V[:, 1]
+    sxx = float(wt @ (xd * xd))
+    if not sxx > 1e-12 * float(wt @ (x * x) + 1.0):
+        raise ValueError("did_panel: the treatment is absorbed by the customer and month effects")
+    tau = float(wt @ (xd * yd)) / sxx
+    score = np.bincount(ent, wt * xd * (yd - tau * xd), g)  # per customer
+    n, k = len(y), g + t  # every estimated effect, as PanelOLS counts them
+    return tau, float(np.sqrt((score @ score) / sxx**2 * n / (n - k)))
 
 
 def _twfe_pyfixest(y, x, w, ent, tim) -> tuple[float, float]:
@@ -865,12 +949,50 @@ def _logit_irls(X: np.ndarray, t: np.ndarray, w: np.ndarray, beta0: np.ndarray, 
     return beta
 
 
+def _logit_irls_batch(X: np.ndarray, t: np.ndarray, C: np.ndarray, beta0: np.ndarray, iters: int = 25) -> np.ndarray:
+    """:func:`_logit_irls` for many weight vectors at once (the rows of ``C``), one Newton step for all per pass.
+
+    The Hessians of the whole batch are one matrix product of the weights with the rows' outer
+    products ``x x'`` (their upper triangles, computed once), instead of one product per weight
+    vector; a fit stops moving once its step is below 1e-8, as in :func:`_logit_irls`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(C), X.shape[1])`` coefficients.
+    """
+    n, k = X.shape
+    iu = np.triu_indices(k)
+    XX = X[:, iu[0]] * X[:, iu[1]]  # (n, k(k+1)/2): each row's outer product, upper triangle
+    B = np.tile(np.asarray(beta0, dtype=float), (len(C), 1))
+    active = np.arange(len(C))
+    for _ in range(iters):
+        Ca = C[active]
+        eta = np.clip(X @ B[active].T, -30, 30)  # no mutate: guards exp() only; at |30| p moves by < 1e-13
+        P = 1 / (1 + np.exp(-eta))  # (n, a)
+        h = (Ca.T * (P * (1 - P))).T @ XX  # (a, k(k+1)/2)
+        H = np.zeros((len(active), k, k))
+        H[:, iu[0], iu[1]] = h
+        H[:, iu[1], iu[0]] = h
+        H += 1e-8 * np.eye(k)  # no mutate: keeps H invertible only
+        g = (Ca.T * (t[:, None] - P)).T @ X  # (a, k)
+        step = np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        B[active] += step
+        active = active[np.max(np.abs(step), axis=1) >= 1e-8]
+        if not len(active):
+            break
+    return B
+
+
 def _design(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     X = features.to_numpy(dtype=float)
     sd = X.std(0)
     # drop constant columns and exact duplicates (e.g. several "missing" flags of one pattern)
-    _, first = np.unique(X.T, axis=0, return_index=True)  # no mutate: a copy left here goes in the rank step
-    keep = (sd > 0) & np.isin(np.arange(X.shape[1]), first)
+    # a column equal to an earlier one is a copy (compared column by column: a few dozen columns at most)
+    copy = np.zeros(X.shape[1], bool)
+    for j in range(X.shape[1]):  # one step per feature
+        copy[j] = any(not copy[i] and np.array_equal(X[:, i], X[:, j]) for i in range(j))
+    keep = (sd > 0) & ~copy
     mu = X[:, keep].mean(0)
     Xs = np.column_stack([np.ones(len(X)), (X[:, keep] - mu) / sd[keep]])
     names = ["const", *features.columns[keep]]
@@ -1030,26 +1152,25 @@ def psw_att(
     tf = t.astype(float)
     beta_full = _logit_irls(X, tf, np.ones(len(t)), np.zeros(X.shape[1]))
 
-    def stat(c, beta, p=None):
-        if p is None:
-            eta = np.clip(X @ beta, -30, 30)  # no mutate: guards exp() only; at |30| p moves by < 1e-13
-            p = np.clip(1 / (1 + np.exp(-eta)), 1 - clip, clip)
+    def stat(c, p):  # c: (b, n) counts, p: (n, b) scores -> (b, 3) effects and (b, 2) group means
         wt = c * tf
-        wc = c * (1 - tf) * p / (1 - p)
-        mt_, mc_ = wt @ Y / wt.sum(), wc @ Y / wc.sum()
+        wc = c * (1 - tf) * (p / (1 - p)).T
+        mt_, mc_ = wt @ Y / wt.sum(1)[:, None], wc @ Y / wc.sum(1)[:, None]
         if B is None:
-            return np.r_[mt_ - mc_, mt_[0] / mt_[1] - mc_[0] / mc_[1]], mt_, mc_
-        bt, bc = wt @ B / wt.sum(), wc @ B / wc.sum()
-        chk = (mt_[0] / mt_[1] - bt[0] / bt[1]) - (mc_[0] / mc_[1] - bc[0] / bc[1])
-        return np.r_[(mt_ - bt) - (mc_ - bc), chk], mt_, mc_
+            return np.column_stack([mt_ - mc_, mt_[:, 0] / mt_[:, 1] - mc_[:, 0] / mc_[:, 1]]), mt_, mc_
+        bt, bc = wt @ B / wt.sum(1)[:, None], wc @ B / wc.sum(1)[:, None]
+        chk = (mt_[:, 0] / mt_[:, 1] - bt[:, 0] / bt[:, 1]) - (mc_[:, 0] / mc_[:, 1] - bc[:, 0] / bc[:, 1])
+        return np.column_stack([(mt_ - bt) - (mc_ - bc), chk]), mt_, mc_
 
     # point estimate from the statsmodels fit; the bootstrap refits by Newton steps from it
-    point, mt, mc = stat(np.ones(len(t)), beta_full, pw["propensity"].to_numpy())
+    point, mt, mc = (a[0] for a in stat(np.ones((1, len(t))), pw["propensity"].to_numpy()[:, None]))
 
-    def refit(counts):  # each resample refits the propensity model by a few Newton steps
+    def refit(counts):  # each resample refits the propensity model by a few Newton steps, the batch at once
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             # no mutate: more Newton steps only refine the refit (four land within 1e-4 of the exact one)
-            return np.vstack([stat(c, _logit_irls(X, tf, c, beta_full, iters=4))[0] for c in counts])  # no mutate
+            beta = _logit_irls_batch(X, tf, counts, beta_full, iters=4)  # no mutate
+            eta = np.clip(X @ beta.T, -30, 30)  # no mutate: guards exp() only; at |30| p moves by < 1e-13
+            return stat(counts, np.clip(1 / (1 + np.exp(-eta)), 1 - clip, clip))[0]
 
     # no mutate: the batch size changes memory, not the draws (tests/test_stats.py)
     draws = bootstrap_draws(len(t), refit, n_boot=n_boot, seed=seed, batch=25, counts=True)  # no mutate
@@ -1412,24 +1533,28 @@ def join_event_profile(
     C = (first[:, None] == cohorts[None, :]).astype(float)  # members x cohorts
     post = g["post"].astype(float)
     ks = np.arange(window[0], window[1] + 1)
-    A, D, P, idx = [], [], [], []
+    A, D, Q, idx = [], [], [], []
     for k in ks:  # one step per month of the window
         t = first + k
         ok = member & (t >= 0) & (t < T)
         tt = np.clip(t, 0, T - 1)
         A.append(np.where(ok, Y[np.arange(n), tt] - alpha, 0.0))  # gap before the month effect
         D.append(ok.astype(float))
-        P.append(C * (ok * post[tt])[:, None])  # members x cohorts whose cell gets the month effect
+        # which cohorts' cell k months from their card gets the month effect: the same for every member of a cohort
+        tc = cohorts + k
+        Q.append(((tc >= 0) & (tc < T) & post[np.clip(tc, 0, T - 1)].astype(bool)).astype(float))
         # no mutate: month 0 is always before launch, so a cell raised to it never gets a month effect
-        cell = np.maximum(cohorts + k, 0)  # no mutate
+        cell = np.maximum(tc, 0)  # no mutate
         idx.append(np.minimum(cell, T - 1))
     A, D = np.vstack(A).T, np.vstack(D).T  # (n, K)
+    Q, idx = np.vstack(Q), np.vstack(idx)  # (K, cohorts)
 
     def stat(c):  # (b, n) counts -> (b, K) mean gaps
         with np.errstate(invalid="ignore", divide="ignore"):
             w_t = c @ W
             delta = np.where(w_t > 0, (c @ before) / w_t, 0.0)  # (b, T) month effects
-            shift = np.column_stack([((c @ P[j]) * delta[:, idx[j]]).sum(1) for j in range(len(ks))])
+            # members drawn per cohort, times the month effect their cell k months from the card gets
+            shift = np.einsum("bc,kc,bkc->bk", c @ C, Q, delta[:, idx])
             return (c @ A - shift) / (c @ D)
 
     point = stat(np.ones((1, n)))[0]  # no mutate: more identical rows give the same row 0

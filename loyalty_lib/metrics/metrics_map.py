@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loyalty_lib.metrics._common import isin
 from loyalty_lib.stats import format_number
 
 __all__ = ["JOURNEY_STAGES", "MAP_COLUMNS", "FIGURE_COLUMNS", "headline_figures", "metrics_map"]
@@ -491,11 +492,14 @@ def _did_row(ds, study, *, n_boot: int, seed: int) -> dict:
     unit = study.currency
     if not study.can("imputation_did"):
         return _missing("did_revenue", "program level", label, unit, "06_impact", study.why("imputation_did"))
-    panel = impact.customer_month_panel(
-        ds.transactions, customers=ds.customers, start=study.start, end=study.end, cards=ds.cards
-    )
-    panel = impact.add_treatment(panel, ds.cards, launch=study.launch if study.launch is not None else study.start)
-    est = panel[panel["customer_id"].isin(study.established_ids)].reset_index(drop=True)
+    # the panel of the established customers only (each customer's rows depend on their own
+    # receipts and card): the same rows as the full panel filtered, built from fewer receipts
+    ids = pd.Index(study.established_ids)
+    tx = ds.transactions[isin(ds.transactions["customer_id"], ids)]
+    customers = ds.customers[isin(ds.customers["customer_id"], ids)] if ds.customers is not None else None
+    est = impact.customer_month_panel(tx, customers=customers, start=study.start, end=study.end, cards=ds.cards)
+    est = impact.add_treatment(est, ds.cards, launch=study.launch if study.launch is not None else study.start)
+    est = est.reset_index(drop=True)
     if est["post"].nunique() < 2 or not (est["card_exposure"] > 0).any():
         return _missing(
             "did_revenue",

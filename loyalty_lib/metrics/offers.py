@@ -15,6 +15,8 @@ last).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +26,9 @@ from loyalty_lib.stats import check_columns, mean_frame
 
 __all__ = [
     "OFFER_TYPES",
+    "LineHistory",
     "association_rules",
+    "coded_line_history",
     "evaluate_recommendations",
     "interaction_matrix",
     "item_similarity",
@@ -109,6 +113,109 @@ def line_history(
         cat = pd.Index(products["product_id"]).get_indexer(out["product_id"])
         out["category"] = np.where(cat >= 0, products["category"].to_numpy()[np.maximum(cat, 0)], None)
     return out
+
+
+@dataclass(frozen=True)
+class LineHistory:
+    """Receipt lines of identified customers as small integer codes, and what each code stands for.
+
+    ``lines`` has the columns of :func:`line_history` (``customer_id, transaction_id, date,
+    product_id, category``) holding codes instead of text: ``customer_id`` is the customer's row
+    in the customers table, ``transaction_id`` the receipt's row in the receipts table,
+    ``product_id`` the product's position in :attr:`products`, ``category`` the category's in
+    :attr:`categories` (missing for a product outside the catalogue). Every function of this
+    module takes them as they are; the labels turn the codes back into ids for people.
+    """
+
+    lines: pd.DataFrame
+    customers: pd.Index
+    products: pd.Index
+    categories: pd.Index
+
+    def label(self, frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+        """``frame`` with some code columns turned back into ids.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            A table holding codes (the lines, a rules table, a recommendation list).
+        columns : mapping of str to str
+            Column name to the kind of code it holds: ``customer``, ``product`` or ``category``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy with those columns as ids.
+        """
+        names = {"customer": self.customers, "product": self.products, "category": self.categories}
+        return frame.assign(
+            **{
+                col: np.asarray(names[kind], dtype=object)[frame[col].to_numpy(dtype=np.int64)]
+                for col, kind in columns.items()
+            }
+        )
+
+
+def coded_line_history(ds, *, end=None, backend="auto") -> LineHistory:
+    """The receipt lines of identified customers of a data set, as codes (:class:`LineHistory`).
+
+    The same lines, in the same order, as :func:`line_history`, but as four integer columns
+    and a small category code instead of text ids: at a million customers (31M lines) about
+    0.6 GB instead of several GB. The join runs in the engine
+    (:func:`loyalty_lib.engine.aggregates.receipt_lines`): on DuckDB straight from a report
+    snapshot's Parquet files when the receipts reach the engine's size (``backend="auto"``),
+    in memory otherwise.
+
+    Parameters
+    ----------
+    ds : loyalty_lib.dataset.Dataset
+        With ``transactions``, ``transaction_items``, ``customers`` and ``products``.
+    end : date-like, optional
+        Keep receipts dated before it.
+    backend : str
+        As the engine's functions take it (``auto``, ``pandas``, ``duckdb``).
+
+    Returns
+    -------
+    LineHistory
+
+    Examples
+    --------
+    >>> from loyalty_lib import synth
+    >>> h = coded_line_history(synth.generate(n_customers=200, seed=1))
+    >>> h.lines.columns.tolist(), str(h.lines["product_id"].dtype)
+    (['customer_id', 'transaction_id', 'date', 'product_id', 'category'], 'int32')
+    """
+    from loyalty_lib.engine import aggregates
+
+    folder = getattr(ds, "_folder", None)
+    tx_file = Path(folder) / "transactions.parquet" if folder is not None else None
+    on_files = tx_file is not None and tx_file.is_file() and (Path(folder) / "transaction_items.parquet").is_file()
+    if on_files and aggregates.resolve(backend, aggregates._n_rows(tx_file)) is not None:
+        items, receipts = Path(folder), Path(folder)  # the database reads the snapshot's files
+    else:
+        items = ds.read_columns("transaction_items", ["transaction_id", "product_id"])
+        receipts = ds.transactions
+    customers = ds.customers["customer_id"]
+    check_columns(ds.products, ["product_id", "category"], "coded_line_history", table="products")
+    raw, products = aggregates.receipt_lines(
+        items, receipts, customers=customers, products=ds.products["product_id"], end=end, backend=backend
+    )
+    cat_code, cats = pd.factorize(ds.products["category"], sort=True)
+    p = raw["product"].to_numpy()
+    known = (p >= 0) & (p < len(cat_code))
+    category = pd.array(np.where(known, cat_code[np.where(known, p, 0)], 0).astype(np.int16), dtype="Int16")
+    category[~known | (np.where(known, cat_code[np.where(known, p, 0)], -1) < 0)] = pd.NA
+    lines = pd.DataFrame(
+        {
+            "customer_id": raw["customer"].to_numpy(),
+            "transaction_id": raw["receipt"].to_numpy(),
+            "date": raw["date"].to_numpy(),
+            "product_id": p,
+            "category": category,
+        }
+    )
+    return LineHistory(lines, pd.Index(customers), products, pd.Index(cats))
 
 
 def interaction_matrix(
@@ -246,10 +353,35 @@ def item_similarity(matrix: sparse.spmatrix) -> sparse.csr_matrix:
     return s
 
 
-def popular_products(lines: pd.DataFrame, *, k: int = 10) -> pd.Index:
-    """The ``k`` products on most receipt lines (ties by product id)."""
+def popular_products(lines: pd.DataFrame, *, k: int = 10, labels: Sequence | None = None) -> pd.Index:
+    """The ``k`` products on most receipt lines (ties by product id).
+
+    Parameters
+    ----------
+    lines : pandas.DataFrame
+        ``product_id`` of each line.
+    k : int
+        Products returned.
+    labels : sequence, optional
+        When ``product_id`` holds codes (:class:`LineHistory`), the id of each code: ties are
+        broken by the id, as on the ids themselves; the codes are returned.
+
+    Returns
+    -------
+    pandas.Index
+        Product ids (or codes), most lines first.
+
+    Examples
+    --------
+    >>> popular_products(pd.DataFrame({"product_id": [1, 0, 1, 0, 2]}), k=2, labels=["b", "a", "c"]).tolist()
+    [1, 0]
+    """
     counts = lines.groupby("product_id").size()
-    counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    if labels is None:
+        counts = counts.sort_index(kind="stable")
+    else:
+        counts = counts.iloc[np.argsort(np.asarray(labels, dtype=object)[counts.index.to_numpy()], kind="stable")]
+    counts = counts.sort_values(ascending=False, kind="stable")
     return counts.index[:k]
 
 
@@ -355,6 +487,18 @@ def recommend_products(
     )
 
 
+def _first_of_each(key: np.ndarray) -> np.ndarray:
+    """Position of the first occurrence of each distinct value of ``key``, in the order of the values.
+
+    What ``numpy.unique(key, return_index=True)[1]`` returns, from one stable argsort.
+    """
+    if not len(key):
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    return order[np.r_[True, k[1:] != k[:-1]]]
+
+
 def last_bought(lines: pd.DataFrame, *, k: int = 10, fill: Sequence | None = None) -> pd.DataFrame:
     """Baseline "what they bought last": each customer's products, most recently bought first.
 
@@ -385,8 +529,7 @@ def last_bought(lines: pd.DataFrame, *, k: int = 10, fill: Sequence | None = Non
     t = lines["date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     order = np.lexsort((-t, c))  # each customer's lines, latest first
     key = c[order].astype(np.int64) * (len(p_idx) + 1) + p[order]
-    _, first = np.unique(key, return_index=True)  # latest line of each (customer, product)
-    first = np.sort(first)
+    first = np.sort(_first_of_each(key))  # latest line of each (customer, product)
     cc, pp = c[order][first], p[order][first]
     if fill is not None and len(fill):
         f_codes = pd.Index(p_idx).get_indexer(pd.Index(fill))
@@ -399,8 +542,7 @@ def last_bought(lines: pd.DataFrame, *, k: int = 10, fill: Sequence | None = Non
         o = np.r_[np.zeros(len(first)), np.ones(n_c * len(f_codes))]
         srt = np.lexsort((np.arange(len(cc)), o, cc))
         cc, pp = cc[srt], pp[srt]
-        _, keep = np.unique(cc.astype(np.int64) * (len(p_idx) + 1) + pp, return_index=True)
-        keep = np.sort(keep)
+        keep = np.sort(_first_of_each(cc.astype(np.int64) * (len(p_idx) + 1) + pp))
         cc, pp = cc[keep], pp[keep]
     starts = np.r_[0, np.flatnonzero(np.diff(cc)) + 1]
     rank = np.arange(len(cc)) - np.repeat(starts, np.diff(np.r_[starts, len(cc)])) + 1
@@ -467,7 +609,8 @@ def evaluate_recommendations(
         )
     )
     tc, tp = who.get_indexer(test_lines["customer_id"]), prod.get_indexer(test_lines["product_id"])
-    tkey = np.unique(tc[tc >= 0].astype(np.int64) * len(prod) + tp[tc >= 0])
+    tkey = np.sort(tc[tc >= 0].astype(np.int64) * len(prod) + tp[tc >= 0])
+    tkey = tkey[np.r_[True, tkey[1:] != tkey[:-1]]] if len(tkey) else tkey  # sorted, each pair once
     n_rel = np.bincount(tkey // len(prod), minlength=len(who)).astype(float)
     disc = 1 / np.log2(np.arange(2, k + 2))
     idcg = np.cumsum(disc)[np.minimum(np.maximum(n_rel, 1), k).astype(int) - 1]
@@ -479,7 +622,9 @@ def evaluate_recommendations(
         r, rc = r[rc >= 0], rc[rc >= 0]
         coverage[name] = r["product_id"].nunique() / n_products if n_products else np.nan
         rkey = rc.astype(np.int64) * len(prod) + prod.get_indexer(r["product_id"])
-        hit = np.isin(rkey, tkey)
+        hit = np.zeros(len(rkey), dtype=bool)
+        if len(tkey):  # a binary search in the sorted test pairs
+            hit = tkey[np.minimum(np.searchsorted(tkey, rkey), len(tkey) - 1)] == rkey
         hits = np.bincount(rc[hit], minlength=len(who)).astype(float)
         dcg = np.bincount(rc[hit], disc[r["rank"].to_numpy()[hit] - 1], minlength=len(who))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -538,9 +683,104 @@ def _receipt_stats(code: np.ndarray, date: pd.Series, amount: np.ndarray, n: int
     )
 
 
-def _one_per_customer(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """The row with the highest ``by`` of each customer code ``c``."""
-    return frame.sort_values(by, ascending=False, kind="stable").drop_duplicates("c")
+def _pair_groups(c: np.ndarray, p: np.ndarray, day: np.ndarray, cat_code: np.ndarray, n_p: int) -> dict:
+    """The (customer, product) pairs of the lines, sorted by customer, category and product, in one sort.
+
+    Returns arrays, one entry per pair: ``c, p``; ``lines`` (lines of the pair), ``days``
+    (distinct days), ``first_day, last_day``; ``first`` (the position of its first line, which
+    breaks ties as the order of first appearance would); ``k`` (the product's category code).
+    """
+    rank = np.empty(n_p, dtype=np.int64)
+    rank[np.lexsort((np.arange(n_p), cat_code))] = np.arange(n_p)  # products by category, then code
+    by_rank = np.argsort(rank)
+    d0 = int(day.min()) if len(day) else 0
+    n_days = int(day.max()) - d0 + 1 if len(day) else 1
+    key = (c.astype(np.int64) * n_p + rank[p]) * n_days + (day - d0)
+    order = np.argsort(key)
+    key = key[order]
+    pair = key // n_days
+    start = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    end = np.r_[start[1:], len(key)]
+    new_day = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    day_sorted = key % n_days + d0
+    pc = pair[start]
+    del key, pair
+    out = {
+        "c": (pc // n_p).astype(np.int64),
+        "p": by_rank[pc % n_p],
+        "lines": end - start,
+        "days": np.add.reduceat(new_day.astype(np.int64), start) if len(start) else np.zeros(0, np.int64),
+        "first_day": day_sorted[start],
+        "last_day": day_sorted[end - 1] if len(start) else np.zeros(0, np.int64),
+        "first": np.minimum.reduceat(order, start) if len(start) else np.zeros(0, np.int64),
+    }
+    out["k"] = cat_code[out["p"]]
+    return out
+
+
+def _best_per_customer(c: np.ndarray, score: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Mask of the row with the highest ``score`` of each customer (rows grouped by ``c``); ties: smallest ``first``.
+
+    The row a stable sort by ``score`` (highest first) would put first for each customer, were the
+    rows in the order of ``first``; found by reductions over each customer's rows, without a sort.
+    """
+    if not len(c):
+        return np.zeros(0, dtype=bool)
+    start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    size = np.diff(np.r_[start, len(c)])
+    top = score == np.repeat(np.maximum.reduceat(score, start), size)
+    f = np.where(top, first, np.iinfo(np.int64).max)
+    return top & (f == np.repeat(np.minimum.reduceat(f, start), size))
+
+
+def _first_rule_not_bought(
+    c: np.ndarray, a: np.ndarray, rules: pd.DataFrame, bought: np.ndarray, n_p: int
+) -> pd.DataFrame:
+    """Per customer ``c`` with favourite ``a``: the first rule "a -> b" (in the rules' order) whose b they never bought.
+
+    ``bought`` are the sorted keys ``customer * n_p + product`` of what each bought. One step per
+    position in a product's list of rules, over the customers still without a rule.
+    """
+    ant, con = rules["antecedent"].to_numpy(np.int64), rules["consequent"].to_numpy(np.int64)
+    by_ant = np.argsort(ant, kind="stable")  # each antecedent's rules, in the rules' order
+    lo = np.searchsorted(ant[by_ant], np.arange(n_p), "left")
+    hi = np.searchsorted(ant[by_ant], np.arange(n_p), "right")
+    who = np.flatnonzero(lo[a] < hi[a])
+    chosen_c, chosen_rule = [], []
+    j = 0
+    while len(who):
+        at = lo[a[who]] + j
+        live = at < hi[a[who]]
+        who, at = who[live], at[live]
+        rule = by_ant[at]
+        key = c[who].astype(np.int64) * n_p + con[rule]
+        pos = np.minimum(np.searchsorted(bought, key), len(bought) - 1)
+        new = bought[pos] != key
+        chosen_c.append(c[who[new]])
+        chosen_rule.append(rule[new])
+        who = who[~new]
+        j += 1
+    rule = np.concatenate(chosen_rule) if chosen_rule else np.zeros(0, dtype=np.int64)
+    out = rules.iloc[rule].reset_index(drop=True)
+    out.insert(0, "c", np.concatenate(chosen_c) if chosen_c else np.zeros(0, dtype=np.int64))
+    return out
+
+
+def _category_groups(grp: dict, cat_code: np.ndarray, premium: np.ndarray) -> pd.DataFrame:
+    """(customer, category) pairs from the (customer, product) pairs: lines, premium lines, first line."""
+    ck = grp["c"] * (int(cat_code.max()) + 2 if len(cat_code) else 1) + (grp["k"] + 1)
+    start = np.flatnonzero(np.r_[True, ck[1:] != ck[:-1]]) if len(ck) else np.zeros(0, dtype=np.int64)
+    if not len(start):
+        return pd.DataFrame({"c": [], "k": [], "size": [], "sum": [], "first": []})
+    return pd.DataFrame(
+        {
+            "c": grp["c"][start],
+            "k": grp["k"][start],
+            "size": np.add.reduceat(grp["lines"], start),
+            "sum": np.add.reduceat(grp["lines"] * premium[grp["p"]], start),
+            "first": np.minimum.reduceat(grp["first"], start),
+        }
+    )
 
 
 def next_best_offers(
@@ -559,6 +799,7 @@ def next_best_offers(
     type_weight: Mapping[str, float] | None = None,
     channel_weight: Mapping[str, float] | None = None,
     contacts: pd.DataFrame | None = None,
+    codes: bool = False,
 ) -> pd.DataFrame:
     """Ranked offers per customer, each with a reason a person understands and a channel.
 
@@ -605,6 +846,9 @@ def next_best_offers(
         Weights by offer type and by channel (default 1 each).
     contacts : pandas.DataFrame, optional
         Past contacts: ``customer_id, channel, group, responded``.
+    codes : bool
+        ``lines`` hold codes (:attr:`LineHistory.lines`, of these ``customers`` and
+        ``products`` tables) instead of ids: nothing is looked up by text.
 
     Returns
     -------
@@ -641,15 +885,17 @@ def next_best_offers(
         else np.full(n_p, np.nan)
     )
     before = (lines["date"] < as_of).to_numpy()
-    L = pd.DataFrame(
-        {
-            "c": cidx.get_indexer(lines["customer_id"][before]),
-            "p": pidx.get_indexer(lines["product_id"][before]),
-            "r": pd.factorize(lines["transaction_id"][before])[0],
-            "day": (lines["date"][before].dt.normalize() - as_of).dt.days.to_numpy(),
-        }
-    )
-    L = L[(L["c"] >= 0) & (L["p"] >= 0)]
+    if codes:  # positions in customers and products already; a code past the catalogue is a product outside it
+        c, p = lines["customer_id"].to_numpy()[before], lines["product_id"].to_numpy()[before]
+        c, p = np.where(c < n_c, c, -1), np.where(p < n_p, p, -1)
+    else:
+        c, p = cidx.get_indexer(lines["customer_id"][before]), pidx.get_indexer(lines["product_id"][before])
+    day = (lines["date"].to_numpy()[before].astype("datetime64[D]") - as_of.to_datetime64()) // np.timedelta64(1, "D")
+    r = lines["transaction_id"].to_numpy()[before]
+    ok = (c >= 0) & (p >= 0)
+    c, p, day, r = c[ok], p[ok], day[ok].astype(np.int64), r[ok]
+    pid = np.asarray(pidx, dtype=object)  # ids and categories by code, for the reasons
+    cat_name = np.asarray(cats, dtype=object)
     cand = []
 
     def add(frame: pd.DataFrame, kind: str, reason, score, product=None, until=None) -> None:
@@ -666,41 +912,46 @@ def next_best_offers(
             )
         )
 
+    # every (customer, product) pair the lines hold, sorted by customer, then category, then product
+    grp = _pair_groups(c, p, day, cat_code, n_p)
+    del day
+
     # replenishment: per (customer, product) purchase days; own cycle, or the catalogue's
-    pd_days = L[["c", "p", "day"]].drop_duplicates()
-    g = pd_days.groupby(["c", "p"], sort=False)["day"].agg(["min", "max", "size"]).reset_index()
+    g = pd.DataFrame(
+        {"c": grp["c"], "p": grp["p"], "min": grp["first_day"], "max": grp["last_day"], "size": grp["days"]}
+    )
     own = (g["max"] - g["min"]) / (g["size"] - 1).where(g["size"] >= 3)  # a cycle needs two gaps at least
     cycle = own.fillna(pd.Series(rep_days[g["p"].to_numpy()], index=g.index))
     due_in = g["max"] + cycle  # days from as_of to the next purchase due (negative: overdue)
-    ok = cycle.notna() & (cycle >= 1) & (due_in <= valid_days) & (due_in >= -cycle)
-    r = _one_per_customer(g[ok].assign(s=np.exp(-np.abs(due_in[ok]) / cycle[ok]), cyc=cycle[ok]), "s")
+    ok = (cycle.notna() & (cycle >= 1) & (due_in <= valid_days) & (due_in >= -cycle)).to_numpy()
+    r_ok = g[ok].assign(s=np.exp(-np.abs(due_in[ok]) / cycle[ok]), cyc=cycle[ok])
+    r_ok = r_ok[_best_per_customer(r_ok["c"].to_numpy(), r_ok["s"].to_numpy(), grp["first"][ok])]
     add(
-        r,
+        r_ok,
         "replenishment",
         [
             f"due again: bought about every {c:.0f} days, last {-a:.0f} days ago"
-            for c, a in zip(r["cyc"], r["max"], strict=True)
+            for c, a in zip(r_ok["cyc"], r_ok["max"], strict=True)
         ],
-        r["s"],
-        r["p"],
+        r_ok["s"],
+        r_ok["p"],
     )
+    del g, own, cycle, due_in, r_ok
 
     # cross-sell: rules between products bought on the same receipt, from the customer's favourite product
-    counts = L.groupby(["c", "p"], sort=False).size().rename("n").reset_index()
-    fav = _one_per_customer(counts, "n")
-    rules = association_rules(L.rename(columns={"r": "transaction_id"}), item="p")
+    fav = _best_per_customer(grp["c"], grp["lines"], grp["first"])
+    fav_c, fav_p = grp["c"][fav], grp["p"][fav]
+    rules = association_rules(pd.DataFrame({"transaction_id": r, "p": p}), item="p")
+    del r
     rules = rules[rules["lift"] >= min_lift]
     if len(rules):
-        x = fav[["c", "p"]].merge(rules, left_on="p", right_on="antecedent")
-        key = counts["c"].to_numpy(np.int64) * n_p + counts["p"].to_numpy()
-        x = x[~np.isin(x["c"].to_numpy(np.int64) * n_p + x["consequent"].to_numpy(), key)]
-        x = _one_per_customer(x, "lift")
+        x = _first_rule_not_bought(fav_c, fav_p, rules, grp["c"].astype(np.int64) * n_p + grp["p"], n_p)
         add(
             x,
             "cross_sell",
             [
-                f"clients who buy product {pidx[a]} ({cats[cat_code[a]]}) buy product {pidx[b]} ({cats[cat_code[b]]}) "
-                f"{lift:.1f} times as often as others"
+                f"clients who buy product {pid[a]} ({cat_name[cat_code[a]]}) buy product {pid[b]} "
+                f"({cat_name[cat_code[b]]}) {lift:.1f} times as often as others"
                 for a, b, lift in zip(x["antecedent"], x["consequent"], x["lift"], strict=True)
             ],
             x["confidence"].clip(0, 1),
@@ -708,9 +959,8 @@ def next_best_offers(
         )
 
     # clients like you: the best product never bought
-    m, _, _ = interaction_matrix(
-        L.rename(columns={"c": "customer_id", "p": "product_id"}), customers=np.arange(n_c), items=np.arange(n_p)
-    )
+    m = sparse.csr_matrix((grp["lines"].astype(np.float64), (grp["c"], grp["p"])), shape=(n_c, n_p))
+    m.sum_duplicates()  # canonical (sorted), as interaction_matrix builds it
     if m.nnz:
         rec = recommend_products(m, item_similarity(m), k=1, exclude_bought=True, prior_weight=1.0, neighbour_share=1.0)
         rec = rec[(rec["score"] > 0) & (np.asarray(m.sum(axis=1)).ravel()[rec["row"]] > 0)]
@@ -721,23 +971,27 @@ def next_best_offers(
             rec["score"] / max(rec["score"].max(), 1e-12) if len(rec) else [],
             rec["item"],
         )
+    del m
 
     # up-sell: a category bought at least three times, never in its premium range
-    L_cat = cat_code[L["p"].to_numpy()]
-    u = pd.DataFrame({"c": L["c"].to_numpy(), "k": L_cat, "prem": premium[L["p"].to_numpy()]})
-    u = u.groupby(["c", "k"], sort=False)["prem"].agg(["size", "sum"]).reset_index()
+    u = _category_groups(grp, cat_code, premium)
     u = u[(u["sum"] == 0) & (u["size"] >= 3)]
-    pop = np.bincount(L["p"].to_numpy(), minlength=n_p)
+    pop = np.bincount(p, minlength=n_p)
     best_prem = pd.Series(np.where(premium, pop, -1)).groupby(cat_code).idxmax()
     best_prem = best_prem[premium[best_prem.to_numpy()]]  # categories that have a premium product
-    u = _one_per_customer(u[u["k"].isin(best_prem.index)], "size")
+    u = u[u["k"].isin(best_prem.index)]
+    u = u[_best_per_customer(u["c"].to_numpy(), u["size"].to_numpy(), u["first"].to_numpy())]
     add(
         u,
         "up_sell",
-        [f"buys {cats[k]} often ({n} times), never the premium range" for k, n in zip(u["k"], u["size"], strict=True)],
+        [
+            f"buys {cat_name[k]} often ({n} times), never the premium range"
+            for k, n in zip(u["k"], u["size"], strict=True)
+        ],
         np.minimum(u["size"] / 10, 1.0),
         best_prem.reindex(u["k"]).to_numpy(),
     )
+    del grp, c, p
 
     # birthday
     if "birthday" in customers:
@@ -758,8 +1012,10 @@ def next_best_offers(
         )
 
     # win-back and personal discount, from the receipts
+    from loyalty_lib.validation import _position  # Arrow's hash lookup: get_indexer on text ids is 5x slower
+
     st = _receipt_stats(
-        cidx.get_indexer(transactions["customer_id"]),
+        _position(transactions["customer_id"], pd.Series(cidx)),
         transactions["date"],
         transactions["amount"].to_numpy(dtype=float),
         n_c,

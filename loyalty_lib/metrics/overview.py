@@ -20,20 +20,21 @@ def table_overview(ds: Dataset) -> pd.DataFrame:
         needed``.
     """
     rows = []
-    for name, spec in TABLES.items():
-        df = getattr(ds, name)
-        date_col = next(
-            (c.name for c in spec.columns if c.kind == "datetime" and df is not None and c.name in df), None
-        )
+    present = set(ds.table_names())
+    for name, spec in TABLES.items():  # a prepared snapshot answers from its manifest and reads one column
+        cols = ds.columns_of(name) if name in present else []
+        n = ds.n_rows(name) if name in present else 0
+        date_col = next((c.name for c in spec.columns if c.kind == "datetime" and c.name in cols), None)
+        dates = ds.read_columns(name, [date_col])[date_col] if date_col and n else None
         rows.append(
             {
                 "table": name,
-                "present": df is not None,
-                "rows": 0 if df is None else len(df),
-                "columns": 0 if df is None else df.shape[1],
+                "present": name in present,
+                "rows": n,
+                "columns": len(cols),
                 "key": spec.key,
-                "first_date": df[date_col].min().date() if date_col and len(df) else None,
-                "last_date": df[date_col].max().date() if date_col and len(df) else None,
+                "first_date": dates.min().date() if dates is not None else None,
+                "last_date": dates.max().date() if dates is not None else None,
                 "needed": "required" if spec.required else "optional",
             }
         )

@@ -260,6 +260,17 @@ def csat(
     return pd.concat(frames, ignore_index=True)[[*groups, "metric", *ESTIMATE_COLUMNS]]
 
 
+def _position(values, keys) -> np.ndarray:
+    from loyalty_lib.validation import _position as lookup  # Arrow's hash lookup for text ids
+
+    return lookup(values, keys)
+
+
+def _of_customers(transactions: pd.DataFrame, ids: pd.Series, customer_col: str) -> pd.DataFrame:
+    """The receipts of the customers ``ids`` (all rows of each, in their order)."""
+    return transactions[_position(transactions[customer_col], pd.Series(ids).dropna().unique()) >= 0]
+
+
 def survey_context(
     surveys: pd.DataFrame,
     transactions: pd.DataFrame,
@@ -303,17 +314,24 @@ def survey_context(
         customers.drop_duplicates(customer_col).set_index(customer_col)["customer_type"]
     )
     tx = transactions[["transaction_id", customer_col, date_col, "gross_amount", "channel"]]
-    by_id = tx.drop_duplicates("transaction_id").set_index("transaction_id")
     ch = pd.Series(np.nan, index=out.index, dtype=object)
     gross = pd.Series(np.nan, index=out.index, dtype=float)
-    if "transaction_id" in out.columns:
-        tid = out["transaction_id"]
-        ch = tid.map(by_id["channel"]).astype(object)
-        gross = tid.map(by_id["gross_amount"]).astype(float)
+    if "transaction_id" in out.columns:  # the survey's receipt: the first receipt row with its id
+        at = _position(out["transaction_id"], tx["transaction_id"])
+        found = at >= 0
+        ch = pd.Series(
+            np.where(found, tx["channel"].to_numpy(dtype=object)[np.maximum(at, 0)], np.nan),
+            index=out.index,
+            dtype=object,
+        )
+        gross = pd.Series(
+            np.where(found, tx["gross_amount"].to_numpy(dtype=float)[np.maximum(at, 0)], np.nan), index=out.index
+        )
     todo = gross.isna() & out[date_col].notna()
     if todo.any():
         left = out.loc[todo, [customer_col, date_col]].reset_index().sort_values(date_col)
-        right = tx[[customer_col, date_col, "gross_amount", "channel"]].sort_values(date_col)
+        right = _of_customers(tx, left[customer_col], customer_col)[[customer_col, date_col, "gross_amount", "channel"]]
+        right = right.sort_values(date_col)
         right = right.rename(columns={date_col: "_tx_date"})
         m = pd.merge_asof(
             left, right, left_on=date_col, right_on="_tx_date", by=customer_col, direction="backward"
@@ -369,19 +387,24 @@ def retention_frame(
     out = surveys.copy()
     ref = out[date_col].dt.normalize()
     if "transaction_id" in out.columns and "transaction_id" in transactions.columns:
-        tdate = out["transaction_id"].map(
-            transactions.drop_duplicates("transaction_id").set_index("transaction_id")[date_col]
+        at = _position(out["transaction_id"], transactions["transaction_id"])  # first receipt row with the id
+        when = transactions[date_col].to_numpy()[np.maximum(at, 0)]
+        tdate = pd.Series(np.where(at >= 0, when, np.datetime64("NaT")), index=out.index).astype(
+            transactions[date_col].dtype
         )
         ref = pd.concat([ref, tdate.dt.normalize()], axis=1).max(axis=1)
-    tx = transactions[[customer_col, date_col]].copy()
-    tx["_day"] = tx[date_col].dt.normalize()
-    tx = tx.sort_values([customer_col, "_day"])
+    # customers as integer codes shared by both tables: sorting, grouping and the as-of joins on
+    # string ids cost most of the time on millions of receipts; only the respondents' receipts matter
+    mine = _of_customers(transactions, out[customer_col], customer_col)[[customer_col, date_col]]
+    codes, _ = pd.factorize(pd.concat([mine[customer_col], out[customer_col]], ignore_index=True))
+    tx = pd.DataFrame({customer_col: codes[: len(mine)], "_day": mine[date_col].dt.normalize().to_numpy()})
+    tx = tx[tx[customer_col] >= 0].sort_values([customer_col, "_day"], kind="stable")  # anonymous receipts: no one
     tx["_k"] = tx.groupby(customer_col).cumcount() + 1
     # receipts up to and including a day: the last cumulative count of that day
     daily = tx.groupby([customer_col, "_day"], sort=False)["_k"].max().reset_index()  # no mutate: re-sorted next
     daily = daily.sort_values("_day")
     left = pd.DataFrame(
-        {"_row": np.arange(len(out)), customer_col: out[customer_col].to_numpy(), "_ref": ref.to_numpy()}
+        {"_row": np.arange(len(out)), customer_col: codes[len(mine) :], "_ref": ref.to_numpy()}
     ).sort_values("_ref")
     left = left[left["_ref"].notna()]
     back = pd.merge_asof(

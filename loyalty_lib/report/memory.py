@@ -4,9 +4,12 @@ On a large data set two heavy stages running at once can together need more memo
 machine has, and the system then kills one of them. The report therefore estimates each stage's
 peak memory from the number of receipts (:func:`stage_memory_mb`, from peaks measured per stage)
 and starts a stage only while the estimates of the stages running beside it and its own fit in
-the memory the machine has free (:func:`next_stage`). On small data every estimate is far below
-the budget and the schedule is the plain longest-first order; above it a heavy stage waits for
-a light one rather than running out of memory beside another heavy one.
+the memory the machine has free (:func:`next_stage`). The free memory is read again each time a
+stage is to start (:func:`memory_budget_mb`), with what the report's own stages hold counted as
+theirs: when other programs take or give back memory during a long run, the schedule follows.
+On small data every estimate is far below the budget and the schedule is the plain
+longest-first order; above it a heavy stage waits for a light one rather than running out of
+memory beside another heavy one.
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ def next_stage(
     Returns
     -------
     str or None
+        The stage to start.
 
     Examples
     --------
@@ -151,8 +155,11 @@ def run_within(
         Starts a stage by name and returns its future (``pool.submit(run_stage, ...)``).
     order : sequence of str
         Every stage, in the order they should start (longest first).
-    workers, budget_mb, estimate
+    workers, estimate
         As in :func:`next_stage`.
+    budget_mb : float, None or callable
+        As in :func:`next_stage`; a callable is asked again each time a stage is to start (the
+        memory free then, :func:`memory_budget_mb`).
 
     Yields
     ------
@@ -160,9 +167,13 @@ def run_within(
         A stage that ended and its future, in the order they end.
     """
     pending, running = list(order), {}
+
+    def budget():
+        return budget_mb() if callable(budget_mb) else budget_mb
+
     while pending or running:
         while (
-            name := next_stage(pending, list(running.values()), workers=workers, budget_mb=budget_mb, estimate=estimate)
+            name := next_stage(pending, list(running.values()), workers=workers, budget_mb=budget(), estimate=estimate)
         ) is not None:
             pending.remove(name)
             running[submit(name)] = name
@@ -171,21 +182,73 @@ def run_within(
             yield running.pop(f), f
 
 
-def memory_budget_mb(share: float = BUDGET_SHARE) -> float | None:
-    """The stages' memory budget: ``share`` of the memory free now; ``None`` where unknown.
+def memory_budget_mb(share: float = BUDGET_SHARE, held_mb: float = 0.0) -> float | None:
+    """The stages' memory budget: ``share`` of the memory free now plus what the stages hold; ``None`` where unknown.
 
     Parameters
     ----------
     share : float
-        Part of the free memory the estimates may fill (the rest is the margin for the
-        estimates' error, the report process and the machine's other work).
+        Part of the memory the estimates may fill (the rest is the margin for the estimates'
+        error, the report process and the machine's other work).
+    held_mb : float
+        Memory the report's running stages hold now (:func:`process_tree_mb` of its workers):
+        it is not free, but the running stages' estimates already count it, so it belongs to
+        the budget they are measured against.
 
     Returns
     -------
     float or None
+        MB.
+
+    Examples
+    --------
+    >>> memory_budget_mb(held_mb=1000.0) >= memory_budget_mb() or available_mb() is None
+    True
     """
     free = available_mb()
-    return None if free is None else share * free
+    return None if free is None else share * (free + max(float(held_mb), 0.0))
+
+
+def process_tree_mb(pids) -> float:
+    """Resident memory of the processes ``pids`` and all their descendants (kernels), in MB.
+
+    Processes that ended meanwhile count 0; without ``psutil`` the result is 0 (the budget is
+    then the free memory alone, the cautious side).
+
+    Parameters
+    ----------
+    pids : iterable of int
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import os
+    >>> process_tree_mb([os.getpid()]) > 0
+    True
+    """
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        return 0.0
+    total, seen = 0, set()
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        for p in procs:
+            if p.pid in seen:
+                continue
+            seen.add(p.pid)
+            try:
+                total += p.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+    return total / 2**20
 
 
 __all__ = [
@@ -194,6 +257,7 @@ __all__ = [
     "available_mb",
     "memory_budget_mb",
     "next_stage",
+    "process_tree_mb",
     "run_within",
     "stage_memory_mb",
 ]

@@ -22,7 +22,7 @@ from loyalty_lib.params import ParameterError, check_params
 from loyalty_lib.report.base import ReportError, ReportResult
 from loyalty_lib.report.files import prepare_out_dir
 from loyalty_lib.report.index import write_index
-from loyalty_lib.report.memory import memory_budget_mb, run_within, stage_memory_mb
+from loyalty_lib.report.memory import memory_budget_mb, process_tree_mb, run_within, stage_memory_mb
 from loyalty_lib.report.meta import _command_line, _git_commit, _relative, package_versions
 from loyalty_lib.report.pages import _error_page
 from loyalty_lib.report.parameters import find_notebooks, notebook_parameters, read_params
@@ -55,6 +55,11 @@ def _stop_on_signals():
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def _worker_pids(pool: cf.ProcessPoolExecutor) -> list[int]:
+    """Process ids of the pool's workers (their kernels are their children)."""
+    return [p.pid for p in (getattr(pool, "_processes", None) or {}).values() if p.pid is not None]
 
 
 def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
@@ -166,7 +171,7 @@ def run_report(
             raise ReportError(f"cannot write the report folder {out}: {e.strerror or e}") from None
         with _stop_on_signals():
             # the workers start (and import papermill and nbconvert) while this process loads the data
-            pool = _start_pool(jobs, len(notebooks))
+            pool = _start_pool(jobs, len(notebooks), kernel_name, build / "notebooks")
             try:
                 result = _build(
                     build,
@@ -281,18 +286,23 @@ def _build(
         build / "data",
         source=meta["data"],
         mapping=meta.get("column mapping"),
+        study_params=[notebook_parameters(nb, common, per_nb, None)[0] for nb in notebooks],  # the study, once
     )
     run_data = "../data"  # relative to the executed notebooks: valid in the build and once published
     meta["data the notebooks read"] = (
         "data/ (the data as loaded and checked once, as typed Parquet; the original files are untouched)"
     )
-    trends, trends_note = _trends(ds)
     currency = _currency(ds, common)
     # small data: a worker runs its stages in one kernel (imports once), large: a new kernel each
     n_receipts = len(ds.transactions)
     shared_kernel = n_receipts <= SHARED_KERNEL_MAX_RECEIPTS
-    del ds
-    _give_back_memory()  # the stages' kernels need it more than this process does
+    if shared_kernel:
+        # the index's monthly trends are needed only at the end: computed while the stages run
+        trends_of = _in_background(_trends, ds)
+    else:
+        trends_of = _done(_trends(ds))
+        del ds
+        _give_back_memory()  # the stages' kernels need it more than this process does
 
     # 2. notebooks
     jobs_list, ignored_all = [], {}
@@ -325,7 +335,8 @@ def _build(
             lambda n: pool.submit(run_stage, *by_name[n]),
             list(by_name),
             workers=min(jobs, len(jobs_list)),
-            budget_mb=memory_budget_mb(),
+            # the memory free when each stage is to start, beside what the running stages hold
+            budget_mb=lambda: memory_budget_mb(held_mb=process_tree_mb(_worker_pids(pool))),
             estimate=estimate,
         )
         for name, f in started:
@@ -354,6 +365,7 @@ def _build(
     finally:
         bar.close()
     pool.shutdown(wait=True)
+    trends, trends_note = trends_of()
     result.stages = [results[Path(j[0]).stem] for j in jobs_list]
     result.failed = [s["name"] for s in result.stages if s["status"] != "ok"]
     write_index(
@@ -403,6 +415,33 @@ def _longest_first(jobs_list: list, out: Path) -> list:
     return sorted(jobs_list, key=lambda j: -took.get(Path(j[0]).stem, longest))
 
 
+def _in_background(fn, *args):
+    """Start ``fn(*args)`` on a thread; return a function that waits for it and returns its result (or raises)."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - raised again where the result is wanted
+            box["error"] = e
+
+    thread = threading.Thread(target=run, name=f"report-{getattr(fn, '__name__', 'task')}", daemon=True)
+    thread.start()
+
+    def result():
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return result
+
+
+def _done(value):
+    """A function returning ``value`` (the same interface as :func:`_in_background`, computed already)."""
+    return lambda: value
+
+
 def _trends(ds) -> tuple[pd.DataFrame | None, str]:
     """The monthly trends of the data, or ``None`` and the plain reason they cannot be computed."""
     from loyalty_lib.metrics.trends import monthly_trends
@@ -429,25 +468,34 @@ def _currency(ds, common: dict) -> str:
     return found or ("RUB" if ds.is_synthetic else "money units")
 
 
-def _start_pool(jobs: int, n_stages: int) -> cf.ProcessPoolExecutor:
-    """The stage workers, started at once: each imports papermill and nbconvert while the data load."""
+def _start_pool(jobs: int, n_stages: int, kernel_name: str, nb_dir: Path) -> cf.ProcessPoolExecutor:
+    """The stage workers, started at once: each gets ready for its first stage while the data load.
+
+    Each imports papermill and nbconvert, starts its kernel in ``nb_dir`` (where the stages
+    run) and imports the stages' libraries in it (:func:`loyalty_lib.report.stage.warm_shared_kernel`),
+    on the core the parent's single-threaded load leaves idle.
+    """
     ctx = multiprocessing.get_context("spawn")
     workers = min(jobs, n_stages)
     pool = cf.ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=ctx, initializer=_worker_init)
+    nb_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(workers):
-        pool.submit(_warm_worker)
+        pool.submit(_warm_worker, kernel_name, str(nb_dir))
     return pool
 
 
-def _warm_worker() -> None:
-    """Import what running a stage and writing its pages needs (a worker's first import costs about 2.4 CPU-s)."""
+def _warm_worker(kernel_name: str | None = None, nb_dir: str | None = None) -> None:
+    """Import what running a stage and writing its pages needs (about 2.4 CPU-s), then warm the kernel."""
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
     from loyalty_lib.report import pages
+    from loyalty_lib.report.stage import warm_shared_kernel
 
     pages._exporter(True)
     pages._exporter(False)
+    if kernel_name is not None and nb_dir is not None:
+        warm_shared_kernel(kernel_name, nb_dir)
 
 
 def _give_back_memory() -> None:

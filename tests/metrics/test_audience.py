@@ -143,6 +143,27 @@ def test_monthly_segments_and_migration_by_hand():
     assert m.attrs["cuts"] == cuts
 
 
+def test_migration_matrix_counts_moves_by_hand():
+    m = pd.DataFrame(
+        {
+            "as_of": pd.to_datetime(
+                ["2026-03-01", "2026-01-01", "2026-02-01", "2026-01-01", "2026-02-01", "2026-01-01"]
+            ),
+            "customer_id": ["a", "a", "a", "b", "b", "c"],
+            "segment": ["loyal", "champions", "champions", "champions", "loyal", "at_risk"],
+        }
+    )
+    # a: champions -> champions (Jan -> Feb), champions -> loyal (Feb -> Mar); b: champions -> loyal;
+    # c has no February: no pair. Rows and columns in RFM_SEGMENTS order, only the segments seen
+    mat = au.migration_matrix(m, normalize=False)
+    assert list(mat.index) == list(mat.columns) == ["champions", "loyal", "at_risk"]
+    assert mat.loc["champions"].tolist() == [1, 2, 0] and mat.to_numpy().sum() == 3
+    share = au.migration_matrix(m)
+    assert share.loc["champions", "loyal"] == pytest.approx(2 / 3) and share.loc["loyal"].isna().all()
+    with pytest.raises(ValueError, match="column segment: not RFM segments.*'vip'"):
+        au.migration_matrix(m.assign(segment=["vip"] + m["segment"].tolist()[1:]))
+
+
 def test_plots_label_their_axes():
     import matplotlib.pyplot as plt
 

@@ -155,3 +155,87 @@ def test_event_study_on_members_only_recovers_the_planted_effect():
     assert np.average(after["estimate"], weights=after["n"]) == pytest.approx(out.loc["visits", "estimate"], rel=0.25)
     before = prof[prof["relative_month"] < 0]
     assert (before["estimate"].abs() < 0.25 * out.loc["visits", "estimate"]).all()
+
+
+# ----------------------------------------------------------------------------- models on a sample, totals
+@pytest.fixture(scope="module")
+def small(small_ds):
+    study = Study.from_data(small_ds, {})
+    return small_ds, study, designs.choose_design(study)
+
+
+def test_naive_totals_give_the_panels_naive_gap_and_its_truth(small):
+    ds, study, _ = small
+    full = designs.impact_panel(ds, study, established=False, joined_only=False)
+    a = im.naive_gap(full, mask=full["post"], n_boot=40, seed=2)
+    a = tl.annotate(a, ds, "impact", panel=full, cells=(full["ever_member"] & full["post"]).to_numpy(bool))
+    totals = designs.naive_totals(ds, study)
+    assert totals["customer_id"].tolist() == sorted(full["customer_id"].unique())
+    assert totals["cells"].sum() == full["post"].sum()
+    b = im.naive_gap(totals, cells_col="cells", n_boot=40, seed=2)
+    b = tl.annotate(b, ds, "impact_totals", totals=totals)
+    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+
+
+def test_a_panel_of_some_customers_is_their_rows_of_the_whole_panel(small):
+    ds, study, design = small
+    ids = designs.panel_customers(study, design)
+    whole = designs.impact_panel(ds, study, design=design)
+    assert ids.tolist() == sorted(whole["customer_id"].unique())
+    some = ids.sample(400, random_state=3)
+    part = designs.impact_panel(ds, study, design=design, customers=some)
+    pd.testing.assert_frame_equal(part, whole[whole["customer_id"].isin(set(some))].reset_index(drop=True))
+
+
+def test_planted_figures_over_a_sample_of_customers(small):
+    ds, study, design = small
+    ids = designs.panel_customers(study, design)
+    keys = [
+        "card_revenue_per_member_month",
+        "card_visits_per_member_month",
+        "card_gross_per_member_month",
+        "did_revenue_per_customer_month",
+        "did_visits_per_customer_month",
+    ]
+    for k in keys:  # over every established customer: the generator's own key
+        assert tl.planted_over(ds, f"impact.{k}", ids) == pytest.approx(tl.planted(ds, f"impact.{k}"), rel=1e-9)
+    # over a sample: what the truth layer puts beside the estimates on the sample's panel
+    some = ids.sample(500, random_state=4)
+    part = designs.impact_panel(ds, study, design=design, customers=some)
+    card = tl.annotate(
+        pd.DataFrame(index=pd.Index(["revenue", "visits", "gross"], name="outcome")), ds, "card_impact", panel=part
+    )["truth"]
+    did = tl.annotate(
+        pd.DataFrame(index=pd.Index(["revenue", "visits"], name="outcome")), ds, "impact", panel=part, cells="treated"
+    )["truth"]
+    assert tl.planted_over(ds, "impact.card_revenue_per_member_month", some) == pytest.approx(card["revenue"], rel=1e-9)
+    assert tl.planted_over(ds, "impact.card_gross_per_member_month", some) == pytest.approx(card["gross"], rel=1e-9)
+    assert tl.planted_over(ds, "impact.did_visits_per_customer_month", some) == pytest.approx(did["visits"], rel=1e-9)
+    assert tl.planted_over(ds, "impact.card_revenue_per_member_month", some) != pytest.approx(
+        tl.planted(ds, "impact.card_revenue_per_member_month"), rel=1e-6
+    )
+    with pytest.raises(ValueError, match="no per-customer definition"):
+        tl.planted_over(ds, "impact.att_check", ids)
+
+
+def test_card_revenue_is_the_panels_with_card_column(small):
+    ds, study, _ = small
+    full = designs.impact_panel(ds, study, established=False, joined_only=False)
+    assert designs.card_revenue(ds, study) == pytest.approx(full["gross_card"].sum(), rel=1e-12)
+    assert designs.card_revenue(ds, study, amount="amount") == pytest.approx(full["revenue_card"].sum(), rel=1e-12)
+
+
+def test_incremental_revenue_on_a_sample(small):
+    ds, study, design = small
+    whole = designs.incremental_revenue(ds, study, design, n_boot=20, seed=5)
+    part = designs.incremental_revenue(ds, study, design, n_boot=20, seed=5, max_customers=500)
+    assert not whole.sample.sampled and part.sample.sampled and part.panel["customer_id"].nunique() == 500
+    assert part.exposure == whole.exposure  # every member's months with a card, whatever the model saw
+    assert part.effect.loc["gross", "customers_used"] == pytest.approx(500 / whole.panel["customer_id"].nunique())
+    # the ROI's planted value follows the planted effect it is given
+    roi = part.roi(cost_total=1e6, margin=0.3)
+    per = float(tl.annotate(part.effect, ds, "card_impact", panel=part.panel).loc["gross", "truth"])
+    t = tl.annotate(roi, ds, "roi_card_effect_of", per_month=per, margin=0.3, cost_total=1e6)
+    assert t.loc["incremental_gross_revenue", "truth"] == pytest.approx(
+        per * tl.planted(ds, "program.member_months_with_card")
+    )

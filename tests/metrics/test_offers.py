@@ -196,3 +196,29 @@ def test_without_planted_taste_the_recommender_has_little_to_learn():
     # products are drawn by one popularity for everyone: the best-sellers are as good as it gets
     gain = paired.loc[("model", "popular", "ndcg")]
     assert gain["estimate"] < 0.02, gain
+
+
+def test_coded_lines_give_the_text_lines_offers_and_baselines(small_ds):
+    """The integer-coded history is the text history, and every step gives the same answer on it."""
+    ds = small_ds
+    text = of.line_history(ds.transaction_items, ds.transactions, ds.products)
+    h = of.coded_line_history(ds)
+    back = h.label(h.lines, {"customer_id": "customer", "product_id": "product"})
+    assert len(back) == len(text)
+    for col in ["customer_id", "product_id", "date"]:
+        assert back[col].tolist() == text[col].tolist(), col
+    cats = np.asarray(h.categories, dtype=object)[h.lines["category"].to_numpy(dtype=np.int64)]
+    assert cats.tolist() == text["category"].tolist()
+    pop_text = of.popular_products(text, k=20)
+    pop_code = of.popular_products(h.lines, k=20, labels=h.products)
+    assert list(pop_text) == list(h.products[pop_code])
+    rules_text = of.association_rules(text, item="category")
+    rules_code = h.label(
+        of.association_rules(h.lines, item="category"), {"antecedent": "category", "consequent": "category"}
+    )
+    pd.testing.assert_frame_equal(rules_text, rules_code)
+    as_of = pd.Timestamp(ds.truth["period"]["end"])
+    kw = dict(as_of=as_of, contacts=ds.offers)
+    nbo_text = of.next_best_offers(text, ds.transactions, ds.customers, ds.products, **kw)
+    nbo_code = of.next_best_offers(h.lines, ds.transactions, ds.customers, ds.products, codes=True, **kw)
+    pd.testing.assert_frame_equal(nbo_text, nbo_code)
