@@ -16,6 +16,7 @@ bunching) also gets NaN.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -381,6 +382,33 @@ def _headline(frame, ds, *, horizon_days: int, survey_horizon_days: int):
     return _by_index(frame, values)
 
 
+#: The last per-offer table of caused receipts, with a weak reference to the data set it came from.
+_PER_OFFER: dict[str, tuple] = {}
+
+
+def _caused_per_offer(ds: Dataset) -> pd.DataFrame:
+    """Receipts each campaign contact caused, and their amount, by offer id (as text).
+
+    Stage 10 asks for it once per planted figure; it joins every receipt, so the last one is kept
+    for its data set (a weak reference: it never holds the data in memory; the data set's tables
+    never change).
+    """
+    hit = _PER_OFFER.get("last")
+    if hit is not None and hit[0]() is ds:
+        return hit[1]
+    tt = _planted_table(ds, "transactions", ["transaction_id", "campaign_offer_id"])
+    if tt is None:
+        raise KeyError("contact_effects: these data carry no planted receipts (truth_tables['transactions'])")
+    tx = ds.read_columns("transactions", ["transaction_id", "amount"])
+    caused = tt.loc[tt["campaign_offer_id"].notna(), ["transaction_id", "campaign_offer_id"]]
+    caused = caused.assign(transaction_id=caused["transaction_id"].astype(str)).merge(
+        tx.assign(transaction_id=tx["transaction_id"].astype(str)), on="transaction_id", how="left"
+    )
+    per = caused.groupby(caused["campaign_offer_id"].astype("int64").astype(str))["amount"].agg(["size", "sum"])
+    _PER_OFFER["last"] = (weakref.ref(ds), per)
+    return per
+
+
 def contact_effects(outcomes: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
     """What each contact caused, from the generator's hidden receipts (synthetic data only).
 
@@ -399,15 +427,7 @@ def contact_effects(outcomes: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
         bought in its window only because of the campaign: every visit in the window was caused);
         all 0 for held-out contacts.
     """
-    tt = _planted_table(ds, "transactions", ["transaction_id", "campaign_offer_id"])
-    if tt is None:
-        raise KeyError("contact_effects: these data carry no planted receipts (truth_tables['transactions'])")
-    tx = ds.read_columns("transactions", ["transaction_id", "amount"])
-    caused = tt.loc[tt["campaign_offer_id"].notna(), ["transaction_id", "campaign_offer_id"]]
-    caused = caused.assign(transaction_id=caused["transaction_id"].astype(str)).merge(
-        tx.assign(transaction_id=tx["transaction_id"].astype(str)), on="transaction_id", how="left"
-    )
-    per = caused.groupby(caused["campaign_offer_id"].astype("int64").astype(str))["amount"].agg(["size", "sum"])
+    per = _caused_per_offer(ds)
     key = outcomes["offer_id"].astype(str)
     treated = outcomes["treated"].to_numpy(dtype=bool)
     visits = np.where(treated, key.map(per["size"]).fillna(0).to_numpy(dtype=float), 0.0)

@@ -21,8 +21,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 BASE_MB = 450.0
 
 #: Each stage kernel's peak memory beyond :data:`BASE_MB`, in MB per million receipts (about
-#: 100,000 customers and 3 million receipt lines of the generator's data), measured at 250,000
-#: customers (2.6M receipts) with one stage at a time (docs/scale.md, "A million customers").
+#: 100,000 customers and 3 million receipt lines of the generator's data), measured with one
+#: stage at a time at 250,000 customers (2.6M receipts) or at a million (10.4M receipts), as each
+#: line says (docs/scale.md). Stages whose models run on a sample above 200,000 customers (06, 07,
+#: 11) grow less than in proportion: their rows are the slope to the million-customer peak.
 MB_PER_MILLION_RECEIPTS = {
     "00_case_and_data": 240.0,  # 2,935 MB at 10.4M receipts (stored study, six receipt columns)
     "01_metrics_map": 720.0,  # 7,961 MB at 10.4M receipts (1M customers, one stage alone)
@@ -30,12 +32,12 @@ MB_PER_MILLION_RECEIPTS = {
     "03_activity": 505.0,  # 5,712 MB at 10.4M receipts (1M customers, one stage alone)
     "04_average_check": 830.0,  # 2,588 MB at 2.6M receipts
     "05_satisfaction": 185.0,  # 2,344 MB at 10.4M receipts (stored study, five receipt columns)
-    "06_impact": 1580.0,  # 4,524 MB at 2.6M receipts
-    "07_roi_clv": 1040.0,  # 3,134 MB at 2.6M receipts
+    "06_impact": 525.0,  # 5,900 MB at 10.4M receipts (models on a 200,000-customer sample)
+    "07_roi_clv": 565.0,  # 6,300 MB at 10.4M receipts (models on a 200,000-customer sample)
     "08_audience": 520.0,  # 1,787 MB at 2.6M receipts (08's own work on codes, 28 Nov)
     "09_offers": 870.0,  # 2,687 MB at 2.6M receipts (coded line history, 28 Nov; 4,112 before)
-    "10_campaigns": 450.0,  # 1,615 MB at 2.6M receipts
-    "11_program_design": 690.0,  # 2,222 MB at 2.6M receipts
+    "10_campaigns": 360.0,  # 4,150 MB at 10.4M receipts (1M customers, one stage alone)
+    "11_program_design": 490.0,  # 5,530 MB at 10.4M receipts (calibrated on a 200,000-customer sample)
 }
 
 #: Share of the memory free at the start of the stages that their estimates may fill together.

@@ -335,14 +335,16 @@ def calibrate(
     :data:`~loyalty_lib.simulate.responses.PRIORS`, with the reason):
 
     * visit rates: a gamma distribution fitted to every identified customer's visits before
-      their card (after it, divided by the measured visit uplift), each customer's own rate
-      drawn from its gamma posterior; typical checks: each customer's mean log check, shrunk;
+      their card (from the day after it, divided by the measured visit uplift), each customer's
+      own rate drawn from its gamma posterior; typical checks: each customer's mean log check,
+      shrunk;
     * ``visit_uplift``, ``check_uplift``: the program effect per member-month of the impact
-      design the data allow (visits and gross revenue against the members' no-card level),
-      less the part the current program's goal gradient and bunching explain;
+      design the data allow (visits and gross revenue against the members' no-card level), set
+      so that the current program, simulated, gives members exactly those effects (the goal pull
+      and the bunching they feel included);
     * ``take_up``, ``selection``: fitted to who took a card after the launch among customers
       who bought before it (needs the launch inside the data and identified non-members);
-    * ``card_use``: card receipts among members' receipts after joining;
+    * ``card_use``: card receipts among members' receipts from the day after the card;
     * ``bunching_prob``: the missing mass below each tier threshold (stage 04's estimator)
       over the card checks that would have been there;
     * ``goal_gradient``: stage 03's log pause per stamp held (each member at a usual rate of their own), times
@@ -424,7 +426,7 @@ def calibrate(
         half = 1.96 * np.sqrt(share * (1 - share) / n) + 0.02
         r.measured("card_use", share, share - half, share + half, f"card shown at {n:,} members' receipts")
     else:
-        r.prior("card_use", "too few members' receipts after joining")
+        r.prior("card_use", "too few members' receipts after the day of the card")
 
     # redemption share
     if unit_info is not None:
@@ -630,7 +632,7 @@ def _match_measured_effect(
     against 1.070 at 25,000 customers. Here the current program is simulated on a seeded sample of
     :data:`PULL_SAMPLE` customers (drawn with replacement, standing for all of them: the printed
     cards cap the members as they do), and both uplifts move until the members' simulated visits
-    and gross spending over their no-program ones match ``1 + f`` and ``1 + g`` (three steps from
+    and gross spending over their no-program ones match ``1 + f`` and ``1 + g`` (two steps from
     the values above); the low and high ends move with the central value.
     """
     from dataclasses import replace
@@ -639,7 +641,7 @@ def _match_measured_effect(
     u = base.visit_uplift
     c0 = c = base.check_uplift
     want_v, want_k = 1 + float(f[0]), (1 + float(g[0])) / (1 + float(f[0]))
-    for _ in range(3):
+    for _ in range(2):
         v, gross = member_effect(
             pop,
             current,
