@@ -111,15 +111,19 @@ def test_run_within_a_pool_keeps_to_the_budget():
 
 
 def test_the_measured_estimates_at_a_million_customers():
-    # the 1M-customer report (10.4M receipts) lost 06 and 09 running side by side on a 24 GB machine
+    # the 1M-customer report (10.4M receipts) once lost 06 (11.5 GB) and 09 (16.1 GB) running side by
+    # side on a 24 GB machine; measured alone since, the heaviest stage needs under 10 GB, so with
+    # about 20 GB free every stage runs beside another and the two heaviest never together
     big = {n: stage_memory_mb(n, 10_400_000) for n in MB_PER_MILLION_RECEIPTS}
-    assert big["06_impact"] + big["09_offers"] > 24_000
-    assert max(big.values()) < 20_000  # each still fits alone
+    assert max(big.values()) < 10_000
+    heaviest = sorted(big, key=big.get, reverse=True)[:2]
+    assert big[heaviest[0]] + big[heaviest[1]] > 0.85 * 20_000
     order = sorted(big, key=big.get, reverse=True)
     together = run_all(order, workers=2, budget=0.85 * 20_000, est=big)
-    assert ("06_impact",) in together
-    # 09 on its integer-coded line history (9.5 GB estimated) now fits beside a lighter stage
-    assert any("09_offers" in g and len(g) == 2 for g in together)
+    assert all(len(g) == 2 for g in together[:-1]), together  # two at a time until the last one ends
+    assert tuple(heaviest) not in together and tuple(reversed(heaviest)) not in together
+    for group in together:
+        assert sum(big[n] for n in group) <= 0.85 * 20_000, group
 
 
 def test_the_budget_counts_what_the_stages_hold(monkeypatch):
