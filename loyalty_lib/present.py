@@ -359,6 +359,8 @@ def format_table(df: pd.DataFrame, *, labels: dict | None = None, max_rows: int 
     # ids from the content, not random: the same table gives the same HTML (notebook tests compare it)
     uid = hashlib.sha1(shown.to_json().encode("utf-8")).hexdigest()[:10]
     sty = shown.style.set_uuid(uid).hide(axis="index").set_table_attributes('class="lr-table"')
+    # the cells and labels are text for people ("< 0.001", a shop's "A&B" store): escaped for HTML
+    sty = sty.format(escape="html").format_index(escape="html", axis="columns")
     if numeric:
         sty = sty.set_properties(subset=numeric, **{"text-align": "right", "white-space": "nowrap"})
     if caption:

@@ -146,3 +146,11 @@ def test_a_notebooks_own_table_says_yes_no_and_months_without_a_time():
 def test_a_figure_without_a_unit_keeps_its_number_beside_shares():
     t = pd.DataFrame({"figure": ["issue rate", "odds ratio"], "estimate": [0.355, 1.12], "unit": ["%", np.nan]})
     assert present.format_frame(t)["Estimate"].tolist() == ["35.5 %", "1.12"]
+
+
+def test_format_table_escapes_text_for_html():
+    # a p-value shown as "< 0.001" and a shop's own names are text, not markup
+    df = pd.DataFrame({"store": ["A&B <west>"], "p_value": [0.0001]})
+    html = present.format_table(df).to_html()
+    assert "A&amp;B &lt;west&gt;" in html and "&lt; 0.001" in html
+    assert "<west>" not in html and ">< 0.001<" not in html
